@@ -1,0 +1,108 @@
+/**
+ * @module config/load
+ * Reads the YAML file, applies `KICKSTAND_*` environment overrides and command-line
+ * overrides, validates once with zod and freezes the result. A bad file is refused whole with
+ * every problem listed as `FILE: KEY: what is wrong (e.g. KEY: right-value)`; the daemon never
+ * half-starts on a config it did not understand.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ErrorCode, KickstandError } from '../errors';
+import { envOverrides, setPath } from './env';
+import { configSchema, exampleFor, type Config } from './schema';
+
+export const DEFAULT_CONFIG_PATH = '/etc/kickstand/kickstand.yaml';
+
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Command-line overrides (`--state-dir`, `--listen`), applied last. */
+  overrides?: { stateDir?: string; listen?: string };
+}
+
+export class ConfigError extends KickstandError {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(ErrorCode.CONFIG_INVALID, `invalid configuration in ${file}:\n  ${problems.join('\n  ')}`, {
+      fix: `edit ${file}; examples/kickstand.yaml and docs/configuration.md describe every key`,
+    });
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const file = resolve(opts.file ?? DEFAULT_CONFIG_PATH);
+  const raw = readConfigFile(file);
+  const doc = parseDocument(raw, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
+  }
+  const data = (doc.toJS() ?? {}) as unknown;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(file, ['the file must be a YAML mapping of sections (stateDir, http, network, …)']);
+  }
+  const tree = data as Record<string, unknown>;
+  const sources = new Map<string, string>();
+  for (const o of envOverrides(opts.env ?? process.env)) {
+    setPath(tree, o.path, o.value);
+    sources.set(o.path.join('.'), o.variable);
+  }
+  if (opts.overrides?.stateDir !== undefined) setPath(tree, ['stateDir'], opts.overrides.stateDir);
+  if (opts.overrides?.listen !== undefined) setPath(tree, ['http', 'listen'], opts.overrides.listen);
+  return validate(file, tree, sources, opts.overrides?.stateDir);
+}
+
+function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new KickstandError(ErrorCode.CONFIG_UNREADABLE, `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      field: '--config',
+      fix: `pass --config FILE, or copy examples/kickstand.yaml to ${file}`,
+      cause: e,
+    });
+  }
+}
+
+function validate(file: string, tree: Record<string, unknown>, sources: Map<string, string>, cliStateDir?: string): Config {
+  const parsed = configSchema.safeParse(tree);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const key = i.path.map(String).join('.') || '(top level)';
+      const from = sources.get(key);
+      const ex = exampleFor(key);
+      const msg = i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message;
+      return `${key}: ${msg}${from ? ` (from ${from})` : ''}${ex ? ` — e.g. ${key}: ${ex}` : ''}`;
+    });
+    throw new ConfigError(file, problems);
+  }
+  const c = parsed.data;
+  const base = dirname(file);
+  const [, port] = splitHostPort(c.http.listen);
+  const config: Config = {
+    ...c,
+    // --state-dir is relative to where the command runs; file values to the file's folder.
+    stateDir: cliStateDir !== undefined ? resolve(cliStateDir) : resolve(base, c.stateDir),
+    imagesDir: resolve(base, c.imagesDir),
+    kickstartsDir: resolve(base, c.kickstartsDir),
+    http: { ...c.http, publicUrl: (c.http.publicUrl ?? `http://${c.network.address}:${port}`).replace(/\/+$/, '') },
+    source: file,
+  };
+  return deepFreeze(config);
+}
+
+export function splitHostPort(listen: string): [string, number] {
+  const i = listen.lastIndexOf(':');
+  return [listen.slice(0, i).replace(/^\[|\]$/g, ''), Number(listen.slice(i + 1))];
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as Record<string, unknown>)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,75 @@
+/**
+ * @module daemon
+ * Builds the running daemon from a validated config: the store, the registry, the HTTP app and
+ * the network services, in start order. No listening happens here; `start()` does that.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import { ensureTokenFile } from './auth/api-token';
+import { LiveConfig } from './config/live';
+import { splitHostPort } from './config/load';
+import type { Config } from './config/schema';
+import { HostRegistry } from './hosts/registry';
+import { createApp } from './http/app';
+import { HttpService } from './http/server';
+import { Lifecycle, type Service } from './lifecycle';
+import type { Logger } from './log';
+import { createMetrics } from './metrics';
+import { openSqliteStore } from './store/sqlite';
+import type { Store } from './store/store';
+import { Timeline, withTimeline } from './timeline';
+
+export interface Daemon {
+  readonly config: LiveConfig;
+  readonly store: Store;
+  readonly registry: HostRegistry;
+  readonly metrics: Registry;
+  readonly http: HttpService;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** SIGHUP: apply the safe parts of `next`; returns keys that need a restart. */
+  reload(next: Config): string[];
+}
+
+export function buildDaemon(config: Config, log: Logger): Daemon {
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  const live = new LiveConfig(config);
+  const timeline = new Timeline();
+  const rawStore = openSqliteStore(join(config.stateDir, 'kickstand.db'));
+  const store = withTimeline(rawStore, timeline);
+  const apiToken = ensureTokenFile(config.api.tokenFile ?? join(config.stateDir, 'api-token'));
+  const metrics = createMetrics();
+  const registry = new HostRegistry(store, {
+    get profiles() {
+      return live.current.profiles;
+    },
+    get network() {
+      return live.current.network;
+    },
+  });
+
+  const app = createApp({ store, registry, timeline, log, metrics, apiToken });
+  const [host, port] = splitHostPort(config.http.listen);
+  const http = new HttpService(app, host, port, log.child({ component: 'http' }));
+  const services: Service[] = [http];
+  const lifecycle = new Lifecycle(services, log);
+
+  return {
+    config: live,
+    store,
+    registry,
+    metrics,
+    http,
+    start: () => lifecycle.start(),
+    async stop() {
+      await lifecycle.stop();
+      await rawStore.close();
+    },
+    reload(next) {
+      const restart = live.reload(next);
+      log.level = live.current.log.level;
+      return restart;
+    },
+  };
+}

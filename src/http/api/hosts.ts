@@ -1,0 +1,42 @@
+/**
+ * @module http/api/hosts
+ * /api/v1/hosts — the host registry (CRUD) and each host's timeline.
+ */
+import { Router } from 'express';
+import type { HostRegistry } from '../../hosts/registry';
+import type { Store } from '../../store/store';
+import { eventQuery } from './events';
+
+export function hostsRouter(deps: { registry: HostRegistry; store: Store }): Router {
+  const r = Router();
+  const { registry, store } = deps;
+
+  r.get('/hosts', async (_req, res) => {
+    res.json({ hosts: await registry.list() });
+  });
+
+  r.post('/hosts', async (req, res) => {
+    const host = await registry.add(req.body ?? {});
+    res.status(201).location(`/api/v1/hosts/${host.name}`).json(host);
+  });
+
+  r.get('/hosts/:name', async (req, res) => {
+    res.json(await registry.require(req.params.name));
+  });
+
+  r.patch('/hosts/:name', async (req, res) => {
+    res.json(await registry.update(req.params.name, req.body ?? {}));
+  });
+
+  r.delete('/hosts/:name', async (req, res) => {
+    await registry.remove(req.params.name);
+    res.status(204).end();
+  });
+
+  r.get('/hosts/:name/events', async (req, res) => {
+    await registry.require(req.params.name);
+    res.json({ events: await store.events.list({ ...eventQuery(req.query), host: req.params.name }) });
+  });
+
+  return r;
+}

@@ -1,0 +1,83 @@
+/**
+ * @module store/sqlite/leases
+ * DHCP bindings. `put` goes through the group committer: concurrent exchanges share one
+ * fsync, and each caller's promise resolves only after the commit (RFC 2131 §4.3.1: the
+ * server must not hand out an address it has not recorded).
+ */
+import type { Lease, LeaseState } from '../../model/lease';
+import type { LeaseRepo } from '../store';
+import type { Db, GroupCommitter } from './database';
+
+interface LeaseRow {
+  ip: string;
+  mac: string;
+  client_id: string | null;
+  hostname: string | null;
+  state: string;
+  expires_at: number;
+  updated_at: number;
+}
+
+const toLease = (r: LeaseRow): Lease => ({
+  ip: r.ip,
+  mac: r.mac,
+  clientId: r.client_id,
+  hostname: r.hostname,
+  state: r.state as LeaseState,
+  expiresAt: r.expires_at,
+  updatedAt: r.updated_at,
+});
+
+export class SqliteLeases implements LeaseRepo {
+  private readonly q;
+
+  constructor(
+    db: Db,
+    private readonly writer: GroupCommitter,
+  ) {
+    this.q = {
+      get: db.prepare('SELECT * FROM leases WHERE ip = ?'),
+      byMac: db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC LIMIT 1'),
+      byClientId: db.prepare('SELECT * FROM leases WHERE client_id = ? ORDER BY updated_at DESC LIMIT 1'),
+      put: db.prepare(`INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at)
+        VALUES (@ip, @mac, @clientId, @hostname, @state, @expiresAt, @updatedAt)
+        ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id,
+          hostname = excluded.hostname, state = excluded.state, expires_at = excluded.expires_at,
+          updated_at = excluded.updated_at`),
+      delete: db.prepare('DELETE FROM leases WHERE ip = ?'),
+      list: db.prepare('SELECT * FROM leases ORDER BY ip'),
+    };
+  }
+
+  async get(ip: string): Promise<Lease | undefined> {
+    const r = this.q.get.get(ip) as LeaseRow | undefined;
+    return r && toLease(r);
+  }
+
+  async findByMac(mac: string): Promise<Lease | undefined> {
+    const r = this.q.byMac.get(mac) as LeaseRow | undefined;
+    return r && toLease(r);
+  }
+
+  async findByClientId(clientId: string): Promise<Lease | undefined> {
+    const r = this.q.byClientId.get(clientId) as LeaseRow | undefined;
+    return r && toLease(r);
+  }
+
+  put(lease: Lease): Promise<void> {
+    const row = { ...lease };
+    return this.writer.write(() => {
+      this.q.put.run(row);
+    });
+  }
+
+  delete(ip: string): Promise<void> {
+    return this.writer.write(() => {
+      this.q.delete.run(ip);
+    });
+  }
+
+  async list(): Promise<Lease[]> {
+    return (this.q.list.all() as LeaseRow[]).map(toLease);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * @module store/sqlite/migrations
+ * Schema migrations, applied in version order, each in its own transaction, recorded in
+ * `schema_migrations`. A migration is never edited after it ships: add a new one.
+ * A database from a newer Kickstand (a version we do not know) is refused, not guessed at.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'init',
+    sql: `
+      CREATE TABLE hosts (
+        name          TEXT PRIMARY KEY,
+        profile       TEXT NOT NULL,
+        role          TEXT NOT NULL,
+        ipv4          TEXT UNIQUE,
+        vars          TEXT NOT NULL DEFAULT '{}',
+        netboot       INTEGER NOT NULL DEFAULT 0,
+        state         TEXT NOT NULL,
+        state_reason  TEXT,
+        ssh_host_keys TEXT NOT NULL DEFAULT '[]',
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        version       INTEGER NOT NULL DEFAULT 1
+      ) STRICT;
+      CREATE TABLE host_macs (
+        mac      TEXT PRIMARY KEY,
+        host     TEXT NOT NULL REFERENCES hosts(name) ON DELETE CASCADE ON UPDATE CASCADE,
+        position INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX host_macs_host ON host_macs(host);
+      CREATE TABLE events (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts      TEXT NOT NULL,
+        host    TEXT,
+        mac     TEXT,
+        kind    TEXT NOT NULL,
+        level   TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data    TEXT NOT NULL DEFAULT '{}'
+      ) STRICT;
+      CREATE INDEX events_host ON events(host, id);
+      CREATE TABLE leases (
+        ip         TEXT PRIMARY KEY,
+        mac        TEXT NOT NULL,
+        client_id  TEXT,
+        hostname   TEXT,
+        state      TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX leases_mac ON leases(mac, updated_at);
+      CREATE INDEX leases_client_id ON leases(client_id, updated_at);
+      CREATE TABLE install_tokens (
+        token      TEXT PRIMARY KEY,
+        host       TEXT NOT NULL REFERENCES hosts(name) ON DELETE CASCADE ON UPDATE CASCADE,
+        issued_at  INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        fetched_at INTEGER,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE INDEX install_tokens_host ON install_tokens(host, revoked_at);
+      CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];

@@ -1,0 +1,94 @@
+/**
+ * @module store/store
+ * The storage contract. SQLite (WAL) is the embedded default (store/sqlite/); PostgreSQL
+ * joins when Kickstand scales out. Every implementation must pass test/store/contract.ts.
+ *
+ * The interface is asynchronous even though better-sqlite3 is not, so that a networked
+ * implementation fits behind it unchanged. A resolved promise from a write means the write
+ * is durable (committed); callers such as the DHCP server rely on that before they answer
+ * on the wire ("never ACK a lease before it is committed").
+ *
+ * Errors: not-found is KS_HOST_NOT_FOUND; uniqueness violations are KS_HOST_EXISTS,
+ * KS_MAC_IN_USE or KS_IP_IN_USE with `field` set; anything else is KS_STORE_FAILED.
+ */
+import type { Host, HostPatch, NewHost } from '../model/host';
+import type { HostEvent, NewEvent } from '../model/event';
+import type { Lease } from '../model/lease';
+import type { InstallToken } from '../model/token';
+
+export interface HostRepo {
+  /** Inserts a validated host (state `registered` or `armed` as decided by the caller). */
+  create(host: NewHost & { state: Host['state'] }): Promise<Host>;
+  get(name: string): Promise<Host | undefined>;
+  /** The host owning canonical `mac`, if any. */
+  getByMac(mac: string): Promise<Host | undefined>;
+  /** The host with static reservation `ipv4`, if any. */
+  getByIp(ipv4: string): Promise<Host | undefined>;
+  list(): Promise<Host[]>;
+  /**
+   * Applies `patch`. When `expectedVersion` is given and differs from the stored version the
+   * update is refused with KS_CONFLICT (optimistic concurrency).
+   */
+  update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host>;
+  /** Deletes the host and its tokens; its events stay (history). */
+  delete(name: string): Promise<void>;
+}
+
+export interface EventQuery {
+  host?: string;
+  /** Only events with id > after (follow / page forward). */
+  after?: number;
+  /** Newest `limit` events (default 1000), returned oldest first. */
+  limit?: number;
+}
+
+export interface EventRepo {
+  append(e: NewEvent): Promise<HostEvent>;
+  list(q?: EventQuery): Promise<HostEvent[]>;
+}
+
+export interface LeaseRepo {
+  get(ip: string): Promise<Lease | undefined>;
+  /** Most recently updated lease held by `mac` (any state). */
+  findByMac(mac: string): Promise<Lease | undefined>;
+  findByClientId(clientId: string): Promise<Lease | undefined>;
+  /**
+   * Inserts or replaces the lease for `lease.ip`. Implementations may group concurrent puts
+   * into one transaction (group commit); the promise resolves only after that commit.
+   */
+  put(lease: Lease): Promise<void>;
+  delete(ip: string): Promise<void>;
+  list(): Promise<Lease[]>;
+}
+
+export interface TokenRepo {
+  /** Stores a new token for `t.host` and revokes the host's earlier live tokens, atomically. */
+  issue(t: Omit<InstallToken, 'fetchedAt' | 'revokedAt'>): Promise<InstallToken>;
+  get(token: string): Promise<InstallToken | undefined>;
+  /** The host's live (not revoked) token, if any. */
+  liveFor(host: string): Promise<InstallToken | undefined>;
+  /** Sets fetchedAt if it is still null; returns the token as it now stands. */
+  markFetched(token: string, at: number): Promise<InstallToken | undefined>;
+  /** Revokes every live token of `host`. */
+  revokeFor(host: string, at: number): Promise<void>;
+}
+
+/** Small durable key/value space for daemon-wide settings and secrets (e.g. cluster token). */
+export interface SettingRepo {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface Store {
+  readonly kind: string;
+  readonly hosts: HostRepo;
+  readonly events: EventRepo;
+  readonly leases: LeaseRepo;
+  readonly tokens: TokenRepo;
+  readonly settings: SettingRepo;
+  /** Checks the store answers (healthz). */
+  ping(): Promise<void>;
+  /** Flushes pending writes and closes. Idempotent. */
+  close(): Promise<void>;
+}

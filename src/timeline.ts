@@ -1,0 +1,42 @@
+/**
+ * @module timeline
+ * Live view of the per-host timeline: wraps a Store so that every committed event is also
+ * published in-process (API server-sent events, `kickstand watch`). Services keep calling
+ * `store.events.append`; they need not know anyone is watching.
+ */
+import { EventEmitter } from 'node:events';
+import type { HostEvent } from './model/event';
+import type { Store } from './store/store';
+
+export class Timeline {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  publish(e: HostEvent): void {
+    this.emitter.emit('event', e);
+  }
+
+  /** Calls `fn` for every event committed from now on; returns the unsubscribe function. */
+  subscribe(fn: (e: HostEvent) => void): () => void {
+    this.emitter.on('event', fn);
+    return () => this.emitter.off('event', fn);
+  }
+}
+
+/** A Store whose `events.append` also publishes to `timeline` after the commit. */
+export function withTimeline(store: Store, timeline: Timeline): Store {
+  const events = store.events;
+  return Object.assign(Object.create(store) as Store, {
+    events: {
+      list: events.list.bind(events),
+      append: async (e: Parameters<Store['events']['append']>[0]) => {
+        const ev = await events.append(e);
+        timeline.publish(ev);
+        return ev;
+      },
+    },
+  });
+}

@@ -1,0 +1,199 @@
+/**
+ * The storage contract: every Store implementation runs this same suite
+ * (aedes-persistence `abstract.js`). `open()` must return an empty store.
+ */
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Store } from '../../src/store/store';
+import type { Lease } from '../../src/model/lease';
+
+export function storeContract(name: string, open: () => Promise<Store>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const node = (n: string, mac: string, ipv4: string | null = null) => ({
+      name: n,
+      macs: [mac],
+      profile: 'rocky9',
+      role: 'agent',
+      ipv4,
+      vars: { tz: 'UTC' },
+      netboot: true,
+      state: 'armed' as const,
+    });
+
+    describe('hosts', () => {
+      it('creates, reads by name, MAC and IP, and lists in name order', async () => {
+        const h = await store.hosts.create(node('node2', '52:54:00:aa:bb:02', '198.18.0.20'));
+        await store.hosts.create(node('node1', '52:54:00:aa:bb:01'));
+        assert.equal(h.name, 'node2');
+        assert.deepEqual(h.macs, ['52:54:00:aa:bb:02']);
+        assert.equal(h.state, 'armed');
+        assert.equal(h.netboot, true);
+        assert.deepEqual(h.vars, { tz: 'UTC' });
+        assert.equal(h.version, 1);
+        assert.equal((await store.hosts.get('node2'))?.ipv4, '198.18.0.20');
+        assert.equal((await store.hosts.getByMac('52:54:00:aa:bb:01'))?.name, 'node1');
+        assert.equal((await store.hosts.getByIp('198.18.0.20'))?.name, 'node2');
+        assert.equal(await store.hosts.get('nope'), undefined);
+        assert.deepEqual((await store.hosts.list()).map((x) => x.name), ['node1', 'node2']);
+      });
+
+      it('keeps several MACs in order', async () => {
+        await store.hosts.create({ ...node('multi', '52:54:00:00:00:01'), macs: ['52:54:00:00:00:01', '52:54:00:00:00:02'] });
+        assert.deepEqual((await store.hosts.get('multi'))?.macs, ['52:54:00:00:00:01', '52:54:00:00:00:02']);
+        assert.equal((await store.hosts.getByMac('52:54:00:00:00:02'))?.name, 'multi');
+        assert.deepEqual((await store.hosts.list())[0]?.macs, ['52:54:00:00:00:01', '52:54:00:00:00:02']);
+      });
+
+      it('refuses a duplicate name, MAC or IP with the field named', async () => {
+        await store.hosts.create(node('a', '52:54:00:00:00:0a', '198.18.0.10'));
+        await assert.rejects(store.hosts.create(node('a', '52:54:00:00:00:0b')), { code: 'KS_HOST_EXISTS', field: 'name' });
+        await assert.rejects(store.hosts.create(node('b', '52:54:00:00:00:0a')), { code: 'KS_MAC_IN_USE', field: 'macs[0]' });
+        await assert.rejects(store.hosts.create(node('c', '52:54:00:00:00:0c', '198.18.0.10')), { code: 'KS_IP_IN_USE', field: 'ipv4' });
+        // A refused write leaves nothing half-written.
+        assert.deepEqual((await store.hosts.list()).map((x) => x.name), ['a']);
+        assert.equal(await store.hosts.getByMac('52:54:00:00:00:0c'), undefined);
+      });
+
+      it('updates fields, bumps the version and honours expectedVersion', async () => {
+        await store.hosts.create(node('u', '52:54:00:00:00:11'));
+        const u = await store.hosts.update('u', { state: 'installed', stateReason: 'callback', netboot: false, sshHostKeys: ['ssh-ed25519 AAAA'] });
+        assert.equal(u.state, 'installed');
+        assert.equal(u.stateReason, 'callback');
+        assert.equal(u.netboot, false);
+        assert.deepEqual(u.sshHostKeys, ['ssh-ed25519 AAAA']);
+        assert.equal(u.version, 2);
+        await assert.rejects(store.hosts.update('u', { role: 'server' }, 1), { code: 'KS_CONFLICT' });
+        assert.equal((await store.hosts.update('u', { role: 'server' }, 2)).role, 'server');
+        await assert.rejects(store.hosts.update('ghost', { role: 'x' }), { code: 'KS_HOST_NOT_FOUND' });
+      });
+
+      it('replaces MACs on update and checks them against other hosts', async () => {
+        await store.hosts.create(node('x', '52:54:00:00:00:21'));
+        await store.hosts.create(node('y', '52:54:00:00:00:22'));
+        await assert.rejects(store.hosts.update('x', { macs: ['52:54:00:00:00:22'] }), { code: 'KS_MAC_IN_USE' });
+        assert.deepEqual((await store.hosts.get('x'))?.macs, ['52:54:00:00:00:21']);
+        await store.hosts.update('x', { macs: ['52:54:00:00:00:23'] });
+        assert.equal(await store.hosts.getByMac('52:54:00:00:00:21'), undefined);
+        assert.equal((await store.hosts.getByMac('52:54:00:00:00:23'))?.name, 'x');
+      });
+
+      it('deletes a host with its MACs and tokens, and refuses an unknown name', async () => {
+        await store.hosts.create(node('d', '52:54:00:00:00:31'));
+        await store.tokens.issue({ token: 'tok-d-1234567890abcdef', host: 'd', issuedAt: 1, expiresAt: 2 });
+        await store.hosts.delete('d');
+        assert.equal(await store.hosts.get('d'), undefined);
+        assert.equal(await store.hosts.getByMac('52:54:00:00:00:31'), undefined);
+        assert.equal(await store.tokens.get('tok-d-1234567890abcdef'), undefined);
+        await assert.rejects(store.hosts.delete('d'), { code: 'KS_HOST_NOT_FOUND' });
+        // The MAC is free again.
+        await store.hosts.create(node('d2', '52:54:00:00:00:31'));
+      });
+    });
+
+    describe('events', () => {
+      it('appends with increasing ids and lists per host, oldest first', async () => {
+        const a = await store.events.append({ host: 'n1', kind: 'dhcp.offer', message: 'offered 198.18.0.100', data: { ip: '198.18.0.100' } });
+        const b = await store.events.append({ host: 'n2', kind: 'dhcp.offer', message: 'x' });
+        const c = await store.events.append({ host: 'n1', mac: '52:54:00:00:00:01', kind: 'dhcp.ack', level: 'info', message: 'acked' });
+        assert.ok(a.id < b.id && b.id < c.id);
+        const n1 = await store.events.list({ host: 'n1' });
+        assert.deepEqual(n1.map((e) => e.kind), ['dhcp.offer', 'dhcp.ack']);
+        assert.deepEqual(n1[0]?.data, { ip: '198.18.0.100' });
+        assert.equal(n1[1]?.mac, '52:54:00:00:00:01');
+        assert.equal(n1[0]?.level, 'info');
+        assert.match(n1[0]!.ts, /^\d{4}-\d\d-\d\dT/);
+      });
+
+      it('follows with `after` and keeps the newest `limit`', async () => {
+        const ids: number[] = [];
+        for (let i = 0; i < 5; i++) ids.push((await store.events.append({ host: null, kind: 'host.discovered', message: `m${i}` })).id);
+        assert.deepEqual((await store.events.list({ after: ids[2] })).map((e) => e.message), ['m3', 'm4']);
+        assert.deepEqual((await store.events.list({ limit: 2 })).map((e) => e.message), ['m3', 'm4']);
+      });
+
+      it('commits many concurrent appends, all of them', async () => {
+        const all = await Promise.all(Array.from({ length: 200 }, (_, i) => store.events.append({ host: 'c', kind: 'dhcp.ack', message: String(i) })));
+        assert.equal(new Set(all.map((e) => e.id)).size, 200);
+        assert.equal((await store.events.list({ host: 'c', limit: 1000 })).length, 200);
+      });
+    });
+
+    describe('leases', () => {
+      const lease = (ip: string, mac: string, over: Partial<Lease> = {}): Lease => ({
+        ip, mac, clientId: null, hostname: null, state: 'bound', expiresAt: 2_000, updatedAt: 1_000, ...over,
+      });
+
+      it('puts, replaces and finds by IP, MAC and client id', async () => {
+        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:01', { clientId: '01525400000001', updatedAt: 1 }));
+        await store.leases.put(lease('198.18.0.101', '52:54:00:00:00:01', { updatedAt: 5 }));
+        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { state: 'offered' }));
+        assert.equal((await store.leases.get('198.18.0.100'))?.mac, '52:54:00:00:00:02');
+        assert.equal((await store.leases.get('198.18.0.100'))?.state, 'offered');
+        assert.equal((await store.leases.findByMac('52:54:00:00:00:01'))?.ip, '198.18.0.101');
+        assert.equal(await store.leases.findByClientId('01525400000001'), undefined, 'replaced lease keeps no stale client id');
+        assert.equal((await store.leases.list()).length, 2);
+        await store.leases.delete('198.18.0.101');
+        assert.equal(await store.leases.get('198.18.0.101'), undefined);
+      });
+
+      it('resolves every concurrent put only once it is readable', async () => {
+        const puts = Array.from({ length: 300 }, (_, i) => {
+          const ip = `198.18.${1 + (i >> 8)}.${i & 255}`;
+          return store.leases.put(lease(ip, `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`)).then(() => store.leases.get(ip));
+        });
+        const got = await Promise.all(puts);
+        assert.ok(got.every((l) => l !== undefined));
+        assert.equal((await store.leases.list()).length, 300);
+      });
+    });
+
+    describe('install tokens', () => {
+      beforeEach(async () => {
+        await store.hosts.create(node('t', '52:54:00:00:00:41'));
+      });
+
+      it('issues one live token per host, revoking the previous one', async () => {
+        await store.tokens.issue({ token: 'first-token-0123456789', host: 't', issuedAt: 10, expiresAt: 100 });
+        await store.tokens.issue({ token: 'second-token-012345678', host: 't', issuedAt: 20, expiresAt: 200 });
+        assert.equal((await store.tokens.get('first-token-0123456789'))?.revokedAt, 20);
+        assert.equal((await store.tokens.liveFor('t'))?.token, 'second-token-012345678');
+      });
+
+      it('marks the first fetch only and revokes on demand', async () => {
+        await store.tokens.issue({ token: 'fetch-token-0123456789', host: 't', issuedAt: 10, expiresAt: 100 });
+        assert.equal((await store.tokens.markFetched('fetch-token-0123456789', 15))?.fetchedAt, 15);
+        assert.equal((await store.tokens.markFetched('fetch-token-0123456789', 16))?.fetchedAt, 15);
+        await store.tokens.revokeFor('t', 30);
+        assert.equal(await store.tokens.liveFor('t'), undefined);
+        assert.equal((await store.tokens.get('fetch-token-0123456789'))?.revokedAt, 30);
+        assert.equal(await store.tokens.get('unknown'), undefined);
+      });
+    });
+
+    describe('settings', () => {
+      it('sets, overwrites and deletes', async () => {
+        assert.equal(await store.settings.get('k'), undefined);
+        await store.settings.set('k', 'v1');
+        await store.settings.set('k', 'v2');
+        assert.equal(await store.settings.get('k'), 'v2');
+        await store.settings.delete('k');
+        assert.equal(await store.settings.get('k'), undefined);
+      });
+    });
+
+    it('answers ping and closes idempotently', async () => {
+      await store.ping();
+      await store.close();
+      await store.close();
+      store = await open(); // afterEach closes this one
+    });
+  });
+}

@@ -1,0 +1,46 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { migrate } from '../../src/store/sqlite/database';
+import { storeContract } from './contract';
+
+storeContract('sqlite :memory:', async () => openSqliteStore(':memory:'));
+
+describe('sqlite specifics', () => {
+  it('uses WAL with synchronous=FULL and survives reopen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ks-sqlite-'));
+    try {
+      const file = join(dir, 'k.db');
+      const s = openSqliteStore(file);
+      await s.settings.set('a', 'b');
+      await s.close();
+      const db = new Database(file);
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      db.close();
+      const s2 = openSqliteStore(file);
+      assert.equal(await s2.settings.get('a'), 'b');
+      await s2.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('applies migrations once, in order, and refuses a database from a newer version', () => {
+    const db = new Database(':memory:');
+    const order: string[] = [];
+    const ms = [
+      { version: 2, name: 'two', sql: "INSERT INTO t VALUES ('two')" },
+      { version: 1, name: 'one', sql: "CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('one')" },
+    ];
+    migrate(db, ms);
+    migrate(db, ms);
+    for (const r of db.prepare('SELECT v FROM t').all() as Array<{ v: string }>) order.push(r.v);
+    assert.deepEqual(order, ['one', 'two']);
+    assert.throws(() => migrate(db, ms.slice(1)), { code: 'KS_STORE_FAILED', message: /schema version\(s\) 2 unknown/ });
+    db.close();
+  });
+});
