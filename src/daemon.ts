@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import { ensureTokenFile } from './auth/api-token';
 import { LiveConfig } from './config/live';
@@ -26,6 +27,8 @@ export interface Daemon {
   readonly registry: HostRegistry;
   readonly metrics: Registry;
   readonly http: HttpService;
+  /** The express app (not listening until start()); tests walk its routes. */
+  readonly app: Express;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** SIGHUP: apply the safe parts of `next`; returns keys that need a restart. */
@@ -61,6 +64,7 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
     registry,
     metrics,
     http,
+    app,
     start: () => lifecycle.start(),
     async stop() {
       await lifecycle.stop();

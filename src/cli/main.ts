@@ -22,6 +22,7 @@ const FLAG_FOR: Array<[RegExp, string]> = [
   [/^role$/, '--role'],
   [/^netboot$/, '--netboot'],
   [/^name$/, 'NAME'],
+  [/^authorization$/, '--token'],
 ];
 
 export function buildProgram(): Command {

@@ -189,6 +189,30 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
     });
 
+    describe('mesh', () => {
+      it('allocates the lowest free address once per host, keeps it, and frees it on delete', async () => {
+        const a = await store.mesh.allocate('a', '198.19.0.0/29');
+        const b = await store.mesh.allocate('b', '198.19.0.0/29');
+        assert.equal(a.address, '198.19.0.1');
+        assert.equal(b.address, '198.19.0.2');
+        assert.equal(a.publicKey, null);
+        assert.equal((await store.mesh.allocate('a', '198.19.0.0/29')).address, '198.19.0.1');
+        const pk = 'x'.repeat(42) + 'A=';
+        const set = await store.mesh.setPeer('a', { publicKey: pk, endpoint: '198.18.0.20', listenPort: 51820 });
+        assert.deepEqual([set.publicKey, set.endpoint, set.listenPort], [pk, '198.18.0.20', 51820]);
+        assert.deepEqual((await store.mesh.list()).map((m) => m.host), ['a', 'b']);
+        await store.mesh.delete('a');
+        assert.equal(await store.mesh.get('a'), undefined);
+        assert.equal((await store.mesh.allocate('c', '198.19.0.0/29')).address, '198.19.0.1');
+      });
+
+      it('allocates distinct addresses under concurrency and refuses when the CIDR is full', async () => {
+        const got = await Promise.all(['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((h) => store.mesh.allocate(h, '198.19.0.0/29')));
+        assert.equal(new Set(got.map((m) => m.address)).size, 6);
+        await assert.rejects(store.mesh.allocate('h7', '198.19.0.0/29'), /no free address/);
+      });
+    });
+
     it('answers ping and closes idempotently', async () => {
       await store.ping();
       await store.close();

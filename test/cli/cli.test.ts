@@ -1,0 +1,99 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { DaemonProcess, runCli } from '../helpers/daemon';
+
+/** A loopback port nothing listens on: bound, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
+describe('kickstand CLI against a running daemon', () => {
+  const d = new DaemonProcess();
+  before(() => d.start());
+  after(() => d.cleanup());
+
+  it('adds, lists, shows, sets and removes a host', () => {
+    const add = d.cli(['host', 'add', 'node1', '--mac', '52-54-00-AA-BB-01', '--profile', 'rocky9', '--role', 'worker', '--var', 'disk=vda']);
+    assert.equal(add.code, 0, add.stderr);
+    assert.equal(add.stdout, 'added node1 (armed)\n');
+    const list = d.cli(['host', 'list']);
+    assert.equal(list.code, 0);
+    assert.match(list.stdout, /^NAME\s+STATE\s+NETBOOT\s+PROFILE\s+ROLE\s+IPV4\s+MACS\nnode1\s+armed\s+armed\s+rocky9\s+worker\s+-\s+52:54:00:aa:bb:01\n$/);
+    const json = JSON.parse(d.cli(['host', 'list', '--json']).stdout);
+    assert.equal(json[0].name, 'node1');
+    const show = d.cli(['host', 'show', 'node1']);
+    assert.match(show.stdout, /^name:\s+node1$/m);
+    assert.match(show.stdout, /^vars:\s+disk=vda$/m);
+    const set = d.cli(['host', 'set', 'node1', '--no-netboot', '--ip', '198.18.0.21', '--json']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(JSON.parse(set.stdout).state, 'registered');
+    const ev = d.cli(['host', 'events', 'node1']);
+    assert.match(ev.stdout, /host\.created\s+registered with profile rocky9/);
+    assert.match(ev.stdout, /host\.state\s+armed → registered: disarmed by operator/);
+    assert.equal(JSON.parse(d.cli(['host', 'events', 'node1', '--json']).stdout).length, 3);
+    assert.equal(d.cli(['host', 'rm', 'node1']).stdout, 'removed node1\n');
+    assert.equal(d.cli(['host', 'list']).stdout, 'no hosts registered (add one with `kickstand host add NAME --mac … --profile …`)\n');
+  });
+
+  it('refuses bad input with exit code 2, naming the flag and the fix', () => {
+    d.cli(['host', 'add', 'taken', '--mac', '52:54:00:00:00:aa', '--profile', 'rocky9', '--ip', '198.18.0.40']);
+    const cases: Array<[string[], RegExp]> = [
+      [['host', 'add', 'n2', '--mac', 'zz:zz', '--profile', 'rocky9'], /error: "zz:zz" is not a MAC address \[--mac\] \(KS_INVALID_MAC\)\n  fix: write it as aa:bb:cc:dd:ee:ff/],
+      [['host', 'add', 'n2', '--mac', '5254.0000.00AA', '--profile', 'rocky9'], /MAC 52:54:00:00:00:aa already belongs to host taken \[--mac\] \(KS_MAC_IN_USE\)/],
+      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--ip', '198.18.0.40'], /198\.18\.0\.40 is already reserved for host taken \[--ip\]/],
+      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'centos'], /no profile named "centos" \[--profile\] \(KS_UNKNOWN_PROFILE\)\n  fix: use one of: rocky9/],
+      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--ip', '198.19.1.1'], /not a host address in the provisioning subnet 198\.18\.0\.0\/24 \[--ip\]/],
+      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--var', 'novalue'], /--var "novalue": write it as KEY=VALUE/],
+      [['host', 'add', 'N_2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9'], /\[NAME\] \(KS_INVALID_HOSTNAME\)/],
+      [['host', 'add', 'n2', '--profile', 'rocky9'], /required option '--mac <mac>' not specified/],
+      [['host', 'frobnicate'], /unknown command 'frobnicate'/],
+      [['host', 'show', 'ghost'], /no host named ghost \[NAME\] \(KS_HOST_NOT_FOUND\)/],
+    ];
+    for (const [args, re] of cases) {
+      const r = d.cli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re, args.join(' '));
+    }
+  });
+
+  it('exits 0 for --help and --version', () => {
+    const h = runCli(['--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /Commands:\n\s+serve/);
+    assert.match(runCli(['--version']).stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  it('refuses a wrong token with exit code 1', () => {
+    const r = runCli(['--server', d.url, '--token', 'wrong-token-000000000000', 'host', 'list']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /missing or wrong API token \[--token\] \(KS_UNAUTHORIZED\)/);
+  });
+});
+
+describe('kickstand CLI without a daemon', () => {
+  it('says the daemon is unreachable and how to start it (exit 1)', async () => {
+    const port = await closedPort();
+    const r = runCli(['--server', `http://127.0.0.1:${port}`, '--token', 'x'.repeat(32), 'host', 'list']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`cannot reach the Kickstand daemon at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+    assert.match(r.stderr, /fix: start it with `kickstand serve --config/);
+  });
+
+  it('explains a missing token file', () => {
+    const r = runCli(['--state-dir', '/nonexistent-ks', 'host', 'list']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no API token: cannot read \/nonexistent-ks\/api-token \(ENOENT\)/);
+  });
+
+  it('serve refuses a bad config and does not start (exit 1)', () => {
+    const r = runCli(['serve', '--config', '/nonexistent-ks/kickstand.yaml']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot read config file \/nonexistent-ks\/kickstand\.yaml: ENOENT/);
+  });
+});
