@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { isKickstandError, type KickstandError } from '../errors';
 import { registerHost } from './commands/host';
 import { registerServe } from './commands/serve';
+import { registerWatch } from './commands/watch';
 import { VERSION } from '../version';
 
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -36,7 +37,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServe(program);
-  registerHost(program);
+  const host = registerHost(program);
+  registerWatch(program, host);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

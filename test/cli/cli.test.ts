@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { DaemonProcess, runCli } from '../helpers/daemon';
+import { spawn } from 'node:child_process';
+import { DaemonProcess, REPO, cliArgv, runCli } from '../helpers/daemon';
 
 /** A loopback port nothing listens on: bound, then released. */
 function closedPort(): Promise<number> {
@@ -59,6 +60,24 @@ describe('kickstand CLI against a running daemon', () => {
       const r = d.cli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, re, args.join(' '));
+    }
+  });
+
+  it('host watch follows the timeline live (--json lines)', async () => {
+    d.cli(['host', 'add', 'w1', '--mac', '52:54:00:00:03:01', '--profile', 'rocky9', '--no-netboot']);
+    const child = spawn(process.execPath, [...cliArgv(), '--server', d.url, '--state-dir', d.stateDir, 'host', 'watch', 'w1', '--json', '--backlog', '0'], { cwd: REPO });
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+      await new Promise((r) => setTimeout(r, 1500)); // let it connect
+      assert.equal(d.cli(['host', 'set', 'w1', '--netboot']).code, 0);
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('"host.state"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const kinds = out.trim().split('\n').map((l) => JSON.parse(l).kind);
+      assert.deepEqual(kinds, ['host.updated', 'host.state']);
+    } finally {
+      child.kill('SIGKILL');
+      d.cli(['host', 'rm', 'w1']);
     }
   });
 

@@ -8,6 +8,7 @@ import type { HostEvent } from '../../model/event';
 import { clientFor, type GlobalOpts } from '../context';
 import { json, keyValues, table } from '../output';
 import { formatEvent } from './event-format';
+import { follow } from './watch';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -63,7 +64,7 @@ function showHost(h: Host): string {
   ]);
 }
 
-export function registerHost(program: Command): void {
+export function registerHost(program: Command): Command {
   const host = program.command('host').description('manage the host registry');
 
   host
@@ -148,11 +149,10 @@ export function registerHost(program: Command): void {
         const { events } = await client.request<{ events: HostEvent[] }>('GET', path);
         return out(cmd, f, events, () => (events.length ? events.map((e) => formatEvent(e, false)).join('\n') + '\n' : `no events for ${name}\n`));
       }
-      await client.request('GET', `/hosts/${encodeURIComponent(name)}`);
-      for await (const e of client.stream<HostEvent>(`/watch?host=${encodeURIComponent(name)}&limit=${encodeURIComponent(f.limit ?? '200')}`)) {
-        process.stdout.write(f.json ? JSON.stringify(e) + '\n' : formatEvent(e, false) + '\n');
-      }
+      await follow(cmd, name, { json: f.json, backlog: f.limit });
     });
+
+  return host;
 }
 
 function out(cmd: Command, f: { json?: boolean }, value: unknown, human: () => string): void {

@@ -56,7 +56,7 @@ export function eventsRouter(deps: { store: Store; timeline: Timeline }): Router
       clearInterval(heartbeat);
       unsubscribe();
     });
-    const backlog = await deps.store.events.list({ ...q, limit: q.limit ?? 200 });
+    const backlog = q.limit === 0 ? [] : await deps.store.events.list({ ...q, limit: q.limit ?? 200 });
     for (const e of [...backlog, ...queued]) {
       if (e.id > last) {
         last = e.id;
