@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { migrate } from '../../src/store/sqlite/database';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations';
+import { PG_MIGRATIONS } from '../../src/store/postgres/migrations';
 import { storeContract } from './contract';
 
 storeContract('sqlite :memory:', async () => openSqliteStore(':memory:'));
@@ -27,6 +29,13 @@ describe('sqlite specifics', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('has the same schema versions as the PostgreSQL store', () => {
+    assert.deepEqual(
+      PG_MIGRATIONS.map((m) => [m.version, m.name]),
+      [...MIGRATIONS].sort((a, b) => a.version - b.version).map((m) => [m.version, m.name]),
+    );
   });
 
   it('applies migrations once, in order, and refuses a database from a newer version', () => {

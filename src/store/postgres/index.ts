@@ -1,0 +1,36 @@
+/**
+ * @module store/postgres
+ * The PostgreSQL store, for several Kickstand daemons sharing one database. It passes the same
+ * contract suite as the SQLite store (test/store/postgres.test.ts).
+ */
+import type pg from 'pg';
+import type { Store } from '../store';
+import { createPool, migrate } from './database';
+import { PgHosts } from './hosts';
+import { PgMesh } from './mesh';
+import { PG_MIGRATIONS } from './migrations';
+import { PgBmc, PgEvents, PgLeases, PgSettings, PgTokens } from './records';
+
+export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
+  const pool = createPool(config);
+  await migrate(pool, PG_MIGRATIONS);
+  let closed = false;
+  return {
+    kind: 'postgresql',
+    hosts: new PgHosts(pool),
+    events: new PgEvents(pool),
+    leases: new PgLeases(pool),
+    tokens: new PgTokens(pool),
+    settings: new PgSettings(pool),
+    mesh: new PgMesh(pool),
+    bmc: new PgBmc(pool),
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}

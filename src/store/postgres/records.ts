@@ -1,0 +1,158 @@
+/**
+ * @module store/postgres/records
+ * Events, leases, install tokens, settings and BMC settings in PostgreSQL: the small repos,
+ * each a thin mapping of the same SQL the SQLite store runs.
+ */
+import type pg from 'pg';
+import type { BmcConfig } from '../../bmc/types';
+import type { HostEvent, NewEvent } from '../../model/event';
+import type { Lease, LeaseState } from '../../model/lease';
+import type { InstallToken } from '../../model/token';
+import { notFound } from '../sqlite/hosts';
+import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, SettingRepo, TokenRepo } from '../store';
+import { q, tx } from './database';
+
+export class PgEvents implements EventRepo {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async append(e: NewEvent): Promise<HostEvent> {
+    const ev: Omit<HostEvent, 'id'> = { ts: new Date().toISOString(), host: e.host ?? null, mac: e.mac ?? null, kind: e.kind, level: e.level ?? 'info', message: e.message, data: e.data ?? {} };
+    const [r] = await q<{ id: number }>(this.pool, 'INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id', [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data)]);
+    return { id: r!.id, ...ev };
+  }
+
+  async list(query: EventQuery = {}): Promise<HostEvent[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (query.host !== undefined) where.push(`host = $${args.push(query.host)}`);
+    if (query.after !== undefined) where.push(`id > $${args.push(query.after)}`);
+    const limit = Math.min(Math.max(query.limit ?? 1000, 1), 10000);
+    const rows = await q<HostEvent>(this.pool, `SELECT id, ts, host, mac, kind, level, message, data FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT ${limit}`, args);
+    if (query.after === undefined) rows.reverse();
+    return rows;
+  }
+}
+
+interface LeaseRow {
+  ip: string;
+  mac: string;
+  client_id: string | null;
+  hostname: string | null;
+  state: string;
+  expires_at: number;
+  updated_at: number;
+}
+
+const toLease = (r: LeaseRow): Lease => ({ ip: r.ip, mac: r.mac, clientId: r.client_id, hostname: r.hostname, state: r.state as LeaseState, expiresAt: r.expires_at, updatedAt: r.updated_at });
+
+export class PgLeases implements LeaseRepo {
+  constructor(private readonly pool: pg.Pool) {}
+
+  private async first(where: string, arg: unknown): Promise<Lease | undefined> {
+    const [r] = await q<LeaseRow>(this.pool, `SELECT * FROM leases WHERE ${where} ORDER BY updated_at DESC LIMIT 1`, [arg]);
+    return r && toLease(r);
+  }
+
+  get(ip: string): Promise<Lease | undefined> {
+    return this.first('ip = $1', ip);
+  }
+
+  findByMac(mac: string): Promise<Lease | undefined> {
+    return this.first('mac = $1', mac);
+  }
+
+  findByClientId(clientId: string): Promise<Lease | undefined> {
+    return this.first('client_id = $1', clientId);
+  }
+
+  async put(l: Lease): Promise<void> {
+    await q(this.pool, `INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
+      ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, hostname = excluded.hostname,
+        state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at`, [l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt]);
+  }
+
+  async delete(ip: string): Promise<void> {
+    await q(this.pool, 'DELETE FROM leases WHERE ip = $1', [ip]);
+  }
+
+  async list(): Promise<Lease[]> {
+    return (await q<LeaseRow>(this.pool, 'SELECT * FROM leases ORDER BY ip COLLATE "C"')).map(toLease);
+  }
+}
+
+interface TokenRow {
+  token: string;
+  host: string;
+  issued_at: number;
+  expires_at: number;
+  fetched_at: number | null;
+  revoked_at: number | null;
+}
+
+const toToken = (r: TokenRow): InstallToken => ({ token: r.token, host: r.host, issuedAt: r.issued_at, expiresAt: r.expires_at, fetchedAt: r.fetched_at, revokedAt: r.revoked_at });
+
+export class PgTokens implements TokenRepo {
+  constructor(private readonly pool: pg.Pool) {}
+
+  issue(t: Omit<InstallToken, 'fetchedAt' | 'revokedAt'>): Promise<InstallToken> {
+    return tx(this.pool, async (c) => {
+      await c.query('UPDATE install_tokens SET revoked_at = $1 WHERE host = $2 AND revoked_at IS NULL', [t.issuedAt, t.host]);
+      await c.query('INSERT INTO install_tokens (token, host, issued_at, expires_at) VALUES ($1,$2,$3,$4)', [t.token, t.host, t.issuedAt, t.expiresAt]);
+      return { ...t, fetchedAt: null, revokedAt: null };
+    });
+  }
+
+  async get(token: string): Promise<InstallToken | undefined> {
+    const [r] = await q<TokenRow>(this.pool, 'SELECT * FROM install_tokens WHERE token = $1', [token]);
+    return r && toToken(r);
+  }
+
+  async liveFor(host: string): Promise<InstallToken | undefined> {
+    const [r] = await q<TokenRow>(this.pool, 'SELECT * FROM install_tokens WHERE host = $1 AND revoked_at IS NULL ORDER BY issued_at DESC LIMIT 1', [host]);
+    return r && toToken(r);
+  }
+
+  async markFetched(token: string, at: number): Promise<InstallToken | undefined> {
+    await q(this.pool, 'UPDATE install_tokens SET fetched_at = $1 WHERE token = $2 AND fetched_at IS NULL', [at, token]);
+    return this.get(token);
+  }
+
+  async revokeFor(host: string, at: number): Promise<void> {
+    await q(this.pool, 'UPDATE install_tokens SET revoked_at = $1 WHERE host = $2 AND revoked_at IS NULL', [at, host]);
+  }
+}
+
+export class PgSettings implements SettingRepo {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async get(key: string): Promise<string | undefined> {
+    return (await q<{ value: string }>(this.pool, 'SELECT value FROM settings WHERE key = $1', [key]))[0]?.value;
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    await q(this.pool, 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async delete(key: string): Promise<void> {
+    await q(this.pool, 'DELETE FROM settings WHERE key = $1', [key]);
+  }
+}
+
+export class PgBmc implements BmcRepo {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async get(host: string): Promise<BmcConfig | undefined> {
+    return (await q<{ config: BmcConfig }>(this.pool, 'SELECT config FROM host_bmc WHERE host = $1', [host]))[0]?.config;
+  }
+
+  set(host: string, config: BmcConfig): Promise<void> {
+    return tx(this.pool, async (c) => {
+      if ((await c.query('SELECT 1 FROM hosts WHERE name = $1', [host])).rowCount === 0) throw notFound(host);
+      await c.query('INSERT INTO host_bmc (host, config, updated_at) VALUES ($1, $2, $3) ON CONFLICT (host) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at', [host, JSON.stringify(config), new Date().toISOString()]);
+    });
+  }
+
+  async delete(host: string): Promise<void> {
+    await q(this.pool, 'DELETE FROM host_bmc WHERE host = $1', [host]);
+  }
+}

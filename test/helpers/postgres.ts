@@ -1,0 +1,68 @@
+/**
+ * A private, throwaway PostgreSQL server for the store contract: initdb into a temp dir,
+ * listening on 127.0.0.1 and a free port, stopped (and its files removed) in `stop()`.
+ * PostgreSQL refuses to run as root, so as root it runs as the `postgres` user Debian's
+ * package creates.
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function pgBinDir(): string | undefined {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  return versions[0] && join(base, versions[0], 'bin');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
+export class PrivatePostgres {
+  port = 0;
+  private dir = '';
+  private readonly asRoot = process.getuid?.() === 0;
+
+  constructor(private readonly bin: string) {}
+
+  private run(cmd: string, args: string[]): void {
+    const [file, argv] = this.asRoot ? ['runuser', ['-u', 'postgres', '--', join(this.bin, cmd), ...args]] : [join(this.bin, cmd), args];
+    execFileSync(file, argv, { stdio: 'pipe', timeout: 60_000 });
+  }
+
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'ks-pg-'));
+    if (this.asRoot) {
+      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+      chownSync(this.dir, uid, gid);
+    }
+    this.port = await freePort();
+    const data = join(this.dir, 'data');
+    this.run('initdb', ['-D', data, '-U', 'kickstand', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    this.run('pg_ctl', ['-D', data, '-l', join(this.dir, 'log'), '-w', '-t', '30', '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`, 'start']);
+  }
+
+  connection(database = 'postgres'): { host: string; port: number; user: string; database: string } {
+    return { host: '127.0.0.1', port: this.port, user: 'kickstand', database };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.dir) return;
+    try {
+      this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      /* not running */
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    this.dir = '';
+  }
+}
