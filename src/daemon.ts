@@ -8,12 +8,21 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import { ensureTokenFile } from './auth/api-token';
+import { bootstrapPublicKey } from './bootstrap/keys';
+import { Bootstrapper } from './bootstrap/runner';
+import { BootstrapTrigger } from './bootstrap/trigger';
 import { LiveConfig } from './config/live';
 import { splitHostPort } from './config/load';
 import type { Config } from './config/schema';
 import { HostRegistry } from './hosts/registry';
+import { reimage } from './hosts/reimage';
+import { Rollouts } from './hosts/rollout';
+import { createBmcClient } from './bmc';
+import { bootstrapRouter } from './http/api/bootstrap';
+import { lifecycleRouter } from './http/api/lifecycle';
 import { createApp } from './http/app';
 import { HttpService } from './http/server';
+import { buildInstallFlow } from './install/wiring';
 import { Lifecycle, type Service } from './lifecycle';
 import type { Logger } from './log';
 import { createMetrics } from './metrics';
@@ -52,10 +61,19 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
     },
   });
 
-  const app = createApp({ store, registry, timeline, log, metrics, apiToken });
+  const install = buildInstallFlow({ store, registry, config: () => live.current, log, metrics, bootstrapPublicKey: async () => bootstrapPublicKey(live.current.stateDir) });
+  const bmcClient = (cfg: Parameters<typeof createBmcClient>[0]) => createBmcClient(cfg, { log: log.child({ component: 'bmc' }) });
+  const reimageHost = (name: string, opts: { powerCycle: boolean; cause?: string }) =>
+    reimage({ registry, store, log: log.child({ component: 'reimage' }), bmcClient }, name, opts);
+  const rollouts = new Rollouts({ registry, store, timeline, log: log.child({ component: 'rollout' }), reimage: reimageHost });
+  const lifecycleApi = lifecycleRouter({ registry, store, rollouts, reimage: reimageHost, bmcClient });
+  const bootstrapper = new Bootstrapper({ store, registry, config: () => live.current.bootstrap, stateDir: config.stateDir, log, metrics });
+  const bootstrapTrigger = new BootstrapTrigger({ bootstrapper, registry, store, config: () => live.current.bootstrap, subscribe: (fn) => timeline.subscribe(fn), log });
+  const bootstrapApi = bootstrapRouter({ bootstrapper, registry, store, sshUser: () => live.current.bootstrap.ssh.user });
+  const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: install.mounts, apiRouters: [...install.apiRouters, lifecycleApi, bootstrapApi] });
   const [host, port] = splitHostPort(config.http.listen);
   const http = new HttpService(app, host, port, log.child({ component: 'http' }));
-  const services: Service[] = [http];
+  const services: Service[] = [install.timeout, http, bootstrapTrigger];
   const lifecycle = new Lifecycle(services, log);
 
   return {

@@ -6,9 +6,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isKickstandError, type KickstandError } from '../errors';
+import { registerBootstrap } from './commands/bootstrap';
 import { registerHost } from './commands/host';
+import { registerInventory } from './commands/inventory';
+import { registerRender } from './commands/render';
 import { registerServe } from './commands/serve';
 import { registerWatch } from './commands/watch';
+import { registerLifecycle } from './commands/lifecycle';
 import { VERSION } from '../version';
 
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -24,6 +28,12 @@ const FLAG_FOR: Array<[RegExp, string]> = [
   [/^netboot$/, '--netboot'],
   [/^name$/, 'NAME'],
   [/^authorization$/, '--token'],
+  [/^powerCycle$/, '--power-cycle'],
+  [/^yes$/, '--yes'],
+  [/^bmc\.address$/, '--address'],
+  [/^bmc\.username$/, '--user'],
+  [/^bmc\.password$/, '--password-file'],
+  [/^bmc\.type$/, '--type'],
 ];
 
 export function buildProgram(): Command {
@@ -39,6 +49,10 @@ export function buildProgram(): Command {
   registerServe(program);
   const host = registerHost(program);
   registerWatch(program, host);
+  registerLifecycle(host);
+  registerRender(host);
+  registerBootstrap(program);
+  registerInventory(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

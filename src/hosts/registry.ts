@@ -26,8 +26,12 @@ export interface HostInput {
 /** Hook run after a host is armed (issue a one-time install token); set by the boot service. */
 export type ArmHook = (host: Host) => Promise<void>;
 
+/** Hook run after a host is deleted (e.g. drop it from the WireGuard mesh everywhere); set by the bootstrapper. */
+export type RemoveHook = (host: Host) => Promise<void>;
+
 export class HostRegistry {
   private armHooks: ArmHook[] = [];
+  private removeHooks: RemoveHook[] = [];
 
   constructor(
     private readonly store: Store,
@@ -36,6 +40,10 @@ export class HostRegistry {
 
   onArm(hook: ArmHook): void {
     this.armHooks.push(hook);
+  }
+
+  onRemove(hook: RemoveHook): void {
+    this.removeHooks.push(hook);
   }
 
   get(name: string): Promise<Host | undefined> {
@@ -93,6 +101,7 @@ export class HostRegistry {
       }
     }
     const host = await this.store.hosts.update(name, patch, cur.version);
+    if (!host.netboot && cur.netboot) await this.store.tokens.revokeFor(name, Date.now()); // disarmed: the kickstart URL dies now
     await this.store.events.append({ host: name, kind: 'host.updated', message: `updated ${Object.keys(patch).join(', ') || 'nothing'}`, data: { fields: Object.keys(patch) } });
     if (host.state !== cur.state) await this.recordState(host, cur.state, host.stateReason ?? 'operator');
     if (armed) await this.runArmHooks(host);
@@ -100,9 +109,10 @@ export class HostRegistry {
   }
 
   async remove(name: string): Promise<void> {
-    await this.require(name);
+    const host = await this.require(name);
     await this.store.hosts.delete(name);
     await this.store.events.append({ host: name, kind: 'host.deleted', message: 'removed from the registry' });
+    for (const h of this.removeHooks) await h(host);
   }
 
   /**
@@ -115,6 +125,8 @@ export class HostRegistry {
     const patch = { ...extra, state: to, stateReason: cause };
     if (to === 'armed') patch.netboot = true;
     const host = await this.store.hosts.update(name, patch, cur.version);
+    // A one-time install token lives only while the host is armed or installing.
+    if (to !== 'armed' && to !== 'installing') await this.store.tokens.revokeFor(name, Date.now());
     await this.recordState(host, cur.state, cause);
     if (to === 'armed') await this.runArmHooks(host);
     return host;

@@ -72,6 +72,8 @@ export function validateHostName(name: string, field = 'name'): string {
 }
 
 const VAR_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+// Names that reach Object.prototype in a template context (handlebars `{{constructor}}`).
+const RESERVED_KEYS = new Set(['__proto__', 'prototype', ...Object.getOwnPropertyNames(Object.prototype)]);
 // Control characters (C0, DEL, C1) and the Unicode line/paragraph separators: a var is one line.
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_IN_VALUE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
@@ -85,8 +87,8 @@ export function validateVars(vars: unknown, field = 'vars'): Record<string, stri
   }
   const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(vars as Record<string, unknown>)) {
-    if (!VAR_KEY.test(k)) {
-      throw invalid(ErrorCode.INVALID_VAR, `${field}.${k}`, `var name ${JSON.stringify(k)} is not an identifier`, 'use letters, digits and _ (not first), at most 64');
+    if (!VAR_KEY.test(k) || RESERVED_KEYS.has(k)) {
+      throw invalid(ErrorCode.INVALID_VAR, `${field}.${k}`, `var name ${JSON.stringify(k)} is not an identifier, or is reserved`, 'use letters, digits and _ (not first), at most 64, and not a JavaScript built-in name such as constructor or __proto__');
     }
     if (typeof v !== 'string') {
       throw invalid(ErrorCode.INVALID_VAR, `${field}.${k}`, `var ${k} must be a string`, `quote the value, e.g. ${k}="value"`);

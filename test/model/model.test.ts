@@ -47,6 +47,9 @@ describe('template vars', () => {
     ['line separator', { a: '\u2028' }],
     ['non-string', { a: 1 }],
     ['bad key', { 'a-b': 'x' }],
+    ['reserved key constructor', { constructor: 'x' }],
+    ['reserved key toString', { toString: 'x' }],
+    ['reserved key __proto__', JSON.parse('{"__proto__": "x"}')],
   ] as const) {
     it(`refuses ${name}`, () => assert.throws(() => validateVars(vars), { code: 'KS_INVALID_VAR' }));
   }

@@ -1,0 +1,76 @@
+/**
+ * @module http/boot/ipxe-routes
+ * GET /boot.ipxe and GET /ipxe/:mac — the iPXE scripts (http/boot/scripts.ts decides which).
+ * An armed host's install script carries its one-time token, so it is served only to the
+ * host's own address (install/binding.ts; reliability I02: no harvesting tokens by MAC).
+ * Every script served to a known machine is an `http.ipxe` event on its timeline.
+ */
+import { Router, type Response } from 'express';
+import { chainScript, discoveredScript } from '../../boot/ipxe';
+import { locateByIp, peerAddress } from '../../hosts/locate';
+import { parseMac } from '../../model/mac';
+import type { BootDeps, BootMetrics } from './deps';
+import { scriptFor } from './scripts';
+
+const MAX_DISCOVERED = 10_000;
+
+function sendScript(res: Response, status: number, text: string): void {
+  res.status(status).type('text/plain').set('cache-control', 'no-store').send(text);
+}
+
+export function ipxeRouter(deps: BootDeps, m: BootMetrics): Router {
+  const r = Router();
+  const log = deps.log.child({ component: 'ipxe' });
+  const discovered = new Set<string>();
+
+  r.get('/boot.ipxe', async (req, res) => {
+    const ip = peerAddress(req.socket.remoteAddress);
+    const at = await locateByIp(deps.store, ip);
+    if (at) await deps.store.events.append({ host: at.host.name, mac: at.mac, kind: 'http.ipxe', message: `boot.ipxe fetched from ${ip}`, data: { ip, script: 'chain' } });
+    else log.debug({ ip }, 'boot.ipxe fetched by an unknown address');
+    m.scripts.inc({ script: 'chain' });
+    sendScript(res, 200, chainScript(deps.config().publicUrl));
+  });
+
+  r.get('/ipxe/:mac', async (req, res) => {
+    const ip = peerAddress(req.socket.remoteAddress);
+    const mac = parseMac(String(req.params.mac));
+    if (mac === undefined) {
+      m.scripts.inc({ script: 'refused' });
+      return sendScript(res, 400, '#!ipxe\necho Kickstand: not a MAC address\nexit\n');
+    }
+    const host = await deps.store.hosts.getByMac(mac);
+    if (!host) {
+      if (deps.config().unknownHosts === 'discover' && !discovered.has(mac) && discovered.size < MAX_DISCOVERED) {
+        discovered.add(mac);
+        await deps.store.events.append({ mac, kind: 'host.discovered', message: `unknown machine ${mac} asked for its iPXE script from ${ip}; booting it locally`, data: { ip, source: 'ipxe' } });
+      }
+      m.scripts.inc({ script: 'discovered' });
+      return sendScript(res, 200, discoveredScript(mac));
+    }
+    let token = await deps.tokens.liveFor(host.name);
+    const cfg = deps.config();
+    let script = scriptFor({ host, mac, token, tokenText: token?.token ?? '', publicUrl: cfg.publicUrl, renderer: deps.renderer });
+    if (script.kind === 'install') {
+      const bound = await deps.binding.check(host, ip, { firstUse: true });
+      if (!bound.ok) {
+        await deps.store.events.append({ host: host.name, mac, kind: 'http.refused', level: 'warn', message: `install script refused: ${bound.reason}`, data: { ip, reason: bound.reason } });
+        log.warn({ host: host.name, ip, reason: bound.reason }, 'install script refused');
+        m.scripts.inc({ script: 'refused' });
+        return sendScript(res, 403, '#!ipxe\necho Kickstand: refused\nexit\n');
+      }
+      // Armed but no live token (expired before the machine booted, or lost): issue one now.
+      if (!token) {
+        token = await deps.tokens.issue(host.name);
+        await deps.binding.check(host, ip, { firstUse: true });
+      }
+      script = scriptFor({ host, mac, token, tokenText: token.token, publicUrl: cfg.publicUrl, renderer: deps.renderer });
+    }
+    const what = script.kind === 'install' ? 'install script' : `local-boot script (${script.reason})`;
+    await deps.store.events.append({ host: host.name, mac, kind: 'http.ipxe', level: script.kind === 'local' && host.state === 'armed' ? 'warn' : 'info', message: `served ${what} to ${ip}`, data: { ip, script: script.kind } });
+    m.scripts.inc({ script: script.kind });
+    sendScript(res, 200, script.text);
+  });
+
+  return r;
+}

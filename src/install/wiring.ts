@@ -1,0 +1,71 @@
+/**
+ * @module install/wiring
+ * Builds the install flow for the daemon from the shared parts: templates and renderer, the
+ * address binding, tokens (hooked to the registry's arm), callbacks, the timeout service and
+ * the HTTP routes (machine mounts + the render API). daemon.ts calls this once.
+ */
+import type { Router } from 'express';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/schema';
+import type { HostRegistry } from '../hosts/registry';
+import { bootRoutes } from '../http/boot';
+import type { Logger } from '../log';
+import { KickstartRenderer } from '../render/kickstart';
+import { TemplateSet } from '../render/templates';
+import type { Store } from '../store/store';
+import { AddressBinding } from './binding';
+import { InstallCallbacks } from './callbacks';
+import { InstallTimeoutService } from './timeout';
+import { InstallTokens } from './tokens';
+
+export interface InstallWiringDeps {
+  store: Store;
+  registry: HostRegistry;
+  /** The current config (live: SIGHUP changes apply to the next request). */
+  config: () => Config;
+  log: Logger;
+  metrics: Registry;
+  bootstrapPublicKey: () => Promise<string | null>;
+  /** Timeout scan period; default 15 s. */
+  timeoutIntervalMs?: number;
+}
+
+export interface InstallFlow {
+  templates: TemplateSet;
+  renderer: KickstartRenderer;
+  tokens: InstallTokens;
+  callbacks: InstallCallbacks;
+  timeout: InstallTimeoutService;
+  mounts: Array<{ path: string; router: Router }>;
+  apiRouters: Router[];
+}
+
+export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
+  const { store, registry, config, log, metrics } = deps;
+  const templates = new TemplateSet(() => config().kickstartsDir, log);
+  const renderer = new KickstartRenderer({
+    templates,
+    config: () => {
+      const c = config();
+      return { profiles: c.profiles, vars: c.vars, network: c.network, publicUrl: c.http.publicUrl ?? `http://${c.network.address}` };
+    },
+    bootstrapPublicKey: deps.bootstrapPublicKey,
+  });
+  const binding = new AddressBinding(store);
+  const tokens = new InstallTokens({ store, binding, ttlSeconds: () => config().install.tokenTtl, log });
+  registry.onArm(tokens.armHook());
+  const callbacks = new InstallCallbacks({ store, registry, tokens, binding, log });
+  const timeout = new InstallTimeoutService({ store, registry, tokens, timeoutSeconds: () => config().install.timeout, log, intervalMs: deps.timeoutIntervalMs });
+  const routes = bootRoutes({
+    store,
+    registry,
+    tokens,
+    binding,
+    callbacks,
+    renderer,
+    config: () => ({ publicUrl: config().http.publicUrl ?? `http://${config().network.address}`, unknownHosts: config().dhcp.unknownHosts }),
+    log,
+    metrics,
+  });
+  return { templates, renderer, tokens, callbacks, timeout, ...routes };
+}
