@@ -15,6 +15,8 @@ import type { Host, HostPatch, NewHost } from '../model/host';
 import type { HostEvent, NewEvent } from '../model/event';
 import type { Lease } from '../model/lease';
 import type { InstallToken } from '../model/token';
+import type { BmcConfig } from '../bmc/types';
+import type { MeshMember, MeshPeerInfo } from '../mesh/member';
 
 export interface HostRepo {
   /** Inserts a validated host (state `registered` or `armed` as decided by the caller). */
@@ -80,6 +82,26 @@ export interface SettingRepo {
   delete(key: string): Promise<void>;
 }
 
+/** WireGuard mesh membership (bootstrapper): one address per host, stable until the host is deleted. */
+export interface MeshRepo {
+  get(host: string): Promise<MeshMember | undefined>;
+  list(): Promise<MeshMember[]>;
+  /** The host's member row, allocating the lowest free address of `cidr` if it has none (atomic). */
+  allocate(host: string, cidr: string): Promise<MeshMember>;
+  /** Records the node's public key and endpoint. */
+  setPeer(host: string, info: MeshPeerInfo): Promise<MeshMember>;
+  /** Frees the host's address. */
+  delete(host: string): Promise<void>;
+}
+
+/** Per-host BMC settings (IPMI/Redfish). The config includes the password: never return it raw. */
+export interface BmcRepo {
+  get(host: string): Promise<BmcConfig | undefined>;
+  /** Sets or replaces; KS_HOST_NOT_FOUND when the host does not exist. */
+  set(host: string, config: BmcConfig): Promise<void>;
+  delete(host: string): Promise<void>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly hosts: HostRepo;
@@ -87,6 +109,8 @@ export interface Store {
   readonly leases: LeaseRepo;
   readonly tokens: TokenRepo;
   readonly settings: SettingRepo;
+  readonly mesh: MeshRepo;
+  readonly bmc: BmcRepo;
   /** Checks the store answers (healthz). */
   ping(): Promise<void>;
   /** Flushes pending writes and closes. Idempotent. */

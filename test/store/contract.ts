@@ -213,6 +213,23 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
     });
 
+    describe('bmc', () => {
+      it('stores per-host BMC settings, replaces them and drops them with the host', async () => {
+        await store.hosts.create(node('b1', '52:54:00:00:00:51'));
+        assert.equal(await store.bmc.get('b1'), undefined);
+        await store.bmc.set('b1', { type: 'ipmi', address: '198.18.0.10:623', username: 'admin', password: 'canary-pw' });
+        await store.bmc.set('b1', { type: 'redfish', address: 'https://198.18.0.11', username: 'root', password: 'pw2', insecureTls: true });
+        assert.deepEqual(await store.bmc.get('b1'), { type: 'redfish', address: 'https://198.18.0.11', username: 'root', password: 'pw2', insecureTls: true });
+        await assert.rejects(store.bmc.set('ghost', { type: 'ipmi', address: 'x', username: 'u', password: 'p' }), { code: 'KS_HOST_NOT_FOUND' });
+        await store.hosts.delete('b1');
+        await store.hosts.create(node('b1', '52:54:00:00:00:51'));
+        assert.equal(await store.bmc.get('b1'), undefined, 'a re-created host does not inherit old credentials');
+        await store.bmc.set('b1', { type: 'ipmi', address: 'x', username: 'u', password: 'p' });
+        await store.bmc.delete('b1');
+        assert.equal(await store.bmc.get('b1'), undefined);
+      });
+    });
+
     it('answers ping and closes idempotently', async () => {
       await store.ping();
       await store.close();

@@ -13,7 +13,7 @@ import { storeContract } from './contract';
 storeContract('sqlite :memory:', async () => openSqliteStore(':memory:'));
 
 describe('sqlite specifics', () => {
-  it('uses WAL with synchronous=FULL and survives reopen', async () => {
+  it('uses WAL (synchronous=NORMAL plus its own WAL fsync) and survives reopen', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ks-sqlite-'));
     try {
       const file = join(dir, 'k.db');
@@ -22,10 +22,27 @@ describe('sqlite specifics', () => {
       await s.close();
       const db = new Database(file);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('synchronous', { simple: true }), 1, 'NORMAL');
       db.close();
       const s2 = openSqliteStore(file);
       assert.equal(await s2.settings.get('a'), 'b');
       await s2.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a failing write in a group commit does not undo the others in its batch (file-backed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ks-sqlite-'));
+    try {
+      const s = openSqliteStore(join(dir, 'k.db'));
+      const mk = (name: string, mac: string) => s.hosts.create({ name, macs: [mac], profile: 'p', role: 'agent', state: 'registered' });
+      const results = await Promise.allSettled([mk('a', '52:54:00:00:00:01'), mk('b', '52:54:00:00:00:01'), mk('c', '52:54:00:00:00:03'), s.events.append({ kind: 'x', message: 'y' })]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      assert.equal((results[1] as PromiseRejectedResult).reason.code, 'KS_MAC_IN_USE');
+      assert.deepEqual((await s.hosts.list()).map((h) => h.name), ['a', 'c']);
+      await s.close();
+      await assert.rejects(s.settings.set('k', 'v'), { code: 'KS_UNAVAILABLE' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

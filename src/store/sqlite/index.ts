@@ -1,13 +1,15 @@
 /**
  * @module store/sqlite
- * The embedded store: one SQLite file in the state directory (WAL, synchronous=FULL,
- * group commit). See database.ts for the durability reasoning.
+ * The embedded store: one SQLite file in the state directory (WAL, group commit acknowledged
+ * after a WAL fsync). See group-commit.ts for the durability reasoning.
  */
 import type { Store } from '../store';
 import { GroupCommitter, openDatabase } from './database';
+import { SqliteBmc } from './bmc';
 import { SqliteEvents } from './events';
 import { SqliteHosts } from './hosts';
 import { SqliteLeases } from './leases';
+import { SqliteMesh } from './mesh';
 import { SqliteSettings } from './settings';
 import { SqliteTokens } from './tokens';
 
@@ -22,13 +24,15 @@ export function openSqliteStore(path: string): Store {
     leases: new SqliteLeases(db, writer),
     tokens: new SqliteTokens(db, writer),
     settings: new SqliteSettings(db, writer),
+    mesh: new SqliteMesh(db, writer),
+    bmc: new SqliteBmc(db, writer),
     async ping() {
       db.prepare('SELECT 1').get();
     },
     async close() {
       if (closed) return;
       closed = true;
-      writer.close();
+      await writer.close();
       db.close();
     },
   };

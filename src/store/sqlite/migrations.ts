@@ -73,4 +73,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // Version 3: WireGuard mesh membership (bootstrapper). Versions 2 and 4 belong to other subsystems.
+    version: 3,
+    name: 'mesh',
+    sql: `
+      CREATE TABLE mesh_members (
+        host        TEXT PRIMARY KEY,
+        address     TEXT NOT NULL UNIQUE,
+        public_key  TEXT UNIQUE,
+        endpoint    TEXT,
+        listen_port INTEGER,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    // Version 4: per-host BMC settings (lifecycle). `config` is JSON holding the credentials:
+    // the database lives in the 0700 state directory, is created 0600, and the API never
+    // returns the password (bmc/config.ts publicBmcConfig).
+    version: 4,
+    name: 'bmc',
+    sql: `
+      CREATE TABLE host_bmc (
+        host       TEXT PRIMARY KEY REFERENCES hosts(name) ON DELETE CASCADE ON UPDATE CASCADE,
+        config     TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -1,0 +1,79 @@
+/**
+ * @module boot/policy
+ * THE boot decision: what a network-booting machine gets. Pure and protocol-free: DHCP
+ * (dhcp/handler.ts) and HTTP both call {@link decideBoot} and do their own I/O around it.
+ *
+ * Netboot is one-shot: only a host whose `netboot` flag is set (armed) is sent into the
+ * installer chain. A registered host that is not armed gets `local`: DHCP sends no boot file,
+ * so the PXE ROM (or iPXE) gives up at once and the firmware boots the next device (disk).
+ */
+import type { Host } from '../model/host';
+import type { BootClient, Firmware } from './firmware';
+
+export interface BootPolicyConfig {
+  /** TFTP boot loaders per firmware family (file names under the TFTP root). */
+  loaders: { bios: string; uefi: string; uefi32: string; arm64: string; arm32: string };
+  /** Address of the TFTP server (DHCP siaddr / next-server). */
+  nextServer: string;
+  /** Resolved base URL of the HTTP service, e.g. http://198.18.0.1:8080 (no trailing slash). */
+  publicUrl: string;
+  /** URL path (under publicUrl) where UEFI HTTP-boot clients fetch loaders, e.g. /images. */
+  httpBootPath: string;
+  /** MACs not in the registry: `ignore` (no answer) or `discover` (chain to boot.ipxe, which records and boots local). */
+  unknownHosts: 'ignore' | 'discover';
+}
+
+export type BootDecision =
+  | { kind: 'ignore'; reason: string }
+  | { kind: 'local'; reason: string }
+  | { kind: 'loader'; file: string; nextServer: string }
+  | { kind: 'script'; url: string }
+  | { kind: 'http-boot'; url: string };
+
+/** Minimal host facts the policy reads (a full `Host` fits). */
+export type PolicyHost = Pick<Host, 'name' | 'netboot'>;
+
+function loaderFor(fw: Firmware, cfg: BootPolicyConfig): string | undefined {
+  switch (fw) {
+    case 'bios':
+      return cfg.loaders.bios;
+    case 'uefi-x64':
+      return cfg.loaders.uefi;
+    case 'uefi-ia32':
+      return cfg.loaders.uefi32;
+    case 'uefi-arm64':
+      return cfg.loaders.arm64;
+    case 'uefi-arm32':
+      return cfg.loaders.arm32;
+    default:
+      return undefined;
+  }
+}
+
+/** The script every iPXE instance is pointed at; it chains to the per-host script by MAC. */
+export function bootScriptUrl(cfg: Pick<BootPolicyConfig, 'publicUrl'>): string {
+  return `${cfg.publicUrl.replace(/\/+$/, '')}/boot.ipxe`;
+}
+
+/**
+ * Decide what `client` boots. `host` is the registered host owning the client's MAC, or
+ * undefined for an unknown machine.
+ */
+export function decideBoot(client: BootClient, host: PolicyHost | undefined, cfg: BootPolicyConfig): BootDecision {
+  if (host === undefined && cfg.unknownHosts === 'ignore') return { kind: 'ignore', reason: 'unknown MAC (unknownHosts=ignore)' };
+  if (!client.pxe && !client.httpBoot && !client.ipxe) return { kind: 'local', reason: 'not a network-boot client' };
+  if (host !== undefined && !host.netboot) return { kind: 'local', reason: 'registered, not armed for install' };
+  // From here: an armed host, or an unknown machine in discover mode (boot.ipxe serves it the
+  // "not registered" script, which records it and boots local disk).
+  // iPXE already running: give it the script, never the loader again (chain loop, D18).
+  if (client.ipxe) return { kind: 'script', url: bootScriptUrl(cfg) };
+  const loader = loaderFor(client.firmware, cfg);
+  if (loader === undefined) return { kind: 'local', reason: `no loader for architecture ${client.arch ?? 'none'}` };
+  if (client.httpBoot) {
+    // UEFI HTTP boot fetches an EFI binary by URL; it cannot run an iPXE script itself.
+    const base = cfg.publicUrl.replace(/\/+$/, '');
+    const path = cfg.httpBootPath.replace(/^\/*/, '/').replace(/\/+$/, '');
+    return { kind: 'http-boot', url: `${base}${path}/${loader}` };
+  }
+  return { kind: 'loader', file: loader, nextServer: cfg.nextServer };
+}

@@ -1,0 +1,176 @@
+/**
+ * @module dhcp/authoritative
+ * The authoritative server's message flows (RFC 2131 §4.3): DISCOVER → OFFER, REQUEST →
+ * ACK/NAK/silence by client state, DECLINE (quarantine), RELEASE, INFORM. No sockets.
+ */
+import type { Lease } from '../model/lease';
+import { MessageType, Opt } from './constants';
+import { noteDiscovered, silent, warnOnce, type Facts, type HandlerContext, type Outcome } from './context';
+import { clientKey, inPool, inScope } from './leases';
+import { getIp, ipInt as ipToInt } from './options';
+import type { DhcpPacket } from './packet';
+import { addBoot, addLeaseOptions, baseReply, echoRelayInfo, nakReply } from './reply';
+import type { Scope } from './scope';
+
+/** Static reservation of a registered host, when it lies in the client's subnet. */
+function reservation(f: Facts, scope: Scope): string | undefined {
+  const ip = f.host?.ipv4 ?? null;
+  return ip !== null && inScope(scope, ip) ? ip : undefined;
+}
+
+async function pickAddress(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<string | undefined> {
+  const reserved = reservation(f, scope);
+  if (reserved !== undefined) return reserved;
+  const own = ctx.book.leaseOf(f.key);
+  if (own && inScope(scope, own.ip) && inPool(scope, ipToInt(own.ip)) && ctx.book.isAvailableFor(own.ip, f.key)) return own.ip;
+  const offered = ctx.book.pendingOffer(f.key);
+  if (offered !== undefined && inPool(scope, ipToInt(offered))) return offered;
+  const wanted = getIp(p.options, Opt.REQUESTED_IP);
+  if (wanted !== undefined && inPool(scope, ipToInt(wanted)) && ctx.book.isAvailableFor(wanted, f.key) && !(await ctx.hosts.getByIp(wanted))) {
+    return wanted;
+  }
+  return ctx.book.nextFree(scope, f.key, async (ip) => (await ctx.hosts.getByIp(ip)) !== undefined);
+}
+
+function leaseReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, type: number, ip: string): DhcpPacket {
+  const r = baseReply(p, type, ctx.serverId);
+  r.yiaddr = ip;
+  addLeaseOptions(r, scope, true);
+  if (f.host) r.options.set(Opt.HOSTNAME, Buffer.from(f.host.name, 'latin1'));
+  addBoot(r, p, f.decision);
+  echoRelayInfo(r, p);
+  return r;
+}
+
+export async function onDiscover(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<Outcome> {
+  const ip = await pickAddress(ctx, p, f, scope);
+  if (ip === undefined) {
+    warnOnce(ctx, `pool:${scope.cfg.subnet}`, { mac: f.mac, subnet: scope.cfg.subnet }, 'dhcp pool exhausted');
+    return silent('pool-exhausted');
+  }
+  ctx.book.holdOffer(ip, f.key, ctx.dhcp.offerTtl * 1000);
+  if (f.host) ctx.emit({ kind: 'dhcp.offer', host: f.host.name, mac: f.mac, message: `offered ${ip}`, data: { ip, boot: f.decision.kind } });
+  return { kind: 'reply', reply: leaseReply(ctx, p, f, scope, MessageType.OFFER, ip) };
+}
+
+/** Sanitised client host name (option 12) for the lease row: RFC 1123 characters, bounded (D03). */
+function clientHostname(p: DhcpPacket): string | null {
+  const v = p.options.get(Opt.HOSTNAME);
+  if (v === undefined) return null;
+  const s = v.toString('latin1').slice(0, 63);
+  return /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(s) ? s : null;
+}
+
+async function ack(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, ip: string): Promise<Outcome> {
+  const now = ctx.now();
+  const lease: Lease = {
+    ip,
+    mac: f.mac,
+    clientId: f.clientId,
+    hostname: f.host?.name ?? clientHostname(p),
+    state: 'bound',
+    expiresAt: now + scope.cfg.leaseTime * 1000,
+    updatedAt: now,
+  };
+  const committed = ctx.book.commit(lease);
+  // Queued in the same event-loop turn as the lease, so the event rides the same group commit
+  // (one fsync) instead of forcing another one; it reads "granted" even if that commit failed.
+  if (f.host) ctx.emit({ kind: 'dhcp.ack', host: f.host.name, mac: f.mac, message: `leased ${ip}`, data: { ip, boot: f.decision.kind, leaseTime: scope.cfg.leaseTime } });
+  else noteDiscovered(ctx, f, ip);
+  await committed; // durable before the ACK leaves (G4)
+  return { kind: 'reply', reply: leaseReply(ctx, p, f, scope, MessageType.ACK, ip) };
+}
+
+function nak(ctx: HandlerContext, p: DhcpPacket, f: Facts, why: string): Outcome {
+  if (f.host) ctx.emit({ kind: 'dhcp.nak', host: f.host.name, mac: f.mac, level: 'warn', message: why, data: {} });
+  return { kind: 'reply', reply: nakReply(p, ctx.serverId, why) };
+}
+
+/** True when `ip` is the client's to take: its reservation, its binding, or a free pool address. */
+function mayHave(ctx: HandlerContext, f: Facts, scope: Scope, ip: string): boolean {
+  if (reservation(f, scope) !== undefined) return reservation(f, scope) === ip;
+  const own = ctx.book.leaseOf(f.key);
+  if (own?.ip === ip) return ctx.book.isAvailableFor(ip, f.key);
+  return ctx.book.pendingOffer(f.key) === ip || (inPool(scope, ipToInt(ip)) && ctx.book.isAvailableFor(ip, f.key) && own === undefined);
+}
+
+/** RFC 2131 §4.3.2: the REQUEST's meaning depends on server-id, ciaddr and option 50. */
+export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<Outcome> {
+  const sid = getIp(p.options, Opt.SERVER_ID);
+  const wanted = getIp(p.options, Opt.REQUESTED_IP);
+  if (sid !== undefined) {
+    // SELECTING. Another server chosen: our offer counts as declined (D15).
+    if (sid !== ctx.serverId) {
+      ctx.book.dropOffer(f.key);
+      return silent('other-server');
+    }
+    const ip = wanted ?? (p.ciaddr !== '0.0.0.0' ? p.ciaddr : undefined);
+    if (ip === undefined) return silent('request-without-address');
+    if (!inScope(scope, ip) || !mayHave(ctx, f, scope, ip)) return nak(ctx, p, f, `${ip} is not available`);
+    return ack(ctx, p, f, scope, ip);
+  }
+  if (p.ciaddr === '0.0.0.0') {
+    // INIT-REBOOT: wrong network → NAK; no record → MUST stay silent (D14).
+    if (wanted === undefined) return silent('request-without-address');
+    if (!inScope(scope, wanted)) return nak(ctx, p, f, `${wanted} is on the wrong network`);
+    const own = ctx.book.leaseOf(f.key);
+    const reserved = reservation(f, scope);
+    if (reserved === wanted || (own?.ip === wanted && ctx.book.isAvailableFor(wanted, f.key))) return ack(ctx, p, f, scope, wanted);
+    if (reserved !== undefined || own !== undefined || !ctx.book.isAvailableFor(wanted, f.key)) return nak(ctx, p, f, `${wanted} is not yours`);
+    return silent('init-reboot-no-record');
+  }
+  // RENEWING (unicast) / REBINDING (broadcast): extend the binding at ciaddr.
+  const at = ctx.book.leaseAt(p.ciaddr);
+  const reserved = reservation(f, scope);
+  if (reserved === p.ciaddr || (at && at.state !== 'declined' && clientKey(at.mac, at.clientId) === f.key && ctx.book.isAvailableFor(p.ciaddr, f.key))) {
+    return ack(ctx, p, f, scope, p.ciaddr);
+  }
+  if (at !== undefined || reserved !== undefined) return nak(ctx, p, f, `${p.ciaddr} is not yours`);
+  return silent('renew-no-record');
+}
+
+/** Sender checks for DECLINE/RELEASE (D10): our server-id, and the binding belongs to the sender. */
+function ownedBinding(ctx: HandlerContext, p: DhcpPacket, f: Facts, ip: string | undefined): Lease | undefined {
+  if (getIp(p.options, Opt.SERVER_ID) !== ctx.serverId || ip === undefined) return undefined;
+  const l = ctx.book.leaseAt(ip);
+  return l && l.state !== 'declined' && l.mac === f.mac && l.clientId === f.clientId ? l : undefined;
+}
+
+/** RFC 2131 §4.3.3: the address is in use elsewhere; quarantine it (rate-limited per client, G8). */
+export async function onDecline(ctx: HandlerContext, p: DhcpPacket, f: Facts): Promise<Outcome> {
+  const l = ownedBinding(ctx, p, f, getIp(p.options, Opt.REQUESTED_IP));
+  if (!l) return silent('decline-not-owned');
+  const now = ctx.now();
+  const hour = Math.floor(now / 3_600_000);
+  const seen = ctx.declines.get(f.key);
+  const count = seen && seen.hourStart === hour ? seen.count : 0;
+  if (count >= ctx.dhcp.declineLimitPerHour) {
+    warnOnce(ctx, `decline:${f.key}`, { mac: f.mac, ip: l.ip, limit: ctx.dhcp.declineLimitPerHour }, 'dhcp decline limit reached; decline ignored');
+    return silent('decline-limit');
+  }
+  ctx.declines.set(f.key, { hourStart: hour, count: count + 1 });
+  await ctx.book.commit({ ip: l.ip, mac: '', clientId: null, hostname: null, state: 'declined', expiresAt: now + ctx.dhcp.declineProbation * 1000, updatedAt: now });
+  ctx.log.warn({ mac: f.mac, ip: l.ip }, 'dhcp address declined; quarantined');
+  ctx.emit({ kind: 'dhcp.decline', host: f.host?.name ?? null, mac: f.mac, level: 'warn', message: `${l.ip} declined (in use by another machine); quarantined`, data: { ip: l.ip } });
+  return silent('declined');
+}
+
+/** RFC 2131 §4.3.4: free the address but keep the binding for the same client. */
+export async function onRelease(ctx: HandlerContext, p: DhcpPacket, f: Facts): Promise<Outcome> {
+  const l = ownedBinding(ctx, p, f, p.ciaddr);
+  if (!l) return silent('release-not-owned');
+  const now = ctx.now();
+  await ctx.book.commit({ ...l, state: 'released', expiresAt: now, updatedAt: now });
+  if (f.host) ctx.emit({ kind: 'dhcp.release', host: f.host.name, mac: f.mac, message: `released ${l.ip}`, data: { ip: l.ip } });
+  return silent('released');
+}
+
+/** RFC 2131 §4.3.5: configuration only; no yiaddr, no lease time, nothing allocated. */
+export function onInform(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Outcome {
+  const r = baseReply(p, MessageType.ACK, ctx.serverId);
+  addLeaseOptions(r, scope, false);
+  addBoot(r, p, f.decision);
+  echoRelayInfo(r, p);
+  if (f.host) ctx.emit({ kind: 'dhcp.inform', host: f.host.name, mac: f.mac, message: `configuration for ${p.ciaddr}`, data: {} });
+  return { kind: 'reply', reply: r };
+}

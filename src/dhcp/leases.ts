@@ -1,0 +1,176 @@
+/**
+ * @module dhcp/leases
+ * Address allocation over the lease store: reservations first, then the client's existing
+ * binding, its outstanding offer, the address it asked for, then the next free pool address.
+ * Offers live in memory only, bounded by the pool and a TTL (D08: no rows for mere offers).
+ * Bindings are written through {@link LeaseBook.commit}, which resolves only after the store
+ * committed, so the caller sends the DHCPACK after the lease is durable (RFC 2131 §4.3.1
+ * "the server MUST … record the binding", reliability G4). Addresses are 32-bit integers
+ * internally (hot path); the API speaks dotted quads.
+ */
+import type { Lease } from '../model/lease';
+import { intToIp } from '../model/ipv4';
+import { ipInt as ipToInt } from './options';
+import type { LeaseRepo } from '../store/store';
+import type { Scope } from './scope';
+
+interface Offer {
+  key: string;
+  expiresAt: number;
+}
+
+/** RFC 2131 §4.2: a client is identified by option 61 when present, else by chaddr. */
+export function clientKey(mac: string, clientId: string | null): string {
+  return clientId !== null ? `id:${clientId}` : `hw:${mac}`;
+}
+
+export function inPool(scope: Scope, n: number): boolean {
+  return n >= scope.poolStart && n <= scope.poolEnd;
+}
+
+/** True when dotted quad `ip` lies in the scope's subnet. */
+export function inScope(scope: Scope, ip: string): boolean {
+  return ((ipToInt(ip) & scope.maskInt) >>> 0) === scope.networkInt;
+}
+
+export class LeaseBook {
+  private readonly byIp = new Map<number, Lease>();
+  private readonly byKey = new Map<string, number>();
+  private readonly offers = new Map<number, Offer>();
+  private readonly offerIndex = new Map<string, number>();
+  private readonly cursors = new Map<Scope, number>();
+
+  constructor(
+    private readonly repo: LeaseRepo,
+    private readonly now: () => number,
+  ) {}
+
+  /** Loads every stored lease (start-up). */
+  async load(): Promise<number> {
+    const all = await this.repo.list();
+    for (const l of all) this.index(ipToInt(l.ip), l);
+    return all.length;
+  }
+
+  get size(): number {
+    return this.byIp.size;
+  }
+
+  private index(n: number, l: Lease): void {
+    const old = this.byIp.get(n);
+    if (old && old.state !== 'declined') {
+      const k = clientKey(old.mac, old.clientId);
+      if (this.byKey.get(k) === n) this.byKey.delete(k);
+    }
+    this.byIp.set(n, l);
+    if (l.state !== 'declined') this.byKey.set(clientKey(l.mac, l.clientId), n);
+  }
+
+  /** The stored binding of the address, if any. */
+  leaseAt(ip: string): Lease | undefined {
+    return this.byIp.get(ipToInt(ip));
+  }
+
+  /** The client's binding (any state but declined), if any. */
+  leaseOf(key: string): Lease | undefined {
+    const n = this.byKey.get(key);
+    return n === undefined ? undefined : this.byIp.get(n);
+  }
+
+  /** True when `ip` may be given to `key`: not bound to another client, not quarantined, not offered elsewhere. */
+  isAvailableFor(ip: string, key: string): boolean {
+    return this.availableInt(ipToInt(ip), key, this.now());
+  }
+
+  private availableInt(n: number, key: string, t: number): boolean {
+    const l = this.byIp.get(n);
+    if (l) {
+      if (l.state === 'declined') {
+        if (l.expiresAt > t) return false;
+      } else if (l.expiresAt > t && clientKey(l.mac, l.clientId) !== key) return false;
+    }
+    const o = this.offers.get(n);
+    return !(o && o.key !== key && o.expiresAt > t);
+  }
+
+  /**
+   * Next free pool address for `key`, scanning from a per-scope cursor; `isReserved` skips
+   * addresses statically reserved for registered hosts. Undefined when the pool is full.
+   */
+  async nextFree(scope: Scope, key: string, isReserved: (ip: string) => Promise<boolean>): Promise<string | undefined> {
+    const size = scope.poolEnd - scope.poolStart + 1;
+    let c = this.cursors.get(scope) ?? scope.poolStart;
+    const t = this.now();
+    for (let i = 0; i < size; i += 1) {
+      const n = c;
+      c = c >= scope.poolEnd ? scope.poolStart : c + 1;
+      if (!this.availableInt(n, key, t)) continue;
+      this.cursors.set(scope, c);
+      const ip = intToIp(n);
+      // The reservation check is async; re-check availability after it.
+      if ((await isReserved(ip)) || !this.availableInt(n, key, this.now())) continue;
+      return ip;
+    }
+    return undefined;
+  }
+
+  /** Holds `ip` for `key` until `ttlMs` from now (not persisted). */
+  holdOffer(ip: string, key: string, ttlMs: number): void {
+    const n = ipToInt(ip);
+    const prev = this.offerIndex.get(key);
+    if (prev !== undefined && prev !== n && this.offers.get(prev)?.key === key) this.offers.delete(prev);
+    this.offers.set(n, { key, expiresAt: this.now() + ttlMs });
+    this.offerIndex.set(key, n);
+  }
+
+  /** Live offer for the client made by {@link holdOffer}, if any. */
+  pendingOffer(key: string): string | undefined {
+    const n = this.offerIndex.get(key);
+    if (n === undefined) return undefined;
+    const o = this.offers.get(n);
+    if (!o || o.key !== key || o.expiresAt <= this.now()) {
+      this.offerIndex.delete(key);
+      return undefined;
+    }
+    return intToIp(n);
+  }
+
+  /** Forget the client's offer (SELECTING REQUEST for another server, RFC 2131 §4.3.2). */
+  dropOffer(key: string): void {
+    const n = this.offerIndex.get(key);
+    if (n === undefined) return;
+    if (this.offers.get(n)?.key === key) this.offers.delete(n);
+    this.offerIndex.delete(key);
+  }
+
+  /**
+   * Writes the lease and resolves after the store committed it. The in-memory index is
+   * updated first so a concurrent exchange cannot take the same address meanwhile; if the
+   * commit fails the previous binding is restored and the error propagates (no ACK).
+   */
+  async commit(l: Lease): Promise<void> {
+    const n = ipToInt(l.ip);
+    const prev = this.byIp.get(n);
+    const key = clientKey(l.mac, l.clientId);
+    this.index(n, l);
+    if (this.offers.get(n)?.key === key || l.state === 'declined') this.offers.delete(n);
+    if (this.offerIndex.get(key) === n) this.offerIndex.delete(key);
+    try {
+      await this.repo.put(l);
+    } catch (err) {
+      if (prev) this.index(n, prev);
+      else {
+        this.byIp.delete(n);
+        if (this.byKey.get(key) === n) this.byKey.delete(key);
+      }
+      throw err;
+    }
+  }
+
+  /** Drops expired offers (called periodically; bounds memory, D08). */
+  sweepOffers(): void {
+    const t = this.now();
+    for (const [n, o] of this.offers) if (o.expiresAt <= t) this.offers.delete(n);
+    for (const [k, n] of this.offerIndex) if (this.offers.get(n)?.key !== k) this.offerIndex.delete(k);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * @module dhcp/options
+ * DHCP option TLVs (RFC 2132 §2): decode an option area into a map of code → value with
+ * Pad/End handling and RFC 3396 concatenation of repeated codes; encode a map back into
+ * TLVs, splitting values longer than 255 bytes into consecutive instances (RFC 3396 §7).
+ * Typed getters never throw: a value of the wrong length reads as undefined.
+ */
+import { Opt } from './constants';
+
+/** Option code → raw value. Insertion order is the order the encoder writes. */
+export type Options = Map<number, Buffer>;
+
+export type OptionAreaError = { reason: 'truncated-option'; message: string };
+
+/**
+ * Reads TLVs from `buf[start, end)` into `into`, concatenating repeated codes (RFC 3396 §5).
+ * Stops at End (255). Returns an error when a length runs past `end`.
+ */
+export function decodeOptionArea(buf: Buffer, start: number, end: number, into: Options): OptionAreaError | undefined {
+  let i = start;
+  while (i < end) {
+    const code = buf[i]!;
+    if (code === Opt.PAD) {
+      i += 1; // RFC 2132 §3.1: Pad is a single octet
+      continue;
+    }
+    if (code === Opt.END) return undefined;
+    if (i + 1 >= end) return { reason: 'truncated-option', message: `option ${code} at offset ${i} has no length octet` };
+    const len = buf[i + 1]!;
+    if (i + 2 + len > end) {
+      return { reason: 'truncated-option', message: `option ${code} claims ${len} bytes but only ${end - i - 2} remain` };
+    }
+    // A view of exactly the validated length (D20: never read past what the option declares
+    // and the datagram holds). Decoded packets alias the input, which is never mutated.
+    const value = buf.subarray(i + 2, i + 2 + len);
+    const prev = into.get(code);
+    into.set(code, prev === undefined ? value : Buffer.concat([prev, value]));
+    i += 2 + len;
+  }
+  return undefined; // ran to the end of the area without End: tolerated (many ROMs omit it in file/sname)
+}
+
+/** Encoded TLVs for every option, values > 255 bytes split per RFC 3396 §7. No End. */
+export function encodeOptionChunks(options: Options): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (const [code, value] of options) {
+    if (code === Opt.PAD || code === Opt.END) continue;
+    if (value.length === 0) {
+      chunks.push(Buffer.from([code, 0]));
+      continue;
+    }
+    for (let off = 0; off < value.length; off += 255) {
+      const part = value.subarray(off, Math.min(off + 255, value.length));
+      const tlv = Buffer.allocUnsafe(2 + part.length);
+      tlv[0] = code;
+      tlv[1] = part.length;
+      part.copy(tlv, 2);
+      chunks.push(tlv);
+    }
+  }
+  return chunks;
+}
+
+// ---- typed getters (RFC 2132 value formats) -------------------------------------------
+
+export function getU8(o: Options, code: number): number | undefined {
+  const v = o.get(code);
+  return v !== undefined && v.length === 1 ? v[0] : undefined;
+}
+
+export function getU16(o: Options, code: number): number | undefined {
+  const v = o.get(code);
+  return v !== undefined && v.length === 2 ? v.readUInt16BE(0) : undefined;
+}
+
+export function getU32(o: Options, code: number): number | undefined {
+  const v = o.get(code);
+  return v !== undefined && v.length === 4 ? v.readUInt32BE(0) : undefined;
+}
+
+export function ipFromBytes(b: Buffer, off = 0): string {
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+}
+
+/** Writes dotted quad `ip` at `off` (hot path: no split/allocations). Non-digits read as 0. */
+export function writeIp(buf: Buffer, off: number, ip: string): void {
+  let octet = 0;
+  let i = 0;
+  for (let k = 0; k < ip.length && i < 4; k += 1) {
+    const c = ip.charCodeAt(k);
+    if (c === 46) {
+      buf[off + i] = octet & 255;
+      i += 1;
+      octet = 0;
+    } else if (c >= 48 && c <= 57) octet = octet * 10 + (c - 48);
+  }
+  if (i < 4) buf[off + i] = octet & 255;
+}
+
+/** Dotted quad → unsigned 32-bit integer (hot path twin of model/ipv4 ipToInt). */
+export function ipInt(ip: string): number {
+  let n = 0;
+  let octet = 0;
+  for (let k = 0; k < ip.length; k += 1) {
+    const c = ip.charCodeAt(k);
+    if (c === 46) {
+      n = (n << 8) | (octet & 255);
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return ((n << 8) | (octet & 255)) >>> 0;
+}
+
+export function ipToBytes(ip: string): Buffer {
+  const b = Buffer.alloc(4);
+  writeIp(b, 0, ip);
+  return b;
+}
+
+export function getIp(o: Options, code: number): string | undefined {
+  const v = o.get(code);
+  return v !== undefined && v.length === 4 ? ipFromBytes(v) : undefined;
+}
+
+/** Printable text of an option (latin1), trailing NULs removed; undefined when absent. */
+export function getText(o: Options, code: number): string | undefined {
+  const v = o.get(code);
+  if (v === undefined) return undefined;
+  let end = v.length;
+  while (end > 0 && v[end - 1] === 0) end -= 1;
+  return v.toString('latin1', 0, end);
+}
+
+/** Hex of the raw value (client identifier, UUID). */
+export function getHex(o: Options, code: number): string | undefined {
+  const v = o.get(code);
+  return v === undefined ? undefined : v.toString('hex');
+}
+
+/** RFC 2132 §9.8: list of requested option codes (option 55). */
+export function getCodeList(o: Options, code: number): number[] {
+  const v = o.get(code);
+  return v === undefined ? [] : Array.from(v);
+}
+
+export function u8(n: number): Buffer {
+  return Buffer.from([n & 255]);
+}
+
+export function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}
+
+export function ips(list: readonly string[]): Buffer {
+  return Buffer.concat(list.map(ipToBytes));
+}

@@ -1,0 +1,37 @@
+/**
+ * @module dhcp/proxy
+ * proxyDHCP (PXE 2.1 §2.2.5, §2.2.4): beside a site DHCP server, answer PXE clients only,
+ * with boot information and no address (yiaddr 0), on port 67 (OFFER to DISCOVER) and on
+ * the boot-server port 4011 (ACK to REQUEST/INFORM). Never answers a non-PXE client (D17).
+ */
+import { MessageType, Opt } from './constants';
+import { silent, type Facts, type HandlerContext, type Outcome } from './context';
+import { getIp, getU8 } from './options';
+import type { DhcpPacket } from './packet';
+import { addBoot, addProxyPxe, baseReply, echoRelayInfo } from './reply';
+
+function proxyReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, type: number): DhcpPacket {
+  const r = baseReply(p, type, ctx.serverId);
+  addBoot(r, p, f.decision);
+  addProxyPxe(r, p);
+  echoRelayInfo(r, p);
+  return r;
+}
+
+export function onProxy(ctx: HandlerContext, p: DhcpPacket, f: Facts, viaPxePort: boolean): Outcome {
+  if (!f.client.pxe && !f.client.httpBoot) return silent('proxy-not-pxe');
+  const d = f.decision.kind;
+  if (d !== 'loader' && d !== 'script' && d !== 'http-boot') return silent(`proxy-${d}`);
+  const type = getU8(p.options, Opt.MESSAGE_TYPE);
+  if (viaPxePort) {
+    // Boot-server request on 4011: the client already has its address (ciaddr).
+    if (type !== MessageType.REQUEST && type !== MessageType.INFORM) return silent('proxy-4011-not-request');
+    return { kind: 'reply', reply: proxyReply(ctx, p, f, MessageType.ACK) };
+  }
+  if (type === MessageType.DISCOVER) return { kind: 'reply', reply: proxyReply(ctx, p, f, MessageType.OFFER) };
+  // Some ROMs send the REQUEST for the proxy offer to port 67 with our server-id.
+  if (type === MessageType.REQUEST && getIp(p.options, Opt.SERVER_ID) === ctx.serverId) {
+    return { kind: 'reply', reply: proxyReply(ctx, p, f, MessageType.ACK) };
+  }
+  return silent('proxy-ignored-type');
+}

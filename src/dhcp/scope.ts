@@ -1,0 +1,68 @@
+/**
+ * @module dhcp/scope
+ * Address scopes: the directly attached provisioning subnet (config `network`) and the
+ * subnets behind relays (config `dhcp.relayed`). Node cannot tell which interface a broadcast
+ * came in on (no IP_PKTINFO), so one daemon serves ONE directly attached segment; relayed
+ * subnets are chosen by giaddr, or by option 82 link-selection / option 118 (RFC 3527, 3011).
+ */
+import type { SubnetConfig } from '../config/sections/network';
+import { inSubnet, ipToInt, parseCidr, type Subnet } from '../model/ipv4';
+import { Opt } from './constants';
+import { getIp } from './options';
+import { scopeOptionBytes } from './reply';
+import type { DhcpPacket } from './packet';
+import { linkSelection } from './suboptions';
+
+export interface Scope {
+  subnet: Subnet;
+  cfg: SubnetConfig;
+  poolStart: number;
+  poolEnd: number;
+  /** True for the directly attached segment (replies are broadcast on it). */
+  direct: boolean;
+  networkInt: number;
+  maskInt: number;
+  /** Reply options of this scope, encoded once (dhcp/reply.ts scopeOptionBytes). */
+  optionBytes: { timed: [number, Buffer][]; untimed: [number, Buffer][] };
+}
+
+export function buildScope(cfg: SubnetConfig, direct: boolean): Scope {
+  const subnet = parseCidr(cfg.subnet);
+  if (!subnet) throw new Error(`invalid subnet ${cfg.subnet}`); // config is validated before this
+  return {
+    subnet,
+    cfg,
+    poolStart: ipToInt(cfg.pool.start),
+    poolEnd: ipToInt(cfg.pool.end),
+    direct,
+    networkInt: ipToInt(subnet.network),
+    maskInt: ipToInt(subnet.mask),
+    optionBytes: scopeOptionBytes(cfg, subnet.mask, subnet.broadcast),
+  };
+}
+
+export function scopeContaining(scopes: readonly Scope[], ip: string): Scope | undefined {
+  return scopes.find((s) => inSubnet(ip, s.subnet));
+}
+
+export type ScopeChoice = { scope: Scope; relayed: boolean } | { drop: 'untrusted-relay' | 'no-subnet' };
+
+/**
+ * RFC 2131 §4.3.1: the subnet comes from giaddr when set, else from the receiving interface
+ * (here: the one direct segment), or from ciaddr for a unicast renewal.
+ */
+export function chooseScope(p: DhcpPacket, scopes: readonly Scope[], trustedRelays: ReadonlySet<string>): ScopeChoice {
+  if (p.giaddr !== '0.0.0.0') {
+    // D12: only configured relays may select a subnet; empty list = any giaddr in a known subnet.
+    if (trustedRelays.size > 0 && !trustedRelays.has(p.giaddr)) return { drop: 'untrusted-relay' };
+    const link = linkSelection(p.options.get(Opt.RELAY_AGENT_INFO)) ?? getIp(p.options, Opt.SUBNET_SELECTION) ?? p.giaddr;
+    const scope = scopeContaining(scopes, link);
+    return scope ? { scope, relayed: true } : { drop: 'no-subnet' };
+  }
+  if (p.ciaddr !== '0.0.0.0') {
+    const scope = scopeContaining(scopes, p.ciaddr);
+    return scope ? { scope, relayed: false } : { drop: 'no-subnet' };
+  }
+  const direct = scopes.find((s) => s.direct);
+  return direct ? { scope: direct, relayed: false } : { drop: 'no-subnet' };
+}

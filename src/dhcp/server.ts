@@ -1,0 +1,189 @@
+/**
+ * @module dhcp/server
+ * The DHCP service: UDP sockets on 0.0.0.0:67 (and 4011 in proxy mode), one handler call per
+ * datagram, metrics. Node has no IP_PKTINFO/SO_BINDTODEVICE, so a daemon serves ONE directly
+ * attached segment (config `network`) plus any number of relayed subnets (`dhcp.relayed`).
+ * Malformed or unexpected packets are dropped, counted and logged at debug; only a socket
+ * failure is fatal.
+ */
+import { createSocket } from 'node:dgram';
+import type { Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import type { DhcpConfig } from '../config/sections/dhcp';
+import type { NetworkConfig } from '../config/sections/network';
+import type { Logger } from '../log';
+import type { NewEvent } from '../model/event';
+import type { Store } from '../store/store';
+import { CLIENT_PORT, SERVER_PORT } from './constants';
+import type { HandlerContext } from './context';
+import { processDatagram } from './handler';
+import { LeaseBook } from './leases';
+import type { RouteContext } from './reply-route';
+import { buildScope } from './scope';
+import { BoundedSet } from './bounded-set';
+
+/** The part of `dgram.Socket` the server uses (tests pass an in-memory pair). */
+export interface DhcpSocket {
+  on(event: 'message', cb: (msg: Buffer, rinfo: { address: string; port: number }) => void): unknown;
+  on(event: 'error', cb: (err: Error) => void): unknown;
+  bind(port: number, address: string, cb: () => void): unknown;
+  setBroadcast(flag: boolean): void;
+  send(buf: Buffer, port: number, address: string, cb: (err: Error | null) => void): void;
+  close(cb?: () => void): void;
+}
+
+export type SocketFactory = (opts: { port: number; address: string }) => DhcpSocket;
+
+export interface DhcpServerDeps {
+  config: { dhcp: DhcpConfig; network: NetworkConfig; http: { publicUrl: string } };
+  store: Store;
+  log: Logger;
+  metrics: Registry;
+  socketFactory?: SocketFactory;
+  now?: () => number;
+}
+
+const defaultFactory: SocketFactory = () =>
+  // 1 MiB kernel buffers absorb bursts (boot storms, a commit stall) without queueing
+  // seconds of stale requests when overloaded (clients retransmit after ~1 s anyway).
+  createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
+
+function makeMetrics(reg: Registry) {
+  return {
+    received: new Counter({ name: 'kickstand_dhcp_received_total', help: 'DHCP datagrams received, by message type', labelNames: ['type'], registers: [reg] }),
+    replies: new Counter({ name: 'kickstand_dhcp_replies_total', help: 'DHCP replies sent, by message type', labelNames: ['type'], registers: [reg] }),
+    malformed: new Counter({ name: 'kickstand_dhcp_malformed_total', help: 'Malformed DHCP datagrams dropped, by reason', labelNames: ['reason'], registers: [reg] }),
+    ignored: new Counter({ name: 'kickstand_dhcp_ignored_total', help: 'Well-formed DHCP requests not answered, by reason', labelNames: ['reason'], registers: [reg] }),
+    errors: new Counter({ name: 'kickstand_dhcp_errors_total', help: 'DHCP requests that failed (store or socket error); no reply sent', registers: [reg] }),
+    leases: new Gauge({ name: 'kickstand_dhcp_leases', help: 'Lease rows known to the DHCP server', registers: [reg] }),
+  };
+}
+
+/**
+ * The handler context of a server: scopes, policy, lease book, registry lookups and an event
+ * sink that appends without delaying replies (`track` receives each pending append).
+ */
+export function createHandlerContext(
+  deps: Pick<DhcpServerDeps, 'config' | 'store'> & { log: Logger; now: () => number },
+  track: (p: Promise<unknown>) => void = () => undefined,
+): HandlerContext {
+  const { dhcp, network, http } = deps.config;
+  const log = deps.log;
+  const emit = (e: NewEvent): void => {
+    track(
+      deps.store.events.append(e).then(
+        () => undefined,
+        (err: unknown) => log.error({ err, kind: e.kind }, 'dhcp event append failed'),
+      ),
+    );
+  };
+  return {
+    mode: dhcp.mode === 'proxy' ? 'proxy' : 'authoritative',
+    serverId: network.address,
+    scopes: [buildScope(network, true), ...dhcp.relayed.map((s) => buildScope(s, false))],
+    trustedRelays: new Set(dhcp.trustedRelays),
+    dhcp,
+    policy: {
+      loaders: dhcp.loaders,
+      nextServer: network.address,
+      publicUrl: http.publicUrl,
+      httpBootPath: dhcp.httpBootPath,
+      unknownHosts: dhcp.unknownHosts,
+    },
+    book: new LeaseBook(deps.store.leases, deps.now),
+    hosts: deps.store.hosts,
+    emit,
+    now: deps.now,
+    log,
+    discovered: new BoundedSet<string>(10_000),
+    discoveredBudget: { second: 0, used: 0, suppressed: 0 },
+    warned: new Map(),
+    declines: new Map(),
+  };
+}
+
+export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>; stop(): Promise<void> } {
+  const { dhcp } = deps.config;
+  const log = deps.log.child({ component: 'dhcp' });
+  const now = deps.now ?? Date.now;
+  const factory = deps.socketFactory ?? defaultFactory;
+  const m = makeMetrics(deps.metrics);
+  const pending = new Set<Promise<unknown>>();
+  const track = (pr: Promise<unknown>): void => {
+    pending.add(pr);
+    const done = (): void => void pending.delete(pr);
+    pr.then(done, done);
+  };
+  const ctx = createHandlerContext({ ...deps, log, now }, track);
+  const book = ctx.book;
+  const direct = ctx.scopes[0]!;
+  const sockets: DhcpSocket[] = [];
+  let sweeper: NodeJS.Timeout | undefined;
+  // Replies to clients go to port+1 (68 for 67), as Kea and dnsmasq do when moved for tests.
+  const clientPort = dhcp.port === SERVER_PORT ? CLIENT_PORT : dhcp.port + 1;
+
+  function onMessage(sock: DhcpSocket, viaPxePort: boolean, msg: Buffer, rinfo: { address: string; port: number }): void {
+    const route: RouteContext = { broadcast: direct.subnet.broadcast, serverPort: dhcp.port, clientPort, from: rinfo, viaPxePort };
+    const work = processDatagram(ctx, msg, route).then(
+      (r) => {
+        m.received.inc({ type: r.request });
+        if (r.kind === 'drop') {
+          (r.malformed ? m.malformed : m.ignored).inc({ reason: r.reason });
+          if (log.isLevelEnabled('debug')) log.debug({ from: rinfo.address, reason: r.reason, detail: r.detail }, 'dhcp packet dropped');
+          return;
+        }
+        try {
+          sock.send(r.bytes, r.to.port, r.to.address, (err) => {
+            if (err) {
+              m.errors.inc();
+              log.warn({ err, to: r.to.address }, 'dhcp send failed');
+            } else m.replies.inc({ type: r.reply });
+          });
+        } catch (err) {
+          // Socket closed while the request was in flight (stop()).
+          m.errors.inc();
+          log.debug({ err }, 'dhcp send after close');
+        }
+        if (log.isLevelEnabled('debug')) log.debug({ mac: r.mac, xid: r.xid, request: r.request, reply: r.reply, to: r.to.address }, 'dhcp reply');
+      },
+      (err: unknown) => {
+        m.errors.inc();
+        log.error({ err, from: rinfo.address }, 'dhcp request failed; no reply sent');
+      },
+    );
+    track(work);
+  }
+
+  async function open(port: number, viaPxePort: boolean): Promise<void> {
+    const sock = factory({ port, address: dhcp.bind });
+    sock.on('error', (err) => log.error({ err, port }, 'dhcp socket error'));
+    sock.on('message', (msg, rinfo) => onMessage(sock, viaPxePort, msg, rinfo));
+    await new Promise<void>((resolve, reject) => {
+      sock.on('error', reject);
+      sock.bind(port, dhcp.bind, () => resolve());
+    });
+    sock.setBroadcast(true);
+    sockets.push(sock);
+  }
+
+  return {
+    async start() {
+      if (dhcp.mode === 'off') return;
+      const n = await book.load();
+      m.leases.set(n);
+      await open(dhcp.port, false);
+      if (dhcp.mode === 'proxy') await open(dhcp.proxyPort, true);
+      sweeper = setInterval(() => {
+        book.sweepOffers();
+        m.leases.set(book.size);
+      }, 10_000);
+      sweeper.unref();
+      log.info({ mode: dhcp.mode, port: dhcp.port, leases: n, subnets: ctx.scopes.map((s) => s.cfg.subnet) }, 'dhcp listening');
+    },
+    async stop() {
+      if (sweeper) clearInterval(sweeper);
+      await Promise.all(sockets.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await Promise.allSettled([...pending]);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { firmwareFor, type BootClient } from '../../src/boot/firmware';
+import { decideBoot, type BootDecision, type BootPolicyConfig, type PolicyHost } from '../../src/boot/policy';
+
+const cfg: BootPolicyConfig = {
+  loaders: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', uefi32: 'ipxe-i386.efi', arm64: 'ipxe-arm64.efi', arm32: 'ipxe-arm32.efi' },
+  nextServer: '198.18.0.1',
+  publicUrl: 'http://198.18.0.1:8080',
+  httpBootPath: '/images',
+  unknownHosts: 'ignore',
+};
+
+function client(over: Partial<BootClient>): BootClient {
+  const arch = over.arch;
+  return {
+    mac: '52:54:00:00:00:01',
+    arch,
+    firmware: firmwareFor(arch),
+    pxe: true,
+    httpBoot: false,
+    ipxe: false,
+    vendorClass: undefined,
+    userClass: [],
+    uuid: undefined,
+    ...over,
+  };
+}
+const armed: PolicyHost = { name: 'node1', netboot: true };
+const notArmed: PolicyHost = { name: 'node2', netboot: false };
+const loader = (file: string): BootDecision => ({ kind: 'loader', file, nextServer: '198.18.0.1' });
+
+const CASES: { name: string; client: BootClient; host: PolicyHost | undefined; cfg?: Partial<BootPolicyConfig>; want: BootDecision | BootDecision['kind'] }[] = [
+  { name: 'BIOS PXE (arch 0), armed → undionly.kpxe', client: client({ arch: 0 }), host: armed, want: loader('undionly.kpxe') },
+  { name: 'old BIOS ROM without option 93, armed → undionly.kpxe', client: client({ arch: undefined }), host: armed, want: loader('undionly.kpxe') },
+  { name: 'UEFI x64 arch 7, armed → ipxe.efi', client: client({ arch: 7 }), host: armed, want: loader('ipxe.efi') },
+  { name: 'UEFI x64 arch 9, armed → ipxe.efi', client: client({ arch: 9 }), host: armed, want: loader('ipxe.efi') },
+  { name: 'UEFI IA32 arch 6, armed → ipxe-i386.efi', client: client({ arch: 6 }), host: armed, want: loader('ipxe-i386.efi') },
+  { name: 'UEFI x64 with snponly.efi configured', client: client({ arch: 7 }), host: armed, cfg: { loaders: { ...cfg.loaders, uefi: 'snponly.efi' } }, want: loader('snponly.efi') },
+  { name: 'ARM64 UEFI arch 11, armed → ipxe-arm64.efi', client: client({ arch: 11 }), host: armed, want: loader('ipxe-arm64.efi') },
+  { name: 'iPXE running (user class), armed → boot.ipxe script (no chain loop)', client: client({ arch: 0, ipxe: true }), host: armed, want: { kind: 'script', url: 'http://198.18.0.1:8080/boot.ipxe' } },
+  { name: 'iPXE running on UEFI, armed → boot.ipxe script', client: client({ arch: 7, ipxe: true }), host: armed, want: { kind: 'script', url: 'http://198.18.0.1:8080/boot.ipxe' } },
+  { name: 'publicUrl with trailing slash', client: client({ ipxe: true }), host: armed, cfg: { publicUrl: 'http://198.18.0.1:8080/' }, want: { kind: 'script', url: 'http://198.18.0.1:8080/boot.ipxe' } },
+  { name: 'UEFI HTTP boot x64 (arch 16) → HTTP URL of ipxe.efi', client: client({ arch: 16, pxe: false, httpBoot: true }), host: armed, want: { kind: 'http-boot', url: 'http://198.18.0.1:8080/images/ipxe.efi' } },
+  { name: 'UEFI HTTP boot ARM64 (arch 19) → HTTP URL of ipxe-arm64.efi', client: client({ arch: 19, pxe: false, httpBoot: true }), host: armed, want: { kind: 'http-boot', url: 'http://198.18.0.1:8080/images/ipxe-arm64.efi' } },
+  { name: 'registered, not armed → local (one-shot netboot)', client: client({ arch: 7 }), host: notArmed, want: 'local' },
+  { name: 'registered, not armed, iPXE running → local', client: client({ arch: 7, ipxe: true }), host: notArmed, want: 'local' },
+  { name: 'unknown MAC, unknownHosts=ignore → ignore', client: client({ arch: 7 }), host: undefined, want: 'ignore' },
+  { name: 'unknown non-PXE client, unknownHosts=ignore → ignore', client: client({ pxe: false }), host: undefined, want: 'ignore' },
+  { name: 'unknown MAC, unknownHosts=discover → loader (then the not-registered script)', client: client({ arch: 0 }), host: undefined, cfg: { unknownHosts: 'discover' }, want: loader('undionly.kpxe') },
+  { name: 'unknown MAC in iPXE, discover → boot.ipxe (records discovery, boots local)', client: client({ ipxe: true }), host: undefined, cfg: { unknownHosts: 'discover' }, want: { kind: 'script', url: 'http://198.18.0.1:8080/boot.ipxe' } },
+  { name: 'armed host renewing from its OS (no PXE class) → local', client: client({ pxe: false }), host: armed, want: 'local' },
+  { name: 'unknown architecture (arch 2, Itanium) → local', client: client({ arch: 2 }), host: armed, want: 'local' },
+];
+
+describe('boot policy: decideBoot', () => {
+  for (const c of CASES) {
+    it(c.name, () => {
+      const got = decideBoot(c.client, c.host, { ...cfg, ...c.cfg });
+      if (typeof c.want === 'string') assert.equal(got.kind, c.want);
+      else assert.deepEqual(got, c.want);
+    });
+  }
+});
+
+describe('boot firmware: RFC 4578 arch → firmware', () => {
+  const table: [number | undefined, string][] = [[0, 'bios'], [undefined, 'bios'], [6, 'uefi-ia32'], [7, 'uefi-x64'], [9, 'uefi-x64'], [10, 'uefi-arm32'], [11, 'uefi-arm64'], [16, 'uefi-x64'], [19, 'uefi-arm64'], [2, 'unknown'], [65535, 'unknown']];
+  for (const [arch, fw] of table) it(`arch ${arch} → ${fw}`, () => assert.equal(firmwareFor(arch), fw));
+});
