@@ -18,6 +18,9 @@ import { HostRegistry } from './hosts/registry';
 import { reimage } from './hosts/reimage';
 import { Rollouts } from './hosts/rollout';
 import { createBmcClient } from './bmc';
+import { createDhcpServer } from './dhcp/server';
+import { createAssetsRouter } from './http/assets/router';
+import { recordAssetServed } from './hosts/timeline-bridge';
 import { bootstrapRouter } from './http/api/bootstrap';
 import { lifecycleRouter } from './http/api/lifecycle';
 import { createApp } from './http/app';
@@ -70,10 +73,17 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
   const bootstrapper = new Bootstrapper({ store, registry, config: () => live.current.bootstrap, stateDir: config.stateDir, log, metrics });
   const bootstrapTrigger = new BootstrapTrigger({ bootstrapper, registry, store, config: () => live.current.bootstrap, subscribe: (fn) => timeline.subscribe(fn), log });
   const bootstrapApi = bootstrapRouter({ bootstrapper, registry, store, sshUser: () => live.current.bootstrap.ssh.user });
-  const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: install.mounts, apiRouters: [...install.apiRouters, lifecycleApi, bootstrapApi] });
+  const assets = createAssetsRouter({ root: config.imagesDir, log, metrics, onServed: recordAssetServed(store, log) });
+  const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: [...install.mounts, { path: '/images', router: assets }], apiRouters: [...install.apiRouters, lifecycleApi, bootstrapApi] });
   const [host, port] = splitHostPort(config.http.listen);
   const http = new HttpService(app, host, port, log.child({ component: 'http' }));
-  const services: Service[] = [install.timeout, http, bootstrapTrigger];
+  const services: Service[] = [install.timeout, http];
+  // DHCP starts after HTTP: it points machines at URLs that must already answer.
+  if (config.dhcp.mode !== 'off') {
+    const dhcp = createDhcpServer({ config: { dhcp: config.dhcp, network: config.network, http: { publicUrl: config.http.publicUrl! } }, store, log, metrics });
+    services.push({ name: 'dhcp', start: () => dhcp.start(), stop: () => dhcp.stop() });
+  }
+  services.push(bootstrapTrigger);
   const lifecycle = new Lifecycle(services, log);
 
   return {

@@ -13,6 +13,7 @@ import { registerRender } from './commands/render';
 import { registerServe } from './commands/serve';
 import { registerWatch } from './commands/watch';
 import { registerLifecycle } from './commands/lifecycle';
+import { registerImages } from './commands/images';
 import { VERSION } from '../version';
 
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   const host = registerHost(program);
   registerWatch(program, host);
   registerLifecycle(host);
+  registerImages(program);
   registerRender(host);
   registerBootstrap(program);
   registerInventory(program);

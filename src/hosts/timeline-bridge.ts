@@ -1,0 +1,65 @@
+/**
+ * @module hosts/timeline-bridge
+ * Puts what the file services see on the right host's timeline: a machine is known by the
+ * address it talks from (hosts/locate.ts). Requests from addresses no host holds are not
+ * recorded here (DHCP records discoveries).
+ *
+ * Volume: an installer may fetch thousands of files, and split each into ranges. One event is
+ * written per whole-file fetch or first range (`bytes=0-…`) of a file; later ranges of the
+ * same file (resumes, split downloads) are counted in metrics, not written.
+ */
+import type { Logger } from '../log';
+import type { Store } from '../store/store';
+import { locateByIp, peerAddress } from './locate';
+
+export interface AssetServed {
+  path: string;
+  remoteAddress: string;
+  status: number;
+  bytes: number;
+  range: string | null;
+}
+
+export function recordAssetServed(store: Store, log: Logger): (e: AssetServed) => void {
+  return (e) => {
+    if (e.status !== 200 && e.status !== 206) return;
+    if (e.range !== null && !/^bytes=0-/.test(e.range)) return;
+    void (async () => {
+      const found = await locateByIp(store, peerAddress(e.remoteAddress));
+      if (!found) return;
+      await store.events.append({
+        host: found.host.name,
+        mac: found.mac,
+        kind: 'http.asset',
+        message: `fetched ${e.path} over HTTP (${e.bytes} bytes${e.range ? `, ${e.range}` : ''})`,
+        data: { path: e.path, bytes: e.bytes, status: e.status, range: e.range },
+      });
+    })().catch((err: unknown) => log.warn({ err }, 'could not record asset fetch'));
+  };
+}
+
+export interface FileServiceEvent {
+  kind: string;
+  address: string;
+  path: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+/** TFTP transfers (start/done/failed/refused) by a known host's address. */
+export function recordFileEvent(store: Store, log: Logger): (e: FileServiceEvent) => void {
+  return (e) => {
+    void (async () => {
+      const found = await locateByIp(store, peerAddress(e.address));
+      if (!found) return;
+      await store.events.append({
+        host: found.host.name,
+        mac: found.mac,
+        kind: e.kind,
+        level: e.kind.endsWith('failed') || e.kind.endsWith('refused') ? 'warn' : 'info',
+        message: e.message,
+        data: { path: e.path, ...e.data },
+      });
+    })().catch((err: unknown) => log.warn({ err }, 'could not record file transfer'));
+  };
+}
