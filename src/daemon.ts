@@ -3,7 +3,7 @@
  * Builds the running daemon from a validated config: the store, the registry, the HTTP app and
  * the network services, in start order. No listening happens here; `start()` does that.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
@@ -20,7 +20,10 @@ import { Rollouts } from './hosts/rollout';
 import { createBmcClient } from './bmc';
 import { createDhcpServer } from './dhcp/server';
 import { createAssetsRouter } from './http/assets/router';
-import { recordAssetServed } from './hosts/timeline-bridge';
+import { recordAssetServed, recordFileEvent } from './hosts/timeline-bridge';
+import { createTftpServer } from './tftp/server';
+import { createFileHandler } from './tftp/files';
+import { ErrorCode, KickstandError } from './errors';
 import { bootstrapRouter } from './http/api/bootstrap';
 import { lifecycleRouter } from './http/api/lifecycle';
 import { createApp } from './http/app';
@@ -83,6 +86,7 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
     const dhcp = createDhcpServer({ config: { dhcp: config.dhcp, network: config.network, http: { publicUrl: config.http.publicUrl! } }, store, log, metrics });
     services.push({ name: 'dhcp', start: () => dhcp.start(), stop: () => dhcp.stop() });
   }
+  if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics));
   services.push(bootstrapTrigger);
   const lifecycle = new Lifecycle(services, log);
 
@@ -104,4 +108,24 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
       return restart;
     },
   };
+}
+
+/** TFTP over imagesDir, one listening socket per address clients use (default: network.address). */
+function tftpService(config: Config, store: Store, log: Logger, metrics: Registry): Service {
+  if (!existsSync(config.imagesDir)) {
+    throw new KickstandError(ErrorCode.CONFIG_INVALID, `imagesDir ${config.imagesDir} does not exist`, {
+      field: 'imagesDir',
+      fix: 'create it and fill it with `kickstand images sync` (see images/README.md), or set tftp.enabled: false',
+    });
+  }
+  const tftpConfig = { ...config.tftp, listen: config.tftp.listen.length > 0 ? config.tftp.listen : [config.network.address] };
+  const record = recordFileEvent(store, log);
+  const tftp = createTftpServer({
+    config: tftpConfig,
+    handler: createFileHandler(config.imagesDir),
+    log,
+    metrics,
+    onEvent: (e) => record({ kind: e.kind, address: e.client.address, path: e.path, message: e.message, data: e.data }),
+  });
+  return { name: 'tftp', start: () => tftp.start(), stop: () => tftp.stop() };
 }

@@ -1,0 +1,248 @@
+/**
+ * @module tftp/server
+ * Kickstand's read-only TFTP server: one listening socket per configured local address, one
+ * socket per transfer, bound to that same local address (Node cannot read IP_PKTINFO, so this is
+ * how replies leave from the address the client sent to; reliability T13) and connected to the
+ * client's TID (RFC 1350 §4; the kernel then drops packets from any other TID).
+ *
+ * Interface the daemon wires in:
+ * ```ts
+ * const tftp = createTftpServer({ config, handler: createFileHandler(imagesDir), log, metrics,
+ *   onEvent: (e) => timeline(e) });            // e.kind: tftp.start | tftp.done | tftp.failed | tftp.refused
+ * await tftp.start(); tftp.addresses(); await tftp.stop();
+ * ```
+ * `handler(path, client)` returns `{size, buffer}` or `{size, stream}` (see ./types) and throws
+ * KickstandError PATH_REFUSED (→ ERROR 2) or NOT_FOUND (→ ERROR 1). WRQ is always refused.
+ * Limits: `maxSessions` global and `maxSessionsPerClient` per client address; the request over a
+ * cap gets ERROR 0 "server busy" (dnsmasq `--tftp-max` behaviour, reliability T10).
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { Registry } from 'prom-client';
+import type { TftpConfig } from '../config/sections/tftp';
+import { ErrorCode, isKickstandError } from '../errors';
+import type { Logger } from '../log';
+import { createTftpMetrics, type TftpMetrics } from './metrics';
+import { netasciiSize } from './netascii';
+import { negotiate } from './options';
+import { TftpErrorCode, decodePacket, encodeError, printable, type RequestPacket } from './packet';
+import { Session, type SessionResult } from './session';
+import { BlockSource } from './source';
+import type { TftpClient, TftpContent, TftpEvent, TftpHandler } from './types';
+
+export type { TftpClient, TftpContent, TftpEvent, TftpHandler } from './types';
+export { createFileHandler } from './files';
+
+export interface TftpServerDeps {
+  config: TftpConfig;
+  handler: TftpHandler;
+  log: Logger;
+  metrics: Registry;
+  socketFactory?: (type: 'udp4') => Socket;
+  onEvent?: (e: TftpEvent) => void;
+}
+
+export interface TftpServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  addresses(): Array<{ address: string; port: number }>;
+}
+
+function bindSocket(s: Socket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onErr = (e: Error): void => reject(e);
+    s.once('error', onErr);
+    s.bind({ port, address, exclusive: true }, () => {
+      s.removeListener('error', onErr);
+      resolve();
+    });
+  });
+}
+
+function connectSocket(s: Socket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onErr = (e: Error): void => reject(e);
+    s.once('error', onErr);
+    s.connect(port, address, () => {
+      s.removeListener('error', onErr);
+      resolve();
+    });
+  });
+}
+
+export function createTftpServer(deps: TftpServerDeps): TftpServer {
+  const { config, handler } = deps;
+  const log = deps.log.child({ component: 'tftp' });
+  const m: TftpMetrics = createTftpMetrics(deps.metrics);
+  const factory = deps.socketFactory ?? ((t: 'udp4') => createSocket({ type: t }));
+  const listeners: Socket[] = [];
+  /** Sessions (and reservations while the handler runs) by client TID "addr:port". */
+  const sessions = new Map<string, Session | null>();
+  const perClient = new Map<string, number>();
+  let stopped = false;
+
+  const emit = (kind: TftpEvent['kind'], client: TftpClient, path: string, message: string, data: Record<string, unknown>): void => {
+    try {
+      deps.onEvent?.({ kind, client, path: printable(path), message, data });
+    } catch (e) {
+      log.warn({ err: e }, 'tftp event listener threw');
+    }
+  };
+
+  const release = (key: string, address: string): void => {
+    sessions.delete(key);
+    const n = (perClient.get(address) ?? 1) - 1;
+    if (n <= 0) perClient.delete(address);
+    else perClient.set(address, n);
+  };
+
+  function refuse(sock: Socket, client: TftpClient, path: string, code: number, reason: string, message: string): void {
+    m.refused.inc({ reason });
+    try {
+      sock.send(encodeError(code, message), client.port, client.address);
+    } catch {
+      /* listener closed */
+    }
+    const level = reason === 'not_found' ? 'debug' : reason === 'path' ? 'warn' : 'info';
+    log[level]({ client: client.address, port: client.port, path: printable(path), reason }, 'tftp request refused');
+    emit('tftp.refused', client, path, message, { reason, errorCode: code });
+  }
+
+  function onDatagram(sock: Socket, localAddress: string, msg: Buffer, r: RemoteInfo): void {
+    if (stopped) return;
+    const p = decodePacket(msg);
+    const client: TftpClient = { address: r.address, port: r.port, localAddress };
+    if (p.op === 'INVALID') {
+      m.malformed.inc({ reason: p.reason });
+      log.debug({ client: r.address, reason: p.reason, detail: p.detail }, 'tftp malformed packet dropped');
+      // A broken request still gets an answer, so the client does not wait for a timeout.
+      if (p.opcode === 1 || p.opcode === 2) refuse(sock, client, '', TftpErrorCode.ILLEGAL_OPERATION, 'malformed', 'malformed request');
+      return;
+    }
+    if (p.op === 'WRQ') return refuse(sock, client, p.filename, TftpErrorCode.ACCESS_VIOLATION, 'write', 'read-only server: write requests are refused');
+    if (p.op !== 'RRQ') {
+      m.malformed.inc({ reason: 'unexpected_opcode' });
+      return;
+    }
+    if (p.mode !== 'octet' && p.mode !== 'netascii') {
+      return refuse(sock, client, p.filename, TftpErrorCode.ILLEGAL_OPERATION, 'mode', `unsupported mode ${printable(p.mode, 20)}`);
+    }
+    const key = `${r.address}:${r.port}`;
+    if (sessions.has(key)) {
+      m.malformed.inc({ reason: 'duplicate_request' }); // the RRQ was retransmitted: the session answers
+      return;
+    }
+    if (sessions.size >= config.maxSessions || (perClient.get(r.address) ?? 0) >= config.maxSessionsPerClient) {
+      return refuse(sock, client, p.filename, TftpErrorCode.NOT_DEFINED, 'busy', 'server busy: too many transfers, try again later');
+    }
+    sessions.set(key, null);
+    perClient.set(r.address, (perClient.get(r.address) ?? 0) + 1);
+    void begin(sock, client, key, p).catch((e: unknown) => {
+      release(key, r.address);
+      log.error({ err: e, client: r.address }, 'tftp transfer set-up failed');
+      refuse(sock, client, p.filename, TftpErrorCode.NOT_DEFINED, 'error', 'internal error');
+    });
+  }
+
+  async function begin(sock: Socket, client: TftpClient, key: string, req: RequestPacket): Promise<void> {
+    let content: TftpContent;
+    try {
+      content = await handler(req.filename, client);
+    } catch (e) {
+      release(key, client.address);
+      if (isKickstandError(e) && e.code === ErrorCode.PATH_REFUSED) {
+        return refuse(sock, client, req.filename, TftpErrorCode.ACCESS_VIOLATION, 'path', `access violation: ${e.message}`);
+      }
+      if (isKickstandError(e) && (e.code === ErrorCode.NOT_FOUND || e.code === ErrorCode.FORBIDDEN)) {
+        const code = e.code === ErrorCode.NOT_FOUND ? TftpErrorCode.FILE_NOT_FOUND : TftpErrorCode.ACCESS_VIOLATION;
+        return refuse(sock, client, req.filename, code, e.code === ErrorCode.NOT_FOUND ? 'not_found' : 'forbidden', e.message);
+      }
+      throw e;
+    }
+    const dispose = (): void => {
+      if ('stream' in content) content.dispose?.();
+      if ('file' in content) void content.file.close().catch(() => undefined);
+    };
+    if (stopped) return dispose();
+    let ts: Socket;
+    try {
+      ts = factory('udp4');
+      await bindSocket(ts, 0, client.localAddress);
+      await connectSocket(ts, client.port, client.address);
+    } catch (e) {
+      dispose();
+      throw e;
+    }
+    startSession(ts, client, key, req, content);
+  }
+
+  function startSession(ts: Socket, client: TftpClient, key: string, req: RequestPacket, content: TftpContent): void {
+    const netascii = req.mode === 'netascii';
+    const size = !netascii ? content.size : 'buffer' in content ? netasciiSize(content.buffer.subarray(0, content.size)) : undefined;
+    const negotiated = negotiate(req.options, { maxBlksize: config.maxBlksize, maxWindowsize: config.maxWindowsize }, size);
+    const source = new BlockSource(content, negotiated.blksize, netascii, negotiated.windowsize);
+    const info = { blksize: negotiated.blksize, windowsize: negotiated.windowsize, size: size ?? null, mode: req.mode };
+    const session = new Session({
+      socket: ts,
+      client,
+      source,
+      negotiated,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      onEnd: (res) => finished(key, client, req.filename, info, res),
+    });
+    sessions.set(key, session);
+    m.started.inc();
+    m.active.inc();
+    log.debug({ client: client.address, port: client.port, path: printable(req.filename), ...info }, 'tftp transfer started');
+    emit('tftp.start', client, req.filename, 'transfer started', info);
+    session.start();
+  }
+
+  function finished(key: string, client: TftpClient, path: string, info: Record<string, unknown>, r: SessionResult): void {
+    release(key, client.address);
+    m.active.dec();
+    m.bytes.inc(r.bytes);
+    m.retransmits.inc(r.retransmits);
+    m.duplicateAcks.inc(r.duplicateAcks);
+    if (r.ignored > 0) m.malformed.inc({ reason: 'in_session' }, r.ignored);
+    const data = { ...info, bytes: r.bytes, blocks: r.blocks, retransmits: r.retransmits, duplicateAcks: r.duplicateAcks, durationMs: r.durationMs };
+    const fields = { client: client.address, port: client.port, path: printable(path), ...data };
+    if (r.ok) {
+      m.completed.inc();
+      log.info(fields, 'tftp transfer complete');
+      emit('tftp.done', client, path, 'transfer complete', data);
+    } else {
+      m.failed.inc({ reason: r.reason ?? 'unknown' });
+      log.info({ ...fields, reason: r.reason, detail: r.message }, 'tftp transfer failed');
+      emit('tftp.failed', client, path, r.message, { ...data, reason: r.reason });
+    }
+  }
+
+  return {
+    async start() {
+      stopped = false;
+      const addrs = config.listen.length > 0 ? config.listen : ['0.0.0.0'];
+      for (const address of addrs) {
+        const s = factory('udp4');
+        await bindSocket(s, config.port, address);
+        s.on('message', (msg: Buffer, r: RemoteInfo) => onDatagram(s, address, msg, r));
+        s.on('error', (e: Error) => log.warn({ err: e, address }, 'tftp listener socket error'));
+        listeners.push(s);
+      }
+      log.info({ addresses: listeners.map((s) => s.address()) }, 'tftp listening');
+    },
+    async stop() {
+      stopped = true;
+      for (const s of listeners.splice(0)) {
+        await new Promise<void>((res) => s.close(() => res()));
+      }
+      for (const s of [...sessions.values()]) s?.abort('server shutting down');
+    },
+    addresses() {
+      return listeners.map((s) => {
+        const a = s.address();
+        return { address: a.address, port: a.port };
+      });
+    },
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * Real clients (curl, tftp-hpa, atftp) against the real server, each in its own network namespace
+ * joined by a veth (198.19.77.0/24, inside 198.18.0.0/15). The server runs as a process in the
+ * server namespace (bench/tftp-candidate.ts) and writes its Prometheus counters on SIGTERM.
+ * Loss and duplication are injected with nftables (`numgen random` drop / `dup`): this kernel has
+ * no netem. Needs root.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { IN_CI, missing } from '../helpers/env';
+import { Lab, uniqueTag, type Netns } from '../helpers/netns';
+
+const NEED = { root: true, binaries: ['curl', 'tftp', 'atftp', 'nft', 'ss', 'sha256sum'] };
+const why = missing(NEED);
+const REPO = resolve(__dirname, '../..');
+const SRV = '198.19.77.1';
+const SRV2 = '198.19.77.3';
+const CLI = '198.19.77.2';
+const LOADERS = ['/usr/lib/ipxe/ipxe.efi', '/usr/lib/ipxe/undionly.kpxe'];
+
+const lab = new Lab();
+let srvNs: Netns;
+let cliNs: Netns;
+let srvIf = '';
+let dir = '';
+let root = '';
+const sums = new Map<string, string>();
+let server: ChildProcess | null = null;
+let metricsFile = '';
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+function makeFile(name: string, data: Buffer): void {
+  writeFileSync(join(root, name), data);
+  sums.set(name, sha(data));
+}
+
+before(() => {
+  if (why) return;
+  dir = mkdtempSync(join(tmpdir(), 'ks-tftp-real-'));
+  root = join(dir, 'images');
+  mkdirSync(root);
+  makeFile('small.cfg', Buffer.from('DEFAULT menu\nLABEL local\n  LOCALBOOT 0\n'.repeat(40)));
+  makeFile('big.bin', randomBytes(34 * 1000 * 1000)); // 34 MB: 66,407 blocks at 512, past the 16-bit wrap
+  makeFile('mid.bin', randomBytes(4 * 1024 * 1024));
+  makeFile('lossy.bin', randomBytes(256 * 1024));
+  makeFile('lossyw.bin', randomBytes(1024 * 1024));
+  const loader = LOADERS.find((p) => existsSync(p));
+  if (loader) {
+    copyFileSync(loader, join(root, 'loader.efi'));
+    sums.set('loader.efi', sha(readFileSync(loader)));
+  }
+  const tag = uniqueTag('kst');
+  srvNs = lab.addNamespace(`${tag}s`);
+  cliNs = lab.addNamespace(`${tag}c`);
+  srvIf = `${tag}s0`;
+  lab.link(srvNs, srvIf, `${SRV}/24`, cliNs, `${tag}c0`, `${CLI}/24`);
+  srvNs.exec('ip', ['addr', 'add', `${SRV2}/24`, 'dev', srvIf]);
+});
+
+after(async () => {
+  await stopServer().catch(() => undefined);
+  await lab.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function startServer(extra: string[] = []): Promise<void> {
+  metricsFile = join(dir, `metrics-${Date.now()}.prom`);
+  const args = ['--import', 'tsx', join(REPO, 'bench/tftp-candidate.ts'), '--root', root, '--address', `${SRV},${SRV2}`, '--port', '69', '--max-blksize', '1468', '--metrics-file', metricsFile, ...extra];
+  server = lab.spawnIn(srvNs, process.execPath, args, { cwd: REPO });
+  let out = '';
+  server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  for (let i = 0; i < 300 && !out.includes(`listening ${SRV2}:69`); i++) {
+    if (server.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(out.includes(`listening ${SRV2}:69`), `server did not start: ${out}`);
+}
+
+/** Stops the server (SIGTERM) and returns its counters. */
+async function stopServer(): Promise<Record<string, number>> {
+  const s = server;
+  server = null;
+  if (!s || s.exitCode !== null) return {};
+  const exited = new Promise((r) => s.once('exit', r));
+  s.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  const out: Record<string, number> = {};
+  if (!existsSync(metricsFile)) return out;
+  for (const line of readFileSync(metricsFile, 'utf8').split('\n')) {
+    const m = /^(kickstand_tftp_\w+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (m) out[m[1]! + (m[2] ?? '')] = Number(m[3]);
+  }
+  return out;
+}
+
+interface Run { code: number | null; stdout: string; stderr: string }
+function run(ns: Netns, script: string, timeoutMs = 60_000): Promise<Run> {
+  return new Promise((res) => {
+    const c = lab.spawnIn(ns, 'sh', ['-c', script], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    c.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    c.once('exit', (code) => {
+      clearTimeout(t);
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A client command that prints the sha256 of what it fetched. */
+function fetchCmd(client: string, file: string, host = SRV): string {
+  const out = `out-${Math.random().toString(36).slice(2)}`;
+  const cmds: Record<string, string> = {
+    'curl-512': `curl -sS --tftp-blksize 512 -o ${out} tftp://${host}/${file}`,
+    'curl-1468': `curl -sS --tftp-blksize 1468 -o ${out} tftp://${host}/${file}`,
+    'tftp-hpa': `tftp -m binary ${host} -c get ${file} ${out}`,
+    'atftp-512': `atftp -g -r ${file} -l ${out} ${host}`,
+    'atftp-1468': `atftp --option "blksize 1468" -g -r ${file} -l ${out} ${host}`,
+    'atftp-w16': `atftp --option "blksize 1468" --option "windowsize 16" -g -r ${file} -l ${out} ${host}`,
+    'atftp-w8': `atftp --option "blksize 1468" --option "windowsize 8" -g -r ${file} -l ${out} ${host}`,
+  };
+  return `${cmds[client]} && sha256sum ${out} | cut -d' ' -f1; rc=$?; rm -f ${out}; exit $rc`;
+}
+
+async function fetchExact(client: string, file: string, host = SRV): Promise<void> {
+  const r = await run(cliNs, fetchCmd(client, file, host), 90_000);
+  assert.equal(r.code, 0, `${client} ${file}: ${r.stderr}`);
+  assert.equal(r.stdout.trim(), sums.get(file), `${client} ${file}: sha256 differs`);
+}
+
+test('curl, tftp-hpa and atftp fetch byte-exact small file, 34 MB file (16-bit wrap) and a loader', { timeout: 240_000 }, async (t) => {
+  if (why) return t.skip(why);
+  if (!sums.has('loader.efi') && IN_CI) assert.fail(`no iPXE loader at ${LOADERS.join(' or ')} (Debian package ipxe)`);
+  await startServer();
+  t.after(() => stopServer());
+  const files = ['small.cfg', 'big.bin', ...(sums.has('loader.efi') ? ['loader.efi'] : [])];
+  // the 34 MB file with the 512-byte clients (past the wrap); every client gets the others
+  const plan: Array<[string, string[]]> = [
+    ['curl-512', files],
+    ['tftp-hpa', files],
+    ['atftp-512', files],
+    ['curl-1468', files.filter((f) => f !== 'big.bin')],
+    ['atftp-1468', files.filter((f) => f !== 'big.bin')],
+  ];
+  for (const [client, fs] of plan) for (const f of fs) await fetchExact(client, f);
+  const m = await stopServer();
+  assert.equal(m['kickstand_tftp_transfers_completed_total'], plan.reduce((n, [, fs]) => n + fs.length, 0));
+  assert.equal(m['kickstand_tftp_retransmits_total'], 0);
+  if (!sums.has('loader.efi')) t.diagnostic('loader part not run: install Debian package ipxe');
+});
+
+test('windowsize: atftp negotiates RFC 7440 windowsize 16 and gets byte-exact copies', { timeout: 120_000 }, async (t) => {
+  if (why) return t.skip(why);
+  await startServer(['--max-window', '32']);
+  t.after(() => stopServer());
+  const trace = await run(cliNs, `atftp --trace --option "blksize 1468" --option "windowsize 16" -g -r small.cfg -l /dev/null ${SRV} 2>&1`);
+  assert.match(trace.stdout, /received OACK <[^>]*windowsize: 16/);
+  await fetchExact('atftp-w16', 'big.bin');
+  await fetchExact('atftp-w16', 'mid.bin');
+  const m = await stopServer();
+  assert.equal(m['kickstand_tftp_transfers_completed_total'], 3);
+});
+
+test('replies come from the local address the client sent to (secondary address)', { timeout: 60_000 }, async (t) => {
+  if (why) return t.skip(why);
+  cliNs.exec('nft', ['-f', '-'], {
+    input: `table ip kssrc {\n chain in {\n type filter hook input priority 0;\n ip saddr ${SRV2} counter\n ip saddr ${SRV} counter\n }\n}\n`,
+  });
+  await startServer();
+  try {
+    await fetchExact('curl-1468', 'mid.bin', SRV2);
+    const rules = cliNs.exec('nft', ['list', 'chain', 'ip', 'kssrc', 'in']);
+    const count = (ip: string): number => Number(new RegExp(`ip saddr ${ip.replace(/\./g, '\\.')} counter packets (\\d+)`).exec(rules)?.[1] ?? -1);
+    assert.ok(count(SRV2) > 2800, `packets from ${SRV2}: ${count(SRV2)}`);
+    assert.equal(count(SRV), 0, `nothing from the primary ${SRV}`);
+  } finally {
+    cliNs.exec('nft', ['delete', 'table', 'ip', 'kssrc']);
+    await stopServer();
+  }
+});
+
+test('5% loss and 5% duplication each way (nftables): byte-exact, bounded resends, duplicates ignored', { timeout: 180_000 }, async (t) => {
+  if (why) return t.skip(why);
+  // Drops go in input chains (a drop on output makes the sender's sendto() fail with EPERM):
+  // the client drops 5% of DATA and duplicates 5% of its ACKs; the server drops 5% of ACKs and
+  // duplicates 5% of DATA.
+  const ruleset = (name: string, peer: string, sport: 'sport' | 'dport'): string =>
+    [
+      `table ip ${name} {`,
+      '  chain in {',
+      '    type filter hook input priority 0;',
+      `    ip saddr ${peer} udp ${sport} != 69 numgen random mod 100 < 5 counter drop`,
+      '  }',
+      '  chain out {',
+      '    type filter hook output priority 0;',
+      `    ip daddr ${peer} udp ${sport === 'sport' ? 'dport' : 'sport'} != 69 numgen random mod 100 < 5 counter dup to ${peer}`,
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+  cliNs.exec('nft', ['-f', '-'], { input: ruleset('ksloss', SRV, 'sport') });
+  srvNs.exec('nft', ['-f', '-'], { input: ruleset('ksloss', CLI, 'dport') });
+  let m: Record<string, number> = {};
+  try {
+    await startServer(['--timeout-ms', '200', '--retries', '8']);
+    await fetchExact('tftp-hpa', 'lossy.bin'); // 513 blocks lock-step
+    await fetchExact('atftp-512', 'lossy.bin');
+    await fetchExact('atftp-w8', 'lossyw.bin'); // 715 blocks, windows of 8
+  } finally {
+    // a lost final ACK leaves the server resending the last block until ICMP unreachable ends it
+    await new Promise((r) => setTimeout(r, 1500));
+    m = await stopServer();
+    cliNs.exec('nft', ['delete', 'table', 'ip', 'ksloss']);
+    srvNs.exec('nft', ['delete', 'table', 'ip', 'ksloss']);
+  }
+  const blocks = 513 + 513 + 715;
+  const rex = m['kickstand_tftp_retransmits_total'] ?? -1;
+  t.diagnostic(`retransmits ${rex} for ${blocks} blocks; duplicate ACKs ignored ${m['kickstand_tftp_duplicate_acks_total']}`);
+  // every client got a byte-exact copy; the server counts a transfer whose final ACK was lost as
+  // failed (socket: the client had already exited), which RFC 1350 §6 accepts
+  const ended = (m['kickstand_tftp_transfers_completed_total'] ?? 0) + (m['kickstand_tftp_transfers_failed_total{reason="socket"}'] ?? 0);
+  assert.equal(ended, 3);
+  assert.ok(rex > 0, 'loss caused resends');
+  // lock-step: ~1 resend per lost packet (~10% of blocks); windows resend at most one window per loss
+  assert.ok(rex < 0.3 * 1026 + 8 * 0.15 * 715 + 50, `retransmits ${rex} bounded`);
+  assert.ok((m['kickstand_tftp_duplicate_acks_total'] ?? 0) > 0, 'duplicated ACKs arrived and were ignored');
+});
+
+test('50 concurrent transfers are byte-exact; the 51st is refused cleanly (ERROR 0 busy)', { timeout: 180_000 }, async (t) => {
+  if (why) return t.skip(why);
+  try {
+    await startServer(['--max-sessions', '50', '--per-client', '50']);
+    const runs = Array.from({ length: 50 }, () => run(cliNs, fetchCmd('curl-512', 'mid.bin'), 150_000));
+    // wait until 50 transfer sockets exist in the server namespace (bounded), then ask once more
+    let sockets = 0;
+    for (let i = 0; i < 300 && sockets < 50; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      sockets = srvNs.exec('ss', ['-uanH']).split('\n').filter((l) => l.includes(`${SRV}:`) && !l.includes(`${SRV}:69 `)).length;
+    }
+    assert.equal(sockets, 50, 'all 50 transfers running at once');
+    const extra = await run(cliNs, `tftp -m binary ${SRV} -c get mid.bin /dev/null 2>&1; echo rc=$?`);
+    assert.match(extra.stdout, /busy/i);
+    const results = await Promise.all(runs);
+    for (const r of results) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), sums.get('mid.bin'));
+    }
+  } finally {
+    const m = await stopServer();
+    assert.equal(m['kickstand_tftp_transfers_completed_total'], 50);
+    assert.equal(m['kickstand_tftp_requests_refused_total{reason="busy"}'], 1);
+  }
+});
