@@ -4,6 +4,7 @@
  * inferred `Config` type is what every component receives (its own slice of it), frozen.
  */
 import { z } from 'zod';
+import { bootstrapSchema } from './sections/bootstrap';
 import { dhcpSchema } from './sections/dhcp';
 import { networkSchema } from './sections/network';
 import { profilesSchema, templateVarsSchema } from './sections/profiles';
@@ -52,6 +53,7 @@ export const configSchema = z
       })
       .strict()
       .default({ tokenTtl: 4 * 3600, timeout: 2 * 3600 }),
+    bootstrap: bootstrapSchema.default(bootstrapSchema.parse({})),
     profiles: profilesSchema.default({}),
     /** Global template vars (lowest precedence: global < profile < host). */
     vars: templateVarsSchema.default({}),

@@ -1,0 +1,63 @@
+/**
+ * @module bootstrap/keys
+ * Kickstand's own SSH bootstrap identity: one ed25519 keypair in the state directory
+ * (`bootstrap_ed25519`, 0600; `bootstrap_ed25519.pub`, 0644 less the umask), generated on first use. The
+ * public half is what the kickstart authorizes for root; the private half never leaves the
+ * state directory and is never logged.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { utils } from 'ssh2';
+import { ErrorCode, KickstandError } from '../errors';
+
+export const KEY_FILE = 'bootstrap_ed25519';
+
+export interface BootstrapKeyPair {
+  /** OpenSSH private key (PEM-like `-----BEGIN OPENSSH PRIVATE KEY-----`). Secret. */
+  privateKey: string;
+  /** `ssh-ed25519 AAAA… kickstand` */
+  publicKey: string;
+  path: string;
+}
+
+/** Loads the keypair, generating it (atomically, 0600) when absent. */
+export function ensureBootstrapKey(stateDir: string): BootstrapKeyPair {
+  const path = join(stateDir, KEY_FILE);
+  if (!existsSync(path)) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const kp = utils.generateKeyPairSync('ed25519', { comment: 'kickstand-bootstrap' });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, kp.private, { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    writeFileSync(`${path}.pub`, kp.public.trim() + '\n', { mode: 0o644 });
+    renameSync(tmp, path);
+  }
+  return loadBootstrapKey(stateDir);
+}
+
+export function loadBootstrapKey(stateDir: string): BootstrapKeyPair {
+  const path = join(stateDir, KEY_FILE);
+  let privateKey: string;
+  try {
+    privateKey = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new KickstandError(ErrorCode.BOOTSTRAP_FAILED, `cannot read the bootstrap key ${path}`, {
+      cause: e,
+      fix: 'start the daemon once (it generates the key), or check the state directory permissions',
+    });
+  }
+  const parsed = utils.parseKey(privateKey);
+  if (parsed instanceof Error) {
+    throw new KickstandError(ErrorCode.BOOTSTRAP_FAILED, `the bootstrap key ${path} is not a valid OpenSSH key`, {
+      fix: `move ${path} away; a new key is generated at the next start (re-authorize it on the nodes)`,
+    });
+  }
+  const key = Array.isArray(parsed) ? parsed[0]! : parsed;
+  const publicKey = `${key.type} ${key.getPublicSSH().toString('base64')} kickstand-bootstrap`;
+  return { privateKey, publicKey, path };
+}
+
+/** The `ssh-ed25519 AAAA…` line the kickstart puts in root's authorized_keys. */
+export function bootstrapPublicKey(stateDir: string): string {
+  return ensureBootstrapKey(stateDir).publicKey;
+}

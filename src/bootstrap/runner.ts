@@ -1,0 +1,173 @@
+/**
+ * @module bootstrap/runner
+ * Runs bootstrap plans for hosts with bounded parallelism (`bootstrap.parallelism`, like mgmt's
+ * `--cconns`): at most that many hosts at once, the rest queued in arrival order; a host
+ * already running is not started twice. Each host's plan is independent, so a slow or dead host
+ * holds one slot and never blocks the others. State: installed|ready|failed → bootstrapping →
+ * ready | failed, each with its cause on the host's timeline.
+ */
+import type { Registry } from 'prom-client';
+import { Counter } from 'prom-client';
+import type { BootstrapConfig } from '../config/sections/bootstrap';
+import { ErrorCode, KickstandError, isKickstandError } from '../errors';
+import type { HostRegistry } from '../hosts/registry';
+import type { Logger } from '../log';
+import type { Host } from '../model/host';
+import { MeshSync } from '../mesh/sync';
+import type { Store } from '../store/store';
+import { NodeConnector } from './connect';
+import { TOKEN_SETTING, clusterToken } from './k3s';
+import { ensureBootstrapKey } from './keys';
+import { runPlan, type PlanReport } from './plan';
+import type { SocketFactory } from './ssh';
+import { buildPlan, meshSettings } from './steps';
+
+export interface BootstrapperDeps {
+  store: Store;
+  registry: HostRegistry;
+  config: () => BootstrapConfig;
+  stateDir: string;
+  log: Logger;
+  metrics?: Registry;
+  /** Tests: reach nodes through a forwarder (see test/helpers/sshd-node.ts). */
+  socketFactory?: SocketFactory;
+}
+
+export interface BootstrapResult extends Omit<PlanReport, 'error'> {
+  host: string;
+  state: Host['state'];
+  error?: { code: string; message: string; fix?: string };
+}
+
+const STARTABLE = new Set<Host['state']>(['installed', 'ready', 'failed', 'bootstrapping']);
+
+export class Bootstrapper {
+  readonly connector: NodeConnector;
+  readonly mesh: MeshSync;
+  private readonly running = new Map<string, Promise<BootstrapResult>>();
+  private readonly waiting: Array<() => void> = [];
+  private active = 0;
+  private clusterChain: Promise<unknown> = Promise.resolve();
+  private readonly log: Logger;
+  private readonly runs?: Counter<'result'>;
+  private readonly privateKey: string;
+
+  constructor(private readonly deps: BootstrapperDeps) {
+    this.log = deps.log.child({ component: 'bootstrap' });
+    this.privateKey = ensureBootstrapKey(deps.stateDir).privateKey;
+    this.connector = new NodeConnector({
+      store: deps.store,
+      privateKey: () => this.privateKey,
+      ssh: () => deps.config().ssh,
+      ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
+    });
+    this.mesh = new MeshSync({
+      store: deps.store,
+      connector: this.connector,
+      settings: () => meshSettings(deps.config()),
+      parallelism: () => deps.config().parallelism,
+      timeoutMs: () => deps.config().stepTimeoutMs,
+      log: deps.log,
+    });
+    deps.registry.onRemove((h) => this.mesh.remove(h.name));
+    if (deps.metrics) {
+      this.runs = new Counter({ name: 'kickstand_bootstrap_runs_total', help: 'Bootstrap plan runs by result', labelNames: ['result'], registers: [deps.metrics] });
+    }
+  }
+
+  /** Whether `name` is queued or running. */
+  isBusy(name: string): boolean {
+    return this.running.has(name);
+  }
+
+  /** Checks the host can be bootstrapped now (for the API's immediate answer), then queues it. */
+  async request(name: string, cause: string): Promise<{ done: Promise<BootstrapResult> }> {
+    const host = await this.deps.registry.require(name);
+    if (!this.running.has(name) && !STARTABLE.has(host.state)) {
+      throw new KickstandError(ErrorCode.ILLEGAL_TRANSITION, `host ${name} is ${host.state}: it can be bootstrapped once installed`, {
+        fix: 'wait for the installed callback, or reimage it',
+      });
+    }
+    return { done: this.bootstrap(name, cause) };
+  }
+
+  /** Queues a plan run for `name` (or joins the one already queued/running). */
+  bootstrap(name: string, cause: string): Promise<BootstrapResult> {
+    const cur = this.running.get(name);
+    if (cur) return cur;
+    const p = this.slot(() => this.runHost(name, cause)).finally(() => this.running.delete(name));
+    this.running.set(name, p);
+    return p;
+  }
+
+  /** Waits for every queued and running plan (shutdown, tests). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.deps.config().parallelism) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async runHost(name: string, cause: string): Promise<BootstrapResult> {
+    const { registry, store } = this.deps;
+    let host = await registry.require(name);
+    if (!STARTABLE.has(host.state)) {
+      return { host: name, state: host.state, ok: false, steps: [], changed: 0, error: { code: ErrorCode.ILLEGAL_TRANSITION, message: `host is ${host.state}` } };
+    }
+    if (host.state !== 'bootstrapping') host = await registry.transition(name, 'bootstrapping', cause);
+    const config = this.deps.config();
+    try {
+      if (host.sshHostKeys.length === 0) {
+        throw new KickstandError(ErrorCode.HOST_KEY_MISMATCH, `no SSH host key is pinned for ${name}: refusing to connect (no trust on first use); nothing was sent`, {
+          fix: 'reinstall the host so that its %post callback reports its host keys',
+        });
+      }
+      const endpoint = host.vars.mesh_endpoint ?? (await this.connector.address(host));
+      const steps = buildPlan(host, endpoint, { store, mesh: this.mesh, connector: this.connector, config, clusterLock: (fn) => this.clusterLock(fn) });
+      // Known before any output is seen, so the very first run's output is redacted too.
+      const token = config.k3s.enabled ? await clusterToken(store.settings) : await store.settings.get(TOKEN_SETTING);
+      const report = await runPlan(name, steps, {
+        events: store.events,
+        log: this.log,
+        open: () => this.connector.open(host),
+        secrets: () => [this.privateKey, ...(token ? [token] : [])],
+        defaults: { timeoutMs: config.stepTimeoutMs, retries: config.stepRetries, retryDelayMs: config.retryDelayMs },
+      });
+      if (!report.ok) throw report.error!;
+      const after = await registry.transition(name, 'ready', `bootstrapped (${report.changed} step(s) changed)`);
+      await store.events.append({ host: name, kind: 'bootstrap.done', message: `bootstrap done: ${report.changed} of ${report.steps.length} steps changed something`, data: { changed: report.changed, steps: report.steps.map((s) => s.name) } });
+      this.runs?.inc({ result: 'ok' });
+      return { host: name, state: after.state, ok: true, steps: report.steps, changed: report.changed };
+    } catch (e) {
+      return this.fail(name, e);
+    }
+  }
+
+  private async fail(name: string, e: unknown): Promise<BootstrapResult> {
+    const err = isKickstandError(e) ? e : new KickstandError(ErrorCode.BOOTSTRAP_FAILED, (e as Error).message, { cause: e });
+    this.runs?.inc({ result: err.code === ErrorCode.HOST_KEY_MISMATCH ? 'host_key_mismatch' : 'failed' });
+    this.log.warn({ host: name, code: err.code, error: err.message }, 'bootstrap failed');
+    await this.deps.store.events.append({ host: name, kind: 'bootstrap.failed', level: 'error', message: err.message, data: { code: err.code, ...(err.fix ? { fix: err.fix } : {}) } });
+    let state: Host['state'] = 'failed';
+    try {
+      state = (await this.deps.registry.transition(name, 'failed', err.message)).state;
+    } catch (te) {
+      this.log.warn({ host: name, error: (te as Error).message }, 'could not mark host failed');
+    }
+    return { host: name, state, ok: false, steps: [], changed: 0, error: { code: err.code, message: err.message, ...(err.fix ? { fix: err.fix } : {}) } };
+  }
+
+  private clusterLock<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.clusterChain.then(fn, fn);
+    this.clusterChain = p.catch(() => undefined);
+    return p;
+  }
+}

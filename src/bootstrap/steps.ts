@@ -1,0 +1,143 @@
+/**
+ * @module bootstrap/steps
+ * The bootstrap plan for one host: preflight facts → mesh (address, node keypair, own config,
+ * peers) → cluster (k3s). Every step is idempotent on the node and in the store; see plan.ts
+ * for deadlines, retries and output handling.
+ */
+import { ErrorCode, KickstandError } from '../errors';
+import type { Host } from '../model/host';
+import type { MeshSync } from '../mesh/sync';
+import type { Store } from '../store/store';
+import type { BootstrapConfig } from '../config/sections/bootstrap';
+import type { NodeConnector } from './connect';
+import { INIT_SERVER_SETTING, clusterToken, invocation, joinScript, type K3sSettings } from './k3s';
+import type { Step, StepContext } from './plan';
+import { parseKv, shCommand } from './shell';
+import { APPLY_SCRIPT, KEYS_SCRIPT, applyArgs, checkKey, renderConfig, type MeshSettings } from './wireguard';
+
+export interface StepDeps {
+  store: Pick<Store, 'mesh' | 'settings'>;
+  mesh: MeshSync;
+  connector: NodeConnector;
+  config: BootstrapConfig;
+  /** Serialises the choice of the cluster-initialising server. */
+  clusterLock: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+const PREFLIGHT = `set -u
+echo "kernel=$(uname -sr)"
+echo "arch=$(uname -m)"
+echo "uid=$(id -u)"
+for b in wg wireguard-go ip flock; do
+  if command -v "$b" >/dev/null 2>&1; then echo "has_$(echo "$b" | tr - _)=1"; else echo "has_$(echo "$b" | tr - _)=0"; fi
+done
+`;
+
+export function meshSettings(c: BootstrapConfig): MeshSettings {
+  return { cidr: c.mesh.cidr, listenPort: c.mesh.listenPort, interface: c.mesh.interface, configDir: c.mesh.configDir, persistentKeepalive: c.mesh.persistentKeepalive };
+}
+
+export function k3sSettings(c: BootstrapConfig): K3sSettings {
+  return { installCommand: c.k3s.installCommand, extraArgs: c.k3s.extraArgs, apiPort: c.k3s.apiPort, meshInterface: c.mesh.interface, nodeStateDir: c.nodeStateDir };
+}
+
+export function buildPlan(host: Host, endpoint: string, d: StepDeps): Step[] {
+  const steps: Step[] = [preflight(d.config)];
+  if (d.config.mesh.enabled) steps.push(meshKeys(host, endpoint, d), meshConfig(host, d), meshPeers(d));
+  if (d.config.k3s.enabled && d.config.mesh.enabled && (host.role === 'server' || host.role === 'agent')) steps.push(k3sJoin(host, d));
+  return steps;
+}
+
+function preflight(c: BootstrapConfig): Step {
+  return {
+    name: 'preflight',
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const f = parseKv((await ctx.exec(shCommand(PREFLIGHT, 'kickstand-preflight', []))).stdout);
+      Object.assign(ctx.facts, f);
+      if (f.uid !== '0') throw fail(`the ssh user is not root (uid ${f.uid}); the mesh and k3s steps need root`, 'set bootstrap.ssh.user to root');
+      if (c.mesh.enabled && (f.has_wg !== '1' || f.has_ip !== '1')) throw fail('wireguard-tools (wg) or iproute2 (ip) is missing on the node', 'add wireguard-tools and iproute to the kickstart %packages');
+      return { changed: false, detail: `${f.kernel} ${f.arch}` };
+    },
+  };
+}
+
+function meshKeys(host: Host, endpoint: string, d: StepDeps): Step {
+  return {
+    name: 'mesh.keys',
+    async run(ctx) {
+      const c = d.config.mesh;
+      const m = await d.store.mesh.allocate(host.name, c.cidr);
+      const kv = parseKv((await ctx.exec(shCommand(KEYS_SCRIPT, 'kickstand-wg-keys', [c.configDir, c.interface]))).stdout);
+      const pk = checkKey(kv.public_key ?? '', host.name);
+      const stored = m.publicKey === pk && m.endpoint === endpoint && m.listenPort === c.listenPort;
+      if (!stored) await d.store.mesh.setPeer(host.name, { publicKey: pk, endpoint, listenPort: c.listenPort });
+      return { changed: kv.changed === '1' || !stored, detail: `mesh address ${m.address}, public key ${pk}` };
+    },
+  };
+}
+
+function meshConfig(host: Host, d: StepDeps): Step {
+  return {
+    name: 'mesh.config',
+    async run(ctx) {
+      return applyOwn(ctx, host, d);
+    },
+  };
+}
+
+async function applyOwn(ctx: StepContext, host: Host, d: StepDeps) {
+  const s = meshSettings(d.config);
+  const members = await d.store.mesh.list();
+  const self = members.find((m) => m.host === host.name);
+  if (!self) throw fail(`${host.name} has no mesh address`);
+  const r = await ctx.exec(shCommand(APPLY_SCRIPT, 'kickstand-mesh', applyArgs(self, s)), { stdin: renderConfig(self, members, s) });
+  const peers = members.filter((m) => m.host !== host.name && m.publicKey !== null).length;
+  const kv = parseKv(r.stdout);
+  return { changed: kv.changed === '1', detail: `${s.interface} ${self.address} with ${peers} peers${kv.why ? `; changed:${kv.why}` : ''}` };
+}
+
+function meshPeers(d: StepDeps): Step {
+  return {
+    name: 'mesh.peers',
+    async run() {
+      await d.mesh.sync();
+      return { changed: false, detail: 'every live member has the current peer list' };
+    },
+  };
+}
+
+function k3sJoin(host: Host, d: StepDeps): Step {
+  return {
+    name: 'k3s.join',
+    timeoutMs: Math.max(d.config.stepTimeoutMs, 60_000),
+    async run(ctx) {
+      const self = await d.store.mesh.get(host.name);
+      if (!self) throw fail(`${host.name} has no mesh address`);
+      const initIp = await d.clusterLock(() => initServerAddress(host, d));
+      const inv = invocation(host.role as 'server' | 'agent', self.address, initIp, k3sSettings(d.config));
+      const token = await clusterToken(d.store.settings);
+      const r = await ctx.exec(shCommand(joinScript(inv, k3sSettings(d.config)), 'kickstand-k3s', []), { stdin: token + '\n' });
+      const changed = parseKv(r.stdout).changed === '1';
+      return { changed, detail: `${inv.role}${initIp === null ? ' (cluster init)' : ` via ${initIp}`}` };
+    },
+  };
+}
+
+/** null when `host` initialises the cluster; else the mesh address of the server that did. */
+async function initServerAddress(host: Host, d: StepDeps): Promise<string | null> {
+  let init = await d.store.settings.get(INIT_SERVER_SETTING);
+  const initMember = init ? await d.store.mesh.get(init) : undefined;
+  if (host.role === 'server' && (!init || init === host.name || !initMember)) {
+    if (init !== host.name) await d.store.settings.set(INIT_SERVER_SETTING, host.name);
+    init = host.name;
+  }
+  if (init === host.name) return null;
+  const m = init ? await d.store.mesh.get(init) : undefined;
+  if (!m) throw fail('no k3s server has initialised the cluster yet', 'bootstrap a host with role server first; agents retry');
+  return m.address;
+}
+
+function fail(message: string, fix?: string): KickstandError {
+  return new KickstandError(ErrorCode.BOOTSTRAP_FAILED, message, fix ? { fix } : {});
+}
