@@ -70,7 +70,7 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
   const install = buildInstallFlow({ store, registry, config: () => live.current, log, metrics, bootstrapPublicKey: async () => bootstrapPublicKey(live.current.stateDir) });
   const bmcClient = (cfg: Parameters<typeof createBmcClient>[0]) => createBmcClient(cfg, { log: log.child({ component: 'bmc' }) });
   const reimageHost = (name: string, opts: { powerCycle: boolean; cause?: string }) =>
-    reimage({ registry, store, log: log.child({ component: 'reimage' }), bmcClient }, name, opts);
+    reimage({ registry, store, log: log.child({ component: 'reimage' }), bmcClient, leaveMesh: (h) => bootstrapper.mesh.remove(h.name) }, name, opts);
   const rollouts = new Rollouts({ registry, store, timeline, log: log.child({ component: 'rollout' }), reimage: reimageHost });
   const lifecycleApi = lifecycleRouter({ registry, store, rollouts, reimage: reimageHost, bmcClient });
   const bootstrapper = new Bootstrapper({ store, registry, config: () => live.current.bootstrap, stateDir: config.stateDir, log, metrics });

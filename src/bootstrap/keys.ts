@@ -25,7 +25,7 @@ export function ensureBootstrapKey(stateDir: string): BootstrapKeyPair {
   const path = join(stateDir, KEY_FILE);
   if (!existsSync(path)) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const kp = utils.generateKeyPairSync('ed25519', { comment: 'kickstand-bootstrap' });
+    const kp = generateEd25519();
     const tmp = `${path}.${process.pid}.tmp`;
     writeFileSync(tmp, kp.private, { mode: 0o600 });
     chmodSync(tmp, 0o600);
@@ -33,6 +33,22 @@ export function ensureBootstrapKey(stateDir: string): BootstrapKeyPair {
     renameSync(tmp, path);
   }
   return loadBootstrapKey(stateDir);
+}
+
+/**
+ * ssh2's generateKeyPairSync('ed25519') returns a malformed key about once in 256 calls (a
+ * short public blob; parseKey then fails with "Malformed OpenSSH private key"). A state
+ * directory holding such a key would fail every bootstrap, so a key is only kept once it
+ * parses back to a 32-byte ed25519 public key (51-byte SSH blob).
+ */
+export function generateEd25519(): { private: string; public: string } {
+  for (let i = 0; i < 20; i++) {
+    const kp = utils.generateKeyPairSync('ed25519', { comment: 'kickstand-bootstrap' });
+    const parsed = utils.parseKey(kp.private);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key && !(key instanceof Error) && key.getPublicSSH().length === 51) return kp;
+  }
+  throw new KickstandError(ErrorCode.BOOTSTRAP_FAILED, 'could not generate a valid ed25519 bootstrap key');
 }
 
 export function loadBootstrapKey(stateDir: string): BootstrapKeyPair {
