@@ -9,7 +9,6 @@ import type { Command } from 'commander';
 import type { Host } from '../../model/host';
 import type { HostEvent } from '../../model/event';
 import { ErrorCode, KickstandError } from '../../errors';
-import { workloadMain } from '../../bootstrap/workload-main';
 import { clientFor } from '../context';
 import { json } from '../output';
 import { formatEvent } from './event-format';
@@ -60,6 +59,8 @@ export function registerBootstrap(program: Command): void {
     .requiredOption('--inventory <file>', 'workload inventory JSON (see docs/bootstrap.md)')
     .option('--parallel <n>', 'nodes at once (default: all)')
     .action(async (f: Flags) => {
+      // Loaded on use: ssh2 and the runner are not needed by the other commands (start-up time).
+      const { workloadMain } = require('../../bootstrap/workload-main') as typeof import('../../bootstrap/workload-main');
       const code = await workloadMain(['--inventory', f.inventory!, ...(f.parallel ? ['--parallel', f.parallel] : [])]);
       if (code !== 0) process.exitCode = code;
     });

@@ -7,8 +7,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../../config/load';
-import { buildDaemon } from '../../daemon';
-import { createLogger } from '../../log';
 
 export function registerServe(program: Command): void {
   program
@@ -23,6 +21,9 @@ export function registerServe(program: Command): void {
       const file = g.config ?? process.env.KICKSTAND_CONFIG ?? DEFAULT_CONFIG_PATH;
       const config = loadConfig({ file, overrides });
       process.umask(0o077); // database, keys and tokens: owner only
+      // Loaded on use, so client commands start without express, SQLite, ssh2 (start-up time).
+      const { createLogger } = require('../../log') as typeof import('../../log');
+      const { buildDaemon } = require('../../daemon') as typeof import('../../daemon');
       const log = createLogger({ level: config.log.level });
       const daemon = buildDaemon(config, log);
       await daemon.start();
