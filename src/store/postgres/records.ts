@@ -6,9 +6,11 @@
 import type pg from 'pg';
 import type { BmcConfig } from '../../bmc/types';
 import type { HostEvent, NewEvent } from '../../model/event';
-import type { Lease, LeaseState } from '../../model/lease';
+import type { Lease } from '../../model/lease';
 import type { InstallToken } from '../../model/token';
 import { notFound } from '../sqlite/hosts';
+import { toLease, type LeaseRow } from '../sqlite/leases';
+import { toToken, type TokenRow } from '../sqlite/tokens';
 import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, SettingRepo, TokenRepo } from '../store';
 import { q, tx } from './database';
 
@@ -33,17 +35,6 @@ export class PgEvents implements EventRepo {
   }
 }
 
-interface LeaseRow {
-  ip: string;
-  mac: string;
-  client_id: string | null;
-  hostname: string | null;
-  state: string;
-  expires_at: number;
-  updated_at: number;
-}
-
-const toLease = (r: LeaseRow): Lease => ({ ip: r.ip, mac: r.mac, clientId: r.client_id, hostname: r.hostname, state: r.state as LeaseState, expiresAt: r.expires_at, updatedAt: r.updated_at });
 
 export class PgLeases implements LeaseRepo {
   constructor(private readonly pool: pg.Pool) {}
@@ -80,16 +71,6 @@ export class PgLeases implements LeaseRepo {
   }
 }
 
-interface TokenRow {
-  token: string;
-  host: string;
-  issued_at: number;
-  expires_at: number;
-  fetched_at: number | null;
-  revoked_at: number | null;
-}
-
-const toToken = (r: TokenRow): InstallToken => ({ token: r.token, host: r.host, issuedAt: r.issued_at, expiresAt: r.expires_at, fetchedAt: r.fetched_at, revokedAt: r.revoked_at });
 
 export class PgTokens implements TokenRepo {
   constructor(private readonly pool: pg.Pool) {}

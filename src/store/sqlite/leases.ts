@@ -8,7 +8,7 @@ import type { Lease, LeaseState } from '../../model/lease';
 import type { LeaseRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
 
-interface LeaseRow {
+export interface LeaseRow {
   ip: string;
   mac: string;
   client_id: string | null;
@@ -18,7 +18,7 @@ interface LeaseRow {
   updated_at: number;
 }
 
-const toLease = (r: LeaseRow): Lease => ({
+export const toLease = (r: LeaseRow): Lease => ({
   ip: r.ip,
   mac: r.mac,
   clientId: r.client_id,

@@ -8,7 +8,7 @@ import { nextFreeAddress, type MeshMember, type MeshPeerInfo } from '../../mesh/
 import type { MeshRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
 
-interface MeshRow {
+export interface MeshRow {
   host: string;
   address: string;
   public_key: string | null;
@@ -71,7 +71,7 @@ export class SqliteMesh implements MeshRepo {
   }
 }
 
-function toMember(r: MeshRow): MeshMember {
+export function toMember(r: MeshRow): MeshMember {
   return {
     host: r.host,
     address: r.address,

@@ -7,7 +7,7 @@ import type { InstallToken } from '../../model/token';
 import type { TokenRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
 
-interface TokenRow {
+export interface TokenRow {
   token: string;
   host: string;
   issued_at: number;
@@ -16,7 +16,7 @@ interface TokenRow {
   revoked_at: number | null;
 }
 
-const toToken = (r: TokenRow): InstallToken => ({
+export const toToken = (r: TokenRow): InstallToken => ({
   token: r.token,
   host: r.host,
   issuedAt: r.issued_at,
