@@ -17,7 +17,8 @@ import type { Config } from './config/schema';
 import { HostRegistry } from './hosts/registry';
 import { reimage } from './hosts/reimage';
 import { Rollouts } from './hosts/rollout';
-import { createBmcClient } from './bmc';
+import { createBmcClient, type BmcConfig } from './bmc';
+import type { Host } from './model/host';
 import { createDhcpServer } from './dhcp/server';
 import { createAssetsRouter } from './http/assets/router';
 import { recordAssetServed, recordFileEvent } from './hosts/timeline-bridge';
@@ -68,16 +69,10 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
   });
 
   const install = buildInstallFlow({ store, registry, config: () => live.current, log, metrics, bootstrapPublicKey: async () => bootstrapPublicKey(live.current.stateDir) });
-  const bmcClient = (cfg: Parameters<typeof createBmcClient>[0]) => createBmcClient(cfg, { log: log.child({ component: 'bmc' }) });
-  const reimageHost = (name: string, opts: { powerCycle: boolean; cause?: string }) =>
-    reimage({ registry, store, log: log.child({ component: 'reimage' }), bmcClient, leaveMesh: (h) => bootstrapper.mesh.remove(h.name) }, name, opts);
-  const rollouts = new Rollouts({ registry, store, timeline, log: log.child({ component: 'rollout' }), reimage: reimageHost });
-  const lifecycleApi = lifecycleRouter({ registry, store, rollouts, reimage: reimageHost, bmcClient });
-  const bootstrapper = new Bootstrapper({ store, registry, config: () => live.current.bootstrap, stateDir: config.stateDir, log, metrics });
-  const bootstrapTrigger = new BootstrapTrigger({ bootstrapper, registry, store, config: () => live.current.bootstrap, subscribe: (fn) => timeline.subscribe(fn), log });
-  const bootstrapApi = bootstrapRouter({ bootstrapper, registry, store, sshUser: () => live.current.bootstrap.ssh.user });
+  const bootstrap = bootstrapWiring({ store, registry, live, timeline, log, metrics, stateDir: config.stateDir });
+  const lifecycleApi = lifecycleWiring({ store, registry, timeline, log, leaveMesh: (h) => bootstrap.bootstrapper.mesh.remove(h.name) });
   const assets = createAssetsRouter({ root: config.imagesDir, log, metrics, onServed: recordAssetServed(store, log) });
-  const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: [...install.mounts, { path: '/images', router: assets }], apiRouters: [...install.apiRouters, lifecycleApi, bootstrapApi] });
+  const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: [...install.mounts, { path: '/images', router: assets }], apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api] });
   const [host, port] = splitHostPort(config.http.listen);
   const http = new HttpService(app, host, port, log.child({ component: 'http' }));
   const services: Service[] = [install.timeout, http];
@@ -87,7 +82,7 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
     services.push({ name: 'dhcp', start: () => dhcp.start(), stop: () => dhcp.stop() });
   }
   if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics));
-  services.push(bootstrapTrigger);
+  services.push(bootstrap.trigger);
   const lifecycle = new Lifecycle(services, log);
 
   return {
@@ -128,4 +123,29 @@ function tftpService(config: Config, store: Store, log: Logger, metrics: Registr
     onEvent: (e) => record({ kind: e.kind, address: e.client.address, path: e.path, message: e.message, data: e.data }),
   });
   return { name: 'tftp', start: () => tftp.start(), stop: () => tftp.stop() };
+}
+
+interface WiringDeps {
+  store: Store;
+  registry: HostRegistry;
+  timeline: Timeline;
+  log: Logger;
+}
+
+/** The SSH bootstrapper, its trigger service (SSH probe of installed hosts) and its API. */
+function bootstrapWiring(d: WiringDeps & { live: LiveConfig; metrics: Registry; stateDir: string }) {
+  const config = () => d.live.current.bootstrap;
+  const bootstrapper = new Bootstrapper({ store: d.store, registry: d.registry, config, stateDir: d.stateDir, log: d.log, metrics: d.metrics });
+  const trigger = new BootstrapTrigger({ bootstrapper, registry: d.registry, store: d.store, config, subscribe: (fn) => d.timeline.subscribe(fn), log: d.log });
+  const api = bootstrapRouter({ bootstrapper, registry: d.registry, store: d.store, sshUser: () => config().ssh.user });
+  return { bootstrapper, trigger, api };
+}
+
+/** Reimage, rolling rebuilds and BMC power: the lifecycle API. */
+function lifecycleWiring(d: WiringDeps & { leaveMesh: (h: Host) => Promise<void> }) {
+  const bmcClient = (cfg: BmcConfig) => createBmcClient(cfg, { log: d.log.child({ component: 'bmc' }) });
+  const reimageHost = (name: string, opts: { powerCycle: boolean; cause?: string }) =>
+    reimage({ registry: d.registry, store: d.store, log: d.log.child({ component: 'reimage' }), bmcClient, leaveMesh: d.leaveMesh }, name, opts);
+  const rollouts = new Rollouts({ registry: d.registry, store: d.store, timeline: d.timeline, log: d.log.child({ component: 'rollout' }), reimage: reimageHost });
+  return lifecycleRouter({ registry: d.registry, store: d.store, rollouts, reimage: reimageHost, bmcClient });
 }
