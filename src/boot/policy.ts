@@ -4,8 +4,9 @@
  * (dhcp/handler.ts) and HTTP both call {@link decideBoot} and do their own I/O around it.
  *
  * Netboot is one-shot: only a host whose `netboot` flag is set (armed) is sent into the
- * installer chain. A registered host that is not armed gets `local`: DHCP sends no boot file,
- * so the PXE ROM (or iPXE) gives up at once and the firmware boots the next device (disk).
+ * installer chain. A registered host that is not armed gets `local` from a firmware PXE ROM
+ * (no boot file: the firmware boots the next device, the disk) and, when iPXE is already
+ * running, the per-host script URL, whose answer for such a host is the local-boot script.
  */
 import type { Host } from '../model/host';
 import type { BootClient, Firmware } from './firmware';
@@ -62,7 +63,14 @@ export function bootScriptUrl(cfg: Pick<BootPolicyConfig, 'publicUrl'>): string 
 export function decideBoot(client: BootClient, host: PolicyHost | undefined, cfg: BootPolicyConfig): BootDecision {
   if (host === undefined && cfg.unknownHosts === 'ignore') return { kind: 'ignore', reason: 'unknown MAC (unknownHosts=ignore)' };
   if (!client.pxe && !client.httpBoot && !client.ipxe) return { kind: 'local', reason: 'not a network-boot client' };
-  if (host !== undefined && !host.netboot) return { kind: 'local', reason: 'registered, not armed for install' };
+  if (host !== undefined && !host.netboot) {
+    // iPXE already running (its ROM, or a chainloaded loader) gets its per-host script, which
+    // for a host that is not armed is the local-boot script (sanboot/exit): the answer is
+    // visible on the host's timeline. A firmware PXE ROM gets no boot file and falls through
+    // to the next boot device at once; loading iPXE only to exit would cost a TFTP transfer.
+    if (client.ipxe) return { kind: 'script', url: bootScriptUrl(cfg) };
+    return { kind: 'local', reason: 'registered, not armed for install' };
+  }
   // From here: an armed host, or an unknown machine in discover mode (boot.ipxe serves it the
   // "not registered" script, which records it and boots local disk).
   // iPXE already running: give it the script, never the loader again (chain loop, D18).

@@ -2,10 +2,12 @@
  * @module dhcp/reply-route
  * Where a reply goes (RFC 2131 §4.1, reliability D11). Pure.
  *
- * Node can neither inject ARP entries nor pick an egress interface, and it cannot send to
- * 255.255.255.255 on a segment without a default route (ENETUNREACH). So "broadcast" means the
- * directly attached subnet's broadcast address, which udhcpc, dhclient and PXE ROMs accept
- * (RFC 2131 §4.1 allows broadcasting when unicast to yiaddr is impossible).
+ * Node can neither inject ARP entries nor pick an egress interface, and a wildcard-bound socket
+ * cannot send to 255.255.255.255 on a segment without a default route (ENETUNREACH). So the
+ * route says "broadcast" as the directly attached subnet's broadcast address (RFC 2131 §4.1
+ * allows broadcasting when unicast to yiaddr is impossible); the server (server.ts) turns that
+ * into a limited broadcast from a socket bound to network.address when it has one, because some
+ * UEFI firmware PXE stacks (OVMF) ignore replies to the subnet broadcast address.
  */
 import { MessageType, Opt } from './constants';
 import { getU8 } from './options';

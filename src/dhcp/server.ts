@@ -118,6 +118,8 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
   const book = ctx.book;
   const direct = ctx.scopes[0]!;
   const sockets: DhcpSocket[] = [];
+  /** Bound to network.address: can send 255.255.255.255 without a default route. */
+  let bcast: DhcpSocket | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   // Replies to clients go to port+1 (68 for 67), as Kea and dnsmasq do when moved for tests.
   const clientPort = dhcp.port === SERVER_PORT ? CLIENT_PORT : dhcp.port + 1;
@@ -132,8 +134,14 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
           if (log.isLevelEnabled('debug')) log.debug({ from: rinfo.address, reason: r.reason, detail: r.detail }, 'dhcp packet dropped');
           return;
         }
+        // A reply for the directly attached segment's broadcast leaves as a limited broadcast
+        // (255.255.255.255) when we can send one: UEFI firmware PXE (OVMF, seen in the lab)
+        // drops replies to the subnet broadcast address while it has no address of its own.
+        const limited = r.to.address === direct.subnet.broadcast && bcast !== undefined;
+        const out = limited ? bcast! : sock;
+        const to = limited ? '255.255.255.255' : r.to.address;
         try {
-          sock.send(r.bytes, r.to.port, r.to.address, (err) => {
+          out.send(r.bytes, r.to.port, to, (err) => {
             if (err) {
               m.errors.inc();
               log.warn({ err, to: r.to.address }, 'dhcp send failed');
@@ -154,16 +162,32 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
     track(work);
   }
 
-  async function open(port: number, viaPxePort: boolean): Promise<void> {
-    const sock = factory({ port, address: dhcp.bind });
+  async function open(port: number, viaPxePort: boolean, address = dhcp.bind): Promise<DhcpSocket> {
+    const sock = factory({ port, address });
     sock.on('error', (err) => log.error({ err, port }, 'dhcp socket error'));
+    // Unicast to `address` (renewals, relays) arrives on the most specific socket: serve it too.
     sock.on('message', (msg, rinfo) => onMessage(sock, viaPxePort, msg, rinfo));
     await new Promise<void>((resolve, reject) => {
       sock.on('error', reject);
-      sock.bind(port, dhcp.bind, () => resolve());
+      sock.bind(port, address, () => resolve());
     });
     sock.setBroadcast(true);
     sockets.push(sock);
+    return sock;
+  }
+
+  /**
+   * Linux sends 255.255.255.255 out of the interface that owns the socket's bound address even
+   * without a default route (a wildcard-bound socket gets ENETUNREACH there). Only possible when
+   * network.address is an address of this machine; otherwise replies use the subnet broadcast.
+   */
+  async function openLimitedBroadcast(): Promise<void> {
+    if (dhcp.bind !== '0.0.0.0') return;
+    try {
+      bcast = await open(dhcp.port, false, deps.config.network.address);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, address: deps.config.network.address }, 'cannot bind network.address: broadcast replies go to the subnet broadcast address (some UEFI PXE firmware ignores those)');
+    }
   }
 
   return {
@@ -172,6 +196,7 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
       const n = await book.load();
       m.leases.set(n);
       await open(dhcp.port, false);
+      await openLimitedBroadcast();
       if (dhcp.mode === 'proxy') await open(dhcp.proxyPort, true);
       sweeper = setInterval(() => {
         book.sweepOffers();

@@ -44,7 +44,7 @@ const CASES: { name: string; client: BootClient; host: PolicyHost | undefined; c
   { name: 'UEFI HTTP boot x64 (arch 16) → HTTP URL of ipxe.efi', client: client({ arch: 16, pxe: false, httpBoot: true }), host: armed, want: { kind: 'http-boot', url: 'http://198.18.0.1:8080/images/ipxe.efi' } },
   { name: 'UEFI HTTP boot ARM64 (arch 19) → HTTP URL of ipxe-arm64.efi', client: client({ arch: 19, pxe: false, httpBoot: true }), host: armed, want: { kind: 'http-boot', url: 'http://198.18.0.1:8080/images/ipxe-arm64.efi' } },
   { name: 'registered, not armed → local (one-shot netboot)', client: client({ arch: 7 }), host: notArmed, want: 'local' },
-  { name: 'registered, not armed, iPXE running → local', client: client({ arch: 7, ipxe: true }), host: notArmed, want: 'local' },
+  { name: 'registered, not armed, iPXE running → per-host script URL (serves the local-boot script)', client: client({ arch: 7, ipxe: true }), host: notArmed, want: { kind: 'script', url: 'http://198.18.0.1:8080/boot.ipxe' } },
   { name: 'unknown MAC, unknownHosts=ignore → ignore', client: client({ arch: 7 }), host: undefined, want: 'ignore' },
   { name: 'unknown non-PXE client, unknownHosts=ignore → ignore', client: client({ pxe: false }), host: undefined, want: 'ignore' },
   { name: 'unknown MAC, unknownHosts=discover → loader (then the not-registered script)', client: client({ arch: 0 }), host: undefined, cfg: { unknownHosts: 'discover' }, want: loader('undionly.kpxe') },

@@ -54,7 +54,7 @@ describe('authoritative DORA', () => {
     assert.equal(offer.packet.yiaddr, '198.18.0.100');
     assert.equal(offer.packet.file, 'ipxe.efi');
     assert.equal(offer.packet.siaddr, '198.18.0.1');
-    assert.deepEqual(offer.to, { address: '198.18.0.255', port: 68 }, 'no ciaddr, no relay: subnet broadcast');
+    assert.deepEqual(offer.to, { address: '255.255.255.255', port: 68 }, 'no ciaddr, no relay: limited broadcast from the socket bound to network.address');
     assert.equal(getIp(offer.packet.options, Opt.SERVER_ID), '198.18.0.1');
     assert.equal(getIp(offer.packet.options, Opt.SUBNET_MASK), '255.255.255.0');
     assert.equal(getIp(offer.packet.options, Opt.ROUTER), '198.18.0.1');
@@ -131,7 +131,7 @@ describe('firmware captures through the server', () => {
     const [o] = await h.ask(readFileSync(join(dir, 'ovmf-pxe-discover.bin')));
     assert.equal(type(o!), T.OFFER);
     assert.equal(o!.packet.file, 'ipxe.efi');
-    assert.deepEqual(o!.to, { address: '198.18.0.255', port: 68 });
+    assert.deepEqual(o!.to, { address: '255.255.255.255', port: 68 });
     // The captured REQUEST names the capture's server (198.18.100.1): another server → silence.
     assert.deepEqual(await h.ask(readFileSync(join(dir, 'ovmf-pxe-request.bin'))), []);
     const [i] = await h.ask(readFileSync(join(dir, 'ipxe-bios-discover.bin')));
@@ -155,7 +155,7 @@ describe('REQUEST states (RFC 2131 §4.3.2)', () => {
     const [nak] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:02', options: [SID, [50, ip4('198.18.0.100')]] }));
     assert.equal(type(nak!), T.NAK);
     assert.equal(nak!.packet.yiaddr, '0.0.0.0');
-    assert.deepEqual(nak!.to, { address: '198.18.0.255', port: 68 });
+    assert.deepEqual(nak!.to, { address: '255.255.255.255', port: 68 });
   });
 
   it('INIT-REBOOT: own address ACKed, wrong network NAKed, no record silent', async () => {

@@ -1,0 +1,98 @@
+/**
+ * @module test/e2e/lab/assets
+ * The lab's boot assets, laid out as Kickstand's imagesDir:
+ *   undionly.kpxe, ipxe.efi, snponly.efi   iPXE loaders from Debian's ipxe package (TFTP)
+ *   lab/vmlinuz                            the Debian kernel (linux-image-amd64)
+ *   lab/initrd.img                         the installer STAND-IN built here (not anaconda)
+ *   lab/tree/…, lab/tree/MANIFEST.sha256   a small install tree with sha256 sums
+ * and the kickstart template (kickstarts/lab.ks.hbs).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** The repository root (the lab also runs from dist/, where the shell and template files are not copied). */
+export const REPO_ROOT = ((): string => {
+  let d = __dirname;
+  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
+  return resolve(d);
+})();
+export const LAB_DIR = join(REPO_ROOT, 'test', 'e2e', 'lab');
+
+export interface LabAssets {
+  imagesDir: string;
+  kickstartsDir: string;
+  kernelVersion: string;
+  /** Paths relative to imagesDir. */
+  kernel: string;
+  initrd: string;
+  tree: string;
+  treeFiles: Array<{ path: string; size: number; sha256: string }>;
+  initrdBytes: number;
+}
+
+const LOADERS: Array<[string, string[]]> = [
+  ['undionly.kpxe', ['/usr/lib/ipxe/undionly.kpxe']],
+  ['ipxe.efi', ['/usr/lib/ipxe/ipxe.efi', '/boot/ipxe.efi']],
+  ['snponly.efi', ['/usr/lib/ipxe/snponly.efi']],
+];
+
+/** Files of the install tree: path and size (random content, new each run). */
+const TREE: Array<[string, number]> = [
+  ['repodata/repomd.xml', 0],
+  ['Packages/kickstand-lab-base-1.0-1.x86_64.rpm', 1_572_864 + 7],
+  ['images/install.img', 786_432 + 3],
+];
+
+function copyFirst(dest: string, candidates: string[]): void {
+  for (const c of candidates) {
+    try {
+      copyFileSync(c, dest);
+      return;
+    } catch {
+      /* try the next */
+    }
+  }
+  throw new Error(`none of ${candidates.join(', ')} exists (apt-get install ipxe)`);
+}
+
+function buildTree(treeDir: string): LabAssets['treeFiles'] {
+  const files: LabAssets['treeFiles'] = [];
+  for (const [rel, size] of TREE) {
+    const body = size === 0 ? Buffer.from(`<?xml version="1.0"?>\n<repomd><revision>${Date.now()}</revision><!-- Kickstand lab install tree (not a real repository) --></repomd>\n`) : randomBytes(size);
+    const p = join(treeDir, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, body);
+    files.push({ path: rel, size: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+  }
+  writeFileSync(join(treeDir, 'MANIFEST.sha256'), files.map((f) => `${f.sha256}  ${f.path}\n`).join(''));
+  return files;
+}
+
+/** Builds everything under `workDir` (images/, kickstarts/). Takes a few seconds (initrd). */
+export function prepareAssets(workDir: string, kernelVersion: string): LabAssets {
+  const imagesDir = join(workDir, 'images');
+  const kickstartsDir = join(workDir, 'kickstarts');
+  mkdirSync(join(imagesDir, 'lab', 'tree'), { recursive: true });
+  mkdirSync(kickstartsDir, { recursive: true });
+  for (const [name, from] of LOADERS) copyFirst(join(imagesDir, name), from);
+  copyFileSync(`/boot/vmlinuz-${kernelVersion}`, join(imagesDir, 'lab', 'vmlinuz'));
+  const initrd = join(imagesDir, 'lab', 'initrd.img');
+  execFileSync('bash', [join(LAB_DIR, 'build-installer-standin.sh'), initrd, kernelVersion, 'e1000', 'virtio_net', 'virtio_pci'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  });
+  const treeFiles = buildTree(join(imagesDir, 'lab', 'tree'));
+  writeFileSync(join(kickstartsDir, 'lab.ks.hbs'), readFileSync(join(LAB_DIR, 'lab.ks.hbs')));
+  return {
+    imagesDir,
+    kickstartsDir,
+    kernelVersion,
+    kernel: 'lab/vmlinuz',
+    initrd: 'lab/initrd.img',
+    tree: 'lab/tree',
+    treeFiles,
+    initrdBytes: statSync(initrd).size,
+  };
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the lab's installer STAND-IN initrd (not anaconda): busybox-static + curl + ssh-keygen
+# with the shared libraries ldd names, the NIC driver modules of the Debian kernel KVER (and
+# the modules they depend on, from modules.dep), and installer-standin/init.
+# usage: build-installer-standin.sh OUT.img KVER [MODULE...]   (default module: e1000)
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=$1
+KVER=$2
+shift 2
+MODS=("$@")
+[ ${#MODS[@]} -gt 0 ] || MODS=(e1000)
+MODDIR=/lib/modules/$KVER
+[ -f "$MODDIR/modules.dep" ] || { echo "no $MODDIR/modules.dep (install linux-image-$KVER)" >&2; exit 1; }
+BUSYBOX=$(command -v busybox) || { echo "busybox missing (apt-get install busybox-static)" >&2; exit 1; }
+if ldd "$BUSYBOX" >/dev/null 2>&1; then echo "$BUSYBOX is not static (apt-get install busybox-static)" >&2; exit 1; fi
+
+ROOT=$(mktemp -d "${TMPDIR:-/tmp}/standin-root.XXXXXX")
+trap 'rm -rf -- "$ROOT"' EXIT
+mkdir -p "$ROOT"/{bin,sbin,usr/bin,etc/ssh,proc,sys,dev,tmp,run,root,lib/modules,lib64,lib/x86_64-linux-gnu,etc/ssl/certs}
+cp "$BUSYBOX" "$ROOT/bin/busybox"
+for app in $("$ROOT/bin/busybox" --list); do
+  [ -e "$ROOT/bin/$app" ] || ln -s busybox "$ROOT/bin/$app"
+done
+
+# dynamically linked tools and every library ldd lists for them
+copy_bin() {
+  local b=$1 lib
+  cp -L "$b" "$ROOT/usr/bin/"
+  for lib in $(ldd "$b" | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
+    mkdir -p "$ROOT$(dirname "$lib")"
+    [ -e "$ROOT$lib" ] || cp -L "$lib" "$ROOT$lib"
+  done
+}
+copy_bin "$(command -v curl)"
+if command -v ssh-keygen >/dev/null; then copy_bin "$(command -v ssh-keygen)"; fi
+# the dynamic loader (both paths)
+cp -L /lib64/ld-linux-x86-64.so.2 "$ROOT/lib64/"
+
+# NIC modules and their dependencies, in load order (dependencies first)
+declare -A SEEN=()
+ORDER=()
+add_mod() { # path relative to MODDIR
+  local rel=$1 deps d
+  [ -n "${SEEN[$rel]:-}" ] && return
+  SEEN[$rel]=1
+  deps=$(awk -v m="$rel:" '$1 == m { $1 = ""; print }' "$MODDIR/modules.dep")
+  for d in $deps; do add_mod "$d"; done
+  ORDER+=("$rel")
+}
+for m in "${MODS[@]}"; do
+  rel=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.[a-z]+)?$/, "", n); gsub(/-/, "_", n) } n == m { print $1; exit }' "$MODDIR/modules.dep")
+  if [ -z "$rel" ]; then
+    grep -qE "/$m\.ko" "$MODDIR/modules.builtin" 2>/dev/null && continue
+    echo "module $m not found for $KVER" >&2; exit 1
+  fi
+  add_mod "$rel"
+done
+: >"$ROOT/etc/standin-modules"
+for rel in "${ORDER[@]}"; do
+  name=$(basename "$rel")
+  case $name in
+    *.ko.xz) xz -dc "$MODDIR/$rel" >"$ROOT/lib/modules/${name%.xz}"; name=${name%.xz} ;;
+    *.ko.zst) zstd -qdc "$MODDIR/$rel" >"$ROOT/lib/modules/${name%.zst}"; name=${name%.zst} ;;
+    *) cp "$MODDIR/$rel" "$ROOT/lib/modules/$name" ;;
+  esac
+  echo "$name" >>"$ROOT/etc/standin-modules"
+done
+
+cp "$HERE/installer-standin/init" "$ROOT/init"
+cp "$HERE/installer-standin/udhcpc.script" "$ROOT/etc/udhcpc.script"
+chmod 755 "$ROOT/init" "$ROOT/etc/udhcpc.script"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$ROOT/etc/passwd"
+printf 'root:x:0:\n' >"$ROOT/etc/group"
+printf 'standin\n' >"$ROOT/etc/hostname"
+echo "Kickstand lab installer stand-in (not anaconda)" >"$ROOT/etc/standin-release"
+
+(cd "$ROOT" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "installer stand-in initrd: $OUT ($(stat -c %s "$OUT") bytes; modules: $(tr '\n' ' ' <"$ROOT/etc/standin-modules"))"

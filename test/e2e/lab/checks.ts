@@ -1,0 +1,141 @@
+/**
+ * @module test/e2e/lab/checks
+ * What the lab asserts, read from Kickstand's own timeline and API and from each machine's
+ * serial console. Pure functions over what was recorded, so a failure can name the step.
+ */
+import type { HostEvent } from '../../../src/model/event';
+import type { Host } from '../../../src/model/host';
+import type { MachineDef } from './machines';
+
+export interface Check {
+  machine: string;
+  step: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** What the runner recorded about one machine. */
+export interface MachineRecord {
+  def: MachineDef;
+  /** Event ids: the first event id committed at/after each boot's power-on. */
+  bootStartIds: number[];
+  /** Console lines of every boot, in order, with "----- power on" separators. */
+  console: string[];
+  /** QEMU exit code of the install boot ('timeout' when it did not power off by itself). */
+  installExit?: number | null | 'timeout';
+  /** Local boot seen on the console in the second boot. */
+  localBootLine?: string;
+  host?: Host;
+}
+
+const mine = (m: MachineDef) => (e: HostEvent) => e.mac === m.mac || (m.registered && e.host === m.name);
+
+function kindIn(events: HostEvent[], kind: string | RegExp): HostEvent[] {
+  return events.filter((e) => (typeof kind === 'string' ? e.kind === kind : kind.test(e.kind)));
+}
+
+function assetPath(e: HostEvent): string {
+  return String(e.data.path ?? e.data.file ?? e.data.url ?? e.message);
+}
+
+function stateChanges(events: HostEvent[], to: string): HostEvent[] {
+  return events.filter((e) => (e.kind === 'host.state' && e.data.to === to) || e.kind === `install.${to}`);
+}
+
+/** Console lines of boot `n` (1-based), between the lab's "power on" separators. */
+export function bootLines(lines: string[], n: number): string[] {
+  const out: string[] = [];
+  let boot = 0;
+  for (const l of lines) {
+    if (/^----- .*: power on \(boot \d+\) -----$/.test(l)) boot += 1;
+    else if (boot === n) out.push(l);
+  }
+  return out;
+}
+
+/** The ed25519 host key the stand-in's %post printed (the lab kickstart echoes it). */
+export function consoleHostKey(lines: string[]): string | undefined {
+  for (const l of lines) {
+    const m = l.match(/(ssh-ed25519 [A-Za-z0-9+/=]+)/);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Checks for a registered machine: the install boot, then the local boot. */
+export function checkInstalled(r: MachineRecord, all: HostEvent[]): Check[] {
+  const m = r.def;
+  const c: Check[] = [];
+  const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: m.name, step, ok, detail });
+  const ev = all.filter(mine(m));
+  const boot2 = r.bootStartIds[1] ?? Number.MAX_SAFE_INTEGER;
+  const first = ev.filter((e) => e.id >= (r.bootStartIds[0] ?? 0) && e.id < boot2);
+  const second = ev.filter((e) => e.id >= boot2);
+  const ack = kindIn(first, 'dhcp.ack');
+  add('DHCP', ack.length > 0, ack.length ? ack[0]!.message : 'no dhcp.ack for this MAC');
+  const script = kindIn(first, 'http.ipxe');
+  add('iPXE script', script.length > 0, script.length ? script.map((e) => e.message).join(' | ') : 'no http.ipxe event');
+  // Kernel and initrd: Kickstand's http.asset events, else iPXE's own "URL... ok" console line
+  // for a URL of Kickstand's (no other server exists on the lab network).
+  const assets = kindIn(first, 'http.asset').map(assetPath);
+  const boot1 = bootLines(r.console, 1);
+  for (const [step, re] of [['kernel', /vmlinuz/], ['initrd', /initrd/]] as const) {
+    const ev = assets.find((p) => re.test(p));
+    const seen = boot1.find((l) => re.test(l) && /^http:\/\/\S+\.\.\. ok/.test(l));
+    add(step, ev !== undefined || seen !== undefined, ev ? `http.asset ${ev}` : seen ? `iPXE console: ${seen} (no http.asset event on the timeline)` : `no ${step} download (http.asset events: ${assets.join(', ') || 'none'})`);
+  }
+  const ks = kindIn(first, 'kickstart.fetched');
+  add('kickstart', ks.length === 1, ks.length === 1 ? ks[0]!.message : `kickstart.fetched ${ks.length} times (want exactly 1: one-time token)`);
+  add('%pre callback', stateChanges(first, 'installing').length > 0, stateChanges(first, 'installing')[0]?.message ?? 'no installing callback');
+  const tree = r.console.find((l) => l.startsWith('standin: install tree:'));
+  add('install tree', tree !== undefined, tree ?? 'stand-in did not verify the install tree');
+  add('%post callback', stateChanges(first, 'installed').length > 0, stateChanges(first, 'installed')[0]?.message ?? 'no installed callback');
+  const key = consoleHostKey(r.console);
+  const keys = r.host?.sshHostKeys ?? [];
+  add('SSH host key', key !== undefined && keys.some((k) => k.startsWith(key)), key ? (keys.some((k) => k.startsWith(key)) ? `${key.slice(0, 40)}… recorded` : `console key ${key.slice(0, 40)}… not in host.sshHostKeys [${keys.join(', ')}]`) : 'no ssh-ed25519 key on the console');
+  add('power off', r.installExit === 0, r.installExit === 0 ? 'stand-in powered the VM off' : `install boot ended with ${String(r.installExit)}`);
+  add('host installed', r.host?.state === 'installed' && r.host.netboot === false, `state=${r.host?.state ?? '?'} netboot=${String(r.host?.netboot)}`);
+  // Second boot: DHCP answered, local disk, nothing of the installer fetched again.
+  add('2nd boot DHCP', kindIn(second, 'dhcp.ack').length > 0, kindIn(second, 'dhcp.ack')[0]?.message ?? 'no dhcp.ack in the second boot');
+  // Kickstand's own decision for the second boot: the local-boot script (iPXE is handed its
+  // per-host script, which for a host no longer armed boots the disk), or DHCP without a boot
+  // file (a firmware PXE ROM). Never a loader or an install script.
+  const local = second.filter((e) => (e.kind === 'dhcp.ack' && e.data.boot === 'local') || (e.kind === 'http.ipxe' && e.data.script === 'local'));
+  const other = second.filter((e) => (e.kind === 'dhcp.ack' && (e.data.boot === 'loader' || e.data.boot === 'http-boot')) || (e.kind === 'http.ipxe' && e.data.script === 'install'));
+  add('local decision', local.length > 0 && other.length === 0, local.length ? `${local[0]!.kind}: ${local[0]!.message} (${JSON.stringify(local[0]!.data)})` : `no local decision in the second boot (${other.map((e) => `${e.kind} ${JSON.stringify(e.data)}`).join('; ') || 'no events'})`);
+  const again = second.filter((e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))));
+  add('no reinstall', again.length === 0 && stateChanges(second, 'installing').length === 0, again.length ? `second boot fetched: ${again.map((e) => e.kind + ' ' + e.message).join('; ')}` : 'no kernel/initrd/kickstart in the second boot');
+  add('local boot', r.localBootLine !== undefined, r.localBootLine ?? 'firmware did not move on to local boot');
+  return c;
+}
+
+/** Checks for the unregistered machine: discovered, never installed. */
+export function checkStray(r: MachineRecord, all: HostEvent[], hosts: Host[]): Check[] {
+  const m = r.def;
+  const c: Check[] = [];
+  const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: m.name, step, ok, detail });
+  const ev = all.filter((e) => e.mac === m.mac);
+  const disc = kindIn(ev, 'host.discovered');
+  add('discovered', disc.length > 0, disc[0]?.message ?? 'no host.discovered event for its MAC');
+  // The TFTP event of an unregistered machine may carry only its address: the one OVMF printed.
+  const pxeIp = r.console.map((l) => l.match(/Station IP address is (\d+\.\d+\.\d+\.\d+)/)?.[1]).find((x) => x !== undefined);
+  const loader = all.filter((e) => e.kind === 'tftp.done' && (e.mac === m.mac || (pxeIp !== undefined && (e.message.includes(pxeIp) || JSON.stringify(e.data).includes(`"${pxeIp}"`)))));
+  // Kickstand records TFTP transfers of unregistered machines nowhere yet; then the firmware's
+  // own report counts ("NBP file downloaded successfully": TFTP from Kickstand, the only server).
+  const nbp = r.console.find((l) => /NBP filename is /.test(l));
+  const nbpOk = r.console.some((l) => /NBP file downloaded successfully/.test(l));
+  add(
+    'TFTP loader',
+    loader.length > 0 || (nbp !== undefined && nbpOk),
+    loader[0]
+      ? `${loader[0].message} ${JSON.stringify(loader[0].data).slice(0, 80)}`
+      : nbp && nbpOk
+        ? `OVMF console: ${nbp.trim()}, downloaded (no tftp.done event on the timeline for an unregistered machine)`
+        : `no tftp.done for ${m.mac} / ${pxeIp ?? 'no OVMF PXE address on the console'}, no NBP download on the console (OVMF PXE must fetch the iPXE loader)`,
+  );
+  const inst = ev.filter((e) => /^(kickstart\.fetched|install\.)/.test(e.kind) || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))));
+  add('never installed', inst.length === 0, inst.length ? inst.map((e) => e.kind).join(', ') : 'no kernel, kickstart or install callback');
+  const h = hosts.find((x) => x.macs.includes(m.mac));
+  add('not armed', h === undefined || (!h.netboot && h.state !== 'installed'), h ? `in registry as ${h.name}: state=${h.state} netboot=${String(h.netboot)}` : 'not in the registry');
+  return c;
+}

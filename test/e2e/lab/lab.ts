@@ -1,0 +1,270 @@
+/**
+ * @module test/e2e/lab/lab
+ * The end-to-end PXE lab: real firmware in QEMU boots through Kickstand alone.
+ *   1. network (topology.ts), boot assets + installer stand-in (assets.ts), lab config;
+ *   2. `kickstand serve` in its namespace; `kickstand host add` for the BIOS and UEFI machines;
+ *   3. both install at once (DHCP → iPXE → script → kernel + initrd → kickstart → %pre →
+ *      install tree → %post → power off), then boot again and must boot local disk;
+ *      the unregistered machine boots meanwhile and must only be discovered;
+ *   4. checks (checks.ts) over Kickstand's timeline/API and the consoles; summary table.
+ * Everything is torn down in `finally` (and by the caller's signal handlers via `abort()`).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HostEvent } from '../../../src/model/event';
+import { prepareAssets } from './assets';
+import { checkInstalled, checkStray, type Check, type MachineRecord } from './checks';
+import { LabKickstand, writeLabConfig } from './kickstand';
+import { LIMITS, MACHINES, type MachineDef } from './machines';
+import { debianKernel, ensurePrereqs } from './prereqs';
+import { LiveView, eventDetail, stepOfConsole, stepOfEvent, table } from './timeline';
+import { createLabNet, type LabNet } from './topology';
+import { LabVm } from './vm';
+
+export interface LabOptions {
+  out: (s: string) => void;
+  color: boolean;
+  verbose: boolean;
+  /** apt-get install missing Debian packages (the demo); the test only checks. */
+  installPrereqs: boolean;
+  keep: boolean;
+  accel: string;
+}
+
+export interface LabResult {
+  ok: boolean;
+  wallSeconds: number;
+  checks: Check[];
+  workDir: string;
+}
+
+interface Running {
+  workDir?: string;
+  net?: LabNet;
+  ks?: LabKickstand;
+  vms: LabVm[];
+}
+
+const running: Running = { vms: [] };
+
+/**
+ * Synchronous teardown for signal/exit handlers: VMs, Kickstand, namespaces (by our PIDs).
+ * Returns the work dir of an interrupted run (kept: serial logs, kickstand.log), if any.
+ */
+export function abort(): string | undefined {
+  for (const vm of running.vms) vm.kill();
+  running.ks?.killNow();
+  running.net?.destroy();
+  running.vms = [];
+  running.ks = undefined;
+  running.net = undefined;
+  const dir = running.workDir;
+  running.workDir = undefined;
+  return dir;
+}
+
+/** Console lines that show a network boot handed the machine back to its firmware (local disk). */
+export const LOCAL_BOOT = /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option/;
+
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runLab(o: LabOptions): Promise<LabResult> {
+  const t0 = Date.now();
+  const say = (s: string): void => o.out(o.color ? `\x1b[1m${s}\x1b[0m` : s);
+  ensurePrereqs(say, o.installPrereqs);
+  const kver = debianKernel();
+  if (!kver) throw new Error('no Debian kernel image with modules in /boot (apt-get install linux-image-amd64)');
+  const workDir = mkdtempSync(join(tmpdir(), 'kickstand-lab-'));
+  running.workDir = workDir;
+  let ok = false;
+  const view = new LiveView(o.out, o.color);
+  try {
+    say(`Kickstand lab: real firmware in QEMU (${o.accel.toUpperCase()}) boots through Kickstand alone`);
+    const ks = await startKickstand(o, workDir, kver);
+    const lab = makeMachines(o, ks.net, workDir, view);
+    const lastId = followTimeline(ks.kickstand, o, view);
+    await registerAndBoot(o, ks.kickstand, lab, lastId, view);
+    const checks = await collectChecks(ks.kickstand, lab.records);
+    ok = checks.every((c) => c.ok);
+    o.out('');
+    printSummary(o, checks, lab.records, view, (Date.now() - t0) / 1000);
+    if (!ok) printFailure(o, checks, lab.records, ks.kickstand);
+    return { ok, wallSeconds: (Date.now() - t0) / 1000, checks, workDir };
+  } finally {
+    for (const vm of running.vms) vm.kill();
+    await running.ks?.stop();
+    running.net?.destroy();
+    running.vms = [];
+    running.ks = undefined;
+    running.net = undefined;
+    running.workDir = undefined;
+    if (ok && !o.keep) rmSync(workDir, { recursive: true, force: true });
+    else o.out(`lab files kept in ${workDir} (serial logs, kickstand.log, config)`);
+  }
+}
+
+/** Network, boot assets, lab config and `kickstand serve` (ready). */
+async function startKickstand(o: LabOptions, workDir: string, kver: string): Promise<{ net: LabNet; kickstand: LabKickstand }> {
+  const net = createLabNet(MACHINES.length);
+  running.net = net;
+  o.out(`  network   ${net.subnet} in namespaces ${net.vmNs} (bridge + taps) and ${net.ksNs} (Kickstand ${net.serverIp})`);
+  const assets = prepareAssets(workDir, kver);
+  o.out(`  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda), install tree of ${assets.treeFiles.length} files`);
+  const cfg = writeLabConfig(workDir, net, assets);
+  const kickstand = new LabKickstand(net, cfg);
+  running.ks = kickstand;
+  await kickstand.start();
+  o.out(`  kickstand serving DHCP (authoritative), TFTP and HTTP on ${net.serverIp}; config ${cfg.file}`);
+  return { net, kickstand };
+}
+
+interface Machines {
+  vms: Map<string, LabVm>;
+  records: Map<string, MachineRecord>;
+}
+
+/** One QEMU machine per MACHINES entry, its console lines feeding the live view. */
+function makeMachines(o: LabOptions, net: LabNet, workDir: string, view: LiveView): Machines {
+  const lab: Machines = { vms: new Map(), records: new Map() };
+  for (const [i, def] of MACHINES.entries()) {
+    const vm = new LabVm({ name: def.name, kind: def.kind, mac: def.mac, tap: net.taps[i]! }, net.vmNs, workDir, o.accel);
+    lab.vms.set(def.name, vm);
+    running.vms.push(vm);
+    lab.records.set(def.name, { def, bootStartIds: [], console: vm.lines });
+    vm.on('line', (l: string) => {
+      const s = stepOfConsole(l);
+      if (s) view.add(def.name, s.step, s.detail, 'console', s.bad);
+      if (o.verbose && !s) o.out(`           ${def.name.padEnd(7)}  | ${l}`);
+    });
+  }
+  return lab;
+}
+
+/** Follows Kickstand's timeline into the live view; returns the newest event id seen. */
+function followTimeline(ks: LabKickstand, o: LabOptions, view: LiveView): () => number {
+  const byMac = new Map(MACHINES.map((m) => [m.mac, m.name]));
+  let lastId = 0;
+  ks.follow((e: HostEvent) => {
+    lastId = Math.max(lastId, e.id);
+    const name = (e.mac && byMac.get(e.mac)) ?? (e.host && MACHINES.find((m) => m.registered && m.name === e.host)?.name) ?? e.host ?? e.mac ?? '-';
+    const step = stepOfEvent(e, o.verbose);
+    if (step) view.add(name, step, eventDetail(e), 'kickstand', e.level === 'error');
+  });
+  return () => lastId;
+}
+
+/** `kickstand host add` for the registered machines, then every machine's flow, bounded. */
+async function registerAndBoot(o: LabOptions, ks: LabKickstand, lab: Machines, lastId: () => number, view: LiveView): Promise<void> {
+  o.out('  machines:');
+  for (const m of MACHINES) o.out(`    ${m.name.padEnd(6)} ${m.mac}  ${m.firmware.padEnd(36)} ${m.registered ? 'registered with `kickstand host add`' : 'NOT registered'}`);
+  o.out('');
+  view.legend();
+  view.header();
+  await Promise.all(
+    MACHINES.filter((x) => x.registered).map(async (m) => {
+      const h = await ks.hostAdd(m.name, m.mac, 'lab', 'agent');
+      view.add(m.name, 'registered', `kickstand host add ${m.name} --mac ${m.mac} --profile lab → ${h.state}`, 'lab');
+    }),
+  );
+  await delay(300); // let the follower print the registration events first
+  const boot = (name: string): void => {
+    lab.records.get(name)!.bootStartIds.push(lastId() + 1);
+    const vm = lab.vms.get(name)!;
+    vm.start();
+    view.add(name, 'power on', `boot ${vm.boots}: ${MACHINES.find((m) => m.name === name)!.firmware}`, 'lab');
+  };
+  const flows = MACHINES.map((m) => (m.registered ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view) : strayFlow(m, lab.vms.get(m.name)!, boot, view)));
+  let labTimer: NodeJS.Timeout | undefined;
+  const labTimeout = new Promise<void>((resolve) => {
+    labTimer = setTimeout(() => {
+      view.add('lab', 'TIMEOUT', `lab exceeded ${LIMITS.labMs / 1000} s`, 'lab', true);
+      resolve();
+    }, LIMITS.labMs);
+  });
+  await Promise.race([Promise.all(flows), labTimeout]);
+  clearTimeout(labTimer);
+  for (const vm of lab.vms.values()) vm.kill();
+  await delay(500); // last events (callbacks) reach the follower
+}
+
+/** Every machine's checks, from the API (host show/list) and the recorded timeline. */
+async function collectChecks(ks: LabKickstand, records: Map<string, MachineRecord>): Promise<Check[]> {
+  const checks: Check[] = [];
+  const hosts = await ks.hostList();
+  for (const m of MACHINES) {
+    const r = records.get(m.name)!;
+    if (m.registered) {
+      r.host = await ks.hostShow(m.name);
+      checks.push(...checkInstalled(r, ks.events));
+    } else checks.push(...checkStray(r, ks.events, hosts));
+  }
+  return checks;
+}
+
+/** Install boot (until the stand-in powers off), then the second boot (until local boot). */
+async function installFlow(m: MachineDef, vm: LabVm, r: MachineRecord, boot: (n: string) => void, view: LiveView): Promise<void> {
+  boot(m.name);
+  r.installExit = await vm.waitExit(LIMITS.installBootMs);
+  if (r.installExit === 'timeout') {
+    view.add(m.name, 'TIMEOUT', `install boot did not power off within ${LIMITS.installBootMs / 1000} s`, 'lab', true);
+    vm.kill();
+    return;
+  }
+  view.add(m.name, 'powered off', `QEMU exited (${r.installExit}); booting it again: must boot local disk, not reinstall`, 'lab', r.installExit !== 0);
+  boot(m.name);
+  r.localBootLine = await vm.waitLine(LOCAL_BOOT, LIMITS.localBootMs);
+  await delay(1000);
+  vm.kill();
+}
+
+/** The unregistered machine: boots once; Kickstand must only record it. */
+async function strayFlow(m: MachineDef, vm: LabVm, boot: (n: string) => void, view: LiveView): Promise<void> {
+  await delay(20_000); // start after the two installs got going (2 cores)
+  boot(m.name);
+  const line = await vm.waitLine(new RegExp(`${LOCAL_BOOT.source}|^standin: started`), LIMITS.strayMs);
+  if (!line) view.add(m.name, 'TIMEOUT', `no local boot within ${LIMITS.strayMs / 1000} s`, 'lab', true);
+  await delay(1000);
+  vm.kill();
+}
+
+function printSummary(o: LabOptions, checks: Check[], records: Map<string, MachineRecord>, view: LiveView, wall: number): void {
+  const rows: string[][] = [];
+  for (const [name, r] of records) {
+    const mine = checks.filter((c) => c.machine === name);
+    const first = (step: string): string => {
+      const s = view.steps.find((x) => x.machine === name && x.step === step);
+      return s ? `${s.t.toFixed(0)}s` : '-';
+    };
+    rows.push([
+      name,
+      r.def.firmware,
+      r.def.registered ? 'yes' : 'no',
+      first('DHCP'),
+      first('kernel'),
+      first('kickstart'),
+      first('installed'),
+      first('local boot'),
+      r.host?.state ?? (r.def.registered ? '?' : 'discovered'),
+      mine.every((c) => c.ok) ? 'PASS' : `FAIL (${mine.filter((c) => !c.ok).map((c) => c.step).join(', ')})`,
+    ]);
+  }
+  o.out(table(['machine', 'firmware', 'registered', 'DHCP', 'kernel', 'kickstart', 'installed', 'local boot', 'final state', 'result'], rows));
+  o.out('');
+  o.out(table(['machine', 'check', 'ok', 'evidence'], checks.map((c) => [c.machine, c.step, c.ok ? 'ok' : 'FAIL', c.detail.slice(0, 100)])));
+  o.out('');
+  const ok = checks.every((c) => c.ok);
+  o.out(view.paint(ok ? '\x1b[32;1m' : '\x1b[31;1m', `lab ${ok ? 'PASSED' : 'FAILED'}: ${checks.filter((c) => c.ok).length}/${checks.length} checks, wall time ${wall.toFixed(0)} s`));
+}
+
+function printFailure(o: LabOptions, checks: Check[], records: Map<string, MachineRecord>, ks: LabKickstand): void {
+  for (const name of new Set(checks.filter((c) => !c.ok).map((c) => c.machine))) {
+    const r = records.get(name)!;
+    o.out(`\n--- ${name}: Kickstand timeline (API) ---`);
+    for (const e of ks.events.filter((e) => e.mac === r.def.mac || e.host === name)) o.out(`  #${e.id} ${e.ts} ${e.kind} ${e.message} ${JSON.stringify(e.data)}`);
+    o.out(`--- ${name}: serial console, last 40 lines ---`);
+    for (const l of r.console.slice(-40)) o.out(`  | ${l}`);
+  }
+  o.out('\n--- kickstand daemon log, last 40 lines ---');
+  for (const l of ks.logTail(40)) o.out(`  ${l}`);
+}

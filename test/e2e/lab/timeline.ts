@@ -1,0 +1,127 @@
+/**
+ * @module test/e2e/lab/timeline
+ * The lab's live, readable timeline: one line per step a machine takes, from Kickstand's own
+ * events (DHCP, TFTP, iPXE script, kernel, kickstart, callbacks) and from the machine's serial
+ * console (firmware, the installer stand-in, local boot). Also the final summary table.
+ */
+import type { HostEvent } from '../../../src/model/event';
+
+export type Source = 'kickstand' | 'console' | 'lab';
+
+export interface Step {
+  /** Seconds since the lab started. */
+  t: number;
+  machine: string;
+  step: string;
+  detail: string;
+  source: Source;
+  bad?: boolean;
+}
+
+const KIND_STEP: Record<string, string> = {
+  'dhcp.offer': 'DHCP offer',
+  'dhcp.ack': 'DHCP',
+  'dhcp.nak': 'DHCP NAK',
+  'tftp.start': 'loader',
+  'tftp.done': 'loader',
+  'tftp.failed': 'loader',
+  'tftp.refused': 'loader',
+  'http.ipxe': 'iPXE script',
+  'http.refused': 'HTTP refused',
+  'kickstart.fetched': 'kickstart',
+  'kickstart.refused': 'kickstart',
+  'install.installing': 'installing',
+  'install.installed': 'installed',
+  'install.callback_refused': 'callback',
+  'install.timeout': 'timeout',
+  'host.created': 'registered',
+  'host.discovered': 'discovered',
+  'host.state': 'state',
+};
+
+/** Event kinds shown only with --verbose (the rest is the story a newcomer should follow). */
+const QUIET_KINDS = new Set(['dhcp.offer', 'tftp.start', 'host.updated']);
+
+/** The step an event is, or undefined when it is noise for the live view. */
+export function stepOfEvent(e: HostEvent, verbose: boolean): string | undefined {
+  if (!verbose && QUIET_KINDS.has(e.kind)) return undefined;
+  if (e.kind === 'http.asset') {
+    const path = String(e.data.path ?? e.data.file ?? e.message);
+    if (/vmlinuz|kernel/.test(path)) return 'kernel';
+    if (/initrd/.test(path)) return 'initrd';
+    return verbose ? 'install tree' : undefined;
+  }
+  return KIND_STEP[e.kind] ?? e.kind;
+}
+
+/** Console lines worth a timeline step (firmware and installer stand-in milestones). */
+export function stepOfConsole(line: string): { step: string; detail: string; bad?: boolean } | undefined {
+  let m: RegExpMatchArray | null;
+  if ((m = line.match(/^standin: started/))) return { step: 'installer', detail: 'installer stand-in running (busybox + curl, not anaconda)' };
+  if ((m = line.match(/^standin: running (%\w+)/))) return { step: 'kickstart', detail: `stand-in runs ${m[1]}` };
+  if ((m = line.match(/^standin: install tree: (.*)/))) return { step: 'install tree', detail: `Range downloads (resumed + split), sha256 ok: ${m[1]}` };
+  if ((m = line.match(/^standin: FAILED: (.*)/))) return { step: 'FAILED', detail: `stand-in: ${m[1]}`, bad: true };
+  if ((m = line.match(/^standin: install complete/))) return { step: 'power off', detail: 'install done; the stand-in powers off (the "reboot")' };
+  if (/^Nothing to boot/.test(line)) return { step: 'local boot', detail: 'iPXE: no boot file from Kickstand → back to the firmware, which boots the next device' };
+  if (/^Kickstand: .*(booting the local disk|not registered)/.test(line)) return { step: 'local boot', detail: `iPXE script says: ${line.trim().slice(11, 100)}` };
+  if (/No bootable device|BdsDxe: No bootable option/.test(line)) return { step: 'no disk', detail: `firmware found no local disk (the lab has none): "${line.trim().slice(0, 60)}"` };
+  if ((m = line.match(/^(http:\/\/\S+\/(\S*vmlinuz\S*))\.\.\. ok/))) return { step: 'kernel', detail: `iPXE loaded ${m[1]}` };
+  if ((m = line.match(/^(http:\/\/\S+\/(\S*initrd\S*))\.\.\. ok/))) return { step: 'initrd', detail: `iPXE loaded ${m[1]} (installer stand-in)` };
+  if ((m = line.match(/^(SeaBIOS \(version [^)]*\))/))) return { step: 'firmware', detail: m[1]! };
+  if ((m = line.match(/^(iPXE \d[^ ]*) -- Open Source/))) return { step: 'iPXE', detail: `${m[1]} running` };
+  if (/>>Start PXE over IPv4/.test(line)) return { step: 'firmware', detail: 'OVMF UEFI PXE (no iPXE ROM) starts DHCP' };
+  if ((m = line.match(/NBP filename is (\S+)/))) return { step: 'loader', detail: `OVMF PXE: boot file ${m[1]} named by Kickstand's DHCP, fetching it over TFTP` };
+  if (/NBP file downloaded successfully/.test(line)) return { step: 'loader', detail: 'OVMF PXE: loader downloaded over TFTP, starting it' };
+  if (/Kernel panic/.test(line)) return { step: 'FAILED', detail: line.trim().slice(0, 90), bad: true };
+  return undefined;
+}
+
+export function eventDetail(e: HostEvent): string {
+  const d = e.data;
+  const bits: string[] = [e.message];
+  if (e.kind === 'host.state' && d.to !== undefined) return `${String(d.from ?? '?')} → ${String(d.to)}${d.reason ? ` (${String(d.reason)})` : ''}`;
+  return bits.join(' ').slice(0, 110);
+}
+
+const COLORS: Record<string, string> = { kickstand: '\x1b[36m', console: '\x1b[33m', lab: '\x1b[35m' };
+
+export class LiveView {
+  readonly steps: Step[] = [];
+  private readonly t0 = Date.now();
+
+  constructor(
+    private readonly out: (s: string) => void,
+    private readonly color: boolean,
+  ) {}
+
+  now(): number {
+    return (Date.now() - this.t0) / 1000;
+  }
+
+  legend(): void {
+    this.out(`  sources: ${this.paint(COLORS.kickstand!, '(kickstand)')} Kickstand's own timeline (API)   ${this.paint(COLORS.console!, '(console)')} the machine's serial console   ${this.paint(COLORS.lab!, '(lab)')} what the lab did`);
+    this.out('');
+  }
+
+  header(): void {
+    this.out(this.paint('\x1b[1m', `${'time'.padStart(7)}  ${'machine'.padEnd(7)}  ${'step'.padEnd(12)}  what happened  (source)`));
+  }
+
+  add(machine: string, step: string, detail: string, source: Source, bad = false): void {
+    const s: Step = { t: this.now(), machine, step, detail, source, bad };
+    this.steps.push(s);
+    const line = `${(s.t.toFixed(1) + 's').padStart(7)}  ${machine.padEnd(7)}  ${step.padEnd(12)}  ${detail}  `;
+    this.out(bad ? this.paint('\x1b[31m', line + `(${source})`) : line + this.paint(COLORS[source] ?? '', `(${source})`));
+  }
+
+  paint(code: string, s: string): string {
+    return this.color && code ? `${code}${s}\x1b[0m` : s;
+  }
+}
+
+/** A plain-text table: header row, rule, rows; columns padded to the widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: string[]): string => r.map((c, i) => (c ?? '').padEnd(w[i]!)).join('  ').trimEnd();
+  return [fmt(header), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(fmt)].join('\n');
+}

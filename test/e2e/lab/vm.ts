@@ -1,0 +1,167 @@
+/**
+ * @module test/e2e/lab/vm
+ * One lab machine: QEMU with real firmware nobody here wrote, booting from the network.
+ *   bios: -machine pc, SeaBIOS + the iPXE option ROM of the NIC (Debian ipxe-qemu, pxe-*.rom part)
+ *   uefi: -machine q35, OVMF (Debian ovmf) + the iPXE EFI option ROM of the NIC (efi-*.rom)
+ *   uefi-pxe: OVMF's own UEFI PXE (virtio-net, no option ROM): DHCP, then TFTP of the loader
+ * Every VM's serial console is read line by line (kept in memory and in a file); the firmware
+ * console reaches it through -nographic (SeaBIOS sercon; OVMF's serial terminal).
+ * Emulation is TCG by default: KVM is often unusable in CI and nested VMs (KICKSTAND_LAB_ACCEL=kvm
+ * opts in).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { copyFileSync, createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+export type VmKind = 'bios' | 'uefi' | 'uefi-pxe';
+
+export interface VmSpec {
+  name: string;
+  kind: VmKind;
+  mac: string;
+  tap: string;
+}
+
+const OVMF_PAIRS: Array<[string, string]> = [
+  ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_VARS_4M.fd'],
+  ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_VARS.fd'],
+];
+
+export function ovmfFiles(): { code: string; vars: string } | undefined {
+  const p = OVMF_PAIRS.find(([c, v]) => existsSync(c) && existsSync(v));
+  return p ? { code: p[0], vars: p[1] } : undefined;
+}
+
+/** Strip terminal escapes (iPXE colours, OVMF cursor moves) so console lines are greppable. */
+export function plainConsole(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Z0-9]/g, '').replace(/[\r\x00-\x08\x0b-\x1f]/g, '');
+}
+
+export class LabVm extends EventEmitter {
+  readonly lines: string[] = [];
+  private proc: ChildProcess | undefined;
+  private log: WriteStream | undefined;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  private readonly varsFile: string;
+  boots = 0;
+
+  constructor(
+    readonly spec: VmSpec,
+    private readonly ns: string,
+    private readonly workDir: string,
+    private readonly accel: string,
+  ) {
+    super();
+    this.varsFile = join(workDir, `${spec.name}-OVMF_VARS.fd`);
+  }
+
+  qemuArgs(): string[] {
+    const { kind, mac, tap } = this.spec;
+    const nic = kind === 'uefi-pxe' ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=` : `e1000,netdev=n0,mac=${mac}`;
+    const args = ['-name', this.spec.name, '-machine', `${kind === 'bios' ? 'pc' : 'q35'},accel=${this.accel}`, '-m', '512', '-smp', '1'];
+    // -nodefaults: no VGA, CD-ROM or floppy to emulate or try to boot; -nographic still gives
+    // SeaBIOS its serial console (and through it the iPXE ROM's output).
+    args.push('-nodefaults', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-no-reboot', '-boot', 'n');
+    args.push('-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`, '-device', nic);
+    if (kind !== 'bios') {
+      const fw = ovmfFiles();
+      if (!fw) throw new Error('OVMF firmware not found (apt-get install ovmf)');
+      // OVMF keeps its boot options in the vars store: one copy per VM, kept across its boots.
+      if (!existsSync(this.varsFile)) copyFileSync(fw.vars, this.varsFile);
+      args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${this.varsFile}`);
+    }
+    return args;
+  }
+
+  /** Power on (again). Console lines are emitted as 'line' events. */
+  start(): void {
+    if (this.running) throw new Error(`${this.spec.name} is already running`);
+    this.boots += 1;
+    this.log = createWriteStream(join(this.workDir, `${this.spec.name}-boot${this.boots}.serial.log`));
+    this.lines.push(`----- ${this.spec.name}: power on (boot ${this.boots}) -----`);
+    const proc = spawn('ip', ['netns', 'exec', this.ns, 'qemu-system-x86_64', ...this.qemuArgs()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    let buf = '';
+    const onData = (chunk: Buffer): void => {
+      this.log?.write(chunk);
+      buf += chunk.toString('latin1');
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      for (const raw of parts) this.addLine(raw);
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    this.exited = new Promise((resolve) => {
+      proc.on('exit', (code) => {
+        if (buf) this.addLine(buf);
+        buf = '';
+        this.log?.end();
+        resolve(code);
+        this.emit('exit', code);
+      });
+    });
+  }
+
+  private addLine(raw: string): void {
+    const line = plainConsole(raw).trimEnd();
+    if (!line.trim()) return;
+    this.lines.push(line);
+    this.emit('line', line);
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.running ? this.proc?.pid : undefined;
+  }
+
+  /** Resolves with the exit code when QEMU ends (guest power-off, -no-reboot reset), or null on timeout. */
+  async waitExit(timeoutMs: number): Promise<number | null | 'timeout'> {
+    if (!this.running) return this.proc?.exitCode ?? null;
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => (t = setTimeout(() => r('timeout'), timeoutMs)));
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  /** Resolves with the first console line (from now on) matching `re`, or undefined on timeout/exit. */
+  waitLine(re: RegExp, timeoutMs: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const done = (v: string | undefined): void => {
+        clearTimeout(t);
+        this.off('line', onLine);
+        this.off('exit', onExit);
+        resolve(v);
+      };
+      const onLine = (l: string): void => {
+        if (re.test(l)) done(l);
+      };
+      const onExit = (): void => done(undefined);
+      const t = setTimeout(() => done(undefined), timeoutMs);
+      this.on('line', onLine);
+      this.on('exit', onExit);
+    });
+  }
+
+  /** Hard power-off (SIGKILL by our own PID). */
+  kill(): void {
+    const pid = this.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+
+  tail(n: number): string[] {
+    return this.lines.slice(-n);
+  }
+}
