@@ -21,7 +21,7 @@ import { createBmcClient, type BmcConfig } from './bmc';
 import type { Host } from './model/host';
 import { createDhcpServer } from './dhcp/server';
 import { createAssetsRouter } from './http/assets/router';
-import { recordAssetServed, recordFileEvent } from './hosts/timeline-bridge';
+import { publishAssetProgress, recordAssetServed, recordFileEvent } from './hosts/timeline-bridge';
 import { createTftpServer } from './tftp/server';
 import { createFileHandler } from './tftp/files';
 import { ErrorCode, KickstandError } from './errors';
@@ -71,7 +71,7 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
   const install = buildInstallFlow({ store, registry, config: () => live.current, log, metrics, bootstrapPublicKey: async () => bootstrapPublicKey(live.current.stateDir) });
   const bootstrap = bootstrapWiring({ store, registry, live, timeline, log, metrics, stateDir: config.stateDir });
   const lifecycleApi = lifecycleWiring({ store, registry, timeline, log, leaveMesh: (h) => bootstrap.bootstrapper.mesh.remove(h.name) });
-  const assets = createAssetsRouter({ root: config.imagesDir, log, metrics, onServed: recordAssetServed(store, log) });
+  const assets = createAssetsRouter({ root: config.imagesDir, log, metrics, onServed: recordAssetServed(store, log), onProgress: publishAssetProgress(store, timeline, log) });
   const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: [...install.mounts, { path: '/images', router: assets }], apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api] });
   const [host, port] = splitHostPort(config.http.listen);
   const http = new HttpService(app, host, port, log.child({ component: 'http' }));

@@ -8,6 +8,20 @@ import { EventEmitter } from 'node:events';
 import type { HostEvent } from './model/event';
 import type { Store } from './store/store';
 
+/**
+ * Live progress of a long transfer (an initrd, an install image). Published to watchers only,
+ * never stored: the timeline keeps the finished fetch (`http.asset`).
+ */
+export interface LiveProgress {
+  kind: 'http.progress';
+  ts: string;
+  host: string | null;
+  mac: string | null;
+  path: string;
+  bytes: number;
+  total: number;
+}
+
 export class Timeline {
   private readonly emitter = new EventEmitter();
 
@@ -17,6 +31,15 @@ export class Timeline {
 
   publish(e: HostEvent): void {
     this.emitter.emit('event', e);
+  }
+
+  publishProgress(p: LiveProgress): void {
+    this.emitter.emit('progress', p);
+  }
+
+  subscribeProgress(fn: (p: LiveProgress) => void): () => void {
+    this.emitter.on('progress', fn);
+    return () => this.emitter.off('progress', fn);
   }
 
   /** Calls `fn` for every event committed from now on; returns the unsubscribe function. */

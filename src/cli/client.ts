@@ -57,8 +57,8 @@ export class ApiClient {
     return json as T;
   }
 
-  /** Opens a streaming GET (server-sent events) and yields each `data:` payload parsed. */
-  async *stream<T>(path: string, signal?: AbortSignal): AsyncGenerator<T> {
+  /** Opens a streaming GET (server-sent events) and yields each frame's event name and parsed data. */
+  async *stream<T>(path: string, signal?: AbortSignal): AsyncGenerator<{ event: string; data: T }> {
     let res: Response;
     try {
       res = await fetch(`${this.base}/api/v1${path}`, { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }, signal });
@@ -79,8 +79,10 @@ export class ApiClient {
       while ((i = buf.indexOf('\n\n')) >= 0) {
         const frame = buf.slice(0, i);
         buf = buf.slice(i + 2);
-        const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-        if (data) yield JSON.parse(data) as T;
+        const lines = frame.split('\n');
+        const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
+        if (data) yield { event, data: JSON.parse(data) as T };
       }
     }
   }

@@ -9,6 +9,7 @@
  * same file (resumes, split downloads) are counted in metrics, not written.
  */
 import type { Logger } from '../log';
+import type { Timeline } from '../timeline';
 import type { Store } from '../store/store';
 import { locateByIp, peerAddress } from './locate';
 
@@ -69,5 +70,16 @@ export function recordFileEvent(store: Store, log: Logger): (e: FileServiceEvent
         data: { path: e.path, ...e.data },
       });
     })().catch((err: unknown) => log.warn({ err }, 'could not record file transfer'));
+  };
+}
+
+/** Live download progress of a known (or leased) machine, for watchers; not stored. */
+export function publishAssetProgress(store: Store, timeline: Timeline, log: Logger): (e: { path: string; remoteAddress: string; bytes: number; total: number }) => void {
+  return (e) => {
+    void (async () => {
+      const who = await whoIs(store, e.remoteAddress);
+      if (!who) return;
+      timeline.publishProgress({ kind: 'http.progress', ts: new Date().toISOString(), ...who, path: e.path, bytes: e.bytes, total: e.total });
+    })().catch((err: unknown) => log.debug({ err }, 'could not publish progress'));
   };
 }

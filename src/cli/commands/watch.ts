@@ -1,12 +1,14 @@
 /**
  * @module cli/commands/watch
  * `kickstand watch` (all hosts) and `kickstand host watch NAME`: follow the timeline live over
- * the API's server-sent events. Human lines by default, JSON lines with --json.
+ * the API's server-sent events. Human lines by default, JSON lines with --json; while a large
+ * asset downloads, a progress line (rewritten in place on a terminal).
  */
 import type { Command } from 'commander';
 import type { HostEvent } from '../../model/event';
 import { clientFor } from '../context';
-import { formatEvent } from './event-format';
+import type { LiveProgress } from '../../timeline';
+import { formatEvent, formatProgress } from './event-format';
 
 interface WatchFlags {
   json?: boolean;
@@ -21,8 +23,22 @@ export async function follow(cmd: Command, host: string | undefined, f: WatchFla
   const ctl = new AbortController();
   process.once('SIGINT', () => ctl.abort());
   try {
-    for await (const e of client.stream<HostEvent>(`/watch?${q}`, ctl.signal)) {
-      process.stdout.write(f.json ? JSON.stringify(e) + '\n' : formatEvent(e, host === undefined) + '\n');
+    const tty = process.stdout.isTTY === true;
+    let progressShown = false;
+    for await (const frame of client.stream<HostEvent | LiveProgress>(`/watch?${q}`, ctl.signal)) {
+      if (f.json) {
+        process.stdout.write(JSON.stringify(frame.data) + '\n');
+        continue;
+      }
+      if (frame.event === 'progress') {
+        // On a terminal one line is rewritten in place; elsewhere each report is a line.
+        process.stdout.write((tty ? '\r\x1b[K' : '') + formatProgress(frame.data as LiveProgress, host === undefined) + (tty ? '' : '\n'));
+        progressShown = tty;
+        continue;
+      }
+      if (progressShown) process.stdout.write('\r\x1b[K');
+      progressShown = false;
+      process.stdout.write(formatEvent(frame.data as HostEvent, host === undefined) + '\n');
     }
   } catch (e) {
     if ((e as Error).name !== 'AbortError') throw e;

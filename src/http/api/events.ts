@@ -2,7 +2,8 @@
  * @module http/api/events
  * /api/v1/events — the whole timeline, paged with `after`/`limit`, and /api/v1/watch, the live
  * feed as server-sent events (HTML Living Standard §9.2): a backlog, then each event as it is
- * committed. `?host=NAME` narrows both.
+ * committed (`event: timeline`), plus `event: progress` about once a second while a large
+ * asset downloads (not stored). `?host=NAME` narrows both.
  */
 import { Router, type Request } from 'express';
 import { ErrorCode, invalid } from '../../errors';
@@ -51,10 +52,16 @@ export function eventsRouter(deps: { store: Store; timeline: Timeline }): Router
         send(e);
       }
     });
+    // Progress of long downloads: live only (`event: progress`), never in the backlog.
+    const unsubscribeProgress = deps.timeline.subscribeProgress((p) => {
+      if (!live || (q.host !== undefined && p.host !== q.host)) return;
+      res.write(`event: progress\ndata: ${JSON.stringify(p)}\n\n`);
+    });
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     req.on('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
+      unsubscribeProgress();
     });
     const backlog = q.limit === 0 ? [] : await deps.store.events.list({ ...q, limit: q.limit ?? 200 });
     for (const e of [...backlog, ...queued]) {

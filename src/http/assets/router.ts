@@ -38,6 +38,17 @@ export interface ServedEvent {
   range: string | null;
 }
 
+export interface ProgressEvent {
+  path: string;
+  remoteAddress: string;
+  /** Body bytes sent so far. */
+  bytes: number;
+  /** Body length (Content-Length). */
+  total: number;
+}
+
+const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
+
 export interface AssetsDeps {
   root: string;
   log: Logger;
@@ -46,6 +57,11 @@ export interface AssetsDeps {
   maxRanges?: number;
   /** The lead maps remote IP → host timeline (kernel/initrd fetched). */
   onServed?: (e: ServedEvent) => void;
+  /**
+   * Called about once a second while a large body (≥ 4 MiB) is being sent, for live progress
+   * (`kickstand watch`). Not called for small files or short ranges.
+   */
+  onProgress?: (e: ProgressEvent) => void;
   /** Largest read = largest pooled buffer, bytes. Default 1 MiB (docs/http-assets.md). */
   chunkSize?: number;
   /** Bytes of idle pooled buffers kept for reuse. Default 32 MiB. */
@@ -131,6 +147,7 @@ async function serve(ctx: Ctx, req: Request, res: Response): Promise<void> {
   setEntityHeaders(res, f, contentType);
   const segments = directResponse(res, req.method, f, plan, contentType);
   if (segments === null) return ctx.files.release(f);
+  watchProgress(ctx, req, res, reported, progress);
   pump(ctx, res, { fd: f.fd }, f, segments, progress, () => ctx.files.release(f));
 }
 
@@ -139,6 +156,23 @@ function pump(ctx: Ctx, res: Response, source: { fd: number } | { path: string }
     if (r.error !== undefined) ctx.log.warn({ err: r.error, path: f.rel }, 'asset body failed');
     then?.();
   });
+}
+
+/** Reports `progress` once a second while a large body is on its way (deps.onProgress). */
+function watchProgress(ctx: Ctx, req: Request, res: Response, path: string, progress: PumpProgress): void {
+  const hook = ctx.deps.onProgress;
+  const total = Number(res.getHeader('content-length') ?? 0);
+  if (hook === undefined || req.method !== 'GET' || total < PROGRESS_MIN_BYTES) return;
+  const remoteAddress = req.socket.remoteAddress ?? '';
+  const timer = setInterval(() => {
+    try {
+      hook({ path, remoteAddress, bytes: progress.bytes, total });
+    } catch (err) {
+      ctx.log.warn({ err }, 'onProgress hook failed');
+    }
+  }, 1000);
+  timer.unref();
+  res.once('close', () => clearInterval(timer));
 }
 
 function refuse(ctx: Ctx, res: Response, r: Refusal): void {

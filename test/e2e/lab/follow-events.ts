@@ -21,7 +21,9 @@ async function main(): Promise<void> {
   let after = 0;
   for (let attempt = 0; attempt < 20; attempt++) {
     try {
-      for await (const e of client.stream<HostEvent>(`/watch?after=${after}&limit=1000`)) {
+      for await (const frame of client.stream<HostEvent>(`/watch?after=${after}&limit=1000`)) {
+        if (frame.event !== 'timeline') continue; // live download progress is not a timeline event
+        const e = frame.data;
         after = Math.max(after, e.id);
         process.stdout.write(JSON.stringify(e) + '\n');
       }
