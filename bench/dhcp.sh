@@ -1,55 +1,260 @@
 #!/usr/bin/env bash
-# bench/dhcp.sh - DHCPv4 DORA/s at zero drops and latency: Kickstand vs Kea (memfile,
-# persist on), same machine, same client (perfdhcp in relay mode with PXE options), same
-# rate search, in one run. Wraps ../shared/peer-bench/dhcp-peers.sh (see its -h) and adds the
-# Kickstand/Kea ratio. Kickstand runs as the test daemon (test/dhcp/fixtures/dhcp-daemon.ts,
-# bundled with esbuild so no TypeScript loader runs in the hot path) with the SQLite store on
-# disk (WAL, synchronous=FULL, group commit): every lease is committed before its ACK.
+# bench/dhcp.sh - DHCPv4 DORA/s at zero drops and latency: Kickstand vs Kea, standalone (no
+# ../shared needed), in ONE run: same machine, same client (perfdhcp), same rates, same topology.
 #
-# usage: sudo bench/dhcp.sh [--servers kea[,dnsmasq]] [--period S] [--steps N] [--tmpfs]
-#                           [--deadline S] [--out FILE]      (other options: dhcp-peers.sh -h)
-# Needs root, perfdhcp (kea-admin), kea-dhcp4, node 20. Uses 198.19.0.0/16 in its own netns.
+#   netns ksd-s-<pid>: veth 198.19.0.1/16  <- server under test (UDP 67), fresh per trial
+#   netns ksd-c-<pid>: veth 198.19.0.2/16  <- perfdhcp as a relay agent (-l, giaddr 198.19.0.2):
+#                      DISCOVER/REQUEST are unicast to the server, replies unicast back to :67
+# Relayed subnet 198.19.0.0/16, pool 198.19.1.1-198.19.240.254 (61,438 addresses). DISCOVERs carry
+# PXE options (60 PXEClient:Arch:00007, 93 = 0007 x64 UEFI, 94 UNDI) so the PXE path is exercised.
+#
+# Servers:
+#   kickstand  test/dhcp/fixtures/dhcp-daemon.ts bundled once with esbuild (no TS loader in the hot
+#              path; --ks-runner tsx runs it under `node --import tsx` instead). The SQLite store is
+#              a file on disk: WAL + synchronous=NORMAL, and the group committer fsyncs the -wal
+#              file on the libuv thread pool before a batch is acknowledged
+#              (src/store/sqlite/group-commit.ts), so every lease is durable before its ACK.
+#   kea        kea-dhcp4 2.x, memfile lease backend, persist=true, lfc-interval 3600 (the default;
+#              never fires within a run), INFO log (one line per lease) to a file, as shipped.
+#              Kea appends its lease CSV without fsync.
+# Method: for each rate in --rates, one fixed-rate trial per server (order alternates per rate so
+# load noise hits both): fresh server + empty lease store, `perfdhcp -r RATE -p PERIOD -R CLIENTS`.
+# A server stops at its first rate with drops > 0 (after --retries). Reported: highest zero-drop rate,
+# its achieved DORA/s, perfdhcp avg/max delays, server CPU, and Kickstand/Kea.
+#
+# usage: sudo bench/dhcp.sh [--rates 500,1000,...] [--period S] [--clients N] [--deadline S]
+#          [--retries N] [--ks-runner bundle|tsx] [--no-pin] [--profile RATE] [--peers] [--keep]
+#          [--out FILE]     --retries N (default 1): a rate with drops is re-run up to N times
+#          (shared machine: one scheduler stall drops packets); it fails only if every attempt drops.
+#   --profile RATE  after the search, run Kickstand once at RATE under node --cpu-prof; print top
+#                   self-time functions.   --peers  also run ../shared/peer-bench/dhcp-peers.sh
+#                   --candidate (Kickstand) when that file exists (optional extra, skipped otherwise;
+#                   it gets what is left of --deadline, so pass e.g. --deadline 600 with it)
+# Needs root, ip, perfdhcp (Debian kea-admin), kea-dhcp4 (kea-dhcp4-server), node 20.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PEERS=${PEERS:-$REPO/../shared/peer-bench/dhcp-peers.sh}
-[ -x "$PEERS" ] || [ -f "$PEERS" ] || { echo "dhcp.sh: peer bench not found at $PEERS (set PEERS=)" >&2; exit 1; }
-
-SERVERS=kea; OUT=""; PASS=()
+RATES=500,1000,2000,3000,4000,6000,8000,11000; PERIOD=5; CLIENTS=60000; DEADLINE=300
+RETRIES=1; RUNNER=bundle; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""
 while [ $# -gt 0 ]; do
   case $1 in
-    --servers) SERVERS=$2; shift 2;;
-    --out) OUT=$2; shift 2;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0;;
-    *) PASS+=("$1"); shift;;
+    --rates) RATES=$2; shift 2;;        --period) PERIOD=$2; shift 2;;
+    --clients) CLIENTS=$2; shift 2;;    --deadline) DEADLINE=$2; shift 2;;
+    --ks-runner) RUNNER=$2; shift 2;;   --no-pin) PIN=0; shift;;
+    --profile) PROFILE=$2; shift 2;;    --peers) PEERS=1; shift;;
+    --keep) KEEP=1; shift;;             --out) OUT=$2; shift 2;;
+    --retries) RETRIES=$2; shift 2;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0;;
+    *) echo "dhcp.sh: unknown option $1 (see -h)" >&2; exit 2;;
   esac
 done
+T0=$(date +%s)
+log() { printf '[dhcp.sh %4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+left() { echo $(( DEADLINE - ($(date +%s) - T0) )); }
+[ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
+for c in ip ss perfdhcp kea-dhcp4 node taskset timeout awk od; do command -v "$c" >/dev/null || die "missing $c"; done
+case $RUNNER in bundle|tsx) ;; *) die "--ks-runner must be bundle or tsx";; esac
 
-BUILD=$(mktemp -d "${TMPDIR:-/tmp}/ks-dhcp-bench.XXXXXX")
-trap 'rm -rf "$BUILD"' EXIT
-"$REPO/node_modules/.bin/esbuild" "$REPO/test/dhcp/fixtures/dhcp-daemon.ts" --bundle --platform=node \
-  --target=node20 --format=cjs --packages=external --outfile="$BUILD/dhcp-daemon.js" --log-level=warning
-chmod -R a+rX "$BUILD"
-REPORT=$BUILD/report.md
-CAND="NODE_PATH=$REPO/node_modules KS_LOG_LEVEL=warn exec node $BUILD/dhcp-daemon.js --peer-bench"
+# ---- state + cleanup (runs on exit, error, Ctrl-C) -----------------------------------------
+TAG=$$; NS_S=ksd-s-$TAG; NS_C=ksd-c-$TAG; IF_S=ksds$TAG; IF_C=ksdc$TAG
+SRV_IP=198.19.0.1; REL_IP=198.19.0.2; SUBNET=198.19.0.0/16; POOL_START=198.19.1.1; POOL_END=198.19.240.254
+WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/ks-dhcp-bench.XXXXXX"); chmod 755 "$WORK"
+SPID=""; PDPID=""
+stop_pid() { # PID: TERM, wait up to 5 s, then KILL (only processes this script started)
+  local p=$1 i
+  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
+}
+cleanup() {
+  trap - EXIT INT TERM
+  stop_pid "$PDPID"; stop_pid "$SPID"
+  ip netns del "$NS_S" 2>/dev/null || true; ip netns del "$NS_C" 2>/dev/null || true
+  if [ "$KEEP" = 1 ]; then log "work dir kept: $WORK"; else rm -rf -- "$WORK"; fi
+}
+trap cleanup EXIT; trap 'log interrupted; exit 130' INT TERM
 
-bash "$PEERS" --servers "$SERVERS" --candidate "$CAND" --candidate-name kickstand --out "$REPORT" "${PASS[@]}"
+SRV_PIN=(); CLI_PIN=()
+if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then SRV_PIN=(taskset -c 1); CLI_PIN=(taskset -c 0); fi
+psi() { awk '/^some/{sub("avg60=","",$3); print $3 "%"}' /proc/pressure/cpu 2>/dev/null || echo n/a; }
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg); PSI0=$(psi); START=$(date -u '+%Y-%m-%d %H:%M UTC')
 
-# Ratio from the results table: columns 7 (zero-drop DORA/s) and 8 (avg ms DO/RA at zero drop).
-row() { awk -F'|' -v n="$1" '{k=$2; gsub(/^ +| +$/, "", k)} k==n {print; exit}' "$REPORT"; }
-col() { printf '%s' "$1" | awk -F'|' -v c="$2" '{v=$(c+1); gsub(/^ +| +$/, "", v); gsub(/[^0-9.\/]/, "", v); print v}'; }
-K=$(row kickstand); E=$(row kea)
+# ---- topology --------------------------------------------------------------------------------
+ip netns add "$NS_S"; ip netns add "$NS_C"
+ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_C" netns "$NS_C"
+ip -n "$NS_S" addr add "$SRV_IP/16" dev "$IF_S"; ip -n "$NS_C" addr add "$REL_IP/16" dev "$IF_C"
+ip -n "$NS_S" link set "$IF_S" up; ip -n "$NS_C" link set "$IF_C" up
+ip -n "$NS_S" link set lo up; ip -n "$NS_C" link set lo up
+
+# ---- Kickstand daemon: bundle once (or run under tsx) ----------------------------------------
+KS_CMD=()
+if [ "$RUNNER" = bundle ]; then
+  "$REPO/node_modules/.bin/esbuild" "$REPO/test/dhcp/fixtures/dhcp-daemon.ts" --bundle --platform=node \
+    --target=node20 --format=cjs --packages=external --outfile="$WORK/dhcp-daemon.js" --log-level=warning
+  KS_CMD=(node "$WORK/dhcp-daemon.js")
+else
+  KS_CMD=(node --import tsx "$REPO/test/dhcp/fixtures/dhcp-daemon.ts")
+fi
+
+# ---- servers ----------------------------------------------------------------------------------
+SEQ=0; SDIR=""
+write_configs() { # $1 = dir
+  cat >"$1/kea.json" <<JSON
+{ "Dhcp4": {
+  "interfaces-config": { "interfaces": [ "$IF_S" ] },
+  "lease-database": { "type": "memfile", "persist": true, "lfc-interval": 3600, "name": "$1/leases4.csv" },
+  "renew-timer": 900, "rebind-timer": 1800, "valid-lifetime": 3600,
+  "next-server": "$SRV_IP", "boot-file-name": "ipxe.efi",
+  "subnet4": [ { "id": 1, "subnet": "$SUBNET", "pools": [ { "pool": "$POOL_START - $POOL_END" } ],
+      "option-data": [ { "name": "routers", "data": "$SRV_IP" } ] } ],
+  "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": "$1/kea.log" } ] } ]
+} }
+JSON
+  cat >"$1/kickstand.json" <<JSON
+{ "db": "$1/kickstand.db",
+  "dhcp": { "mode": "authoritative", "unknownHosts": "discover", "port": 67, "loaders": { "uefi": "ipxe.efi", "bios": "undionly.kpxe" } },
+  "network": { "address": "$SRV_IP", "subnet": "$SUBNET", "pool": { "start": "$POOL_START", "end": "$POOL_END" },
+               "gateway": "$SRV_IP", "leaseTime": 3600 },
+  "http": { "publicUrl": "http://$SRV_IP:8080" } }
+JSON
+}
+start_server() { # NAME [extra node flags...] -> SPID, SDIR
+  local name=$1; shift
+  SEQ=$((SEQ + 1)); SDIR=$WORK/$name.$SEQ; mkdir -p "$SDIR"; chmod 755 "$SDIR"; write_configs "$SDIR"
+  case $name in
+    kea) KEA_PIDFILE_DIR=$SDIR KEA_LOCKFILE_DIR=$SDIR ip netns exec "$NS_S" "${SRV_PIN[@]}" \
+           kea-dhcp4 -c "$SDIR/kea.json" >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
+    kickstand) local cmd=("${KS_CMD[@]}"); [ $# -gt 0 ] && cmd=(node "$@" "${KS_CMD[@]:1}")
+           NODE_PATH=$REPO/node_modules KS_LOG_LEVEL=warn ip netns exec "$NS_S" "${SRV_PIN[@]}" \
+             "${cmd[@]}" "$SDIR/kickstand.json" >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
+  esac
+  local i
+  for i in $(seq 150); do   # up to 15 s for UDP 67 to be bound in the server namespace
+    kill -0 "$SPID" 2>/dev/null || { tail -5 "$SDIR"/*.log >&2; die "$name exited at start"; }
+    [ -n "$(ip netns exec "$NS_S" ss -Hlun 'sport = :67')" ] && { sleep 0.3; return 0; }
+    sleep 0.1
+  done
+  die "$name did not bind UDP 67 within 15 s"
+}
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# ---- one trial: NAME RATE -> R_* globals; appends a row to trials.tsv -------------------------
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+PD=(perfdhcp -4 -l "$REL_IP" -R "$CLIENTS" -o "60,$(hex 'PXEClient:Arch:00007:UNDI:003016')" -o 93,0007 -o 94,010301)
+printf 'time\tserver\trate\tDISCOVER sent\tACK rcvd\tdrops\tDORA/s\tavg ms DO/RA\tmax ms DO/RA\tserver CPU %%\tCPU µs/DORA\n' >"$WORK/trials.tsv"
+trial() {
+  local name=$1 rate=$2 c0 c1 w0 w1 out
+  start_server "$name"
+  c0=$(cpu_s "$SPID"); w0=$(date +%s.%N)
+  ip netns exec "$NS_C" "${CLI_PIN[@]}" timeout -k 2 $(( PERIOD + 15 )) "${PD[@]}" -r "$rate" -p "$PERIOD" \
+    -W 1000000 "$SRV_IP" >"$WORK/pd-$SEQ-$name-$rate.txt" 2>&1 & PDPID=$!
+  wait "$PDPID" || true; PDPID=""
+  w1=$(date +%s.%N); c1=$(cpu_s "$SPID")
+  stop_pid "$SPID"; SPID=""
+  out=$(cat "$WORK/pd-$SEQ-$name-$rate.txt")
+  [ "$KEEP" = 1 ] || rm -f "$SDIR"/*.db* "$SDIR"/leases4.csv* "$SDIR"/kea.log
+  eval "$(printf '%s\n' "$out" | awk '
+    /Statistics for: DISCOVER-OFFER/ {s="DO"} /Statistics for: REQUEST-ACK/ {s="RA"}
+    s!="" && /^sent packets:/ {v[s"_SENT"]=$3}   s!="" && /^received packets:/ {v[s"_RCV"]=$3}
+    s!="" && /^drops:/ {v[s"_DROP"]=$2}
+    s!="" && /^avg delay:/ && $3 ~ /^[0-9.]+$/ {v[s"_AVG"]=$3}
+    s!="" && /^max delay:/ && $3 ~ /^[0-9.]+$/ {v[s"_MAX"]=$3}
+    END { n=split("DO_SENT DO_RCV DO_DROP DO_AVG DO_MAX RA_SENT RA_RCV RA_DROP RA_AVG RA_MAX",K," ");
+          for(i=1;i<=n;i++) printf "R_%s=%s\n", K[i], (K[i] in v)?v[K[i]]:"" }')"
+  R_DROPS=$(( ${R_DO_DROP:-0} + ${R_RA_DROP:-0} ))
+  R_OK=1; [ -n "$R_DO_SENT" ] && [ "${R_DO_SENT:-0}" -gt 0 ] || R_OK=0
+  # A run is zero-drop only if perfdhcp ran, reported no drops, and every DISCOVER got its ACK.
+  R_PASS=0; [ "$R_OK" = 1 ] && [ "$R_DROPS" = 0 ] && [ "${R_RA_RCV:-0}" = "$R_DO_SENT" ] && R_PASS=1
+  R_RATE=$(awk -v n="${R_RA_RCV:-0}" -v p="$PERIOD" 'BEGIN{printf "%.0f", n/p}')
+  R_CPU=$(awk -v a="$c0" -v b="$c1" -v s="$w0" -v e="$w1" 'BEGIN{printf "%.0f", 100*(b-a)/(e-s)}')
+  R_US=$(awk -v a="$c0" -v b="$c1" -v n="${R_RA_RCV:-0}" 'BEGIN{ if (n > 0) printf "%.0f", 1e6*(b-a)/n; else print "-" }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s/%s\t%s\t%s\n' "$(date -u +%T)" "$name" "$rate" "${R_DO_SENT:-0}" \
+    "${R_RA_RCV:-0}" "$R_DROPS" "$R_RATE" "${R_DO_AVG:-?}" "${R_RA_AVG:-?}" "${R_DO_MAX:-?}" "${R_RA_MAX:-?}" "$R_CPU" "$R_US" >>"$WORK/trials.tsv"
+  log "  $name r=$rate: sent ${R_DO_SENT:-0}, ACK ${R_RA_RCV:-0}, drops $R_DROPS, avg ms ${R_DO_AVG:-?}/${R_RA_AVG:-?}, max ${R_DO_MAX:-?}/${R_RA_MAX:-?}, cpu $R_CPU%"
+  [ "$R_OK" = 1 ] || { log "  perfdhcp output:"; tail -5 "$WORK/pd-$SEQ-$name-$rate.txt" >&2; }
+}
+
+# ---- rate search, A/B alternated per rate -----------------------------------------------------
+declare -A BEST BEST_RATE BEST_AVG BEST_MAX BEST_CPU FAIL
+for s in kea kickstand; do BEST[$s]=0; BEST_RATE[$s]=-; BEST_AVG[$s]=-; BEST_MAX[$s]=-; BEST_CPU[$s]=-; FAIL[$s]=""; done
+IFS=, read -ra RLIST <<<"$RATES"; i=0; STOPPED=""
+for r in "${RLIST[@]}"; do
+  order=(kea kickstand); [ $(( i % 2 )) = 1 ] && order=(kickstand kea); i=$((i + 1))
+  for s in "${order[@]}"; do
+    [ -z "${FAIL[$s]}" ] || continue
+    if [ "$(left)" -lt $(( PERIOD + 15 )) ]; then STOPPED="deadline reached before rate $r"; FAIL[$s]="(deadline)"; continue; fi
+    trial "$s" "$r"; a=0
+    while [ "$R_PASS" = 0 ] && [ "$a" -lt "$RETRIES" ] && [ "$(left)" -ge $(( PERIOD + 15 )) ]; do
+      a=$((a + 1)); log "  $s r=$r: drops, retry $a/$RETRIES"; trial "$s" "$r"; done
+    if [ "$R_PASS" = 1 ]; then
+      BEST[$s]=$r; BEST_RATE[$s]=$R_RATE; BEST_AVG[$s]="$R_DO_AVG/$R_RA_AVG"; BEST_MAX[$s]="$R_DO_MAX/$R_RA_MAX"; BEST_CPU[$s]="$R_CPU% ($R_US µs/DORA)"
+    else FAIL[$s]="first drops at $r/s: $R_DROPS drops, ${R_RA_RCV:-0}/${R_DO_SENT:-0} ACKed, avg ms ${R_DO_AVG:-?}/${R_RA_AVG:-?}"; fi
+  done
+  [ -n "${FAIL[kea]}" ] && [ -n "${FAIL[kickstand]}" ] && break
+done
+
+# ---- optional: CPU profile of Kickstand at one rate -------------------------------------------
+PROF_MD=""
+if [ -n "$PROFILE" ] && [ "$(left)" -ge $(( PERIOD + 20 )) ]; then
+  mkdir -p "$WORK/prof"; chmod 777 "$WORK/prof"
+  start_server kickstand --cpu-prof --cpu-prof-dir="$WORK/prof"
+  ip netns exec "$NS_C" "${CLI_PIN[@]}" timeout -k 2 $(( PERIOD + 15 )) "${PD[@]}" -r "$PROFILE" -p "$PERIOD" \
+    -W 1000000 "$SRV_IP" >"$WORK/pd-profile.txt" 2>&1 & PDPID=$!; wait "$PDPID" || true; PDPID=""
+  stop_pid "$SPID"; SPID=""
+  PROF_MD=$(node -e '
+    const fs = require("fs"), dir = process.argv[1];
+    const f = fs.readdirSync(dir).find((n) => n.endsWith(".cpuprofile")); if (!f) { console.log("(no profile written)"); process.exit(0); }
+    const p = JSON.parse(fs.readFileSync(dir + "/" + f)); const self = new Map(); let total = 0;
+    const dt = new Map(); p.samples.forEach((id, k) => dt.set(id, (dt.get(id) || 0) + (p.timeDeltas[k] || 0)));
+    for (const n of p.nodes) { const t = dt.get(n.id) || 0; const c = n.callFrame; if (c.functionName === "(idle)") continue; total += t;
+      const key = `${c.functionName || "(anonymous)"} ${(c.url || "").replace(/^.*\/(node_modules|src|dhcp-daemon)/, "$1")}:${c.lineNumber + 1}`;
+      self.set(key, (self.get(key) || 0) + t); }
+    console.log(`busy (non-idle) samples: ${(total / 1e6).toFixed(2)} s\n\n| self % of busy | function (file:line) |\n|---|---|`);
+    [...self].sort((a, b) => b[1] - a[1]).slice(0, 20).forEach(([k, t]) => console.log(`| ${(100 * t / total).toFixed(1)} | \`${k}\` |`));
+  ' "$WORK/prof" 2>&1)
+  PROF_MD="perfdhcp -r $PROFILE: $(awk '/^received packets:/{r=$3} END{print r}' "$WORK/pd-profile.txt") ACKs received, $(awk '/^drops:/{d+=$2} END{print d+0}' "$WORK/pd-profile.txt") drops
+
+$PROF_MD"
+fi
+
+# ---- report -------------------------------------------------------------------------------------
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg); PSI1=$(psi)
+md_table() { awk -F'\t' 'NR==1{h="|"; s="|"; for(i=1;i<=NF;i++){h=h" "$i" |"; s=s"---|"} print h; print s; next}
+  {l="|"; for(i=1;i<=NF;i++) l=l" "$i" |"; print l}' "$1"; }
+ratio() { awk -v k="$1" -v e="$2" 'BEGIN{ if (e > 0) printf "%.2f×", k/e; else print "n/a" }'; }
 {
-  cat "$REPORT"
+  echo "Run $START, $(nproc) CPUs ($(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//')),"
+  echo "load average (1/5/15 min) at start $LOAD0, at end $LOAD1; CPU pressure (PSI some avg60) $PSI0 → $PSI1. kea-dhcp4 $(kea-dhcp4 -V | head -1), perfdhcp $(perfdhcp -v 2>&1 | awk '/VERSION/{print $2}'), node $(node -v)."
+  echo "Client: \`ip netns exec CLIENT ${CLI_PIN[*]} ${PD[*]} -r RATE -p $PERIOD -W 1000000 $SRV_IP\`;"
+  echo "server pinned: ${SRV_PIN[*]:-none}. Kickstand: dhcp-daemon.ts via $( [ "$RUNNER" = bundle ] && echo 'esbuild bundle, plain node' || echo 'node --import tsx'),"
+  echo "SQLite on $(df -T "$WORK" | awk 'NR==2{print $2}') (WAL, synchronous=NORMAL, WAL fsync before each batch's ACKs). Kea: memfile persist=true, lfc-interval 3600, INFO log."
+  echo "Rates tried: $RATES (period $PERIOD s each, a failing rate retried up to $RETRIES×, fresh server + empty lease store per trial; A/B order alternates per rate)${STOPPED:+; $STOPPED}."
   echo
-  echo "### Kickstand / Kea"
+  echo "| server | highest zero-drop rate (-r) | achieved DORA/s | avg ms DO/RA | max ms DO/RA | server CPU (per DORA) | first failure |"
+  echo "|---|---|---|---|---|---|---|"
+  for s in kickstand kea; do
+    echo "| $s | ${BEST[$s]} | ${BEST_RATE[$s]} | ${BEST_AVG[$s]} | ${BEST_MAX[$s]} | ${BEST_CPU[$s]} | ${FAIL[$s]:-none (all rates passed)} |"
+  done
   echo
-  if [ -n "$K" ] && [ -n "$E" ]; then
-    kz=$(col "$K" 7); ez=$(col "$E" 7); ks=$(col "$K" 4); es=$(col "$E" 4)
-    awk -v k="$kz" -v e="$ez" -v ks="$ks" -v es="$es" -v kl="$(col "$K" 8)" -v el="$(col "$E" 8)" 'BEGIN {
-      printf "- zero-drop DORA/s: kickstand %s, kea %s, ratio %.2fx\n", k, e, (e > 0 ? k / e : 0)
-      printf "- saturated completed DORA/s: kickstand %s, kea %s, ratio %.2fx\n", ks, es, (es > 0 ? ks / es : 0)
-      printf "- avg latency at zero drop (ms, DISCOVER-OFFER/REQUEST-ACK): kickstand %s, kea %s\n", kl, el }'
-  else
-    echo "- ratio unavailable (a server produced no result row; see the tables above)"
-  fi
-} | tee "${OUT:-/dev/null}"
+  echo "**Kickstand / Kea (highest zero-drop rate): $(ratio "${BEST[kickstand]}" "${BEST[kea]}")**"
+  echo
+  echo "DO = DISCOVER→OFFER, RA = REQUEST→ACK (perfdhcp delays). Zero-drop = perfdhcp drops 0 and every DISCOVER ACKed."
+  echo "Server CPU = user+sys of the server process (/proc) over the perfdhcp run; µs/DORA = that CPU time / ACKs."
+  echo
+  echo "All trials:"
+  echo
+  md_table "$WORK/trials.tsv"
+  [ -z "$PROF_MD" ] || { echo; echo "Kickstand CPU profile (node --cpu-prof, top self time):"; echo; echo "$PROF_MD"; }
+} >"$WORK/report.md"
+cat "$WORK/report.md"; [ -z "$OUT" ] || cp "$WORK/report.md" "$OUT"
+
+# ---- optional extra: the shared peer bench, only if present ------------------------------------
+PEER=$REPO/../shared/peer-bench/dhcp-peers.sh
+if [ "$PEERS" = 1 ]; then
+  if [ -f "$PEER" ] && [ "$RUNNER" = bundle ]; then
+    log "--peers: running $PEER --candidate (Kickstand)"
+    bash "$PEER" --servers kea --candidate "NODE_PATH=$REPO/node_modules KS_LOG_LEVEL=warn exec node $WORK/dhcp-daemon.js --peer-bench" \
+      --candidate-name kickstand --deadline "$(left)" || log "peer bench failed (optional; ignored)"
+  else log "--peers: $PEER not found (or --ks-runner tsx); skipped"; fi
+fi
