@@ -42,7 +42,7 @@ describe('PXE lab: real firmware boots through Kickstand alone', { timeout: 660_
   }, { timeout: 650_000 });
 
   const expectations: Record<string, string> = {
-    bios: 'SeaBIOS + iPXE ROM: DHCP → iPXE script → kernel + initrd → kickstart → %pre → install tree → %post → installed; second boot local',
+    bios: 'SeaBIOS + iPXE ROM: DHCP → iPXE script → kernel + initrd → kickstart → %pre → install tree → %post → installed; second boot local; reimage → exactly one reinstall, then local',
     uefi: 'OVMF + iPXE EFI ROM: the same flow as an EFI machine; second boot local',
     stray: 'unregistered OVMF PXE machine: DHCP → TFTP loader → iPXE → discovered, never installed',
   };

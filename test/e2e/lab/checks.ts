@@ -25,6 +25,10 @@ export interface MachineRecord {
   installExit?: number | null | 'timeout';
   /** Local boot seen on the console in the second boot. */
   localBootLine?: string;
+  /** Reimage machines: what `kickstand host reimage` printed, the reinstall boot's exit, the last local boot. */
+  reimageOutput?: string;
+  reinstallExit?: number | null | 'timeout';
+  finalLocalBootLine?: string;
   host?: Host;
 }
 
@@ -55,7 +59,8 @@ export function bootLines(lines: string[], n: number): string[] {
 
 /** The ed25519 host key the stand-in's %post printed (the lab kickstart echoes it). */
 export function consoleHostKey(lines: string[]): string | undefined {
-  for (const l of lines) {
+  // The last one: a reimaged machine printed a new key in its reinstall, and that is the pin.
+  for (const l of [...lines].reverse()) {
     const m = l.match(/(ssh-ed25519 [A-Za-z0-9+/=]+)/);
     if (m) return m[1];
   }
@@ -69,8 +74,9 @@ export function checkInstalled(r: MachineRecord, all: HostEvent[]): Check[] {
   const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: m.name, step, ok, detail });
   const ev = all.filter(mine(m));
   const boot2 = r.bootStartIds[1] ?? Number.MAX_SAFE_INTEGER;
+  const boot3 = r.bootStartIds[2] ?? Number.MAX_SAFE_INTEGER;
   const first = ev.filter((e) => e.id >= (r.bootStartIds[0] ?? 0) && e.id < boot2);
-  const second = ev.filter((e) => e.id >= boot2);
+  const second = ev.filter((e) => e.id >= boot2 && e.id < boot3);
   const ack = kindIn(first, 'dhcp.ack');
   add('DHCP', ack.length > 0, ack.length ? ack[0]!.message : 'no dhcp.ack for this MAC');
   const script = kindIn(first, 'http.ipxe');
@@ -106,6 +112,24 @@ export function checkInstalled(r: MachineRecord, all: HostEvent[]): Check[] {
   const again = second.filter((e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))));
   add('no reinstall', again.length === 0 && stateChanges(second, 'installing').length === 0, again.length ? `second boot fetched: ${again.map((e) => e.kind + ' ' + e.message).join('; ')}` : 'no kernel/initrd/kickstart in the second boot');
   add('local boot', r.localBootLine !== undefined, r.localBootLine ?? 'firmware did not move on to local boot');
+  if (m.reimage) c.push(...checkReimage(r, ev));
+  return c;
+}
+
+/** `kickstand host reimage`: boot 3 reinstalls exactly once (new token), boot 4 boots local. */
+function checkReimage(r: MachineRecord, ev: HostEvent[]): Check[] {
+  const c: Check[] = [];
+  const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: r.def.name, step, ok, detail });
+  const boot3 = r.bootStartIds[2] ?? Number.MAX_SAFE_INTEGER;
+  const boot4 = r.bootStartIds[3] ?? Number.MAX_SAFE_INTEGER;
+  const rearmed = ev.filter((e) => e.kind === 'host.state' && e.data.to === 'armed' && /reimage/.test(String(e.data.cause ?? e.message)));
+  add('reimage', rearmed.length === 1, rearmed[0]?.message ?? `not re-armed (kickstand host reimage said: ${r.reimageOutput ?? 'nothing'})`);
+  const third = ev.filter((e) => e.id >= boot3 && e.id < boot4);
+  const ks = kindIn(third, 'kickstart.fetched');
+  add('reinstall once', ks.length === 1 && stateChanges(third, 'installed').length > 0 && r.reinstallExit === 0, `boot 3: kickstart fetched ${ks.length}×, ${stateChanges(third, 'installed').length ? 'installed again' : 'not installed'}, exit ${String(r.reinstallExit)}`);
+  const fourth = ev.filter((e) => e.id >= boot4);
+  const again = fourth.filter((e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))));
+  add('local after reimage', again.length === 0 && r.finalLocalBootLine !== undefined, again.length ? `boot 4 fetched: ${again.map((e) => e.kind).join(', ')}` : r.finalLocalBootLine ?? 'no local boot in boot 4');
   return c;
 }
 

@@ -174,7 +174,12 @@ async function registerAndBoot(o: LabOptions, ks: LabKickstand, lab: Machines, l
     vm.start();
     view.add(name, 'power on', `boot ${vm.boots}: ${MACHINES.find((m) => m.name === name)!.firmware}`, 'lab');
   };
-  const flows = MACHINES.map((m) => (m.registered ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view) : strayFlow(m, lab.vms.get(m.name)!, boot, view)));
+  const reimage = async (name: string): Promise<string> => {
+    const out = (await ks.cli(['host', 'reimage', name, '--yes'])).trim();
+    view.add(name, 'reimage', `kickstand host reimage ${name} --yes → ${out}`, 'lab');
+    return out;
+  };
+  const flows = MACHINES.map((m) => (m.registered ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage) : strayFlow(m, lab.vms.get(m.name)!, boot, view)));
   let labTimer: NodeJS.Timeout | undefined;
   const labTimeout = new Promise<void>((resolve) => {
     labTimer = setTimeout(() => {
@@ -202,8 +207,11 @@ async function collectChecks(ks: LabKickstand, records: Map<string, MachineRecor
   return checks;
 }
 
-/** Install boot (until the stand-in powers off), then the second boot (until local boot). */
-async function installFlow(m: MachineDef, vm: LabVm, r: MachineRecord, boot: (n: string) => void, view: LiveView): Promise<void> {
+/**
+ * Install boot (until the stand-in powers off), then the second boot (until local boot); for a
+ * reimage machine then `kickstand host reimage`, a reinstall boot and a last local boot.
+ */
+async function installFlow(m: MachineDef, vm: LabVm, r: MachineRecord, boot: (n: string) => void, view: LiveView, reimage: (n: string) => Promise<string>): Promise<void> {
   boot(m.name);
   r.installExit = await vm.waitExit(LIMITS.installBootMs);
   if (r.installExit === 'timeout') {
@@ -214,6 +222,21 @@ async function installFlow(m: MachineDef, vm: LabVm, r: MachineRecord, boot: (n:
   view.add(m.name, 'powered off', `QEMU exited (${r.installExit}); booting it again: must boot local disk, not reinstall`, 'lab', r.installExit !== 0);
   boot(m.name);
   r.localBootLine = await vm.waitLine(LOCAL_BOOT, LIMITS.localBootMs);
+  await delay(1000);
+  vm.kill();
+  if (!m.reimage || r.localBootLine === undefined) return;
+  await vm.waitExit(10_000);
+  r.reimageOutput = await reimage(m.name).catch((e: unknown) => `failed: ${(e as Error).message}`);
+  boot(m.name);
+  r.reinstallExit = await vm.waitExit(LIMITS.installBootMs);
+  if (r.reinstallExit === 'timeout') {
+    view.add(m.name, 'TIMEOUT', `reinstall boot did not power off within ${LIMITS.installBootMs / 1000} s`, 'lab', true);
+    vm.kill();
+    return;
+  }
+  view.add(m.name, 'powered off', `QEMU exited (${r.reinstallExit}) after the reinstall; booting again: must boot local disk`, 'lab', r.reinstallExit !== 0);
+  boot(m.name);
+  r.finalLocalBootLine = await vm.waitLine(LOCAL_BOOT, LIMITS.localBootMs);
   await delay(1000);
   vm.kill();
 }
