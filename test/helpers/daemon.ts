@@ -7,6 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load';
+import { buildDaemon, type Daemon } from '../../src/daemon';
+import { silentLogger } from '../../src/log';
 
 const FROM_SOURCE = __filename.endsWith('.ts');
 export const REPO = resolve(__dirname, FROM_SOURCE ? '../..' : '../../..');
@@ -132,4 +135,32 @@ export class DaemonProcess {
     await this.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The daemon built in this process (real store, real HTTP on 127.0.0.1:0), for API-level tests. */
+export interface InProcessDaemon {
+  dir: string;
+  daemon: Daemon;
+  /** http://127.0.0.1:PORT */
+  base: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+export async function startInProcess(prefix: string, configure: (dir: string) => Record<string, unknown> = testConfig): Promise<InProcessDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const file = join(dir, 'kickstand.yaml');
+  writeFileSync(file, stringify(configure(dir)));
+  const daemon = buildDaemon(loadConfig({ file, env: {} }), silentLogger());
+  await daemon.start();
+  return {
+    dir,
+    daemon,
+    base: `http://127.0.0.1:${daemon.http.address()!.port}`,
+    token: readFileSync(join(dir, 'state', 'api-token'), 'utf8').trim(),
+    async close() {
+      await daemon.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -7,42 +7,31 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load';
-import { buildDaemon, type Daemon } from '../../src/daemon';
-import { silentLogger } from '../../src/log';
+import type { Daemon } from '../../src/daemon';
 import type { HostState } from '../../src/model/host';
-import { testConfig } from '../helpers/daemon';
+import { startInProcess, type InProcessDaemon } from '../helpers/daemon';
 import { FakeRedfish } from '../helpers/fake-redfish';
 
 const BMC_PASSWORD = 'canary-bmc-Pa55-0451';
 
 describe('lifecycle: reimage and rolling rebuild', () => {
-  let dir: string;
   let daemon: Daemon;
   let base: string;
   let token: string;
   let redfish: FakeRedfish;
   let redfishPort: number;
 
+  let running: InProcessDaemon;
+
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ks-life-'));
-    const file = join(dir, 'kickstand.yaml');
-    writeFileSync(file, stringify(testConfig(dir)));
-    daemon = buildDaemon(loadConfig({ file, env: {} }), silentLogger());
-    await daemon.start();
-    base = `http://127.0.0.1:${daemon.http.address()!.port}`;
-    token = readFileSync(join(dir, 'state', 'api-token'), 'utf8').trim();
+    running = await startInProcess('ks-life');
+    ({ daemon, base, token } = running);
     redfish = new FakeRedfish({ username: 'admin', password: BMC_PASSWORD, initialPower: 'On' });
     redfishPort = await redfish.start();
   });
   after(async () => {
     await redfish.stop();
-    await daemon.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await running.close();
   });
 
   const api = async (method: string, path: string, body?: unknown) => {

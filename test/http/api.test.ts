@@ -1,14 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import type { Express } from 'express';
-import { loadConfig } from '../../src/config/load';
-import { buildDaemon, type Daemon } from '../../src/daemon';
-import { silentLogger } from '../../src/log';
-import { testConfig } from '../helpers/daemon';
+import type { Daemon } from '../../src/daemon';
+import { startInProcess, type InProcessDaemon } from '../helpers/daemon';
 
 interface RouteRef {
   method: string;
@@ -39,19 +35,13 @@ describe('operator API', () => {
   let base: string;
   let token: string;
 
+  let running: InProcessDaemon;
+
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ks-api-'));
-    const file = join(dir, 'kickstand.yaml');
-    writeFileSync(file, stringify(testConfig(dir)));
-    daemon = buildDaemon(loadConfig({ file, env: {} }), silentLogger());
-    await daemon.start();
-    base = `http://127.0.0.1:${daemon.http.address()!.port}`;
-    token = (await import('node:fs')).readFileSync(join(dir, 'state', 'api-token'), 'utf8').trim();
+    running = await startInProcess('ks-api');
+    ({ dir, daemon, base, token } = running);
   });
-  after(async () => {
-    await daemon.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => running.close());
 
   const call = async (method: string, path: string, body?: unknown, auth: string | null = `Bearer ${token}`) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -7,41 +7,32 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { stringify } from 'yaml';
-import { loadConfig } from '../../src/config/load';
-import { buildDaemon, type Daemon } from '../../src/daemon';
-import { silentLogger } from '../../src/log';
-import { testConfig } from '../helpers/daemon';
+import type { Daemon } from '../../src/daemon';
+import { startInProcess, testConfig, type InProcessDaemon } from '../helpers/daemon';
 import { skipUnless } from '../helpers/env';
 
 const run = promisify(execFile);
 
 describe('live asset download progress', () => {
-  let dir: string;
   let daemon: Daemon;
   let base: string;
   let token: string;
 
+  let running: InProcessDaemon;
+
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ks-progress-'));
-    mkdirSync(join(dir, 'images', 'p'), { recursive: true });
-    writeFileSync(join(dir, 'images', 'p', 'initrd.img'), Buffer.alloc(32 * 1024 * 1024, 7));
-    const file = join(dir, 'kickstand.yaml');
-    writeFileSync(file, stringify(testConfig(dir, { network: { address: '127.0.0.1', subnet: '127.0.0.0/24', pool: { start: '127.0.0.100', end: '127.0.0.199' } } })));
-    daemon = buildDaemon(loadConfig({ file, env: {} }), silentLogger());
-    await daemon.start();
-    base = `http://127.0.0.1:${daemon.http.address()!.port}`;
-    token = readFileSync(join(dir, 'state', 'api-token'), 'utf8').trim();
+    running = await startInProcess('ks-progress', (dir) => {
+      mkdirSync(join(dir, 'images', 'p'), { recursive: true });
+      writeFileSync(join(dir, 'images', 'p', 'initrd.img'), Buffer.alloc(32 * 1024 * 1024, 7));
+      return testConfig(dir, { network: { address: '127.0.0.1', subnet: '127.0.0.0/24', pool: { start: '127.0.0.100', end: '127.0.0.199' } } });
+    });
+    ({ daemon, base, token } = running);
     await daemon.registry.add({ name: 'dl1', macs: ['52:54:00:00:0d:01'], profile: 'rocky9', ipv4: '127.0.0.2', netboot: false });
   });
-  after(async () => {
-    await daemon.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => running.close());
 
   it('streams progress frames for the host while it downloads, then records the fetch', async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
