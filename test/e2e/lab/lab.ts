@@ -212,33 +212,28 @@ async function collectChecks(ks: LabKickstand, records: Map<string, MachineRecor
  * reimage machine then `kickstand host reimage`, a reinstall boot and a last local boot.
  */
 async function installFlow(m: MachineDef, vm: LabVm, r: MachineRecord, boot: (n: string) => void, view: LiveView, reimage: (n: string) => Promise<string>): Promise<void> {
-  boot(m.name);
-  r.installExit = await vm.waitExit(LIMITS.installBootMs);
-  if (r.installExit === 'timeout') {
-    view.add(m.name, 'TIMEOUT', `install boot did not power off within ${LIMITS.installBootMs / 1000} s`, 'lab', true);
-    vm.kill();
-    return;
-  }
-  view.add(m.name, 'powered off', `QEMU exited (${r.installExit}); booting it again: must boot local disk, not reinstall`, 'lab', r.installExit !== 0);
-  boot(m.name);
-  r.localBootLine = await vm.waitLine(LOCAL_BOOT, LIMITS.localBootMs);
-  await delay(1000);
-  vm.kill();
+  r.installExit = await installThenLocal(m, vm, boot, view, 'install', (line) => (r.localBootLine = line));
   if (!m.reimage || r.localBootLine === undefined) return;
   await vm.waitExit(10_000);
   r.reimageOutput = await reimage(m.name).catch((e: unknown) => `failed: ${(e as Error).message}`);
+  r.reinstallExit = await installThenLocal(m, vm, boot, view, 'reinstall', (line) => (r.finalLocalBootLine = line));
+}
+
+/** One boot that must install and power off, then one that must boot local (the line it printed). */
+async function installThenLocal(m: MachineDef, vm: LabVm, boot: (n: string) => void, view: LiveView, what: string, local: (line: string | undefined) => void): Promise<number | null | 'timeout'> {
   boot(m.name);
-  r.reinstallExit = await vm.waitExit(LIMITS.installBootMs);
-  if (r.reinstallExit === 'timeout') {
-    view.add(m.name, 'TIMEOUT', `reinstall boot did not power off within ${LIMITS.installBootMs / 1000} s`, 'lab', true);
+  const exit = await vm.waitExit(LIMITS.installBootMs);
+  if (exit === 'timeout') {
+    view.add(m.name, 'TIMEOUT', `${what} boot did not power off within ${LIMITS.installBootMs / 1000} s`, 'lab', true);
     vm.kill();
-    return;
+    return exit;
   }
-  view.add(m.name, 'powered off', `QEMU exited (${r.reinstallExit}) after the reinstall; booting again: must boot local disk`, 'lab', r.reinstallExit !== 0);
+  view.add(m.name, 'powered off', `QEMU exited (${exit}) after the ${what}; booting it again: must boot local disk, not reinstall`, 'lab', exit !== 0);
   boot(m.name);
-  r.finalLocalBootLine = await vm.waitLine(LOCAL_BOOT, LIMITS.localBootMs);
+  local(await vm.waitLine(LOCAL_BOOT, LIMITS.localBootMs));
   await delay(1000);
   vm.kill();
+  return exit;
 }
 
 /** The unregistered machine: boots once; Kickstand must only record it. */
