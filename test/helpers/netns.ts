@@ -36,6 +36,22 @@ export function netns(name: string): Netns {
   };
 }
 
+/** SIGKILLs every process inside namespace `name` (one our test created); quiet if it is gone. */
+export function killNamespace(name: string): void {
+  try {
+    const pids = sh('ip', ['netns', 'pids', name]).split(/\s+/).filter(Boolean);
+    for (const p of pids) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  } catch {
+    /* ns already gone */
+  }
+}
+
 /**
  * Owns namespaces and the processes started in them; `cleanup()` kills those processes by PID
  * (only ours) and deletes the namespaces (which removes their veths).
@@ -85,18 +101,7 @@ export class Lab {
     }
     for (const name of this.namespaces.splice(0).reverse()) {
       // Processes started with `ip netns exec` are children of ip; kill anything left in the ns.
-      try {
-        const pids = sh('ip', ['netns', 'pids', name]).split(/\s+/).filter(Boolean);
-        for (const p of pids) {
-          try {
-            process.kill(Number(p), 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }
-      } catch {
-        /* ns already gone */
-      }
+      killNamespace(name);
       try {
         sh('ip', ['netns', 'del', name]);
       } catch {

@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync,
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab, sh, uniqueTag, type Netns } from './netns';
+import { killNamespace, Lab, sh, uniqueTag, type Netns } from './netns';
 
 export interface SshdNode {
   name: string;
@@ -188,21 +188,6 @@ exec /usr/sbin/sshd -D -e -f ${cfg}
 function nodeExec(nd: string, cmd: string, args: string[], timeoutMs = 15_000): string {
   const pid = readFileSync(join(nd, 'boot.pid'), 'utf8').trim();
   return sh('nsenter', ['-t', pid, '-m', '-n', '--', cmd, ...args], { timeoutMs });
-}
-
-function killNamespace(name: string): void {
-  try {
-    const pids = sh('ip', ['netns', 'pids', name]).split(/\s+/).filter(Boolean);
-    for (const p of pids) {
-      try {
-        process.kill(Number(p), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  } catch {
-    /* ns gone */
-  }
 }
 
 function waitTcp(ns: Netns, address: string, port: number, log: () => string): void {
