@@ -66,7 +66,9 @@ export async function curl(h: Harness, urlPath: string, args: string[] = [], out
   const hdr = path.join(h.dir, `h${n}`);
   const body = output ?? path.join(h.dir, `b${n}`);
   await run(['-sS', '--max-time', '20', '-D', hdr, '-o', body, ...args, `${h.base}${urlPath}`]);
-  return parseResult(readFileSync(hdr, 'latin1'), body);
+  // With -I curl writes the header block (Date and all) to -o as well; a HEAD has no body.
+  const head = args.includes('-I') || args.includes('--head');
+  return parseResult(readFileSync(hdr, 'latin1'), head ? null : body);
 }
 
 /** Runs curl with exactly `args`; resolves with stdout. */
@@ -78,7 +80,7 @@ export function run(args: string[]): Promise<Buffer> {
   });
 }
 
-function parseResult(raw: string, bodyFile: string): CurlResult {
+function parseResult(raw: string, bodyFile: string | null): CurlResult {
   const blocks = raw.split(/\r\n\r\n/).filter((b) => b.startsWith('HTTP/'));
   const last = blocks[blocks.length - 1] ?? '';
   const [statusLine = '', ...lines] = last.split('\r\n');
@@ -87,11 +89,11 @@ function parseResult(raw: string, bodyFile: string): CurlResult {
     const i = l.indexOf(':');
     if (i > 0) headers.set(l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim());
   }
-  let body: Buffer;
+  let body = Buffer.alloc(0); // HEAD and empty bodies: curl creates no file
   try {
-    body = readFileSync(bodyFile);
+    if (bodyFile !== null) body = readFileSync(bodyFile);
   } catch {
-    body = Buffer.alloc(0); // HEAD and empty bodies: curl creates no file
+    /* no file written */
   }
   return { status: Number(statusLine.split(' ')[1]), headers, body };
 }
