@@ -3,18 +3,24 @@
  * Benchmark server for bench/http.sh: an express app with only the /images assets router,
  * serving --root on 127.0.0.1:--port at `/` (so peer scripts can ask for /big.bin) and at
  * `/images`. Not part of the daemon; `kickstand serve` mounts the same router.
- *   node --import tsx bench/http-assets-server.ts --root DIR --port 16083 [--chunk BYTES] [--workers N]
+ *   node dist/bench/http-assets-server.js --root DIR --port 16083 [--chunk BYTES] [--workers N]
+ * (bench/http.sh builds dist/ first: the daemon runs compiled code, not through tsx's loader.)
  * --mode send-naive [--hwm BYTES]: instead of Kickstand's router, the naive express + send
  * server of the peer script (`send(req, req.path, {root}).pipe(res)`), optionally with a
  * larger fs.createReadStream highWaterMark — the baselines docs/http-assets.md compares.
+ * --sendfile off: never use sendfile(2), copy every body through user space (the fallback when
+ * the native addon is not built). Default: sendfile when the addon is loaded.
  * --workers N (default 1) forks N processes sharing the listening socket (node:cluster), the
  * way nginx runs one worker per CPU — to measure what a second process would buy.
  */
 import cluster from 'node:cluster';
+import { createServer } from 'node:http';
 import express from 'express';
 import { Registry } from 'prom-client';
 import send from 'send';
-import { createAssetsRouter } from '../src/http/assets/router';
+import { createAssets } from '../src/http/assets/router';
+import { dispatch, type FastPath } from '../src/http/server';
+import { nativeStatus } from '../src/native';
 import { silentLogger } from '../src/log';
 
 function arg(name: string, dflt?: string): string {
@@ -31,6 +37,7 @@ const chunk = Number(arg('chunk', String(1 << 20)));
 const workers = Number(arg('workers', '1'));
 const mode = arg('mode', 'kickstand');
 const hwm = Number(arg('hwm', '0'));
+const sendfile = arg('sendfile', 'on') !== 'off';
 
 if (workers > 1 && cluster.isPrimary) {
   for (let i = 0; i < workers; i++) cluster.fork();
@@ -46,6 +53,7 @@ if (workers > 1 && cluster.isPrimary) {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  const fast: FastPath[] = [];
   if (mode === 'send-naive') {
     const opts: send.SendOptions & { highWaterMark?: number } = { root };
     if (hwm > 0) opts.highWaterMark = hwm; // send passes its options on to fs.createReadStream
@@ -58,11 +66,13 @@ if (workers > 1 && cluster.isPrimary) {
         .pipe(res);
     });
   } else {
-    const router = createAssetsRouter({ root, log: silentLogger(), metrics: new Registry(), chunkSize: chunk });
-    app.use('/images', router);
-    app.use('/', router);
+    // As the daemon mounts it: a fast path by prefix in front of express (src/http/server.ts).
+    const assets = createAssets({ root, log: silentLogger(), metrics: new Registry(), chunkSize: chunk, sendfile });
+    if (sendfile && !nativeStatus().loaded) process.stderr.write(`sendfile unavailable: ${nativeStatus().reason}\n`);
+    fast.push({ prefix: '/images/', handle: assets.handle }, { prefix: '/', handle: assets.handle });
   }
-  const server = app.listen(port, host, () => {
+  const server = createServer({ keepAliveTimeout: 5_000 }, dispatch(app, fast));
+  server.listen(port, host, () => {
     if (workers <= 1) process.stdout.write(`listening on ${host}:${port}\n`);
   });
   process.on('SIGTERM', () => server.close(() => process.exit(0)));

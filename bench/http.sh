@@ -21,8 +21,10 @@ usage: bench/http.sh [options]
   --chunk BYTES    Kickstand largest read size (default 1048576)
   --nginx-port P   (default 16180)    --ks-port P   (default 16183)
   --out FILE       also write the markdown report to FILE
-  --variants       also measure the naive express + send server (64 KiB reads) and the same with
-                   highWaterMark 1 MiB, on ports 16184/16185 (the baselines in docs/http-assets.md)
+  --variants       also measure Kickstand without sendfile (--sendfile off: the copy path used
+                   when the native addon is not built, port 16186), the naive express + send
+                   server (64 KiB reads) and the same with highWaterMark 1 MiB, on ports
+                   16184/16185 (the baselines in docs/http-assets.md)
   --peers          afterwards run ../shared/peer-bench/http-peers.sh --servers nginx --candidate …
   --keep           keep the work dir (files on /dev/shm)
 USAGE
@@ -58,6 +60,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+log "building dist/ (the servers run compiled, as the daemon does)"
+(cd "$REPO" && npx tsc -p tsconfig.json) || { log "tsc failed"; exit 1; }
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "creating files in $WORK (512 MiB random)"
 head -c $((512 * 1048576)) /dev/urandom >"$ROOT/big.bin"
@@ -95,7 +99,7 @@ declare -A SPID=([nginx]=${PIDS[-1]})
 
 start_node() { # NAME PORT ARGS...
   local name=$1 port=$2; shift 2
-  (cd "$REPO" && exec node --import tsx bench/http-assets-server.ts --root "$ROOT" --port "$port" "$@") >"$WORK/$name.log" 2>&1 &
+  (cd "$REPO" && exec node dist/bench/http-assets-server.js --root "$ROOT" --port "$port" "$@") >"$WORK/$name.log" 2>&1 &
   PIDS+=($!); wait_port "$port" "${PIDS[-1]}" || { log "$name did not start"; cat "$WORK/$name.log" >&2; exit 1; }
   SPID[$name]=${PIDS[-1]}
 }
@@ -113,7 +117,8 @@ start_node kickstand "$KS_PORT" --chunk "$CHUNK"
 if [ "$VARIANTS" = 1 ]; then
   start_node send-64k 16184 --mode send-naive; URL[send-64k]="http://127.0.0.1:16184"
   start_node send-1m 16185 --mode send-naive --hwm 1048576; URL[send-1m]="http://127.0.0.1:16185"
-  SERVERS+=(send-64k send-1m)
+  start_node kickstand-copy 16186 --chunk "$CHUNK" --sendfile off; URL[kickstand-copy]="http://127.0.0.1:16186/images"
+  SERVERS+=(kickstand-copy send-64k send-1m)
 fi
 RANGE='bytes=1048576-2097151'
 
@@ -180,7 +185,7 @@ if [ "$PEERS" = 1 ]; then
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; PIDS=()
     log "running the shared peer script with Kickstand as candidate"
     bash "$PEER" --servers nginx --candidate-name kickstand \
-      --candidate "cd '$REPO' && exec node --import tsx bench/http-assets-server.ts --root {root} --port {port} --chunk $CHUNK"
+      --candidate "cd '$REPO' && exec node dist/bench/http-assets-server.js --root {root} --port {port} --chunk $CHUNK"
   else
     log "no peer script at $PEER; skipped"
   fi

@@ -20,7 +20,7 @@ import { Rollouts } from './hosts/rollout';
 import { createBmcClient, type BmcConfig } from './bmc';
 import type { Host } from './model/host';
 import { createDhcpServer } from './dhcp/server';
-import { createAssetsRouter } from './http/assets/router';
+import { createAssets } from './http/assets/router';
 import { publishAssetProgress, recordAssetServed, recordFileEvent } from './hosts/timeline-bridge';
 import { createTftpServer } from './tftp/server';
 import { createFileHandler } from './tftp/files';
@@ -29,6 +29,7 @@ import { bootstrapRouter } from './http/api/bootstrap';
 import { lifecycleRouter } from './http/api/lifecycle';
 import { createApp } from './http/app';
 import { HttpService } from './http/server';
+import { nativeStatus } from './native';
 import { buildInstallFlow } from './install/wiring';
 import { Lifecycle, type Service } from './lifecycle';
 import type { Logger } from './log';
@@ -51,8 +52,16 @@ export interface Daemon {
   reload(next: Config): string[];
 }
 
+/** Says once whether sendfile(2) and the native TFTP data phase are in use (src/native). */
+function logNativeStatus(log: Logger): void {
+  const st = nativeStatus();
+  if (st.loaded) log.info({ file: st.file }, 'native fast paths loaded: sendfile for /images, TFTP data phase on threads');
+  else log.warn({ reason: st.reason }, 'native fast paths unavailable: /images and TFTP use the slower JavaScript paths (fix: build with a C toolchain, npm rebuild kickstand)');
+}
+
 export function buildDaemon(config: Config, log: Logger): Daemon {
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  logNativeStatus(log);
   const live = new LiveConfig(config);
   const timeline = new Timeline();
   const rawStore = openSqliteStore(join(config.stateDir, 'kickstand.db'));
@@ -71,10 +80,10 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
   const install = buildInstallFlow({ store, registry, config: () => live.current, log, metrics, bootstrapPublicKey: async () => bootstrapPublicKey(live.current.stateDir) });
   const bootstrap = bootstrapWiring({ store, registry, live, timeline, log, metrics, stateDir: config.stateDir });
   const lifecycleApi = lifecycleWiring({ store, registry, timeline, log, leaveMesh: (h) => bootstrap.bootstrapper.mesh.remove(h.name) });
-  const assets = createAssetsRouter({ root: config.imagesDir, log, metrics, onServed: recordAssetServed(store, log), onProgress: publishAssetProgress(store, timeline, log) });
-  const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: [...install.mounts, { path: '/images', router: assets }], apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api] });
+  const assets = createAssets({ root: config.imagesDir, log, metrics, onServed: recordAssetServed(store, log), onProgress: publishAssetProgress(store, timeline, log) });
+  const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: [...install.mounts, { path: '/images', router: assets.router }], apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api] });
   const [host, port] = splitHostPort(config.http.listen);
-  const http = new HttpService(app, host, port, log.child({ component: 'http' }));
+  const http = new HttpService(app, host, port, log.child({ component: 'http' }), [{ prefix: '/images/', handle: assets.handle }]);
   const services: Service[] = [install.timeout, http];
   // DHCP starts after HTTP: it points machines at URLs that must already answer.
   if (config.dhcp.mode !== 'off') {

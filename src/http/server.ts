@@ -5,11 +5,32 @@
  * downloads are responses, not requests, and are not cut). Stop lets in-flight requests finish
  * for up to `graceMs`, then closes what is left.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Service } from '../lifecycle';
 import type { Logger } from '../log';
+
+/**
+ * A handler for every URL under `prefix` (which ends in `/`), called without express: boot
+ * assets (/images/) are the daemon's hot path, and express's routing and request decoration
+ * cost more per request than sending a 1 MiB range (bench/RESULTS.md). `rest` keeps the
+ * prefix's final `/`, and the query string.
+ */
+export interface FastPath {
+  prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse, rest: string): void;
+}
+
+/** The request listener: fast paths by URL prefix, everything else to express. */
+export function dispatch(app: Express, fast: readonly FastPath[]): (req: IncomingMessage, res: ServerResponse) => void {
+  if (fast.length === 0) return app;
+  return (req, res) => {
+    const url = req.url ?? '/';
+    for (const f of fast) if (url.startsWith(f.prefix)) return f.handle(req, res, url.slice(f.prefix.length - 1));
+    app(req, res);
+  };
+}
 
 export class HttpService implements Service {
   readonly name = 'http';
@@ -20,11 +41,12 @@ export class HttpService implements Service {
     private readonly host: string,
     private readonly port: number,
     private readonly log: Logger,
+    private readonly fastPaths: readonly FastPath[] = [],
     private readonly graceMs = 10_000,
   ) {}
 
   start(): Promise<void> {
-    const server = createServer({ headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 }, this.app);
+    const server = createServer({ headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 }, dispatch(this.app, this.fastPaths));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { native, nativeStatus } from '../../src/native';
 
 export const IN_CI = process.env.CI === 'true';
 
@@ -25,8 +26,9 @@ export function hasBinary(name: string): boolean {
  * Returns the reason the test cannot run here, or undefined when it can. In CI a missing
  * prerequisite throws (the test fails); elsewhere the caller skips with the reason.
  */
-export function missing(need: { root?: boolean; binaries?: string[] }): string | undefined {
+export function missing(need: { root?: boolean; binaries?: string[]; native?: boolean }): string | undefined {
   const lacks: string[] = [];
+  if (need.native && native() === null) lacks.push(`the native addon (${nativeStatus().reason ?? 'not loaded'})`);
   if (need.root && !isRoot()) lacks.push('root (network namespaces)');
   for (const b of need.binaries ?? []) if (!hasBinary(b)) lacks.push(`\`${b}\` on PATH`);
   if (lacks.length === 0) return undefined;
@@ -36,7 +38,7 @@ export function missing(need: { root?: boolean; binaries?: string[] }): string |
 }
 
 /** `t.skip(reason)` and true when prerequisites are missing outside CI. */
-export function skipUnless(t: TestContext, need: { root?: boolean; binaries?: string[] }): boolean {
+export function skipUnless(t: TestContext, need: { root?: boolean; binaries?: string[]; native?: boolean }): boolean {
   const why = missing(need);
   if (why === undefined) return false;
   t.skip(why);

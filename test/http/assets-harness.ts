@@ -22,7 +22,7 @@ export interface Harness {
 }
 
 /** Starts the router on an ephemeral loopback port over `root` (created by the caller). */
-export async function startAssets(root: string, dir: string, opts: { maxRanges?: number; chunkSize?: number; directPath?: boolean } = {}): Promise<Harness> {
+export async function startAssets(root: string, dir: string, opts: { maxRanges?: number; chunkSize?: number; directPath?: boolean; sendfile?: boolean } = {}): Promise<Harness> {
   const served: ServedEvent[] = [];
   const metrics = new Registry();
   const app = express();

@@ -6,7 +6,9 @@
  * which is where send spends its time — measured in docs/http-assets.md:
  * - 64 KiB reads: one thread-pool round trip + one socket write per 64 KiB;
  * - a fresh buffer per read: fresh pages from the kernel (zeroed, faulted in) for every chunk.
- * Node has no sendfile, so a copy through user space remains; the pool makes it the only cost.
+ * Slices of 64 KiB and more go through sendfile(2) on a native thread when the addon is built
+ * (sendfile.ts: no copy through user space at all); the pooled copy is the fallback and serves
+ * short slices.
  *
  * A buffer returns to the pool only from the write callback, i.e. once the socket no longer
  * references it. Memory bound: the buffers of active responses share `activeBudget` (a stalled
@@ -15,6 +17,7 @@
 import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { isSlice, type Segment } from './multipart';
+import { canSendfile, SENDFILE_JOB_BYTES, SENDFILE_MIN_BYTES, SENDFILE_NOW_BYTES, sendNow, sendSlice, type SendfileHandle } from './sendfile';
 
 export interface BufferPool {
   readonly chunkSize: number;
@@ -85,6 +88,8 @@ export function createBufferPool(limits: PoolLimits): BufferPool {
 export interface PumpProgress {
   /** Body bytes handed to the socket so far. */
   bytes: number;
+  /** Of those, bytes sent with sendfile(2). */
+  sendfileBytes?: number;
 }
 
 export interface PumpResult {
@@ -112,15 +117,22 @@ export function pumpSegments(
   pool: BufferPool,
   progress: PumpProgress,
   done: (r: PumpResult) => void,
+  opts: PumpOptions = {},
 ): void {
-  new BodyPump(source, res, segments, pool, progress, done).start();
+  new BodyPump(source, res, segments, pool, progress, done, opts.sendfile !== false && canSendfile(res)).start();
+}
+
+export interface PumpOptions {
+  /** false: never use sendfile (differential tests, benchmarks). Default: when available. */
+  sendfile?: boolean;
 }
 
 class BodyPump {
   private fd = -1;
   private seg = 0; // index of the current segment
   private pos = -1; // next file offset in the current slice (-1: slice not started)
-  private reading = false; // a read in flight keeps the (borrowed) descriptor in use
+  private reading = false; // a read or sendfile job in flight keeps the (borrowed) descriptor in use
+  private job: SendfileHandle | null = null;
   private finished = false;
   private outcome: PumpResult | null = null;
   private readonly onClose = (): void => this.finish(false);
@@ -133,6 +145,7 @@ class BodyPump {
     private readonly pool: BufferPool,
     private readonly progress: PumpProgress,
     private readonly done: (r: PumpResult) => void,
+    private useSendfile: boolean,
   ) {}
 
   start(): void {
@@ -172,8 +185,55 @@ class BodyPump {
     }
   }
 
-  /** One positional read on the thread pool, then one socket write; backpressure via 'drain'. */
   private read(from: number, to: number): void {
+    if (this.useSendfile && to - from + 1 >= SENDFILE_MIN_BYTES) this.sendfile(from, to);
+    else this.copy(from, to);
+  }
+
+  /**
+   * The slice with sendfile(2): what the socket takes now on this thread (a 1 MiB range is
+   * usually all of it), the rest on a native thread, SENDFILE_JOB_BYTES per job; the copy path
+   * when sendfile cannot be used for this response.
+   */
+  private sendfile(from: number, to: number): void {
+    let now: number | null;
+    try {
+      now = sendNow(this.res, this.fd, from, Math.min(to - from + 1, SENDFILE_NOW_BYTES));
+    } catch (err) {
+      return this.fail(err as Error);
+    }
+    if (now !== null && now > 0) {
+      this.sent(now);
+      if (from + now > to) return this.next();
+      from += now;
+    }
+    this.reading = true;
+    const job = sendSlice(this.res, this.fd, from, Math.min(to - from + 1, SENDFILE_JOB_BYTES), (err, sent) => {
+      this.job = null;
+      this.reading = false;
+      this.sent(sent);
+      if (this.finished) return this.settle();
+      if (err !== null && sent === 0 && (err as NodeJS.ErrnoException).code === 'EBUSY') {
+        this.useSendfile = false; // the native job cap is reached: copy this response instead
+        return this.copy(from, to);
+      }
+      if (err !== null) return this.fail(err);
+      this.next();
+    });
+    if (job !== null) return void (this.job = job);
+    this.reading = false;
+    this.useSendfile = false; // e.g. a pipelined response queued behind another one
+    this.copy(from, to);
+  }
+
+  private sent(n: number): void {
+    this.pos += n;
+    this.progress.bytes += n;
+    this.progress.sendfileBytes = (this.progress.sendfileBytes ?? 0) + n;
+  }
+
+  /** One positional read on the thread pool, then one socket write; backpressure via 'drain'. */
+  private copy(from: number, to: number): void {
     const buf = this.pool.take(to - from + 1);
     const want = Math.min(buf.length, to - from + 1);
     this.reading = true;
@@ -198,6 +258,7 @@ class BodyPump {
   private finish(complete: boolean, error?: Error): void {
     if (this.finished) return;
     this.finished = true;
+    this.job?.cancel();
     this.pool.leave();
     this.res.removeListener('close', this.onClose);
     const bytes = this.progress.bytes;

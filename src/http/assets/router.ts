@@ -10,12 +10,14 @@
  *    open-file cache (open-files.ts) and the headers are written directly.
  *    With If-Match/If-None-Match/If-Modified-Since/If-Unmodified-Since → via-send.ts: send
  *    evaluates the preconditions (304/412) on a fresh resolution.
- * 4. pump.ts — the body for both paths, from pooled large buffers; several ranges become
- *    multipart/byteranges (multipart.ts), which send cannot produce.
+ * 4. pump.ts — the body for both paths: sendfile(2) on a native thread (sendfile.ts) or pooled
+ *    large buffers; several ranges become multipart/byteranges (multipart.ts), which send
+ *    cannot produce.
  * Why two paths, and the measurements behind them: docs/http-assets.md.
  */
 import { promises as fsp } from 'node:fs';
-import { Router, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Router } from 'express';
 import type { Registry } from 'prom-client';
 import { ErrorCode, KickstandError } from '../../errors';
 import type { Logger } from '../../log';
@@ -72,6 +74,11 @@ export interface AssetsDeps {
   openFileValidMs?: number;
   /** false: every request goes through send (differential tests). Default true. */
   directPath?: boolean;
+  /**
+   * false: bodies are always copied through user space (pump.ts), never sent with sendfile(2).
+   * Default: sendfile whenever the native addon is loaded (sendfile.ts).
+   */
+  sendfile?: boolean;
 }
 
 interface Ctx {
@@ -84,7 +91,22 @@ interface Ctx {
   realRoot: () => Promise<string>;
 }
 
+/**
+ * The assets handler, usable two ways: `router` for an express mount, and `handle` for a plain
+ * node:http dispatch by URL prefix (HttpService's fast path: express's routing and request
+ * decoration cost more per request than a 1 MiB sendfile, bench/RESULTS.md).
+ */
+export interface Assets {
+  router: Router;
+  /** Serves `urlPath` (the path below the mount point, e.g. `/vmlinuz?x=1`). Never throws. */
+  handle(req: IncomingMessage, res: ServerResponse, urlPath: string): void;
+}
+
 export function createAssetsRouter(deps: AssetsDeps): Router {
+  return createAssets(deps).router;
+}
+
+export function createAssets(deps: AssetsDeps): Assets {
   let root: string | undefined;
   const ctx: Ctx = {
     deps,
@@ -100,23 +122,36 @@ export function createAssetsRouter(deps: AssetsDeps): Router {
     // Resolved lazily and re-tried while it fails: images/ may be created after start-up.
     realRoot: async () => (root ??= await fsp.realpath(deps.root)),
   };
-  const router = Router();
-  router.use((req, res, next) => {
+  const handle = (req: IncomingMessage, res: ServerResponse, urlPath: string): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
-      res.status(405).json(new KickstandError(ErrorCode.INVALID_INPUT, 'only GET and HEAD are served here', { fix: 'use GET' }).toJSON());
-      return;
+      return sendError(res, 405, new KickstandError(ErrorCode.INVALID_INPUT, 'only GET and HEAD are served here', { fix: 'use GET' }));
     }
-    serve(ctx, req, res).catch(next);
-  });
-  return router;
+    serve(ctx, req, res, urlPath).catch((err: unknown) => {
+      ctx.log.error({ err }, 'asset request failed');
+      if (!res.headersSent) sendError(res, 500, new KickstandError(ErrorCode.INTERNAL, 'internal error', { fix: 'see the daemon log' }));
+      else res.destroy();
+    });
+  };
+  const router = Router();
+  router.use((req, res) => handle(req, res, req.url ?? '/'));
+  return { router, handle };
 }
 
-async function serve(ctx: Ctx, req: Request, res: Response): Promise<void> {
-  const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+function sendError(res: ServerResponse, status: number, err: KickstandError): void {
+  const body = JSON.stringify(err.toJSON());
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+async function serve(ctx: Ctx, req: IncomingMessage, res: ServerResponse, urlPath: string): Promise<void> {
+  const q = urlPath.indexOf('?');
+  const rawPath = q < 0 ? urlPath : urlPath.slice(0, q);
   let reported = rawPath.slice(0, 256);
   const progress: PumpProgress = { bytes: 0 };
-  res.once('close', () => report(ctx, req, res, reported, progress.bytes));
+  res.once('close', () => report(ctx, req, res, reported, progress));
 
   const checked = checkUrlPath(rawPath);
   if (!checked.ok) return refuse(ctx, res, checked);
@@ -127,6 +162,7 @@ async function serve(ctx: Ctx, req: Request, res: Response): Promise<void> {
     ctx.log.warn({ err }, 'images root is missing');
     return refuse(ctx, res, { ok: false, status: 404, reason: 'not-found' });
   }
+  const method = req.method ?? 'GET'; // handle() admits only GET and HEAD
   const viaSend = ctx.deps.directPath === false || hasPreconditions(req.headers);
   if (viaSend) {
     const found = await resolveInJail(realRoot, checked.segments);
@@ -134,32 +170,32 @@ async function serve(ctx: Ctx, req: Request, res: Response): Promise<void> {
     const f = assetFile(found);
     reported = f.rel;
     const contentType = contentTypeFor(f.rel);
-    const plan = planRequest(req.method, req.headers, f, ctx.maxRanges, ctx.metrics, Date.now());
+    const plan = planRequest(method, req.headers, f, ctx.maxRanges, ctx.metrics, Date.now());
     setEntityHeaders(res, f, contentType);
-    serveViaSend(req, res, realRoot, f, plan, contentType, (segments) => pump(ctx, res, { path: f.path }, f, segments, progress));
+    serveViaSend({ method, headers: req.headers }, res, realRoot, f, plan, contentType, (segments) => pump(ctx, res, { path: f.path }, f, segments, progress));
     return;
   }
   const f = await ctx.files.acquire(realRoot, checked.segments);
   if (!f.ok) return refuse(ctx, res, f);
   reported = f.rel;
   const contentType = contentTypeFor(f.rel);
-  const plan = planRequest(req.method, req.headers, f, ctx.maxRanges, ctx.metrics, Date.now());
+  const plan = planRequest(method, req.headers, f, ctx.maxRanges, ctx.metrics, Date.now());
   setEntityHeaders(res, f, contentType);
-  const segments = directResponse(res, req.method, f, plan, contentType);
+  const segments = directResponse(res, method, f, plan, contentType);
   if (segments === null) return ctx.files.release(f);
   watchProgress(ctx, req, res, reported, progress);
   pump(ctx, res, { fd: f.fd }, f, segments, progress, () => ctx.files.release(f));
 }
 
-function pump(ctx: Ctx, res: Response, source: { fd: number } | { path: string }, f: AssetFile, segments: readonly Segment[], progress: PumpProgress, then?: () => void): void {
+function pump(ctx: Ctx, res: ServerResponse, source: { fd: number } | { path: string }, f: AssetFile, segments: readonly Segment[], progress: PumpProgress, then?: () => void): void {
   pumpSegments(source, res, segments, ctx.pool, progress, (r) => {
     if (r.error !== undefined) ctx.log.warn({ err: r.error, path: f.rel }, 'asset body failed');
     then?.();
-  });
+  }, { sendfile: ctx.deps.sendfile !== false });
 }
 
 /** Reports `progress` once a second while a large body is on its way (deps.onProgress). */
-function watchProgress(ctx: Ctx, req: Request, res: Response, path: string, progress: PumpProgress): void {
+function watchProgress(ctx: Ctx, req: IncomingMessage, res: ServerResponse, path: string, progress: PumpProgress): void {
   const hook = ctx.deps.onProgress;
   const total = Number(res.getHeader('content-length') ?? 0);
   if (hook === undefined || req.method !== 'GET' || total < PROGRESS_MIN_BYTES) return;
@@ -175,7 +211,7 @@ function watchProgress(ctx: Ctx, req: Request, res: Response, path: string, prog
   res.once('close', () => clearInterval(timer));
 }
 
-function refuse(ctx: Ctx, res: Response, r: Refusal): void {
+function refuse(ctx: Ctx, res: ServerResponse, r: Refusal): void {
   ctx.metrics.refused.inc({ reason: r.reason });
   ctx.log.debug({ reason: r.reason, status: r.status }, 'asset path refused');
   const err =
@@ -184,13 +220,15 @@ function refuse(ctx: Ctx, res: Response, r: Refusal): void {
       : r.status === 400
         ? new KickstandError(ErrorCode.INVALID_INPUT, 'malformed path', { fix: 'percent-encode the path once, without NUL bytes' })
         : new KickstandError(ErrorCode.NOT_FOUND, 'no such asset', { fix: 'see images/README.md for what goes under images/' });
-  res.status(r.status).json(err.toJSON());
+  sendError(res, r.status, err);
 }
 
-function report(ctx: Ctx, req: Request, res: Response, path: string, bytes: number): void {
+function report(ctx: Ctx, req: IncomingMessage, res: ServerResponse, path: string, progress: PumpProgress): void {
   const status = res.statusCode;
+  const bytes = progress.bytes;
   ctx.metrics.responses.inc({ status: String(status) });
   ctx.metrics.bytes.inc(bytes);
+  ctx.metrics.sendfileBytes.inc(progress.sendfileBytes ?? 0);
   ctx.log.debug({ path, status, bytes }, 'asset response');
   const e: ServedEvent = { path, remoteAddress: req.socket.remoteAddress ?? '', status, bytes, range: req.headers.range ?? null };
   try {
