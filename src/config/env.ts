@@ -6,11 +6,12 @@
  *   KICKSTAND_STATE_DIR=/srv/ks            → stateDir
  *   KICKSTAND_HTTP__LISTEN=0.0.0.0:8081    → http.listen
  *   KICKSTAND_NETWORK__DNS='[198.18.0.1]'  → network.dns
- * KICKSTAND_URL, KICKSTAND_TOKEN and KICKSTAND_CONFIG belong to the CLI and are not config keys.
+ * KICKSTAND_URL, KICKSTAND_TOKEN and KICKSTAND_CONFIG belong to the CLI, KICKSTAND_NATIVE and
+ * KICKSTAND_NATIVE_REQUIRED to the native addon's loader and build (src/native): not config keys.
  */
 import { parse as parseYaml } from 'yaml';
 
-const CLIENT_ONLY = new Set(['KICKSTAND_URL', 'KICKSTAND_TOKEN', 'KICKSTAND_CONFIG']);
+const CLIENT_ONLY = new Set(['KICKSTAND_URL', 'KICKSTAND_TOKEN', 'KICKSTAND_CONFIG', 'KICKSTAND_NATIVE', 'KICKSTAND_NATIVE_REQUIRED']);
 
 const camel = (s: string): string => s.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
