@@ -8,13 +8,17 @@
  *        [--max-blksize 65464] [--max-window 64] [--timeout-ms 1000] [--retries 5]
  *        [--max-sessions 100] [--per-client 100] [--metrics-file FILE] [--cache-file-bytes N]
  *
- * Prints "listening ADDRESS:PORT" on stdout once bound. With --metrics-file the Prometheus
- * text is written there when the process stops (tests read the counters from it).
+ * Prints "data phase: native" (plain files in octet mode on the addon's threads) or
+ * "data phase: js (why)" and then "listening ADDRESS:PORT" on stdout once bound.
+ * KICKSTAND_NATIVE=off in the environment selects the JavaScript path for comparison.
+ * With --metrics-file the Prometheus text is written there when the process stops (tests read
+ * the counters from it).
  */
 import { writeFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { tftpSchema } from '../src/config/sections/tftp';
 import { createLogger, silentLogger } from '../src/log';
+import { nativeStatus } from '../src/native';
 import { createFileHandler } from '../src/tftp/files';
 import { createTftpServer } from '../src/tftp/server';
 
@@ -43,6 +47,8 @@ async function main(): Promise<void> {
   const handler = createFileHandler(root, cacheArg === undefined ? {} : { cacheFileBytes: Number(cacheArg), cacheTotalBytes: Math.max(64 << 20, 2 * Number(cacheArg)) });
   const server = createTftpServer({ config, handler, log, metrics: registry });
   await server.start();
+  const ns = nativeStatus();
+  process.stdout.write(ns.loaded ? 'data phase: native\n' : `data phase: js (${ns.reason ?? 'unknown'})\n`);
   for (const a of server.addresses()) process.stdout.write(`listening ${a.address}:${a.port}\n`);
   const metricsFile = arg('metrics-file');
   const stop = async (): Promise<void> => {

@@ -13,7 +13,10 @@
 #   --runs N        timed runs per server/client (median; default 3)
 #   --size MiB      file size (default 32)
 #   --conc N        simultaneous curl-1468 downloads (default 20, 0 = skip)
-#   --servers LIST  comma list of kickstand,hpa,dnsmasq,atftpd (default: all available)
+#   --servers LIST  comma list of kickstand,kickstand-js,hpa,dnsmasq,atftpd (default: all available
+#                   but kickstand-js). kickstand runs the TFTP data phase on the native addon's
+#                   threads (plain files; the script checks it says so); kickstand-js is the same
+#                   server with KICKSTAND_NATIVE=off (the JavaScript path), for comparison
 #   --out FILE      also write the markdown report to FILE
 #   --peer-bench    afterwards also run ../shared/peer-bench/tftp-peers.sh --candidate <kickstand>
 #                   when that script exists (it is optional; this script does not need it)
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
     --servers) SERVERS=$2; shift 2;;
     --out) OUT=$2; shift 2;;
     --peer-bench) PEER=1; shift;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -73,11 +76,12 @@ if [ -z "$ATFTPD" ] && [[ ,$SERVERS, == *,atftpd,* ]]; then
 fi
 
 KS_CMD="node --import tsx $REPO/bench/tftp-candidate.ts --root {root} --port {port} --address 127.0.0.1 --max-blksize 65464 --max-window 64"
-port_of() { case $1 in kickstand) echo 16072;; hpa) echo 16069;; atftpd) echo 16070;; dnsmasq) echo 69;; esac; }
+port_of() { case $1 in kickstand) echo 16072;; kickstand-js) echo 16073;; hpa) echo 16069;; atftpd) echo 16070;; dnsmasq) echo 69;; esac; }
 cmd_of() {
   local p; p=$(port_of "$1")
   case $1 in
     kickstand) local c=${KS_CMD//\{root\}/$ROOT}; echo "${c//\{port\}/$p}";;
+    kickstand-js) local c=${KS_CMD//\{root\}/$ROOT}; echo "env KICKSTAND_NATIVE=off ${c//\{port\}/$p}";;
     hpa) echo "in.tftpd -L -a 127.0.0.1:$p -s -u $TUSER $ROOT";;
     atftpd) echo "$ATFTPD --daemon --no-fork --port $p --bind-address 127.0.0.1 --user $TUSER --group $(id -gn "$TUSER") --tftpd-timeout 300 --retry-timeout 5 --maxthread 100 --logfile /dev/null $ROOT";;
     dnsmasq) echo "dnsmasq --conf-file=/dev/null -k --port=0 --enable-tftp --tftp-root=$ROOT --listen-address=127.0.0.1 --bind-interfaces --pid-file=$WORK/dnsmasq.pid --log-facility=$WORK/dnsmasq.log";;
@@ -85,7 +89,7 @@ cmd_of() {
 }
 available() {
   case $1 in
-    kickstand) return 0;; hpa) command -v in.tftpd >/dev/null;; dnsmasq) command -v dnsmasq >/dev/null;;
+    kickstand|kickstand-js) return 0;; hpa) command -v in.tftpd >/dev/null;; dnsmasq) command -v dnsmasq >/dev/null;;
     atftpd) [ -n "$ATFTPD" ] && [ -x "$ATFTPD" ];; *) return 1;;
   esac
 }
@@ -99,8 +103,10 @@ start() {
   done
   log "$name did not start: $(tail -3 "$WORK/$name.log")"; kill "$pid" 2>/dev/null; return 1
 }
-# Kickstand's CPU seconds so far (one process: /proc utime+stime); peers fork, so not compared.
-ks_cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.3f", ($14+$15)/t}' "/proc/${PIDS[kickstand]}/stat" 2>/dev/null || echo 0; }
+# Kickstand's CPU seconds so far (one process, all its threads: /proc/PID/stat utime+stime);
+# peers fork, so not compared.
+ks_cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.3f", ($14+$15)/t}' "/proc/${PIDS[$1]}/stat" 2>/dev/null || echo 0; }
+is_ks() { [[ $1 == kickstand* ]]; }
 
 client() { # ID PORT OUT -> command
   case $1 in
@@ -114,11 +120,11 @@ median() { sort -n | awk '{a[NR]=$1} END{ if(NR==0){print 0} else if(NR%2){print
 RES=$WORK/res.tsv; : >"$RES"
 one() { # SERVER CLIENT -> appends the wall time (us) of one download to $WORK/t.SERVER.CLIENT
   local s=$1 c=$2 port out t0 t1 c0 c1; port=$(port_of "$s"); out=$DL/single.bin
-  rm -f "$out"; [ "$s" = kickstand ] && c0=$(ks_cpu)
+  rm -f "$out"; is_ks "$s" && c0=$(ks_cpu "$s")
   t0=$(date +%s%N)
   ip netns exec "$NS" "${CP[@]}" timeout 120 bash -c "$(client "$c" "$port" "$out")" >/dev/null 2>&1 || echo FAILED >>"$WORK/bad.$s.$c"
   t1=$(date +%s%N)
-  [ "$s" = kickstand ] && { c1=$(ks_cpu); awk -v a="$c0" -v b="$c1" 'BEGIN{print b-a}' >>"$WORK/cpu.$c"; }
+  is_ks "$s" && { c1=$(ks_cpu "$s"); awk -v a="$c0" -v b="$c1" 'BEGIN{print b-a}' >>"$WORK/cpu.$s.$c"; }
   cmp -s "$out" "$ROOT/$FILE" || echo MISMATCH >>"$WORK/bad.$s.$c"
   echo $(( (t1 - t0) / 1000 )) >>"$WORK/t.$s.$c"
 }
@@ -127,13 +133,13 @@ summarize() { # SERVER CLIENT
   med=$(median <"$WORK/t.$s.$c")
   mibs=$(awk -v m="$SIZE" -v us="$med" 'BEGIN{printf "%.1f", m/(us/1e6)}')
   [ -s "$WORK/bad.$s.$c" ] && ok=$(sort -u "$WORK/bad.$s.$c" | tr '\n' ' ')
-  [ "$s" = kickstand ] && cpu=$(median <"$WORK/cpu.$c")
+  is_ks "$s" && cpu=$(median <"$WORK/cpu.$s.$c")
   printf '%s\t%s\t%s\t%s\t%s\n' "$s" "$c" "$mibs" "$ok" "$cpu" >>"$RES"
   log "  $s $c: $mibs MiB/s (median of $RUNS, $ok)${cpu:+, server CPU ${cpu} s}"
 }
 conc() { # SERVER
   local s=$1 port t0 t1 fails=0 i pids=() c0 c1 cpu=""; port=$(port_of "$s")
-  [ "$s" = kickstand ] && c0=$(ks_cpu)
+  is_ks "$s" && c0=$(ks_cpu "$s")
   t0=$(date +%s%N)
   for i in $(seq 1 "$CONC"); do
     ip netns exec "$NS" "${CP[@]}" timeout 180 bash -c "$(client curl-1468 "$port" "$DL/c$i")" >/dev/null 2>&1 &
@@ -141,7 +147,7 @@ conc() { # SERVER
   done
   wait "${pids[@]}" 2>/dev/null
   t1=$(date +%s%N)
-  [ "$s" = kickstand ] && { c1=$(ks_cpu); cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.2f", b-a}'); }
+  is_ks "$s" && { c1=$(ks_cpu "$s"); cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.2f", b-a}'); }
   for i in $(seq 1 "$CONC"); do cmp -s "$DL/c$i" "$ROOT/$FILE" || fails=$((fails + 1)); rm -f "$DL/c$i"; done
   local agg; agg=$(awk -v n="$CONC" -v f="$fails" -v m="$SIZE" -v ns="$((t1 - t0))" 'BEGIN{printf "%.1f", (n-f)*m/(ns/1e9)}')
   printf '%s\tconc-%s\t%s\t%s\t%s\n' "$s" "$CONC" "$agg" "$([ "$fails" = 0 ] && echo ok || echo "$fails failed")" "$cpu" >>"$RES"
@@ -155,12 +161,17 @@ USED=()
 for s in "${LIST[@]}"; do
   available "$s" || { log "$s not available, skipped"; continue; }
   start "$s" && USED+=("$s")
+  if is_ks "$s" && [ -n "${PIDS[$s]:-}" ]; then
+    phase=$(grep -m1 '^data phase:' "$WORK/$s.log" || echo 'data phase: unknown')
+    log "$s $phase"
+    [ "$s" = kickstand ] && [ "$phase" != 'data phase: native' ] && log "WARNING: kickstand is not on the native path ($phase): build the addon (npm rebuild) for the intended figures"
+  fi
 done
 CLIENTS=(curl-512 curl-1468 atftp-1468-w16)
 for c in "${CLIENTS[@]}"; do
   log "== $c"
   for s in "${USED[@]}"; do one "$s" "$c"; done # warm-up (not counted)
-  for s in "${USED[@]}"; do rm -f "$WORK/t.$s.$c" "$WORK/bad.$s.$c" "$WORK/cpu.$c"; done
+  for s in "${USED[@]}"; do rm -f "$WORK/t.$s.$c" "$WORK/bad.$s.$c" "$WORK/cpu.$s.$c"; done
   for _ in $(seq 1 "$RUNS"); do for s in "${USED[@]}"; do one "$s" "$c"; done; done
   for s in "${USED[@]}"; do summarize "$s" "$c"; done
 done
@@ -176,18 +187,23 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a>0 && b>0) printf "%.2f×", a/b; 
   echo
   echo "- machine: $(nproc) CPUs, $(uname -r), node $(node -v); servers pinned to CPU 1, clients to CPU 0; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- all servers run at once on their own ports; every run goes server by server (interleaved), after one warm-up download each"
-  echo "- kickstand CPU: utime+stime of the node process, median s per transfer (conc: whole run)"
-  for s in "${USED[@]}"; do echo "- $s: \`$(cmd_of "$s" | sed "s#$ROOT#ROOT#g; s#$WORK#WORK#g; s#$REPO/##g")\`"; done
+  echo "- kickstand CPU: utime+stime of the node process (all threads), median s per transfer (conc: whole run)"
+  for s in "${USED[@]}"; do is_ks "$s" && echo "- $s $(grep -m1 '^data phase:' "$WORK/$s.log" || echo 'data phase: unknown')"; done
+  for s in "${USED[@]}"; do echo "- $s: \`$(cmd_of "$s" | sed "s#$ROOT#ROOT#g; s#$WORK#WORK#g; s#$REPO/##g; s#${XDG_CACHE_HOME:-$HOME/.cache}/pxe-peer-bench#\$CACHE#g; s#$HOME/.cache/kickstand-bench#\$CACHE#g")\`"; done
   echo "- clients: \`$(client curl-512 PORT OUT)\`, \`$(client curl-1468 PORT OUT)\`, \`$(client atftp-1468-w16 PORT OUT)\`; $CONC simultaneous = curl-1468"
   echo
-  printf '| client |'; for s in "${USED[@]}"; do printf ' %s MiB/s |' "$s"; done; echo ' kickstand ÷ hpa | kickstand ÷ atftpd | kickstand ÷ dnsmasq | kickstand CPU s |'
-  printf '|---|'; for _ in "${USED[@]}"; do printf -- '---|'; done; echo '---|---|---|---|'
+  KSS=(); for s in "${USED[@]}"; do is_ks "$s" && KSS+=("$s"); done
+  printf '| client |'; for s in "${USED[@]}"; do printf ' %s MiB/s |' "$s"; done; printf ' kickstand ÷ hpa | kickstand ÷ atftpd | kickstand ÷ dnsmasq |'
+  for s in "${KSS[@]}"; do printf ' %s CPU s |' "$s"; done; echo
+  printf '|---|'; for _ in "${USED[@]}"; do printf -- '---|'; done; printf -- '---|---|---|'; for _ in "${KSS[@]}"; do printf -- '---|'; done; echo
   for c in curl-512 curl-1468 atftp-1468-w16 "conc-$CONC"; do
     [ "$c" = "conc-0" ] && continue
     printf '| %s |' "$c"
     for s in "${USED[@]}"; do printf ' %s%s |' "$(get "$s" "$c")" "$(awk -F'\t' -v s="$s" -v c="$c" '$1==s && $2==c && $4!="ok" {print " ("$4")"}' "$RES")"; done
     k=$(get kickstand "$c")
-    printf ' %s | %s | %s | %s |\n' "$(ratio "$k" "$(get hpa "$c")")" "$(ratio "$k" "$(get atftpd "$c")")" "$(ratio "$k" "$(get dnsmasq "$c")")" "$(awk -F'\t' -v c="$c" '$1=="kickstand" && $2==c {print $5}' "$RES")"
+    printf ' %s | %s | %s |' "$(ratio "$k" "$(get hpa "$c")")" "$(ratio "$k" "$(get atftpd "$c")")" "$(ratio "$k" "$(get dnsmasq "$c")")"
+    for s in "${KSS[@]}"; do printf ' %s |' "$(awk -F'\t' -v s="$s" -v c="$c" '$1==s && $2==c {print $5}' "$RES")"; done
+    echo
   done
 } >"$WORK/report.md"
 cat "$WORK/report.md"

@@ -29,7 +29,7 @@ import { bootstrapRouter } from './http/api/bootstrap';
 import { lifecycleRouter } from './http/api/lifecycle';
 import { createApp } from './http/app';
 import { HttpService } from './http/server';
-import { nativeStatus } from './native';
+import { native, nativeStatus } from './native';
 import { buildInstallFlow } from './install/wiring';
 import { Lifecycle, type Service } from './lifecycle';
 import type { Logger } from './log';
@@ -126,7 +126,9 @@ function tftpService(config: Config, store: Store, log: Logger, metrics: Registr
   const record = recordFileEvent(store, log);
   const tftp = createTftpServer({
     config: tftpConfig,
-    handler: createFileHandler(config.imagesDir),
+    // With the native data phase, files are read with pread from the page cache on the transfer's
+    // thread; an in-memory copy would only send loaders down the slower JS path (buffers stay there).
+    handler: createFileHandler(config.imagesDir, native() !== null ? { cacheFileBytes: 0 } : {}),
     log,
     metrics,
     onEvent: (e) => record({ kind: e.kind, address: e.client.address, path: e.path, message: e.message, data: e.data }),

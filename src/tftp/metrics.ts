@@ -15,6 +15,7 @@ export interface TftpMetrics {
   retransmits: Counter<string>;
   duplicateAcks: Counter<string>;
   active: Gauge<string>;
+  native: Counter<string>;
 }
 
 export function createTftpMetrics(registry: Registry): TftpMetrics {
@@ -43,6 +44,11 @@ export function createTftpMetrics(registry: Registry): TftpMetrics {
     bytes: new Counter({ name: 'kickstand_tftp_sent_bytes_total', help: 'Payload bytes sent in TFTP DATA (first transmissions)', registers }),
     retransmits: new Counter({ name: 'kickstand_tftp_retransmits_total', help: 'TFTP DATA/OACK packets sent again after a timeout or a partial window ACK', registers }),
     duplicateAcks: new Counter({ name: 'kickstand_tftp_duplicate_acks_total', help: 'ACKs that did not advance a transfer (ignored, RFC 1123 4.2.3.1)', registers }),
+    native: new Counter({
+      name: 'kickstand_tftp_native_transfers_total',
+      help: 'TFTP transfers whose data phase ran on a native thread (a subset of started; the rest ran in JavaScript)',
+      registers,
+    }),
     active: new Gauge({ name: 'kickstand_tftp_sessions_active', help: 'TFTP transfers in progress', registers }),
   };
 }

@@ -15,16 +15,25 @@
  * KickstandError PATH_REFUSED (→ ERROR 2) or NOT_FOUND (→ ERROR 1). WRQ is always refused.
  * Limits: `maxSessions` global and `maxSessionsPerClient` per client address; the request over a
  * cap gets ERROR 0 "server busy" (dnsmasq `--tftp-max` behaviour, reliability T10).
+ *
+ * Data phase: a plain file in octet mode runs on a native thread with its own socket
+ * (./native-session, native/tftp.c) when the addon is loaded and the server owns its sockets (no
+ * `socketFactory`); everything else (netascii, buffers, streams, fake sockets) runs on the
+ * JavaScript session (./session). Both count against the caps, report the same metrics and
+ * events, and are aborted by `stop()`.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { FileHandle } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import type { TftpConfig } from '../config/sections/tftp';
 import { ErrorCode, isKickstandError } from '../errors';
 import type { Logger } from '../log';
+import { native, type NativeBinding } from '../native';
 import { createTftpMetrics, type TftpMetrics } from './metrics';
 import { netasciiSize } from './netascii';
 import { negotiate } from './options';
 import { TftpErrorCode, decodePacket, encodeError, printable, type RequestPacket } from './packet';
+import { NativeSession, nativeEligible } from './native-session';
 import { Session, type SessionResult } from './session';
 import { BlockSource } from './source';
 import type { TftpClient, TftpContent, TftpEvent, TftpHandler } from './types';
@@ -37,9 +46,23 @@ export interface TftpServerDeps {
   handler: TftpHandler;
   log: Logger;
   metrics: Registry;
+  /** Sockets for the listeners and JavaScript sessions (tests: a fake network). When set, every
+   * transfer runs on the JavaScript path, since a native transfer opens its own socket. */
   socketFactory?: (type: 'udp4') => Socket;
   onEvent?: (e: TftpEvent) => void;
+  /** false: every transfer on the JavaScript path even when the addon is loaded (tests, comparison). */
+  nativeDataPhase?: boolean;
 }
+
+/** What the server holds per live transfer: either session kind. */
+interface Transfer {
+  abort(message: string): void;
+  /** Native sessions end on their thread: `stop()` waits for this. */
+  readonly ended?: Promise<void>;
+}
+
+/** How long `stop()` waits for native threads to report after their cancellation. */
+const STOP_WAIT_MS = 3000;
 
 export interface TftpServer {
   start(): Promise<void>;
@@ -74,9 +97,10 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
   const log = deps.log.child({ component: 'tftp' });
   const m: TftpMetrics = createTftpMetrics(deps.metrics);
   const factory = deps.socketFactory ?? ((t: 'udp4') => createSocket({ type: t }));
+  const binding: NativeBinding | null = deps.socketFactory || deps.nativeDataPhase === false ? null : native();
   const listeners: Socket[] = [];
   /** Sessions (and reservations while the handler runs) by client TID "addr:port". */
-  const sessions = new Map<string, Session | null>();
+  const sessions = new Map<string, Transfer | null>();
   const perClient = new Map<string, number>();
   let stopped = false;
 
@@ -163,6 +187,14 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
       if ('file' in content) void content.file.close().catch(() => undefined);
     };
     if (stopped) return dispose();
+    if (binding && nativeEligible(content, req.mode)) {
+      try {
+        return startSession(null, client, key, req, content, content);
+      } catch (e) {
+        dispose();
+        throw e;
+      }
+    }
     let ts: Socket;
     try {
       ts = factory('udp4');
@@ -172,33 +204,47 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
       dispose();
       throw e;
     }
-    startSession(ts, client, key, req, content);
+    startSession(ts, client, key, req, content, null);
   }
 
-  function startSession(ts: Socket, client: TftpClient, key: string, req: RequestPacket, content: TftpContent): void {
+  /**
+   * Negotiates and starts the transfer: on the JavaScript session over `ts`, or natively for
+   * `file` (which then opens its own socket; a failure to open it throws before anything counts).
+   */
+  function startSession(
+    ts: Socket | null,
+    client: TftpClient,
+    key: string,
+    req: RequestPacket,
+    content: TftpContent,
+    file: { size: number; file: FileHandle } | null,
+  ): void {
     const netascii = req.mode === 'netascii';
     const size = !netascii ? content.size : 'buffer' in content ? netasciiSize(content.buffer.subarray(0, content.size)) : undefined;
     const negotiated = negotiate(req.options, { maxBlksize: config.maxBlksize, maxWindowsize: config.maxWindowsize }, size);
-    const source = new BlockSource(content, negotiated.blksize, netascii, negotiated.windowsize);
     const info = { blksize: negotiated.blksize, windowsize: negotiated.windowsize, size: size ?? null, mode: req.mode };
-    const session = new Session({
-      socket: ts,
-      client,
-      source,
-      negotiated,
-      timeoutMs: config.timeoutMs,
-      retries: config.retries,
-      onEnd: (res) => finished(key, client, req.filename, info, res),
-    });
+    const onEnd = (res: SessionResult, timeouts?: number): void => finished(key, client, req.filename, info, res, timeouts);
+    let session: Transfer;
+    let js: Session | null = null;
+    if (file && binding) {
+      const ns = new NativeSession({ binding, client, file: file.file, size: file.size, negotiated, timeoutMs: config.timeoutMs, retries: config.retries, onEnd });
+      ns.start();
+      m.native.inc();
+      session = ns;
+    } else {
+      const source = new BlockSource(content, negotiated.blksize, netascii, negotiated.windowsize);
+      js = new Session({ socket: ts!, client, source, negotiated, timeoutMs: config.timeoutMs, retries: config.retries, onEnd });
+      session = js;
+    }
     sessions.set(key, session);
     m.started.inc();
     m.active.inc();
-    log.debug({ client: client.address, port: client.port, path: printable(req.filename), ...info }, 'tftp transfer started');
+    log.debug({ client: client.address, port: client.port, path: printable(req.filename), native: file !== null, ...info }, 'tftp transfer started');
     emit('tftp.start', client, req.filename, 'transfer started', info);
-    session.start();
+    js?.start(); // a native thread already runs; its end arrives through the event loop, after this
   }
 
-  function finished(key: string, client: TftpClient, path: string, info: Record<string, unknown>, r: SessionResult): void {
+  function finished(key: string, client: TftpClient, path: string, info: Record<string, unknown>, r: SessionResult, timeouts?: number): void {
     release(key, client.address);
     m.active.dec();
     m.bytes.inc(r.bytes);
@@ -206,7 +252,7 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
     m.duplicateAcks.inc(r.duplicateAcks);
     if (r.ignored > 0) m.malformed.inc({ reason: 'in_session' }, r.ignored);
     const data = { ...info, bytes: r.bytes, blocks: r.blocks, retransmits: r.retransmits, duplicateAcks: r.duplicateAcks, durationMs: r.durationMs };
-    const fields = { client: client.address, port: client.port, path: printable(path), ...data };
+    const fields = { client: client.address, port: client.port, path: printable(path), ...data, ...(timeouts === undefined ? {} : { timeouts }) };
     if (r.ok) {
       m.completed.inc();
       log.info(fields, 'tftp transfer complete');
@@ -229,14 +275,26 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
         s.on('error', (e: Error) => log.warn({ err: e, address }, 'tftp listener socket error'));
         listeners.push(s);
       }
-      log.info({ addresses: listeners.map((s) => s.address()) }, 'tftp listening');
+      log.info({ addresses: listeners.map((s) => s.address()), dataPhase: binding ? 'native for plain files' : 'javascript' }, 'tftp listening');
     },
     async stop() {
       stopped = true;
       for (const s of listeners.splice(0)) {
         await new Promise<void>((res) => s.close(() => res()));
       }
-      for (const s of [...sessions.values()]) s?.abort('server shutting down');
+      const live = [...sessions.values()];
+      for (const s of live) s?.abort('server shutting down');
+      // Native threads wake at once on cancellation; their results arrive through the event loop.
+      const pending = live.map((s) => s?.ended).filter((p): p is Promise<void> => p !== undefined);
+      if (pending.length > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const late = await Promise.race([
+          Promise.all(pending).then(() => false),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(true), STOP_WAIT_MS))),
+        ]);
+        clearTimeout(timer);
+        if (late) log.warn({ transfers: pending.length }, 'tftp native transfers did not end in time after stop');
+      }
     },
     addresses() {
       return listeners.map((s) => {

@@ -4,6 +4,14 @@
  * server namespace (bench/tftp-candidate.ts) and writes its Prometheus counters on SIGTERM.
  * Loss and duplication are injected with nftables (`numgen random` drop / `dup`): this kernel has
  * no netem. Needs root.
+ *
+ * Every test runs twice, once per data-phase path:
+ * - [native]: the addon's thread per transfer (native/tftp.c), with the file cache off
+ *   (`--cache-file-bytes 0`) so every file is a FileHandle and takes the native path; the
+ *   server's native-transfer counter must equal the transfers it started;
+ * - [js]: `KICKSTAND_NATIVE=off`, the JavaScript session, with the default cache (small files as
+ *   buffers, big.bin as a FileHandle read with readv); the native counter must stay 0.
+ * Outside CI the native half is skipped when the addon is not built; in CI it must be there.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,10 +20,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { native, nativeStatus } from '../../src/native';
 import { IN_CI, missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 
-const NEED = { root: true, binaries: ['curl', 'tftp', 'atftp', 'nft', 'ss', 'sha256sum'] };
+const NEED = { root: true, binaries: ['curl', 'tftp', 'atftp', 'nft', 'ss', 'sha256sum', 'tc'] };
 const why = missing(NEED);
 const REPO = resolve(__dirname, '../..');
 const SRV = '198.19.77.1';
@@ -69,10 +78,16 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function startServer(extra: string[] = []): Promise<void> {
+type Mode = 'native' | 'js';
+const MODES: Mode[] = ['native', 'js'];
+
+async function startServer(mode: Mode, extra: string[] = []): Promise<void> {
   metricsFile = join(dir, `metrics-${Date.now()}.prom`);
-  const args = ['--import', 'tsx', join(REPO, 'bench/tftp-candidate.ts'), '--root', root, '--address', `${SRV},${SRV2}`, '--port', '69', '--max-blksize', '1468', '--metrics-file', metricsFile, ...extra];
-  server = lab.spawnIn(srvNs, process.execPath, args, { cwd: REPO });
+  const args = ['--import', 'tsx', join(REPO, 'bench/tftp-candidate.ts'), '--root', root, '--address', `${SRV},${SRV2}`, '--port', '69', '--max-blksize', '1468', '--metrics-file', metricsFile];
+  if (mode === 'native') args.push('--cache-file-bytes', '0');
+  args.push(...extra);
+  const env = { ...process.env, KICKSTAND_NATIVE: mode === 'native' ? '' : 'off' };
+  server = lab.spawnIn(srvNs, process.execPath, args, { cwd: REPO, env });
   let out = '';
   server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -81,6 +96,22 @@ async function startServer(extra: string[] = []): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.ok(out.includes(`listening ${SRV2}:69`), `server did not start: ${out}`);
+  assert.ok(out.includes(mode === 'native' ? 'data phase: native' : 'data phase: js'), `server runs the ${mode} path: ${out}`);
+}
+
+/** The path each transfer took: every started transfer on the native thread, or none. */
+function assertPath(mode: Mode, m: Record<string, number>): void {
+  const started = m['kickstand_tftp_transfers_started_total'] ?? -1;
+  assert.ok(started > 0, 'transfers started');
+  assert.equal(m['kickstand_tftp_native_transfers_total'] ?? 0, mode === 'native' ? started : 0, `${mode} path for every transfer`);
+}
+
+/** Why a mode cannot run here (native without the addon, outside CI), or undefined. */
+function modeSkip(mode: Mode): string | undefined {
+  if (why) return why;
+  if (mode === 'js' || native() !== null) return undefined;
+  if (IN_CI) assert.fail(`native addon not loaded in CI: ${nativeStatus().reason}`);
+  return `native addon not loaded: ${nativeStatus().reason}`;
 }
 
 /** Stops the server (SIGTERM) and returns its counters. */
@@ -137,126 +168,141 @@ async function fetchExact(client: string, file: string, host = SRV): Promise<voi
   assert.equal(r.stdout.trim(), sums.get(file), `${client} ${file}: sha256 differs`);
 }
 
-test('curl, tftp-hpa and atftp fetch byte-exact small file, 34 MB file (16-bit wrap) and a loader', { timeout: 240_000 }, async (t) => {
-  if (why) return t.skip(why);
-  if (!sums.has('loader.efi') && IN_CI) assert.fail(`no iPXE loader at ${LOADERS.join(' or ')} (Debian package ipxe)`);
-  await startServer();
-  t.after(() => stopServer());
-  const files = ['small.cfg', 'big.bin', ...(sums.has('loader.efi') ? ['loader.efi'] : [])];
-  // the 34 MB file with the 512-byte clients (past the wrap); every client gets the others
-  const plan: Array<[string, string[]]> = [
-    ['curl-512', files],
-    ['tftp-hpa', files],
-    ['atftp-512', files],
-    ['curl-1468', files.filter((f) => f !== 'big.bin')],
-    ['atftp-1468', files.filter((f) => f !== 'big.bin')],
-  ];
-  for (const [client, fs] of plan) for (const f of fs) await fetchExact(client, f);
-  const m = await stopServer();
-  assert.equal(m['kickstand_tftp_transfers_completed_total'], plan.reduce((n, [, fs]) => n + fs.length, 0));
-  assert.equal(m['kickstand_tftp_retransmits_total'], 0);
-  if (!sums.has('loader.efi')) t.diagnostic('loader part not run: install Debian package ipxe');
-});
-
-test('windowsize: atftp negotiates RFC 7440 windowsize 16 and gets byte-exact copies', { timeout: 120_000 }, async (t) => {
-  if (why) return t.skip(why);
-  await startServer(['--max-window', '32']);
-  t.after(() => stopServer());
-  const trace = await run(cliNs, `atftp --trace --option "blksize 1468" --option "windowsize 16" -g -r small.cfg -l /dev/null ${SRV} 2>&1`);
-  assert.match(trace.stdout, /received OACK <[^>]*windowsize: 16/);
-  await fetchExact('atftp-w16', 'big.bin');
-  await fetchExact('atftp-w16', 'mid.bin');
-  const m = await stopServer();
-  assert.equal(m['kickstand_tftp_transfers_completed_total'], 3);
-});
-
-test('replies come from the local address the client sent to (secondary address)', { timeout: 60_000 }, async (t) => {
-  if (why) return t.skip(why);
-  cliNs.exec('nft', ['-f', '-'], {
-    input: `table ip kssrc {\n chain in {\n type filter hook input priority 0;\n ip saddr ${SRV2} counter\n ip saddr ${SRV} counter\n }\n}\n`,
-  });
-  await startServer();
-  try {
-    await fetchExact('curl-1468', 'mid.bin', SRV2);
-    const rules = cliNs.exec('nft', ['list', 'chain', 'ip', 'kssrc', 'in']);
-    const count = (ip: string): number => Number(new RegExp(`ip saddr ${ip.replace(/\./g, '\\.')} counter packets (\\d+)`).exec(rules)?.[1] ?? -1);
-    assert.ok(count(SRV2) > 2800, `packets from ${SRV2}: ${count(SRV2)}`);
-    assert.equal(count(SRV), 0, `nothing from the primary ${SRV}`);
-  } finally {
-    cliNs.exec('nft', ['delete', 'table', 'ip', 'kssrc']);
-    await stopServer();
-  }
-});
-
-test('5% loss and 5% duplication each way (nftables): byte-exact, bounded resends, duplicates ignored', { timeout: 180_000 }, async (t) => {
-  if (why) return t.skip(why);
-  // Drops go in input chains (a drop on output makes the sender's sendto() fail with EPERM):
-  // the client drops 5% of DATA and duplicates 5% of its ACKs; the server drops 5% of ACKs and
-  // duplicates 5% of DATA.
-  const ruleset = (name: string, peer: string, sport: 'sport' | 'dport'): string =>
-    [
-      `table ip ${name} {`,
-      '  chain in {',
-      '    type filter hook input priority 0;',
-      `    ip saddr ${peer} udp ${sport} != 69 numgen random mod 100 < 5 counter drop`,
-      '  }',
-      '  chain out {',
-      '    type filter hook output priority 0;',
-      `    ip daddr ${peer} udp ${sport === 'sport' ? 'dport' : 'sport'} != 69 numgen random mod 100 < 5 counter dup to ${peer}`,
-      '  }',
-      '}',
-      '',
-    ].join('\n');
-  cliNs.exec('nft', ['-f', '-'], { input: ruleset('ksloss', SRV, 'sport') });
-  srvNs.exec('nft', ['-f', '-'], { input: ruleset('ksloss', CLI, 'dport') });
-  let m: Record<string, number> = {};
-  try {
-    await startServer(['--timeout-ms', '200', '--retries', '8']);
-    await fetchExact('tftp-hpa', 'lossy.bin'); // 513 blocks lock-step
-    await fetchExact('atftp-512', 'lossy.bin');
-    await fetchExact('atftp-w8', 'lossyw.bin'); // 715 blocks, windows of 8
-  } finally {
-    // a lost final ACK leaves the server resending the last block until ICMP unreachable ends it
-    await new Promise((r) => setTimeout(r, 1500));
-    m = await stopServer();
-    cliNs.exec('nft', ['delete', 'table', 'ip', 'ksloss']);
-    srvNs.exec('nft', ['delete', 'table', 'ip', 'ksloss']);
-  }
-  const blocks = 513 + 513 + 715;
-  const rex = m['kickstand_tftp_retransmits_total'] ?? -1;
-  t.diagnostic(`retransmits ${rex} for ${blocks} blocks; duplicate ACKs ignored ${m['kickstand_tftp_duplicate_acks_total']}`);
-  // every client got a byte-exact copy; the server counts a transfer whose final ACK was lost as
-  // failed (socket: the client had already exited), which RFC 1350 §6 accepts
-  const ended = (m['kickstand_tftp_transfers_completed_total'] ?? 0) + (m['kickstand_tftp_transfers_failed_total{reason="socket"}'] ?? 0);
-  assert.equal(ended, 3);
-  assert.ok(rex > 0, 'loss caused resends');
-  // lock-step: ~1 resend per lost packet (~10% of blocks); windows resend at most one window per loss
-  assert.ok(rex < 0.3 * 1026 + 8 * 0.15 * 715 + 50, `retransmits ${rex} bounded`);
-  assert.ok((m['kickstand_tftp_duplicate_acks_total'] ?? 0) > 0, 'duplicated ACKs arrived and were ignored');
-});
-
-test('50 concurrent transfers are byte-exact; the 51st is refused cleanly (ERROR 0 busy)', { timeout: 180_000 }, async (t) => {
-  if (why) return t.skip(why);
-  try {
-    await startServer(['--max-sessions', '50', '--per-client', '50']);
-    const runs = Array.from({ length: 50 }, () => run(cliNs, fetchCmd('curl-512', 'mid.bin'), 150_000));
-    // wait until 50 transfer sockets exist in the server namespace (bounded), then ask once more
-    let sockets = 0;
-    for (let i = 0; i < 300 && sockets < 50; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      sockets = srvNs.exec('ss', ['-uanH']).split('\n').filter((l) => l.includes(`${SRV}:`) && !l.includes(`${SRV}:69 `)).length;
-    }
-    assert.equal(sockets, 50, 'all 50 transfers running at once');
-    const extra = await run(cliNs, `tftp -m binary ${SRV} -c get mid.bin /dev/null 2>&1; echo rc=$?`);
-    assert.match(extra.stdout, /busy/i);
-    const results = await Promise.all(runs);
-    for (const r of results) {
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout.trim(), sums.get('mid.bin'));
-    }
-  } finally {
+for (const mode of MODES) {
+  test(`[${mode}] curl, tftp-hpa and atftp fetch byte-exact small file, 34 MB file (16-bit wrap) and a loader`, { timeout: 240_000 }, async (t) => {
+    const skipWhy = modeSkip(mode);
+    if (skipWhy) return t.skip(skipWhy);
+    if (!sums.has('loader.efi') && IN_CI) assert.fail(`no iPXE loader at ${LOADERS.join(' or ')} (Debian package ipxe)`);
+    await startServer(mode);
+    t.after(() => stopServer());
+    const files = ['small.cfg', 'big.bin', ...(sums.has('loader.efi') ? ['loader.efi'] : [])];
+    // the 34 MB file with the 512-byte clients (past the wrap); every client gets the others
+    const plan: Array<[string, string[]]> = [
+      ['curl-512', files],
+      ['tftp-hpa', files],
+      ['atftp-512', files],
+      ['curl-1468', files.filter((f) => f !== 'big.bin')],
+      ['atftp-1468', files.filter((f) => f !== 'big.bin')],
+    ];
+    for (const [client, fs] of plan) for (const f of fs) await fetchExact(client, f);
     const m = await stopServer();
-    assert.equal(m['kickstand_tftp_transfers_completed_total'], 50);
-    assert.equal(m['kickstand_tftp_requests_refused_total{reason="busy"}'], 1);
-  }
-});
+    assert.equal(m['kickstand_tftp_transfers_completed_total'], plan.reduce((n, [, fs]) => n + fs.length, 0));
+    assert.equal(m['kickstand_tftp_retransmits_total'], 0);
+    assertPath(mode, m);
+    if (!sums.has('loader.efi')) t.diagnostic('loader part not run: install Debian package ipxe');
+  });
+
+  test(`[${mode}] windowsize: atftp negotiates RFC 7440 windowsize 16 and gets byte-exact copies`, { timeout: 120_000 }, async (t) => {
+    const skipWhy = modeSkip(mode);
+    if (skipWhy) return t.skip(skipWhy);
+    await startServer(mode, ['--max-window', '32']);
+    t.after(() => stopServer());
+    const trace = await run(cliNs, `atftp --trace --option "blksize 1468" --option "windowsize 16" -g -r small.cfg -l /dev/null ${SRV} 2>&1`);
+    assert.match(trace.stdout, /received OACK <[^>]*windowsize: 16/);
+    await fetchExact('atftp-w16', 'big.bin');
+    await fetchExact('atftp-w16', 'mid.bin');
+    const m = await stopServer();
+    assert.equal(m['kickstand_tftp_transfers_completed_total'], 3);
+    assertPath(mode, m);
+  });
+
+  test(`[${mode}] replies come from the local address the client sent to (secondary address)`, { timeout: 60_000 }, async (t) => {
+    const skipWhy = modeSkip(mode);
+    if (skipWhy) return t.skip(skipWhy);
+    cliNs.exec('nft', ['-f', '-'], {
+      input: `table ip kssrc {\n chain in {\n type filter hook input priority 0;\n ip saddr ${SRV2} counter\n ip saddr ${SRV} counter\n }\n}\n`,
+    });
+    await startServer(mode);
+    try {
+      await fetchExact('curl-1468', 'mid.bin', SRV2);
+      const rules = cliNs.exec('nft', ['list', 'chain', 'ip', 'kssrc', 'in']);
+      const count = (ip: string): number => Number(new RegExp(`ip saddr ${ip.replace(/\./g, '\\.')} counter packets (\\d+)`).exec(rules)?.[1] ?? -1);
+      assert.ok(count(SRV2) > 2800, `packets from ${SRV2}: ${count(SRV2)}`);
+      assert.equal(count(SRV), 0, `nothing from the primary ${SRV}`);
+    } finally {
+      cliNs.exec('nft', ['delete', 'table', 'ip', 'kssrc']);
+      assertPath(mode, await stopServer());
+    }
+  });
+
+  test(`[${mode}] 5% loss and 5% duplication each way (nftables): byte-exact, bounded resends, duplicates ignored`, { timeout: 180_000 }, async (t) => {
+    const skipWhy = modeSkip(mode);
+    if (skipWhy) return t.skip(skipWhy);
+    // Drops go in input chains (a drop on output makes the sender's sendto() fail with EPERM):
+    // the client drops 5% of DATA and duplicates 5% of its ACKs; the server drops 5% of ACKs and
+    // duplicates 5% of DATA.
+    const ruleset = (name: string, peer: string, sport: 'sport' | 'dport'): string =>
+      [
+        `table ip ${name} {`,
+        '  chain in {',
+        '    type filter hook input priority 0;',
+        `    ip saddr ${peer} udp ${sport} != 69 numgen random mod 100 < 5 counter drop`,
+        '  }',
+        '  chain out {',
+        '    type filter hook output priority 0;',
+        `    ip daddr ${peer} udp ${sport === 'sport' ? 'dport' : 'sport'} != 69 numgen random mod 100 < 5 counter dup to ${peer}`,
+        '  }',
+        '}',
+        '',
+      ].join('\n');
+    cliNs.exec('nft', ['-f', '-'], { input: ruleset('ksloss', SRV, 'sport') });
+    srvNs.exec('nft', ['-f', '-'], { input: ruleset('ksloss', CLI, 'dport') });
+    let m: Record<string, number> = {};
+    try {
+      await startServer(mode, ['--timeout-ms', '200', '--retries', '8']);
+      await fetchExact('tftp-hpa', 'lossy.bin'); // 513 blocks lock-step
+      await fetchExact('atftp-512', 'lossy.bin');
+      await fetchExact('atftp-w8', 'lossyw.bin'); // 715 blocks, windows of 8
+    } finally {
+      // a lost final ACK leaves the server resending the last block until ICMP unreachable ends it
+      await new Promise((r) => setTimeout(r, 1500));
+      m = await stopServer();
+      cliNs.exec('nft', ['delete', 'table', 'ip', 'ksloss']);
+      srvNs.exec('nft', ['delete', 'table', 'ip', 'ksloss']);
+    }
+    const blocks = 513 + 513 + 715;
+    const rex = m['kickstand_tftp_retransmits_total'] ?? -1;
+    t.diagnostic(`retransmits ${rex} for ${blocks} blocks; duplicate ACKs ignored ${m['kickstand_tftp_duplicate_acks_total']}`);
+    // every client got a byte-exact copy; the server counts a transfer whose final ACK was lost as
+    // failed (socket: the client had already exited), which RFC 1350 §6 accepts
+    const ended = (m['kickstand_tftp_transfers_completed_total'] ?? 0) + (m['kickstand_tftp_transfers_failed_total{reason="socket"}'] ?? 0);
+    assert.equal(ended, 3);
+    assert.ok(rex > 0, 'loss caused resends');
+    // lock-step: ~1 resend per lost packet (~10% of blocks); windows resend at most one window per loss
+    assert.ok(rex < 0.3 * 1026 + 8 * 0.15 * 715 + 50, `retransmits ${rex} bounded`);
+    assert.ok((m['kickstand_tftp_duplicate_acks_total'] ?? 0) > 0, 'duplicated ACKs arrived and were ignored');
+    assertPath(mode, m);
+  });
+
+  test(`[${mode}] 50 concurrent transfers are byte-exact; the 51st is refused cleanly (ERROR 0 busy)`, { timeout: 180_000 }, async (t) => {
+    const skipWhy = modeSkip(mode);
+    if (skipWhy) return t.skip(skipWhy);
+    // A 160 Mbit/s link (tbf on the server's egress; no netem here) keeps the 50 transfers
+    // (200 MiB in all) running together for several seconds on either path, so all 50 overlap.
+    srvNs.exec('tc', ['qdisc', 'add', 'dev', srvIf, 'root', 'tbf', 'rate', '160mbit', 'burst', '64kb', 'latency', '2s']);
+    try {
+      await startServer(mode, ['--max-sessions', '50', '--per-client', '50']);
+      const runs = Array.from({ length: 50 }, () => run(cliNs, fetchCmd('curl-512', 'mid.bin'), 150_000));
+      // wait until 50 transfer sockets exist in the server namespace (bounded), then ask once more
+      let sockets = 0;
+      for (let i = 0; i < 300 && sockets < 50; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        sockets = srvNs.exec('ss', ['-uanH']).split('\n').filter((l) => l.includes(`${SRV}:`) && !l.includes(`${SRV}:69 `)).length;
+      }
+      assert.equal(sockets, 50, 'all 50 transfers running at once');
+      const extra = await run(cliNs, `tftp -m binary ${SRV} -c get mid.bin /dev/null 2>&1; echo rc=$?`);
+      assert.match(extra.stdout, /busy/i);
+      const results = await Promise.all(runs);
+      for (const r of results) {
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.trim(), sums.get('mid.bin'));
+      }
+    } finally {
+      srvNs.exec('tc', ['qdisc', 'del', 'dev', srvIf, 'root']);
+      const m = await stopServer();
+      assert.equal(m['kickstand_tftp_transfers_completed_total'], 50);
+      assert.equal(m['kickstand_tftp_requests_refused_total{reason="busy"}'], 1);
+      assertPath(mode, m);
+    }
+  });
+}
