@@ -60,6 +60,19 @@ function needs(t: TestContext, binaries: string[] = []): boolean {
   return skipUnless(t, { native: true, binaries });
 }
 
+/** A server of its own over a copy of the big file as images/x.img (tests that change or stop it). */
+async function withOwnServer(tag: string, fn: (h: Harness, imagesRoot: string) => Promise<void>): Promise<void> {
+  const own = tempDir(tag);
+  try {
+    const r = path.join(own, 'images');
+    mkdirSync(r);
+    writeFileSync(path.join(r, 'x.img'), big);
+    await fn(await startAssets(r, own), r);
+  } finally {
+    removeDir(own);
+  }
+}
+
 /** Raw HTTP/1.1 exchange: writes `request`, collects bytes until `until(buffer)` or the socket ends. */
 function exchange(h: Harness, request: string, until: (b: Buffer) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -184,12 +197,7 @@ describe('sendfile body path', () => {
 
   it('a file that shrinks under the transfer cuts the response (never pads it)', async (t) => {
     if (needs(t)) return;
-    const own = tempDir('shrink');
-    try {
-      const r = path.join(own, 'images');
-      mkdirSync(r);
-      writeFileSync(path.join(r, 'x.img'), big);
-      const h = await startAssets(r, own);
+    await withOwnServer('shrink', async (h, r) => {
       try {
         const url = new URL(h.base);
         const body = await new Promise<{ n: number; ended: boolean }>((resolve, reject) => {
@@ -214,19 +222,12 @@ describe('sendfile body path', () => {
       } finally {
         await h.close();
       }
-    } finally {
-      removeDir(own);
-    }
+    });
   });
 
   it('stopping the server while a transfer is blocked ends the thread', async (t) => {
     if (needs(t)) return;
-    const own = tempDir('stop');
-    try {
-      const r = path.join(own, 'images');
-      mkdirSync(r);
-      writeFileSync(path.join(r, 'x.img'), big);
-      const h = await startAssets(r, own);
+    await withOwnServer('stop', async (h) => {
       const url = new URL(h.base);
       const sock = connect(Number(url.port), url.hostname, () => sock.write('GET /images/x.img HTTP/1.1\r\nHost: x\r\n\r\n'));
       sock.on('error', () => undefined);
@@ -244,9 +245,7 @@ describe('sendfile body path', () => {
       await h.close();
       assert.equal(await settled(), 0, 'closeAllConnections cancelled the blocked job');
       sock.destroy();
-    } finally {
-      removeDir(own);
-    }
+    });
   });
 
   it('the copy fallback is byte-exact too (curl, whole file)', async (t) => {
