@@ -24,17 +24,27 @@
 #
 # usage: sudo bench/dhcp.sh [--rates 500,1000,...] [--period S] [--clients N] [--deadline S]
 #          [--retries N] [--ks-runner bundle|tsx] [--no-pin] [--profile RATE] [--peers] [--keep]
-#          [--out FILE]     --retries N (default 1): a rate with drops is re-run up to N times
-#          (shared machine: one scheduler stall drops packets); it fails only if every attempt drops.
+#          [--sync-interval MS] [--checkpoint-period MS] [--perf] [--out FILE]
+#   --retries N (default 1): a rate with drops is re-run up to N times (shared machine: one
+#                   scheduler stall drops packets); it fails only if every attempt drops.
+#   --sync-interval MS  Kickstand's least time between WAL fsyncs (store default when omitted;
+#                   0 = one commit and fsync per event-loop turn, the pre-pacing behaviour)
+#   --checkpoint-period MS  Kickstand's worker-thread WAL checkpoint period (store default when
+#                   omitted; 0 = SQLite's own checkpoints inside COMMIT, the earlier behaviour)
 #   --profile RATE  after the search, run Kickstand once at RATE under node --cpu-prof; print top
-#                   self-time functions.   --peers  also run ../shared/peer-bench/dhcp-peers.sh
-#                   --candidate (Kickstand) when that file exists (optional extra, skipped otherwise;
-#                   it gets what is left of --deadline, so pass e.g. --deadline 600 with it)
+#                   self-time functions.
+#   --perf          with --profile: also `perf record` that run (all threads, kernel included;
+#                   needs perf) and print the top objects and symbols.
+#   --peers         also run ../shared/peer-bench/dhcp-peers.sh --candidate (Kickstand) when that
+#                   file exists (optional extra, skipped otherwise; it gets what is left of
+#                   --deadline, so pass e.g. --deadline 600 with it)
+# Each trial also logs Kickstand's event-loop delay and counts UDP receive-buffer drops
+# (RcvbufErrors) in the server's and the client's namespace (last table column).
 # Needs root, ip, perfdhcp (Debian kea-admin), kea-dhcp4 (kea-dhcp4-server), node 20.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RATES=500,1000,2000,3000,4000,6000,8000,11000; PERIOD=5; CLIENTS=60000; DEADLINE=300
-RETRIES=1; RUNNER=bundle; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""
+RETRIES=1; RUNNER=bundle; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""; SYNC_INTERVAL=""; CKPT_PERIOD=""; PERF=0
 while [ $# -gt 0 ]; do
   case $1 in
     --rates) RATES=$2; shift 2;;        --period) PERIOD=$2; shift 2;;
@@ -42,8 +52,9 @@ while [ $# -gt 0 ]; do
     --ks-runner) RUNNER=$2; shift 2;;   --no-pin) PIN=0; shift;;
     --profile) PROFILE=$2; shift 2;;    --peers) PEERS=1; shift;;
     --keep) KEEP=1; shift;;             --out) OUT=$2; shift 2;;
-    --retries) RETRIES=$2; shift 2;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0;;
+    --retries) RETRIES=$2; shift 2;;    --sync-interval) SYNC_INTERVAL=$2; shift 2;;
+    --checkpoint-period) CKPT_PERIOD=$2; shift 2;;   --perf) PERF=1; shift;;
+    -h|--help) sed -n '2,43p' "$0"; exit 0;;
     *) echo "dhcp.sh: unknown option $1 (see -h)" >&2; exit 2;;
   esac
 done
@@ -59,7 +70,7 @@ case $RUNNER in bundle|tsx) ;; *) die "--ks-runner must be bundle or tsx";; esac
 TAG=$$; NS_S=ksd-s-$TAG; NS_C=ksd-c-$TAG; IF_S=ksds$TAG; IF_C=ksdc$TAG
 SRV_IP=198.19.0.1; REL_IP=198.19.0.2; SUBNET=198.19.0.0/16; POOL_START=198.19.1.1; POOL_END=198.19.240.254
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/ks-dhcp-bench.XXXXXX"); chmod 755 "$WORK"
-SPID=""; PDPID=""
+SPID=""; PDPID=""; PERFPID=""
 stop_pid() { # PID: TERM, wait up to 5 s, then KILL (only processes this script started)
   local p=$1 i
   [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
@@ -69,7 +80,7 @@ stop_pid() { # PID: TERM, wait up to 5 s, then KILL (only processes this script 
 }
 cleanup() {
   trap - EXIT INT TERM
-  stop_pid "$PDPID"; stop_pid "$SPID"
+  stop_pid "$PERFPID"; stop_pid "$PDPID"; stop_pid "$SPID"
   ip netns del "$NS_S" 2>/dev/null || true; ip netns del "$NS_C" 2>/dev/null || true
   if [ "$KEEP" = 1 ]; then log "work dir kept: $WORK"; else rm -rf -- "$WORK"; fi
 }
@@ -126,7 +137,7 @@ start_server() { # NAME [extra node flags...] -> SPID, SDIR
     kea) KEA_PIDFILE_DIR=$SDIR KEA_LOCKFILE_DIR=$SDIR ip netns exec "$NS_S" "${SRV_PIN[@]}" \
            kea-dhcp4 -c "$SDIR/kea.json" >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
     kickstand) local cmd=("${KS_CMD[@]}"); [ $# -gt 0 ] && cmd=(node "$@" "${KS_CMD[@]:1}")
-           NODE_PATH=$REPO/node_modules KS_LOG_LEVEL=warn ip netns exec "$NS_S" "${SRV_PIN[@]}" \
+           NODE_PATH=$REPO/node_modules KS_LOG_LEVEL=warn KS_SYNC_INTERVAL_MS=$SYNC_INTERVAL KS_CHECKPOINT_MS=$CKPT_PERIOD KS_LOOP_STATS=1 ip netns exec "$NS_S" "${SRV_PIN[@]}" \
              "${cmd[@]}" "$SDIR/kickstand.json" >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
   esac
   local i
@@ -142,17 +153,23 @@ cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/t}' "/proc/$1
 # ---- one trial: NAME RATE -> R_* globals; appends a row to trials.tsv -------------------------
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 PD=(perfdhcp -4 -l "$REL_IP" -R "$CLIENTS" -o "60,$(hex 'PXEClient:Arch:00007:UNDI:003016')" -o 93,0007 -o 94,010301)
-printf 'time\tserver\trate\tDISCOVER sent\tACK rcvd\tdrops\tDORA/s\tavg ms DO/RA\tmax ms DO/RA\tserver CPU %%\tCPU µs/DORA\n' >"$WORK/trials.tsv"
+printf 'time\tserver\trate\tDISCOVER sent\tACK rcvd\tdrops\tDORA/s\tavg ms DO/RA\tmax ms DO/RA\tserver CPU %%\tCPU µs/DORA\tUDP rcvbuf drops srv/cli\n' >"$WORK/trials.tsv"
+# UDP datagrams a namespace's kernel dropped because a socket's receive buffer was full
+# (RFC 4113 udpInErrors' RcvbufErrors): tells the server falling behind from the client doing so.
+rcvbuf_errs() { ip netns exec "$1" awk '/^Udp:/ { if (h) { for (i = 1; i <= NF; i++) if (k[i] == "RcvbufErrors") print $i; exit } split($0, k); h = 1 }' /proc/net/snmp; }
 trial() {
-  local name=$1 rate=$2 c0 c1 w0 w1 out
+  local name=$1 rate=$2 c0 c1 w0 w1 out s0 s1 k0 k1
   start_server "$name"
+  s0=$(rcvbuf_errs "$NS_S"); k0=$(rcvbuf_errs "$NS_C")
   c0=$(cpu_s "$SPID"); w0=$(date +%s.%N)
   ip netns exec "$NS_C" "${CLI_PIN[@]}" timeout -k 2 $(( PERIOD + 15 )) "${PD[@]}" -r "$rate" -p "$PERIOD" \
     -W 1000000 "$SRV_IP" >"$WORK/pd-$SEQ-$name-$rate.txt" 2>&1 & PDPID=$!
   wait "$PDPID" || true; PDPID=""
   w1=$(date +%s.%N); c1=$(cpu_s "$SPID")
+  s1=$(rcvbuf_errs "$NS_S"); k1=$(rcvbuf_errs "$NS_C"); R_RCVBUF="$(( s1 - s0 ))/$(( k1 - k0 ))"
   stop_pid "$SPID"; SPID=""
   out=$(cat "$WORK/pd-$SEQ-$name-$rate.txt")
+  R_LOOP=$(grep -ho 'loop-delay.*' "$SDIR/stdout.log" 2>/dev/null | tail -1 || true)
   [ "$KEEP" = 1 ] || rm -f "$SDIR"/*.db* "$SDIR"/leases4.csv* "$SDIR"/kea.log
   eval "$(printf '%s\n' "$out" | awk '
     /Statistics for: DISCOVER-OFFER/ {s="DO"} /Statistics for: REQUEST-ACK/ {s="RA"}
@@ -169,9 +186,9 @@ trial() {
   R_RATE=$(awk -v n="${R_RA_RCV:-0}" -v p="$PERIOD" 'BEGIN{printf "%.0f", n/p}')
   R_CPU=$(awk -v a="$c0" -v b="$c1" -v s="$w0" -v e="$w1" 'BEGIN{printf "%.0f", 100*(b-a)/(e-s)}')
   R_US=$(awk -v a="$c0" -v b="$c1" -v n="${R_RA_RCV:-0}" 'BEGIN{ if (n > 0) printf "%.0f", 1e6*(b-a)/n; else print "-" }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s/%s\t%s\t%s\n' "$(date -u +%T)" "$name" "$rate" "${R_DO_SENT:-0}" \
-    "${R_RA_RCV:-0}" "$R_DROPS" "$R_RATE" "${R_DO_AVG:-?}" "${R_RA_AVG:-?}" "${R_DO_MAX:-?}" "${R_RA_MAX:-?}" "$R_CPU" "$R_US" >>"$WORK/trials.tsv"
-  log "  $name r=$rate: sent ${R_DO_SENT:-0}, ACK ${R_RA_RCV:-0}, drops $R_DROPS, avg ms ${R_DO_AVG:-?}/${R_RA_AVG:-?}, max ${R_DO_MAX:-?}/${R_RA_MAX:-?}, cpu $R_CPU%"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s/%s\t%s\t%s\t%s\n' "$(date -u +%T)" "$name" "$rate" "${R_DO_SENT:-0}" \
+    "${R_RA_RCV:-0}" "$R_DROPS" "$R_RATE" "${R_DO_AVG:-?}" "${R_RA_AVG:-?}" "${R_DO_MAX:-?}" "${R_RA_MAX:-?}" "$R_CPU" "$R_US" "$R_RCVBUF" >>"$WORK/trials.tsv"
+  log "  $name r=$rate: sent ${R_DO_SENT:-0}, ACK ${R_RA_RCV:-0}, drops $R_DROPS, avg ms ${R_DO_AVG:-?}/${R_RA_AVG:-?}, max ${R_DO_MAX:-?}/${R_RA_MAX:-?}, cpu $R_CPU%${R_LOOP:+, $R_LOOP}"
   [ "$R_OK" = 1 ] || { log "  perfdhcp output:"; tail -5 "$WORK/pd-$SEQ-$name-$rate.txt" >&2; }
 }
 
@@ -198,9 +215,14 @@ done
 PROF_MD=""
 if [ -n "$PROFILE" ] && [ "$(left)" -ge $(( PERIOD + 20 )) ]; then
   mkdir -p "$WORK/prof"; chmod 777 "$WORK/prof"
-  start_server kickstand --cpu-prof --cpu-prof-dir="$WORK/prof"
+  PFLAGS=(--cpu-prof --cpu-prof-dir="$WORK/prof"); [ "$PERF" = 1 ] && PFLAGS+=(--perf-basic-prof)
+  start_server kickstand "${PFLAGS[@]}"; PROF_PID=$SPID
+  if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+    perf record -q -F 999 -g -p "$SPID" -o "$WORK/perf.data" >/dev/null 2>&1 & PERFPID=$!
+  fi
   ip netns exec "$NS_C" "${CLI_PIN[@]}" timeout -k 2 $(( PERIOD + 15 )) "${PD[@]}" -r "$PROFILE" -p "$PERIOD" \
     -W 1000000 "$SRV_IP" >"$WORK/pd-profile.txt" 2>&1 & PDPID=$!; wait "$PDPID" || true; PDPID=""
+  if [ -n "$PERFPID" ]; then kill -INT "$PERFPID" 2>/dev/null || true; wait "$PERFPID" 2>/dev/null || true; PERFPID=""; fi
   stop_pid "$SPID"; SPID=""
   PROF_MD=$(node -e '
     const fs = require("fs"), dir = process.argv[1];
@@ -216,6 +238,18 @@ if [ -n "$PROFILE" ] && [ "$(left)" -ge $(( PERIOD + 20 )) ]; then
   PROF_MD="perfdhcp -r $PROFILE: $(awk '/^received packets:/{r=$3} END{print r}' "$WORK/pd-profile.txt") ACKs received, $(awk '/^drops:/{d+=$2} END{print d+0}' "$WORK/pd-profile.txt") drops
 
 $PROF_MD"
+  if [ -s "$WORK/perf.data" ]; then
+    PROF_MD="$PROF_MD
+
+perf record of the same run (all of the server's threads, user and kernel; % of samples):
+
+\`\`\`
+$(perf report -i "$WORK/perf.data" --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -8)
+
+$(perf report -i "$WORK/perf.data" --no-children --sort dso,sym -g none --percent-limit 0.8 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30)
+\`\`\`"
+  fi
+  rm -f "/tmp/perf-$PROF_PID.map"
 fi
 
 # ---- report -------------------------------------------------------------------------------------
@@ -228,7 +262,7 @@ ratio() { awk -v k="$1" -v e="$2" 'BEGIN{ if (e > 0) printf "%.2f×", k/e; else 
   echo "load average (1/5/15 min) at start $LOAD0, at end $LOAD1; CPU pressure (PSI some avg60) $PSI0 → $PSI1. kea-dhcp4 $(kea-dhcp4 -V | head -1), perfdhcp $(perfdhcp -v 2>&1 | awk '/VERSION/{print $2}'), node $(node -v)."
   echo "Client: \`ip netns exec CLIENT ${CLI_PIN[*]} ${PD[*]} -r RATE -p $PERIOD -W 1000000 $SRV_IP\`;"
   echo "server pinned: ${SRV_PIN[*]:-none}. Kickstand: dhcp-daemon.ts via $( [ "$RUNNER" = bundle ] && echo 'esbuild bundle, plain node' || echo 'node --import tsx'),"
-  echo "SQLite on $(df -T "$WORK" | awk 'NR==2{print $2}') (WAL, synchronous=NORMAL, WAL fsync before each batch's ACKs). Kea: memfile persist=true, lfc-interval 3600, INFO log."
+  echo "SQLite on $(df -T "$WORK" | awk 'NR==2{print $2}') (WAL, synchronous=NORMAL, WAL fsync before each batch's ACKs, fsync pacing ${SYNC_INTERVAL:-default} ms, worker checkpoints every ${CKPT_PERIOD:-default} ms). Kea: memfile persist=true, lfc-interval 3600, INFO log."
   echo "Rates tried: $RATES (period $PERIOD s each, a failing rate retried up to $RETRIES×, fresh server + empty lease store per trial; A/B order alternates per rate)${STOPPED:+; $STOPPED}."
   echo
   echo "| server | highest zero-drop rate (-r) | achieved DORA/s | avg ms DO/RA | max ms DO/RA | server CPU (per DORA) | first failure |"
@@ -241,6 +275,7 @@ ratio() { awk -v k="$1" -v e="$2" 'BEGIN{ if (e > 0) printf "%.2f×", k/e; else 
   echo
   echo "DO = DISCOVER→OFFER, RA = REQUEST→ACK (perfdhcp delays). Zero-drop = perfdhcp drops 0 and every DISCOVER ACKed."
   echo "Server CPU = user+sys of the server process (/proc) over the perfdhcp run; µs/DORA = that CPU time / ACKs."
+  echo "UDP rcvbuf drops = RcvbufErrors in the server's / the client's namespace during the trial (a full socket receive buffer)."
   echo
   echo "All trials:"
   echo

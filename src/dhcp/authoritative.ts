@@ -6,30 +6,41 @@
 import type { Lease } from '../model/lease';
 import { MessageType, Opt } from './constants';
 import { noteDiscovered, silent, warnOnce, type Facts, type HandlerContext, type Outcome } from './context';
-import { clientKey, inPool, inScope } from './leases';
-import { getIp, ipInt as ipToInt } from './options';
+import { inPool, inScope } from './leases';
+import { getIpInt, intToIp, ipInt } from './options';
 import type { DhcpPacket } from './packet';
 import { addBoot, addLeaseOptions, baseReply, echoRelayInfo, nakReply } from './reply';
 import type { Scope } from './scope';
 
+const ZERO = '0.0.0.0';
+
 /** Static reservation of a registered host, when it lies in the client's subnet. */
-function reservation(f: Facts, scope: Scope): string | undefined {
+function reservation(f: Facts, scope: Scope): number | undefined {
   const ip = f.host?.ipv4 ?? null;
-  return ip !== null && inScope(scope, ip) ? ip : undefined;
+  if (ip === null) return undefined;
+  const n = ipInt(ip);
+  return inScope(scope, n) ? n : undefined;
 }
 
-async function pickAddress(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<string | undefined> {
+/** True when a registered host reserves `n` (synchronous with the store's host index). */
+function isReserved(ctx: HandlerContext, n: number): boolean | Promise<boolean> {
+  const h = ctx.hosts.byIp(n);
+  return h instanceof Promise ? h.then((x) => x !== undefined) : h !== undefined;
+}
+
+async function pickAddress(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<number | undefined> {
   const reserved = reservation(f, scope);
   if (reserved !== undefined) return reserved;
-  const own = ctx.book.leaseOf(f.key);
-  if (own && inScope(scope, own.ip) && inPool(scope, ipToInt(own.ip)) && ctx.book.isAvailableFor(own.ip, f.key)) return own.ip;
+  const own = ctx.book.bindingOf(f.key);
+  if (own !== undefined && inScope(scope, own) && inPool(scope, own) && ctx.book.isAvailableFor(own, f.key)) return own;
   const offered = ctx.book.pendingOffer(f.key);
-  if (offered !== undefined && inPool(scope, ipToInt(offered))) return offered;
-  const wanted = getIp(p.options, Opt.REQUESTED_IP);
-  if (wanted !== undefined && inPool(scope, ipToInt(wanted)) && ctx.book.isAvailableFor(wanted, f.key) && !(await ctx.hosts.getByIp(wanted))) {
-    return wanted;
+  if (offered !== undefined && inPool(scope, offered)) return offered;
+  const wanted = getIpInt(p.options, Opt.REQUESTED_IP);
+  if (wanted !== undefined && inPool(scope, wanted) && ctx.book.isAvailableFor(wanted, f.key)) {
+    const r = isReserved(ctx, wanted);
+    if (!(r === true || (r !== false && (await r)))) return wanted;
   }
-  return ctx.book.nextFree(scope, f.key, async (ip) => (await ctx.hosts.getByIp(ip)) !== undefined);
+  return ctx.book.nextFree(scope, f.key, (n) => isReserved(ctx, n));
 }
 
 function leaseReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, type: number, ip: string): DhcpPacket {
@@ -43,12 +54,13 @@ function leaseReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, 
 }
 
 export async function onDiscover(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<Outcome> {
-  const ip = await pickAddress(ctx, p, f, scope);
-  if (ip === undefined) {
+  const n = await pickAddress(ctx, p, f, scope);
+  if (n === undefined) {
     warnOnce(ctx, `pool:${scope.cfg.subnet}`, { mac: f.mac, subnet: scope.cfg.subnet }, 'dhcp pool exhausted');
     return silent('pool-exhausted');
   }
-  ctx.book.holdOffer(ip, f.key, ctx.dhcp.offerTtl * 1000);
+  ctx.book.holdOffer(n, f.key, ctx.dhcp.offerTtl * 1000);
+  const ip = intToIp(n);
   if (f.host) ctx.emit({ kind: 'dhcp.offer', host: f.host.name, mac: f.mac, message: `offered ${ip}`, data: { ip, boot: f.decision.kind } });
   return { kind: 'reply', reply: leaseReply(ctx, p, f, scope, MessageType.OFFER, ip) };
 }
@@ -61,8 +73,9 @@ function clientHostname(p: DhcpPacket): string | null {
   return /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(s) ? s : null;
 }
 
-async function ack(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, ip: string): Promise<Outcome> {
+async function ack(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, n: number): Promise<Outcome> {
   const now = ctx.now();
+  const ip = intToIp(n);
   const lease: Lease = {
     ip,
     mac: f.mac,
@@ -86,59 +99,61 @@ function nak(ctx: HandlerContext, p: DhcpPacket, f: Facts, why: string): Outcome
   return { kind: 'reply', reply: nakReply(p, ctx.serverId, why) };
 }
 
-/** True when `ip` is the client's to take: its reservation, its binding, or a free pool address. */
-function mayHave(ctx: HandlerContext, f: Facts, scope: Scope, ip: string): boolean {
-  if (reservation(f, scope) !== undefined) return reservation(f, scope) === ip;
-  const own = ctx.book.leaseOf(f.key);
-  if (own?.ip === ip) return ctx.book.isAvailableFor(ip, f.key);
-  return ctx.book.pendingOffer(f.key) === ip || (inPool(scope, ipToInt(ip)) && ctx.book.isAvailableFor(ip, f.key) && own === undefined);
+/** True when `n` is the client's to take: its reservation, its binding, or a free pool address. */
+function mayHave(ctx: HandlerContext, f: Facts, scope: Scope, n: number): boolean {
+  const reserved = reservation(f, scope);
+  if (reserved !== undefined) return reserved === n;
+  const own = ctx.book.bindingOf(f.key);
+  if (own === n) return ctx.book.isAvailableFor(n, f.key);
+  return ctx.book.pendingOffer(f.key) === n || (inPool(scope, n) && ctx.book.isAvailableFor(n, f.key) && own === undefined);
 }
 
 /** RFC 2131 §4.3.2: the REQUEST's meaning depends on server-id, ciaddr and option 50. */
 export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<Outcome> {
-  const sid = getIp(p.options, Opt.SERVER_ID);
-  const wanted = getIp(p.options, Opt.REQUESTED_IP);
+  const sid = getIpInt(p.options, Opt.SERVER_ID);
+  const wanted = getIpInt(p.options, Opt.REQUESTED_IP);
   if (sid !== undefined) {
     // SELECTING. Another server chosen: our offer counts as declined (D15).
-    if (sid !== ctx.serverId) {
+    if (sid !== ctx.serverIdInt) {
       ctx.book.dropOffer(f.key);
       return silent('other-server');
     }
-    const ip = wanted ?? (p.ciaddr !== '0.0.0.0' ? p.ciaddr : undefined);
-    if (ip === undefined) return silent('request-without-address');
-    if (!inScope(scope, ip) || !mayHave(ctx, f, scope, ip)) return nak(ctx, p, f, `${ip} is not available`);
-    return ack(ctx, p, f, scope, ip);
+    const n = wanted ?? (p.ciaddr !== ZERO ? ipInt(p.ciaddr) : undefined);
+    if (n === undefined) return silent('request-without-address');
+    if (!inScope(scope, n) || !mayHave(ctx, f, scope, n)) return nak(ctx, p, f, `${intToIp(n)} is not available`);
+    return ack(ctx, p, f, scope, n);
   }
-  if (p.ciaddr === '0.0.0.0') {
+  if (p.ciaddr === ZERO) {
     // INIT-REBOOT: wrong network → NAK; no record → MUST stay silent (D14).
     if (wanted === undefined) return silent('request-without-address');
-    if (!inScope(scope, wanted)) return nak(ctx, p, f, `${wanted} is on the wrong network`);
-    const own = ctx.book.leaseOf(f.key);
+    if (!inScope(scope, wanted)) return nak(ctx, p, f, `${intToIp(wanted)} is on the wrong network`);
+    const own = ctx.book.bindingOf(f.key);
     const reserved = reservation(f, scope);
-    if (reserved === wanted || (own?.ip === wanted && ctx.book.isAvailableFor(wanted, f.key))) return ack(ctx, p, f, scope, wanted);
-    if (reserved !== undefined || own !== undefined || !ctx.book.isAvailableFor(wanted, f.key)) return nak(ctx, p, f, `${wanted} is not yours`);
+    if (reserved === wanted || (own === wanted && ctx.book.isAvailableFor(wanted, f.key))) return ack(ctx, p, f, scope, wanted);
+    if (reserved !== undefined || own !== undefined || !ctx.book.isAvailableFor(wanted, f.key)) return nak(ctx, p, f, `${intToIp(wanted)} is not yours`);
     return silent('init-reboot-no-record');
   }
   // RENEWING (unicast) / REBINDING (broadcast): extend the binding at ciaddr.
-  const at = ctx.book.leaseAt(p.ciaddr);
+  const ci = ipInt(p.ciaddr);
+  const at = ctx.book.leaseAt(ci);
   const reserved = reservation(f, scope);
-  if (reserved === p.ciaddr || (at && at.state !== 'declined' && clientKey(at.mac, at.clientId) === f.key && ctx.book.isAvailableFor(p.ciaddr, f.key))) {
-    return ack(ctx, p, f, scope, p.ciaddr);
+  if (reserved === ci || (at && at.state !== 'declined' && ctx.book.keyOf(ci) === f.key && ctx.book.isAvailableFor(ci, f.key))) {
+    return ack(ctx, p, f, scope, ci);
   }
   if (at !== undefined || reserved !== undefined) return nak(ctx, p, f, `${p.ciaddr} is not yours`);
   return silent('renew-no-record');
 }
 
 /** Sender checks for DECLINE/RELEASE (D10): our server-id, and the binding belongs to the sender. */
-function ownedBinding(ctx: HandlerContext, p: DhcpPacket, f: Facts, ip: string | undefined): Lease | undefined {
-  if (getIp(p.options, Opt.SERVER_ID) !== ctx.serverId || ip === undefined) return undefined;
-  const l = ctx.book.leaseAt(ip);
+function ownedBinding(ctx: HandlerContext, p: DhcpPacket, f: Facts, n: number | undefined): Lease | undefined {
+  if (getIpInt(p.options, Opt.SERVER_ID) !== ctx.serverIdInt || n === undefined) return undefined;
+  const l = ctx.book.leaseAt(n);
   return l && l.state !== 'declined' && l.mac === f.mac && l.clientId === f.clientId ? l : undefined;
 }
 
 /** RFC 2131 §4.3.3: the address is in use elsewhere; quarantine it (rate-limited per client, G8). */
 export async function onDecline(ctx: HandlerContext, p: DhcpPacket, f: Facts): Promise<Outcome> {
-  const l = ownedBinding(ctx, p, f, getIp(p.options, Opt.REQUESTED_IP));
+  const l = ownedBinding(ctx, p, f, getIpInt(p.options, Opt.REQUESTED_IP));
   if (!l) return silent('decline-not-owned');
   const now = ctx.now();
   const hour = Math.floor(now / 3_600_000);
@@ -157,7 +172,7 @@ export async function onDecline(ctx: HandlerContext, p: DhcpPacket, f: Facts): P
 
 /** RFC 2131 §4.3.4: free the address but keep the binding for the same client. */
 export async function onRelease(ctx: HandlerContext, p: DhcpPacket, f: Facts): Promise<Outcome> {
-  const l = ownedBinding(ctx, p, f, p.ciaddr);
+  const l = ownedBinding(ctx, p, f, ipInt(p.ciaddr));
   if (!l) return silent('release-not-owned');
   const now = ctx.now();
   await ctx.book.commit({ ...l, state: 'released', expiresAt: now, updatedAt: now });

@@ -9,7 +9,7 @@ import type { DhcpConfig } from '../config/sections/dhcp';
 import type { Logger } from '../log';
 import type { NewEvent } from '../model/event';
 import type { Host } from '../model/host';
-import type { HostRepo } from '../store/store';
+import type { DhcpHosts } from './hosts';
 import type { LeaseBook } from './leases';
 import type { DhcpPacket } from './packet';
 import type { Scope } from './scope';
@@ -18,12 +18,15 @@ export interface HandlerContext {
   mode: 'authoritative' | 'proxy';
   /** Our address: option 54 in every reply, next-server. */
   serverId: string;
+  /** `serverId` as an unsigned 32-bit integer (compared with option 54 of requests). */
+  serverIdInt: number;
   scopes: Scope[];
   trustedRelays: ReadonlySet<string>;
   dhcp: DhcpConfig;
   policy: BootPolicyConfig;
   book: LeaseBook;
-  hosts: Pick<HostRepo, 'getByMac' | 'getByIp'>;
+  /** Registered hosts by MAC and reserved address (dhcp/hosts.ts). */
+  hosts: DhcpHosts;
   /** Appends to the timeline without delaying the reply; failures are logged by the sink. */
   emit: (e: NewEvent) => void;
   now: () => number;

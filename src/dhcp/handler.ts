@@ -23,7 +23,8 @@ async function factsOf(ctx: HandlerContext, p: DhcpPacket): Promise<Facts> {
   // Only Ethernet chaddrs name a registered machine; others are served as unknown.
   const mac = hexPairs(p.chaddr, Math.min(p.hlen, 6));
   const isEthernet = p.htype === 1 && p.hlen === 6;
-  const host = isEthernet ? await ctx.hosts.getByMac(mac) : undefined;
+  const found = isEthernet ? ctx.hosts.byMac(mac) : undefined;
+  const host = found instanceof Promise ? await found : found;
   const client = bootClientOf(p);
   const rawId = getHex(p.options, Opt.CLIENT_ID);
   const clientId = rawId !== undefined && rawId.length > 0 && rawId.length <= MAX_CLIENT_ID * 2 ? rawId : null;

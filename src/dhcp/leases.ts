@@ -5,12 +5,11 @@
  * Offers live in memory only, bounded by the pool and a TTL (D08: no rows for mere offers).
  * Bindings are written through {@link LeaseBook.commit}, which resolves only after the store
  * committed, so the caller sends the DHCPACK after the lease is durable (RFC 2131 §4.3.1
- * "the server MUST … record the binding", reliability G4). Addresses are 32-bit integers
- * internally (hot path); the API speaks dotted quads.
+ * "the server MUST … record the binding", reliability G4). Addresses are unsigned 32-bit
+ * integers here (hot path); the stored {@link Lease} rows speak dotted quads.
  */
 import type { Lease } from '../model/lease';
-import { intToIp } from '../model/ipv4';
-import { ipInt as ipToInt } from './options';
+import { ipInt } from './options';
 import type { LeaseRepo } from '../store/store';
 import type { Scope } from './scope';
 
@@ -28,14 +27,20 @@ export function inPool(scope: Scope, n: number): boolean {
   return n >= scope.poolStart && n <= scope.poolEnd;
 }
 
-/** True when dotted quad `ip` lies in the scope's subnet. */
-export function inScope(scope: Scope, ip: string): boolean {
-  return ((ipToInt(ip) & scope.maskInt) >>> 0) === scope.networkInt;
+/** True when address `n` lies in the scope's subnet. */
+export function inScope(scope: Scope, n: number): boolean {
+  return ((n & scope.maskInt) >>> 0) === scope.networkInt;
 }
+
+/** Reservation check of one candidate address: synchronous when the host index answers. */
+export type IsReserved = (n: number) => boolean | Promise<boolean>;
 
 export class LeaseBook {
   private readonly byIp = new Map<number, Lease>();
+  /** Client key → the address of its binding (any state but declined). */
   private readonly byKey = new Map<string, number>();
+  /** Client key of each binding, so availability checks build no strings. */
+  private readonly keyAt = new Map<number, string>();
   private readonly offers = new Map<number, Offer>();
   private readonly offerIndex = new Map<string, number>();
   private readonly cursors = new Map<Scope, number>();
@@ -48,7 +53,7 @@ export class LeaseBook {
   /** Loads every stored lease (start-up). */
   async load(): Promise<number> {
     const all = await this.repo.list();
-    for (const l of all) this.index(ipToInt(l.ip), l);
+    for (const l of all) this.index(ipInt(l.ip), l);
     return all.length;
   }
 
@@ -59,16 +64,37 @@ export class LeaseBook {
   private index(n: number, l: Lease): void {
     const old = this.byIp.get(n);
     if (old && old.state !== 'declined') {
-      const k = clientKey(old.mac, old.clientId);
+      const k = this.keyAt.get(n)!;
       if (this.byKey.get(k) === n) this.byKey.delete(k);
     }
     this.byIp.set(n, l);
-    if (l.state !== 'declined') this.byKey.set(clientKey(l.mac, l.clientId), n);
+    if (l.state !== 'declined') {
+      const k = clientKey(l.mac, l.clientId);
+      this.keyAt.set(n, k);
+      this.byKey.set(k, n);
+    } else this.keyAt.delete(n);
   }
 
-  /** The stored binding of the address, if any. */
-  leaseAt(ip: string): Lease | undefined {
-    return this.byIp.get(ipToInt(ip));
+  private unindex(n: number): void {
+    const k = this.keyAt.get(n);
+    if (k !== undefined && this.byKey.get(k) === n) this.byKey.delete(k);
+    this.keyAt.delete(n);
+    this.byIp.delete(n);
+  }
+
+  /** The stored binding of address `n`, if any. */
+  leaseAt(n: number): Lease | undefined {
+    return this.byIp.get(n);
+  }
+
+  /** The client key holding address `n` (undefined when free or declined). */
+  keyOf(n: number): string | undefined {
+    return this.keyAt.get(n);
+  }
+
+  /** Address of the client's binding (any state but declined), if any. */
+  bindingOf(key: string): number | undefined {
+    return this.byKey.get(key);
   }
 
   /** The client's binding (any state but declined), if any. */
@@ -77,18 +103,14 @@ export class LeaseBook {
     return n === undefined ? undefined : this.byIp.get(n);
   }
 
-  /** True when `ip` may be given to `key`: not bound to another client, not quarantined, not offered elsewhere. */
-  isAvailableFor(ip: string, key: string): boolean {
-    return this.availableInt(ipToInt(ip), key, this.now());
+  /** True when `n` may be given to `key`: not bound to another client, not quarantined, not offered elsewhere. */
+  isAvailableFor(n: number, key: string): boolean {
+    return this.availableInt(n, key, this.now());
   }
 
   private availableInt(n: number, key: string, t: number): boolean {
     const l = this.byIp.get(n);
-    if (l) {
-      if (l.state === 'declined') {
-        if (l.expiresAt > t) return false;
-      } else if (l.expiresAt > t && clientKey(l.mac, l.clientId) !== key) return false;
-    }
+    if (l && l.expiresAt > t && (l.state === 'declined' || this.keyAt.get(n) !== key)) return false;
     const o = this.offers.get(n);
     return !(o && o.key !== key && o.expiresAt > t);
   }
@@ -97,7 +119,7 @@ export class LeaseBook {
    * Next free pool address for `key`, scanning from a per-scope cursor; `isReserved` skips
    * addresses statically reserved for registered hosts. Undefined when the pool is full.
    */
-  async nextFree(scope: Scope, key: string, isReserved: (ip: string) => Promise<boolean>): Promise<string | undefined> {
+  async nextFree(scope: Scope, key: string, isReserved: IsReserved): Promise<number | undefined> {
     const size = scope.poolEnd - scope.poolStart + 1;
     let c = this.cursors.get(scope) ?? scope.poolStart;
     const t = this.now();
@@ -106,17 +128,17 @@ export class LeaseBook {
       c = c >= scope.poolEnd ? scope.poolStart : c + 1;
       if (!this.availableInt(n, key, t)) continue;
       this.cursors.set(scope, c);
-      const ip = intToIp(n);
-      // The reservation check is async; re-check availability after it.
-      if ((await isReserved(ip)) || !this.availableInt(n, key, this.now())) continue;
-      return ip;
+      const r = isReserved(n);
+      if (r === true) continue;
+      // An asynchronous reservation check yields: re-check availability after it.
+      if (r !== false && ((await r) || !this.availableInt(n, key, this.now()))) continue;
+      return n;
     }
     return undefined;
   }
 
-  /** Holds `ip` for `key` until `ttlMs` from now (not persisted). */
-  holdOffer(ip: string, key: string, ttlMs: number): void {
-    const n = ipToInt(ip);
+  /** Holds `n` for `key` until `ttlMs` from now (not persisted). */
+  holdOffer(n: number, key: string, ttlMs: number): void {
     const prev = this.offerIndex.get(key);
     if (prev !== undefined && prev !== n && this.offers.get(prev)?.key === key) this.offers.delete(prev);
     this.offers.set(n, { key, expiresAt: this.now() + ttlMs });
@@ -124,7 +146,7 @@ export class LeaseBook {
   }
 
   /** Live offer for the client made by {@link holdOffer}, if any. */
-  pendingOffer(key: string): string | undefined {
+  pendingOffer(key: string): number | undefined {
     const n = this.offerIndex.get(key);
     if (n === undefined) return undefined;
     const o = this.offers.get(n);
@@ -132,7 +154,7 @@ export class LeaseBook {
       this.offerIndex.delete(key);
       return undefined;
     }
-    return intToIp(n);
+    return n;
   }
 
   /** Forget the client's offer (SELECTING REQUEST for another server, RFC 2131 §4.3.2). */
@@ -149,7 +171,7 @@ export class LeaseBook {
    * commit fails the previous binding is restored and the error propagates (no ACK).
    */
   async commit(l: Lease): Promise<void> {
-    const n = ipToInt(l.ip);
+    const n = ipInt(l.ip);
     const prev = this.byIp.get(n);
     const key = clientKey(l.mac, l.clientId);
     this.index(n, l);
@@ -159,10 +181,7 @@ export class LeaseBook {
       await this.repo.put(l);
     } catch (err) {
       if (prev) this.index(n, prev);
-      else {
-        this.byIp.delete(n);
-        if (this.byKey.get(key) === n) this.byKey.delete(key);
-      }
+      else this.unindex(n);
       throw err;
     }
   }

@@ -40,6 +40,44 @@ export function decodeOptionArea(buf: Buffer, start: number, end: number, into: 
   return undefined; // ran to the end of the area without End: tolerated (many ROMs omit it in file/sname)
 }
 
+/** Bytes {@link encodeOptionsInto} writes for `options` (values > 255 bytes split, RFC 3396 §7). No End. */
+export function encodedOptionsLength(options: Options): number {
+  let n = 0;
+  for (const [code, value] of options) {
+    if (code === Opt.PAD || code === Opt.END) continue;
+    n += value.length === 0 ? 2 : value.length + 2 * Math.ceil(value.length / 255);
+  }
+  return n;
+}
+
+/**
+ * Writes every option's TLVs into `out` at `off` (the caller checked the room with
+ * {@link encodedOptionsLength}); returns the offset after them. Same bytes as
+ * {@link encodeOptionChunks}, without a buffer per option (hot path).
+ */
+export function encodeOptionsInto(options: Options, out: Buffer, off: number): number {
+  for (const [code, value] of options) {
+    if (code === Opt.PAD || code === Opt.END) continue;
+    const len = value.length;
+    if (len === 0) {
+      out[off] = code;
+      out[off + 1] = 0;
+      off += 2;
+      continue;
+    }
+    for (let at = 0; at < len; at += 255) {
+      const part = Math.min(255, len - at);
+      out[off] = code;
+      out[off + 1] = part;
+      off += 2;
+      if (part <= 16) for (let k = 0; k < part; k += 1) out[off + k] = value[at + k]!; // cheaper than a native copy
+      else value.copy(out, off, at, at + part);
+      off += part;
+    }
+  }
+  return off;
+}
+
 /** Encoded TLVs for every option, values > 255 bytes split per RFC 3396 §7. No End. */
 export function encodeOptionChunks(options: Options): Buffer[] {
   const chunks: Buffer[] = [];
@@ -111,6 +149,11 @@ export function ipInt(ip: string): number {
   return ((n << 8) | (octet & 255)) >>> 0;
 }
 
+/** Unsigned 32-bit integer → dotted quad (hot path twin of model/ipv4 intToIp: no arrays). */
+export function intToIp(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
 export function ipToBytes(ip: string): Buffer {
   const b = Buffer.alloc(4);
   writeIp(b, 0, ip);
@@ -120,6 +163,12 @@ export function ipToBytes(ip: string): Buffer {
 export function getIp(o: Options, code: number): string | undefined {
   const v = o.get(code);
   return v !== undefined && v.length === 4 ? ipFromBytes(v) : undefined;
+}
+
+/** An address option as an unsigned 32-bit integer (no string on the hot path). */
+export function getIpInt(o: Options, code: number): number | undefined {
+  const v = o.get(code);
+  return v !== undefined && v.length === 4 ? v.readUInt32BE(0) : undefined;
 }
 
 /** Printable text of an option (latin1), trailing NULs removed; undefined when absent. */

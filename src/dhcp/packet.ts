@@ -19,7 +19,7 @@ import {
   SNAME_LEN,
   SNAME_OFFSET,
 } from './constants';
-import { decodeOptionArea, encodeOptionChunks, ipFromBytes, writeIp, type Options } from './options';
+import { decodeOptionArea, encodeOptionChunks, encodedOptionsLength, encodeOptionsInto, ipFromBytes, writeIp, type Options } from './options';
 
 export interface DhcpPacket {
   op: number;
@@ -56,6 +56,7 @@ function fail(reason: DecodeReason, message: string): DecodeResult {
 }
 
 function cstring(buf: Buffer, off: number, len: number): string {
+  if (buf[off] === 0) return ''; // the usual case: an empty field, no native call
   const nul = buf.indexOf(0, off);
   const end = nul === -1 || nul > off + len ? off + len : nul;
   return buf.toString('latin1', off, end);
@@ -130,9 +131,22 @@ export type EncodeResult = { ok: true; bytes: Buffer } | { ok: false; message: s
  * Every byte is written explicitly (zero padding to 300 bytes, RFC 1542 §3.2).
  */
 export function encodePacket(p: DhcpPacket, maxLen = MIN_MAX_MESSAGE - 28): EncodeResult {
+  const mainSpace = Math.max(0, maxLen - OPTIONS_OFFSET);
+  const need = encodedOptionsLength(p.options);
+  if (need + 1 <= mainSpace) {
+    // Everything fits in the options field (the usual case): write the TLVs in place.
+    const out = Buffer.alloc(Math.max(MIN_BOOTP_LEN, OPTIONS_OFFSET + need + 1));
+    writeHeader(out, p, true, true);
+    out[encodeOptionsInto(p.options, out, OPTIONS_OFFSET)] = Opt.END;
+    return { ok: true, bytes: out };
+  }
+  return encodeSpilled(p, mainSpace, maxLen);
+}
+
+/** Options overflow the options field: spill whole TLVs into `file`/`sname` (RFC 2132 §9.3). */
+function encodeSpilled(p: DhcpPacket, mainSpace: number, maxLen: number): EncodeResult {
   const chunks = encodeOptionChunks(p.options);
   const total = chunks.reduce((n, c) => n + c.length, 0);
-  const mainSpace = Math.max(0, maxLen - OPTIONS_OFFSET);
   let main: Buffer[] = chunks;
   let fileArea: Buffer[] | undefined;
   let snameArea: Buffer[] | undefined;
@@ -164,9 +178,10 @@ function writeHeader(out: Buffer, p: DhcpPacket, withFile: boolean, withSname: b
   writeIp(out, 16, p.yiaddr);
   writeIp(out, 20, p.siaddr);
   writeIp(out, 24, p.giaddr);
-  p.chaddr.copy(out, 28, 0, 16);
-  if (withSname) out.write(p.sname, SNAME_OFFSET, SNAME_LEN - 1, 'latin1'); // keep a NUL terminator
-  if (withFile) out.write(p.file, FILE_OFFSET, FILE_LEN - 1, 'latin1');
+  const ch = p.chaddr;
+  for (let i = 0; i < 16 && i < ch.length; i += 1) out[28 + i] = ch[i]!;
+  if (withSname && p.sname !== '') out.write(p.sname, SNAME_OFFSET, SNAME_LEN - 1, 'latin1'); // keep a NUL terminator
+  if (withFile && p.file !== '') out.write(p.file, FILE_OFFSET, FILE_LEN - 1, 'latin1');
   out.writeUInt32BE(MAGIC_COOKIE, HEADER_LEN);
 }
 

@@ -13,8 +13,13 @@ const MAX_TEXT = 64; // client-controlled text is bounded before it reaches logs
 
 function bounded(s: string | undefined): string | undefined {
   if (s === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
-  return s.slice(0, MAX_TEXT).replace(/[^\x20-\x7e]/g, '?');
+  const t = s.length > MAX_TEXT ? s.slice(0, MAX_TEXT) : s;
+  for (let i = 0; i < t.length; i += 1) {
+    const c = t.charCodeAt(i);
+    // eslint-disable-next-line no-control-regex
+    if (c < 0x20 || c > 0x7e) return t.replace(/[^\x20-\x7e]/g, '?');
+  }
+  return t; // printable already (the usual case): no regular expression per packet
 }
 
 /** RFC 4578 §2.1: option 93 is a list of 16-bit types; the first is the one in use. */

@@ -6,7 +6,7 @@
  */
 import type { BootDecision } from '../boot/policy';
 import { BOOTREPLY, FLAG_BROADCAST, IP_UDP_OVERHEAD, MIN_MAX_MESSAGE, MessageType, Opt } from './constants';
-import { getCodeList, getU16, ipToBytes, ips, u32, u8 } from './options';
+import { getU16, ipToBytes, ips, u32, u8 } from './options';
 import type { DhcpPacket } from './packet';
 import type { SubnetConfig } from '../config/sections/network';
 import type { Scope } from './scope';
@@ -21,10 +21,14 @@ export function maxReplyLength(req: DhcpPacket): number {
   return limit - IP_UDP_OVERHEAD;
 }
 
+/** Option 54 bytes of the last server id seen (one per daemon): shared, never mutated. */
+let serverIdBytes: { ip: string; bytes: Buffer } = { ip: '', bytes: Buffer.alloc(0) };
+
 export function baseReply(req: DhcpPacket, type: number, serverId: string): DhcpPacket {
   const options = new Map<number, Buffer>();
   options.set(Opt.MESSAGE_TYPE, TYPE_BYTES[type] ?? u8(type));
-  options.set(Opt.SERVER_ID, ipToBytes(serverId));
+  if (serverIdBytes.ip !== serverId) serverIdBytes = { ip: serverId, bytes: ipToBytes(serverId) };
+  options.set(Opt.SERVER_ID, serverIdBytes.bytes);
   return {
     op: BOOTREPLY,
     htype: req.htype,
@@ -77,12 +81,13 @@ export function scopeOptionBytes(cfg: SubnetConfig, mask: string, broadcast: str
  * them in option 55, options 66/67 (what udhcpc/dhclient scripts read).
  */
 export function addBoot(r: DhcpPacket, req: DhcpPacket, d: BootDecision): void {
-  const asked = new Set(getCodeList(req.options, Opt.PARAM_REQUEST_LIST));
+  const prl = req.options.get(Opt.PARAM_REQUEST_LIST); // RFC 2132 §9.8: a list of codes, one octet each
+  const asked = (code: number): boolean => prl !== undefined && prl.includes(code);
   let file: string | undefined;
   if (d.kind === 'loader') {
     r.siaddr = d.nextServer;
     file = d.file;
-    if (asked.has(Opt.TFTP_SERVER_NAME)) r.options.set(Opt.TFTP_SERVER_NAME, Buffer.from(d.nextServer, 'latin1'));
+    if (asked(Opt.TFTP_SERVER_NAME)) r.options.set(Opt.TFTP_SERVER_NAME, Buffer.from(d.nextServer, 'latin1'));
   } else if (d.kind === 'script') {
     file = d.url;
   } else if (d.kind === 'http-boot') {
@@ -92,7 +97,7 @@ export function addBoot(r: DhcpPacket, req: DhcpPacket, d: BootDecision): void {
   }
   if (file === undefined) return;
   r.file = file;
-  if (asked.has(Opt.BOOTFILE_NAME)) r.options.set(Opt.BOOTFILE_NAME, Buffer.from(file, 'latin1'));
+  if (asked(Opt.BOOTFILE_NAME)) r.options.set(Opt.BOOTFILE_NAME, Buffer.from(file, 'latin1'));
 }
 
 /** proxyDHCP extras (PXE 2.1 §2.2.5): option 60 PXEClient, option 43, and the client's UUID. */

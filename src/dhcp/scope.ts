@@ -6,9 +6,9 @@
  * subnets are chosen by giaddr, or by option 82 link-selection / option 118 (RFC 3527, 3011).
  */
 import type { SubnetConfig } from '../config/sections/network';
-import { inSubnet, ipToInt, parseCidr, type Subnet } from '../model/ipv4';
+import { ipToInt, parseCidr, type Subnet } from '../model/ipv4';
 import { Opt } from './constants';
-import { getIp } from './options';
+import { getIp, ipInt } from './options';
 import { scopeOptionBytes } from './reply';
 import type { DhcpPacket } from './packet';
 import { linkSelection } from './suboptions';
@@ -42,7 +42,9 @@ export function buildScope(cfg: SubnetConfig, direct: boolean): Scope {
 }
 
 export function scopeContaining(scopes: readonly Scope[], ip: string): Scope | undefined {
-  return scopes.find((s) => inSubnet(ip, s.subnet));
+  const n = ipInt(ip);
+  for (const s of scopes) if (((n & s.maskInt) >>> 0) === s.networkInt) return s;
+  return undefined;
 }
 
 export type ScopeChoice = { scope: Scope; relayed: boolean } | { drop: 'untrusted-relay' | 'no-subnet' };

@@ -8,7 +8,6 @@
  */
 import { createSocket } from 'node:dgram';
 import type { Registry } from 'prom-client';
-import { Counter, Gauge } from 'prom-client';
 import type { DhcpConfig } from '../config/sections/dhcp';
 import type { NetworkConfig } from '../config/sections/network';
 import type { Logger } from '../log';
@@ -16,8 +15,11 @@ import type { NewEvent } from '../model/event';
 import type { Store } from '../store/store';
 import { CLIENT_PORT, SERVER_PORT } from './constants';
 import type { HandlerContext } from './context';
-import { processDatagram } from './handler';
+import { processDatagram, type Processed } from './handler';
+import { dhcpHostsOf } from './hosts';
 import { LeaseBook } from './leases';
+import { makeDhcpMetrics } from './metrics';
+import { ipInt } from './options';
 import type { RouteContext } from './reply-route';
 import { buildScope } from './scope';
 import { BoundedSet } from './bounded-set';
@@ -48,17 +50,6 @@ const defaultFactory: SocketFactory = () =>
   // seconds of stale requests when overloaded (clients retransmit after ~1 s anyway).
   createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
 
-function makeMetrics(reg: Registry) {
-  return {
-    received: new Counter({ name: 'kickstand_dhcp_received_total', help: 'DHCP datagrams received, by message type', labelNames: ['type'], registers: [reg] }),
-    replies: new Counter({ name: 'kickstand_dhcp_replies_total', help: 'DHCP replies sent, by message type', labelNames: ['type'], registers: [reg] }),
-    malformed: new Counter({ name: 'kickstand_dhcp_malformed_total', help: 'Malformed DHCP datagrams dropped, by reason', labelNames: ['reason'], registers: [reg] }),
-    ignored: new Counter({ name: 'kickstand_dhcp_ignored_total', help: 'Well-formed DHCP requests not answered, by reason', labelNames: ['reason'], registers: [reg] }),
-    errors: new Counter({ name: 'kickstand_dhcp_errors_total', help: 'DHCP requests that failed (store or socket error); no reply sent', registers: [reg] }),
-    leases: new Gauge({ name: 'kickstand_dhcp_leases', help: 'Lease rows known to the DHCP server', registers: [reg] }),
-  };
-}
-
 /**
  * The handler context of a server: scopes, policy, lease book, registry lookups and an event
  * sink that appends without delaying replies (`track` receives each pending append).
@@ -80,6 +71,7 @@ export function createHandlerContext(
   return {
     mode: dhcp.mode === 'proxy' ? 'proxy' : 'authoritative',
     serverId: network.address,
+    serverIdInt: ipInt(network.address),
     scopes: [buildScope(network, true), ...dhcp.relayed.map((s) => buildScope(s, false))],
     trustedRelays: new Set(dhcp.trustedRelays),
     dhcp,
@@ -91,7 +83,7 @@ export function createHandlerContext(
       unknownHosts: dhcp.unknownHosts,
     },
     book: new LeaseBook(deps.store.leases, deps.now),
-    hosts: deps.store.hosts,
+    hosts: dhcpHostsOf(deps.store),
     emit,
     now: deps.now,
     log,
@@ -107,7 +99,7 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
   const log = deps.log.child({ component: 'dhcp' });
   const now = deps.now ?? Date.now;
   const factory = deps.socketFactory ?? defaultFactory;
-  const m = makeMetrics(deps.metrics);
+  const m = makeDhcpMetrics(deps.metrics);
   const pending = new Set<Promise<unknown>>();
   const track = (pr: Promise<unknown>): void => {
     pending.add(pr);
@@ -115,6 +107,13 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
     pr.then(done, done);
   };
   const ctx = createHandlerContext({ ...deps, log, now }, track);
+  // Datagrams being handled: a count, not a set of promises (one less promise per packet).
+  let inflight = 0;
+  let drained: (() => void) | undefined;
+  const settled = (): void => {
+    inflight -= 1;
+    if (inflight === 0 && drained !== undefined) drained();
+  };
   const book = ctx.book;
   const direct = ctx.scopes[0]!;
   const sockets: DhcpSocket[] = [];
@@ -126,40 +125,49 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
 
   function onMessage(sock: DhcpSocket, viaPxePort: boolean, msg: Buffer, rinfo: { address: string; port: number }): void {
     const route: RouteContext = { broadcast: direct.subnet.broadcast, serverPort: dhcp.port, clientPort, from: rinfo, viaPxePort };
-    const work = processDatagram(ctx, msg, route).then(
+    inflight += 1;
+    processDatagram(ctx, msg, route).then(
       (r) => {
-        m.received.inc({ type: r.request });
-        if (r.kind === 'drop') {
-          (r.malformed ? m.malformed : m.ignored).inc({ reason: r.reason });
-          if (log.isLevelEnabled('debug')) log.debug({ from: rinfo.address, reason: r.reason, detail: r.detail }, 'dhcp packet dropped');
-          return;
-        }
-        // A reply for the directly attached segment's broadcast leaves as a limited broadcast
-        // (255.255.255.255) when we can send one: UEFI firmware PXE (OVMF, seen in the lab)
-        // drops replies to the subnet broadcast address while it has no address of its own.
-        const limited = r.to.address === direct.subnet.broadcast && bcast !== undefined;
-        const out = limited ? bcast! : sock;
-        const to = limited ? '255.255.255.255' : r.to.address;
         try {
-          out.send(r.bytes, r.to.port, to, (err) => {
-            if (err) {
-              m.errors.inc();
-              log.warn({ err, to: r.to.address }, 'dhcp send failed');
-            } else m.replies.inc({ type: r.reply });
-          });
-        } catch (err) {
-          // Socket closed while the request was in flight (stop()).
-          m.errors.inc();
-          log.debug({ err }, 'dhcp send after close');
+          answer(sock, r, rinfo);
+        } finally {
+          settled();
         }
-        if (log.isLevelEnabled('debug')) log.debug({ mac: r.mac, xid: r.xid, request: r.request, reply: r.reply, to: r.to.address }, 'dhcp reply');
       },
       (err: unknown) => {
+        settled();
         m.errors.inc();
         log.error({ err, from: rinfo.address }, 'dhcp request failed; no reply sent');
       },
     );
-    track(work);
+  }
+
+  function answer(sock: DhcpSocket, r: Processed, rinfo: { address: string }): void {
+    m.received.inc(r.request);
+    if (r.kind === 'drop') {
+      (r.malformed ? m.malformed : m.ignored).inc(r.reason);
+      if (log.isLevelEnabled('debug')) log.debug({ from: rinfo.address, reason: r.reason, detail: r.detail }, 'dhcp packet dropped');
+      return;
+    }
+    // A reply for the directly attached segment's broadcast leaves as a limited broadcast
+    // (255.255.255.255) when we can send one: UEFI firmware PXE (OVMF, seen in the lab)
+    // drops replies to the subnet broadcast address while it has no address of its own.
+    const limited = r.to.address === direct.subnet.broadcast && bcast !== undefined;
+    const out = limited ? bcast! : sock;
+    const to = limited ? '255.255.255.255' : r.to.address;
+    try {
+      out.send(r.bytes, r.to.port, to, (err) => {
+        if (err) {
+          m.errors.inc();
+          log.warn({ err, to: r.to.address }, 'dhcp send failed');
+        } else m.replies.inc(r.reply);
+      });
+    } catch (err) {
+      // Socket closed while the request was in flight (stop()).
+      m.errors.inc();
+      log.debug({ err }, 'dhcp send after close');
+    }
+    if (log.isLevelEnabled('debug')) log.debug({ mac: r.mac, xid: r.xid, request: r.request, reply: r.reply, to: r.to.address }, 'dhcp reply');
   }
 
   async function open(port: number, viaPxePort: boolean, address = dhcp.bind): Promise<DhcpSocket> {
@@ -208,6 +216,7 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
     async stop() {
       if (sweeper) clearInterval(sweeper);
       await Promise.all(sockets.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+      if (inflight > 0) await new Promise<void>((r) => (drained = r));
       await Promise.allSettled([...pending]);
     },
   };

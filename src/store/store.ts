@@ -17,6 +17,9 @@ import type { Lease } from '../model/lease';
 import type { InstallToken } from '../model/token';
 import type { BmcConfig } from '../bmc/types';
 import type { MeshMember, MeshPeerInfo } from '../mesh/member';
+import type { HostLookup } from './host-index';
+
+export type { HostLookup } from './host-index';
 
 export interface HostRepo {
   /** Inserts a validated host (state `registered` or `armed` as decided by the caller). */
@@ -111,6 +114,12 @@ export interface Store {
   readonly settings: SettingRepo;
   readonly mesh: MeshRepo;
   readonly bmc: BmcRepo;
+  /**
+   * Synchronous in-memory host lookups (by MAC, by reserved address) for the DHCP hot path,
+   * current with every acknowledged host write. Only a store that sees every write offers it
+   * (the embedded SQLite store); a shared database changed by other daemons does not.
+   */
+  readonly hostLookup?: HostLookup;
   /** Checks the store answers (healthz). */
   ping(): Promise<void>;
   /** Flushes pending writes and closes. Idempotent. */

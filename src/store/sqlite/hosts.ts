@@ -2,9 +2,15 @@
  * @module store/sqlite/hosts
  * Host registry rows: `hosts` plus `host_macs` (one row per MAC, so uniqueness across hosts is
  * the primary key's job, not a scan).
+ *
+ * Every host write of the daemon goes through this class (the registry, the API and the tests
+ * all use `store.hosts`), so it keeps {@link HostIndex} `lookup` current for the DHCP server:
+ * loaded at open, updated when a write is acknowledged (committed and fsynced), and reloaded
+ * from the database when a write fails, since a failed fsync leaves its outcome uncertain.
  */
 import { ErrorCode, KickstandError } from '../../errors';
 import type { Host, HostPatch, HostState, NewHost } from '../../model/host';
+import { HostIndex, type HostLookup } from '../host-index';
 import type { HostRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
 
@@ -25,6 +31,9 @@ interface HostRow {
 
 export class SqliteHosts implements HostRepo {
   private readonly q;
+  private readonly index = new HostIndex();
+  /** Synchronous lookups by MAC and reserved address (DHCP hot path). */
+  readonly lookup: HostLookup = this.index;
 
   constructor(
     private readonly db: Db,
@@ -45,6 +54,34 @@ export class SqliteHosts implements HostRepo {
       deleteMacs: db.prepare('DELETE FROM host_macs WHERE host = ?'),
       delete: db.prepare('DELETE FROM hosts WHERE name = ?'),
     };
+    this.reindex();
+  }
+
+  /** Rebuilds the lookup index from the committed rows. */
+  private reindex(): void {
+    this.index.reset(this.listNow());
+  }
+
+  /** Applies an acknowledged write to the index; on failure the index is rebuilt from the rows. */
+  private tracked<T>(write: Promise<T>, apply: (v: T) => void): Promise<T> {
+    return write.then(
+      (v) => {
+        apply(v);
+        return v;
+      },
+      (err: unknown) => {
+        // A refusal (duplicate MAC, conflict, …) was rolled back; anything else may or may not
+        // have reached the database.
+        if (!(err instanceof KickstandError) || err.code === ErrorCode.STORE_FAILED) {
+          try {
+            this.reindex();
+          } catch {
+            // the database is closed or broken: the write's own error is what the caller needs
+          }
+        }
+        throw err;
+      },
+    );
   }
 
   async get(name: string): Promise<Host | undefined> {
@@ -63,6 +100,10 @@ export class SqliteHosts implements HostRepo {
   }
 
   async list(): Promise<Host[]> {
+    return this.listNow();
+  }
+
+  private listNow(): Host[] {
     const macs = new Map<string, string[]>();
     for (const r of this.q.allMacs.all() as Array<{ host: string; mac: string }>) {
       (macs.get(r.host) ?? macs.set(r.host, []).get(r.host)!).push(r.mac);
@@ -71,6 +112,18 @@ export class SqliteHosts implements HostRepo {
   }
 
   create(input: NewHost & { state: HostState }): Promise<Host> {
+    return this.tracked(this.created(input), (h) => this.index.put(h));
+  }
+
+  update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
+    return this.tracked(this.updated(name, patch, expectedVersion), (h) => this.index.put(h));
+  }
+
+  delete(name: string): Promise<void> {
+    return this.tracked(this.deleted(name), () => this.index.remove(name));
+  }
+
+  private created(input: NewHost & { state: HostState }): Promise<Host> {
     return this.writer.write(() => {
       if (this.q.get.get(input.name)) {
         throw new KickstandError(ErrorCode.HOST_EXISTS, `host ${input.name} already exists`, {
@@ -98,7 +151,7 @@ export class SqliteHosts implements HostRepo {
     });
   }
 
-  update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
+  private updated(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
     return this.writer.write(() => {
       const row = this.q.get.get(name) as HostRow | undefined;
       if (!row) throw notFound(name);
@@ -132,7 +185,7 @@ export class SqliteHosts implements HostRepo {
     });
   }
 
-  delete(name: string): Promise<void> {
+  private deleted(name: string): Promise<void> {
     return this.writer.write(() => {
       const r = this.q.delete.run(name);
       if (r.changes === 0) throw notFound(name);

@@ -40,7 +40,7 @@ export class SqliteLeases implements LeaseRepo {
       byMac: db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC LIMIT 1'),
       byClientId: db.prepare('SELECT * FROM leases WHERE client_id = ? ORDER BY updated_at DESC LIMIT 1'),
       put: db.prepare(`INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at)
-        VALUES (@ip, @mac, @clientId, @hostname, @state, @expiresAt, @updatedAt)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id,
           hostname = excluded.hostname, state = excluded.state, expires_at = excluded.expires_at,
           updated_at = excluded.updated_at`),
@@ -65,9 +65,10 @@ export class SqliteLeases implements LeaseRepo {
   }
 
   put(lease: Lease): Promise<void> {
-    const row = { ...lease };
+    // Positional parameters, read now: the caller may reuse the object before the commit.
+    const { ip, mac, clientId, hostname, state, expiresAt, updatedAt } = lease;
     return this.writer.write(() => {
-      this.q.put.run(row);
+      this.q.put.run(ip, mac, clientId, hostname, state, expiresAt, updatedAt);
     });
   }
 

@@ -1,0 +1,66 @@
+/**
+ * @module store/host-index
+ * An in-memory index of the host registry by MAC and by reserved IPv4 address, for the DHCP hot
+ * path (one lookup per packet, one per candidate pool address) where a SQLite `get` each time
+ * cost more than the rest of the lookup work. A store that owns every write to its hosts keeps
+ * one current (store/sqlite/hosts.ts) and offers it as {@link HostLookup}; a shared database
+ * changed by other processes cannot, and offers none.
+ *
+ * Entries are frozen copies: what the DHCP server reads cannot be changed behind the store's back.
+ */
+import type { Host } from '../model/host';
+import { ipToInt as ipInt } from '../model/ipv4';
+
+/** Synchronous host lookups, current with every acknowledged write of the store that owns them. */
+export interface HostLookup {
+  /** The host owning canonical `mac`, if any. */
+  byMac(mac: string): Host | undefined;
+  /** The host with static reservation `ip` (an unsigned 32-bit integer), if any. */
+  byIp(ip: number): Host | undefined;
+}
+
+export class HostIndex implements HostLookup {
+  private names = new Map<string, Host>();
+  private macs = new Map<string, Host>();
+  private ips = new Map<number, Host>();
+
+  byMac(mac: string): Host | undefined {
+    return this.macs.get(mac);
+  }
+
+  byIp(ip: number): Host | undefined {
+    return this.ips.get(ip);
+  }
+
+  get size(): number {
+    return this.names.size;
+  }
+
+  /** Replaces the whole index (start-up, or after a write whose outcome is uncertain). */
+  reset(hosts: readonly Host[]): void {
+    this.names = new Map();
+    this.macs = new Map();
+    this.ips = new Map();
+    for (const h of hosts) this.put(h);
+  }
+
+  /** Adds or replaces the host named `h.name` (its old MACs and address are dropped). */
+  put(h: Host): void {
+    this.remove(h.name);
+    const e: Host = Object.freeze({ ...h, macs: Object.freeze([...h.macs]) as string[], vars: Object.freeze({ ...h.vars }), sshHostKeys: Object.freeze([...h.sshHostKeys]) as string[] });
+    this.names.set(e.name, e);
+    for (const m of e.macs) this.macs.set(m, e);
+    if (e.ipv4 !== null) this.ips.set(ipInt(e.ipv4), e);
+  }
+
+  remove(name: string): void {
+    const old = this.names.get(name);
+    if (old === undefined) return;
+    this.names.delete(name);
+    for (const m of old.macs) if (this.macs.get(m) === old) this.macs.delete(m);
+    if (old.ipv4 !== null) {
+      const n = ipInt(old.ipv4);
+      if (this.ips.get(n) === old) this.ips.delete(n);
+    }
+  }
+}
