@@ -163,3 +163,28 @@ export function checkStray(r: MachineRecord, all: HostEvent[], hosts: Host[]): C
   add('not armed', h === undefined || (!h.netboot && h.state !== 'installed'), h ? `in registry as ${h.name}: state=${h.state} netboot=${String(h.netboot)}` : 'not in the registry');
   return c;
 }
+
+/** The sum of a counter's samples (all label sets) in Prometheus text exposition. */
+export function counterValue(metrics: string, name: string): number {
+  let sum = 0;
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  }
+  return sum;
+}
+
+/**
+ * With the native addon loaded (src/native), the firmware's downloads took the native paths:
+ * TFTP loaders on a transfer thread, kernel and initrd by sendfile(2). Without it (no toolchain)
+ * the JavaScript paths served them, which is allowed outside CI and a failure in it.
+ */
+export function checkNativePaths(metrics: string, loaded: boolean, inCi: boolean): Check[] {
+  if (!loaded) return [{ machine: 'lab', step: 'native paths', ok: !inCi, detail: 'addon not loaded: JavaScript paths served TFTP and /images' }];
+  const tftp = counterValue(metrics, 'kickstand_tftp_native_transfers_total');
+  const sent = counterValue(metrics, 'kickstand_http_asset_sendfile_bytes_total');
+  return [
+    { machine: 'lab', step: 'TFTP native', ok: tftp > 0, detail: `${tftp} TFTP transfers on a native thread` },
+    { machine: 'lab', step: 'HTTP sendfile', ok: sent > 0, detail: `${sent} /images body bytes sent with sendfile(2)` },
+  ];
+}

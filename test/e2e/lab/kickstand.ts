@@ -121,6 +121,15 @@ export class LabKickstand {
     });
   }
 
+  /** The daemon's /metrics text, fetched with curl inside its namespace. */
+  metrics(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile('ip', ['netns', 'exec', this.net.ksNs, 'curl', '-sS', '--max-time', '10', `http://127.0.0.1:${API_PORT}/metrics`], { timeout: 15_000, encoding: 'utf8' }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      );
+    });
+  }
+
   async hostAdd(name: string, mac: string, profile: string, role: string): Promise<Host> {
     return JSON.parse(await this.cli(['host', 'add', name, '--mac', mac, '--profile', profile, '--role', role, '--json'])) as Host;
   }

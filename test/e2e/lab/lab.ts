@@ -13,8 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostEvent } from '../../../src/model/event';
+import { native } from '../../../src/native';
 import { prepareAssets } from './assets';
-import { checkInstalled, checkStray, type Check, type MachineRecord } from './checks';
+import { checkInstalled, checkNativePaths, checkStray, type Check, type MachineRecord } from './checks';
 import { LabKickstand, writeLabConfig } from './kickstand';
 import { LIMITS, MACHINES, type MachineDef } from './machines';
 import { debianKernel, ensurePrereqs } from './prereqs';
@@ -204,6 +205,8 @@ async function collectChecks(ks: LabKickstand, records: Map<string, MachineRecor
       checks.push(...checkInstalled(r, ks.events));
     } else checks.push(...checkStray(r, ks.events, hosts));
   }
+  const metrics = await ks.metrics().catch((e: unknown) => `# metrics unavailable: ${(e as Error).message}`);
+  checks.push(...checkNativePaths(metrics, native() !== null, process.env.CI === 'true'));
   return checks;
 }
 
