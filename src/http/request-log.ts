@@ -1,6 +1,8 @@
 /**
  * @module http/request-log
  * One debug line per request with method, path (install tokens redacted), status and time.
+ * /images/ requests do not pass through express (src/http/server.ts dispatch): the assets
+ * handler logs those itself ("asset response", component http-assets).
  */
 import type { NextFunction, Request, Response } from 'express';
 import { redactSecrets, type Logger } from '../log';

@@ -56,20 +56,31 @@ export interface SendfileHandle {
 }
 
 /**
+ * The socket of `res` once its headers are flushed, if this response owns it and none of its
+ * bytes wait in Node's own queue (a pipelined response queued behind another one has some):
+ * then anything still pending is in the socket's queue, bound for the kernel. Null otherwise.
+ */
+function ownedSocket(res: ServerResponse): { addon: NonNullable<ReturnType<typeof native>>; sock: Socket; sfd: number } | null {
+  const addon = native();
+  const sock = res.socket;
+  if (addon === null || sock === null) return null;
+  if (!res.headersSent) res.flushHeaders();
+  if (res.writableLength !== sock.writableLength) return null; // ServerResponse adds its own queue
+  const sfd = socketFd(sock);
+  return sfd < 0 ? null : { addon, sock, sfd };
+}
+
+/**
  * Flushes the headers, then sends what the socket buffer takes right now (≤ `length`) with
  * sendfile(2) on this thread. Returns the bytes sent (0: the buffer is full), or null when
  * this response cannot use sendfile now (earlier writes still queued in Node): the caller then
  * uses sendSlice or its own path. Throws what sendfile(2) reports (code ESHORT: file ended).
  */
 export function sendNow(res: ServerResponse, fd: number, offset: number, length: number): number | null {
-  const addon = native();
-  const sock = res.socket;
-  if (addon === null || sock === null) return null;
-  if (!res.headersSent) res.flushHeaders();
+  const owned = ownedSocket(res);
   // A write that completed synchronously (the usual case for headers) is already off the queue.
-  if (res.writableLength !== 0 || sock.writableLength !== 0) return null;
-  const sfd = socketFd(sock);
-  if (sfd < 0) return null;
+  if (owned === null || owned.sock.writableLength !== 0) return null;
+  const { addon, sfd } = owned;
   try {
     return addon.sendfileNow(sfd, fd, offset, length);
   } catch (e) {
@@ -85,15 +96,9 @@ export function sendNow(res: ServerResponse, fd: number, offset: number, length:
  * error with code EBUSY and nothing sent means "too many jobs": the caller may copy instead.
  */
 export function sendSlice(res: ServerResponse, fd: number, offset: number, length: number, done: (error: Error | null, sent: number) => void): SendfileHandle | null {
-  const addon = native();
-  const sock = res.socket;
-  if (addon === null || sock === null) return null;
-  if (!res.headersSent) res.flushHeaders();
-  // Bytes of this response still in Node's own queue (not yet handed to the socket): only a
-  // response that does not own the socket yet has any; it must take the normal path.
-  if (res.writableLength !== sock.writableLength) return null;
-  const sfd = socketFd(sock);
-  if (sfd < 0) return null;
+  const owned = ownedSocket(res);
+  if (owned === null) return null;
+  const { addon, sock, sfd } = owned;
   let job: SendfileJob | null = null;
   let cancelled = false;
   const start = (): void => {
