@@ -20,6 +20,7 @@ import { Rollouts } from './hosts/rollout';
 import { createBmcClient, type BmcConfig } from './bmc';
 import type { Host } from './model/host';
 import { createDhcpServer } from './dhcp/server';
+import { warmUpDhcp } from './dhcp/warmup';
 import { createAssets } from './http/assets/router';
 import { publishAssetProgress, recordAssetServed, recordFileEvent } from './hosts/timeline-bridge';
 import { createTftpServer } from './tftp/server';
@@ -87,8 +88,17 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
   const services: Service[] = [install.timeout, http];
   // DHCP starts after HTTP: it points machines at URLs that must already answer.
   if (config.dhcp.mode !== 'off') {
-    const dhcp = createDhcpServer({ config: { dhcp: config.dhcp, network: config.network, http: { publicUrl: config.http.publicUrl! } }, store, log, metrics });
-    services.push({ name: 'dhcp', start: () => dhcp.start(), stop: () => dhcp.stop() });
+    const dhcpConfig = { dhcp: config.dhcp, network: config.network, http: { publicUrl: config.http.publicUrl! } };
+    const dhcp = createDhcpServer({ config: dhcpConfig, store, log, metrics });
+    const start = async (): Promise<void> => {
+      if (config.dhcp.warmUp) {
+        // Same store classes as the daemon's, none of its rows (dhcp/warmup.ts).
+        const w = await warmUpDhcp(dhcpConfig, () => openSqliteStore(':memory:'));
+        log.info({ component: 'dhcp', exchanges: w.exchanges, ms: w.ms }, 'dhcp warmed up over loopback before opening its sockets');
+      }
+      await dhcp.start();
+    };
+    services.push({ name: 'dhcp', start, stop: () => dhcp.stop() });
   }
   if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics));
   services.push(bootstrap.trigger);

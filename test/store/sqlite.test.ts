@@ -68,8 +68,8 @@ describe('sqlite specifics', () => {
 
   describe('WAL fsync pacing (group-commit.ts)', () => {
     type Fsync = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void;
-    // group-commit.ts calls fs.fsync through the module object, so the test can watch it.
-    const fsm = require('node:fs') as { fsync: Fsync };
+    // group-commit.ts calls fs.fdatasync through the module object, so the test can watch it.
+    const fsm = require('node:fs') as { fdatasync: Fsync };
 
     /** Opens a file store plus a read-only connection that sees committed rows only. */
     function open(opts: { syncIntervalMs?: number; maxBatch?: number }) {
@@ -81,8 +81,8 @@ describe('sqlite specifics', () => {
       // Committed keys at the start of each fsync: a write may be acknowledged only after an
       // fsync that began once it was committed.
       const atSync: Set<string>[] = [];
-      const orig = fsm.fsync;
-      fsm.fsync = (fd, cb) => {
+      const orig = fsm.fdatasync;
+      fsm.fdatasync = (fd, cb) => {
         atSync.push(committed());
         orig(fd, cb);
       };
@@ -93,7 +93,7 @@ describe('sqlite specifics', () => {
           acked.push(k);
         });
       const cleanup = () => {
-        fsm.fsync = orig;
+        fsm.fdatasync = orig;
         reader.close();
         rmSync(dir, { recursive: true, force: true });
       };

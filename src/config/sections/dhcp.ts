@@ -53,6 +53,11 @@ export const dhcpSchema = z
     declineProbation: z.number().int().min(60).default(86400),
     /** Most DECLINEs honoured per client per hour; more are ignored and logged (G8). */
     declineLimitPerHour: z.number().int().min(1).max(1000).default(10),
+    /**
+     * Before opening its sockets, run synthetic exchanges over loopback so that the first real
+     * packets meet compiled code (dhcp/warmup.ts; adds about a second to start-up).
+     */
+    warmUp: z.boolean().default(true),
   })
   .strict();
 

@@ -6,7 +6,9 @@
  * Why not `synchronous=FULL`: FULL fsyncs the WAL inside COMMIT, on the event loop, so every
  * DHCP exchange, TFTP block and HTTP request waits for the disk. Instead the database runs
  * `synchronous=NORMAL` (COMMIT writes the WAL frames to the OS, no fsync) and this class
- * fsyncs the `-wal` file on libuv's thread pool before it acknowledges the batch. An
+ * syncs the `-wal` file on libuv's thread pool before it acknowledges the batch, with
+ * fdatasync(2) as SQLite's own WAL sync does on Linux (data plus the metadata needed to read
+ * it back, such as a grown file's size; not timestamps). An
  * acknowledged write is therefore as durable as under FULL (it survives power loss, not just
  * a process kill), while the event loop keeps serving. Checkpoints under NORMAL fsync the
  * database file themselves, so frames recycled by a WAL restart are already durable there.
@@ -25,7 +27,7 @@
  * write throws, that transaction is rolled back and the batch runs again with one savepoint
  * per write, so one failing write (a duplicate MAC, say) does not undo its neighbours.
  */
-import { closeSync, fsync, openSync } from 'node:fs';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import { ErrorCode, KickstandError } from '../../errors';
 import type { Db } from './database';
 
@@ -179,7 +181,7 @@ export class GroupCommitter {
     this.syncing = new Promise<void>((resolve) => {
       // Only frames committed before this call are covered: later batches wait in `unsynced`
       // or `queue` for the next fsync.
-      fsync(this.walFd!, (err) => {
+      fdatasync(this.walFd!, (err) => {
         this.syncing = null;
         settle(err);
         resolve();
