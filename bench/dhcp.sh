@@ -10,7 +10,9 @@
 #
 # Servers:
 #   kickstand  test/dhcp/fixtures/dhcp-daemon.ts bundled once with esbuild (no TS loader in the hot
-#              path; --ks-runner tsx runs it under `node --import tsx` instead). The SQLite store is
+#              path; --ks-runner tsx runs it under `node --import tsx` instead). Like `serve`, it warms
+#              its DHCP path up over loopback before binding port 67 (src/dhcp/warmup.ts; the
+#              trial starts once 67 is bound); --ks-cold skips that. The SQLite store is
 #              a file on disk: WAL + synchronous=NORMAL, and the group committer fsyncs the -wal
 #              file on the libuv thread pool before a batch is acknowledged
 #              (src/store/sqlite/group-commit.ts), so every lease is durable before its ACK.
@@ -24,13 +26,14 @@
 #
 # usage: sudo bench/dhcp.sh [--rates 500,1000,...] [--period S] [--clients N] [--deadline S]
 #          [--retries N] [--ks-runner bundle|tsx] [--no-pin] [--profile RATE] [--peers] [--keep]
-#          [--sync-interval MS] [--checkpoint-period MS] [--perf] [--out FILE]
+#          [--sync-interval MS] [--checkpoint-period MS] [--perf] [--ks-cold] [--out FILE]
 #   --retries N (default 1): a rate with drops is re-run up to N times (shared machine: one
 #                   scheduler stall drops packets); it fails only if every attempt drops.
 #   --sync-interval MS  Kickstand's least time between WAL fsyncs (store default when omitted;
 #                   0 = one commit and fsync per event-loop turn, the pre-pacing behaviour)
 #   --checkpoint-period MS  Kickstand's worker-thread WAL checkpoint period (store default when
 #                   omitted; 0 = SQLite's own checkpoints inside COMMIT, the earlier behaviour)
+#   --ks-cold       start Kickstand without its JIT warm-up (KS_WARMUP=0): how a cold process fares
 #   --profile RATE  after the search, run Kickstand once at RATE under node --cpu-prof; print top
 #                   self-time functions.
 #   --perf          with --profile: also `perf record` that run (all threads, kernel included;
@@ -44,7 +47,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RATES=500,1000,2000,3000,4000,6000,8000,11000; PERIOD=5; CLIENTS=60000; DEADLINE=300
-RETRIES=1; RUNNER=bundle; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""; SYNC_INTERVAL=""; CKPT_PERIOD=""; PERF=0
+RETRIES=1; RUNNER=bundle; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""; SYNC_INTERVAL=""; CKPT_PERIOD=""; PERF=0; WARMUP=1
 while [ $# -gt 0 ]; do
   case $1 in
     --rates) RATES=$2; shift 2;;        --period) PERIOD=$2; shift 2;;
@@ -54,7 +57,8 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1; shift;;             --out) OUT=$2; shift 2;;
     --retries) RETRIES=$2; shift 2;;    --sync-interval) SYNC_INTERVAL=$2; shift 2;;
     --checkpoint-period) CKPT_PERIOD=$2; shift 2;;   --perf) PERF=1; shift;;
-    -h|--help) sed -n '2,43p' "$0"; exit 0;;
+    --ks-cold) WARMUP=0; shift;;
+    -h|--help) sed -n '2,46p' "$0"; exit 0;;
     *) echo "dhcp.sh: unknown option $1 (see -h)" >&2; exit 2;;
   esac
 done
@@ -137,7 +141,7 @@ start_server() { # NAME [extra node flags...] -> SPID, SDIR
     kea) KEA_PIDFILE_DIR=$SDIR KEA_LOCKFILE_DIR=$SDIR ip netns exec "$NS_S" "${SRV_PIN[@]}" \
            kea-dhcp4 -c "$SDIR/kea.json" >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
     kickstand) local cmd=("${KS_CMD[@]}"); [ $# -gt 0 ] && cmd=(node "$@" "${KS_CMD[@]:1}")
-           NODE_PATH=$REPO/node_modules KS_LOG_LEVEL=warn KS_SYNC_INTERVAL_MS=$SYNC_INTERVAL KS_CHECKPOINT_MS=$CKPT_PERIOD KS_LOOP_STATS=1 ip netns exec "$NS_S" "${SRV_PIN[@]}" \
+           NODE_PATH=$REPO/node_modules KS_LOG_LEVEL=warn KS_WARMUP=$WARMUP KS_SYNC_INTERVAL_MS=$SYNC_INTERVAL KS_CHECKPOINT_MS=$CKPT_PERIOD KS_LOOP_STATS=1 ip netns exec "$NS_S" "${SRV_PIN[@]}" \
              "${cmd[@]}" "$SDIR/kickstand.json" >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
   esac
   local i
@@ -262,6 +266,7 @@ ratio() { awk -v k="$1" -v e="$2" 'BEGIN{ if (e > 0) printf "%.2f×", k/e; else 
   echo "load average (1/5/15 min) at start $LOAD0, at end $LOAD1; CPU pressure (PSI some avg60) $PSI0 → $PSI1. kea-dhcp4 $(kea-dhcp4 -V | head -1), perfdhcp $(perfdhcp -v 2>&1 | awk '/VERSION/{print $2}'), node $(node -v)."
   echo "Client: \`ip netns exec CLIENT ${CLI_PIN[*]} ${PD[*]} -r RATE -p $PERIOD -W 1000000 $SRV_IP\`;"
   echo "server pinned: ${SRV_PIN[*]:-none}. Kickstand: dhcp-daemon.ts via $( [ "$RUNNER" = bundle ] && echo 'esbuild bundle, plain node' || echo 'node --import tsx'),"
+  echo "Kickstand JIT warm-up before binding: $( [ "$WARMUP" = 1 ] && echo 'on (as serve)' || echo 'off (--ks-cold)')."
   echo "SQLite on $(df -T "$WORK" | awk 'NR==2{print $2}') (WAL, synchronous=NORMAL, WAL fsync before each batch's ACKs, fsync pacing ${SYNC_INTERVAL:-default} ms, worker checkpoints every ${CKPT_PERIOD:-default} ms). Kea: memfile persist=true, lfc-interval 3600, INFO log."
   echo "Rates tried: $RATES (period $PERIOD s each, a failing rate retried up to $RETRIES×, fresh server + empty lease store per trial; A/B order alternates per rate)${STOPPED:+; $STOPPED}."
   echo
