@@ -92,9 +92,14 @@ export function buildDaemon(config: Config, log: Logger): Daemon {
     const dhcp = createDhcpServer({ config: dhcpConfig, store, log, metrics });
     const start = async (): Promise<void> => {
       if (config.dhcp.warmUp) {
-        // Same store classes as the daemon's, none of its rows (dhcp/warmup.ts).
-        const w = await warmUpDhcp(dhcpConfig, () => openSqliteStore(':memory:'));
-        log.info({ component: 'dhcp', exchanges: w.exchanges, ms: w.ms }, 'dhcp warmed up over loopback before opening its sockets');
+        // Same store classes as the daemon's, none of its rows (dhcp/warmup.ts). An
+        // optimisation only: if it fails (no loopback, say) DHCP starts cold.
+        try {
+          const w = await warmUpDhcp(dhcpConfig, () => openSqliteStore(':memory:'));
+          log.info({ component: 'dhcp', exchanges: w.exchanges, ms: w.ms }, 'dhcp warmed up over loopback before opening its sockets');
+        } catch (err) {
+          log.warn({ component: 'dhcp', err }, 'dhcp warm-up failed; starting cold (set dhcp.warmUp: false to skip it)');
+        }
       }
       await dhcp.start();
     };
