@@ -4,7 +4,7 @@
  * Real files and descriptors (/proc/self/fd).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,7 +21,19 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const fds = (): number => readdirSync('/proc/self/fd').length;
+/**
+ * Descriptors of this process open on files under `root`: counting only those keeps the test
+ * independent of whatever else the process opens or closes meanwhile (a whole-process count
+ * was off by one in a CI run).
+ */
+const fds = (): number =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(root + path.sep);
+    } catch {
+      return false; // closed between readdir and readlink (the directory's own fd, say)
+    }
+  }).length;
 function content(f: OpenFile): string {
   const b = Buffer.alloc(f.size);
   readSync(f.fd, b, 0, f.size, 0);
