@@ -63,6 +63,8 @@ export interface WarmupResult {
 }
 
 const RENEW_BIT = 0x40000000;
+/** No answer for this long ends a round's wait: the rest of the round is silence. */
+const QUIET_MS = 2;
 /**
  * Synthetic clients 0..REGISTERED-1 are registered hosts; of every CYCLE requests the first
  * REGISTERED come from them (after the first cycle: reboots that find their binding) and the
@@ -109,12 +111,24 @@ function request(type: number, i: number, giaddr: string, ciaddr: string, extra:
   return e.bytes;
 }
 
-/** Resolves when `done()` is true or after `ms`, polling on the event loop. */
-function settle(done: () => boolean, ms: number): Promise<void> {
+/**
+ * Resolves when `answered()` reaches `target`, when no new answer came for `quietMs` (the
+ * server stays silent for ignored clients and an exhausted pool, and a loopback datagram can be
+ * lost), or after `maxMs`; polls on the event loop.
+ */
+function settle(answered: () => number, target: number, quietMs: number, maxMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const until = performance.now() + ms;
+    const start = performance.now();
+    let last = answered();
+    let lastAt = start;
     const tick = (): void => {
-      if (done() || performance.now() >= until) resolve();
+      const now = performance.now();
+      const n = answered();
+      if (n !== last) {
+        last = n;
+        lastAt = now;
+      }
+      if (n >= target || now - lastAt >= quietMs || now - start >= maxMs) resolve();
       else setImmediate(tick);
     };
     tick();
@@ -183,7 +197,7 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
   const { factory, opened } = loopbackFactory(() => clientPort, ports);
   const server = createDhcpServer({ config, store: scratch, log: silentLogger(), metrics: new Registry(), socketFactory: factory });
   let sent = 0;
-  let answered = 0; // replies received, plus requests the server did not answer (counted by timeout)
+  let answered = 0; // replies received (the server stays silent for some requests)
   let exchanges = 0;
   try {
     clientPort = await bindLoopback(client);
@@ -235,15 +249,12 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
     let next = 0;
     while (next < budget.exchanges && performance.now() - t0 < budget.ms) {
       const n = Math.min(ROUND, budget.exchanges - next);
-      const before = sent;
       for (let k = 0; k < n; k += 1, next += 1) {
         const i = next % CYCLE < REGISTERED ? next % CYCLE : next;
         send(request(MessageType.DISCOVER, i, links[i % links.length]!, '0.0.0.0', CLIENTS[i % CLIENTS.length]!), mainPort);
       }
-      // Next round once the round's requests were answered; a silent server (unknown host,
-      // unknownHosts: ignore) or a lost datagram ends the wait after 20 ms.
-      await settle(() => answered >= sent, before === sent ? 0 : 20);
-      answered = sent;
+      // Next round once the round's requests were answered, or the server fell quiet.
+      await settle(() => answered, sent, QUIET_MS, 20);
     }
     return { exchanges, requests: sent, ms: Math.round(performance.now() - t0) };
   } finally {

@@ -188,3 +188,20 @@ export function checkNativePaths(metrics: string, loaded: boolean, inCi: boolean
     { machine: 'lab', step: 'HTTP sendfile', ok: sent > 0, detail: `${sent} /images body bytes sent with sendfile(2)` },
   ];
 }
+
+/**
+ * `serve` warmed its DHCP path up over loopback before opening port 67 (src/dhcp/warmup.ts):
+ * the daemon's log (pino JSON lines) holds the line with a positive exchange count.
+ */
+export function checkDhcpWarmUp(log: string): Check {
+  for (const line of log.split('\n')) {
+    if (!line.includes('dhcp warmed up over loopback')) continue;
+    try {
+      const j = JSON.parse(line) as { exchanges?: number; ms?: number };
+      return { machine: 'lab', step: 'DHCP warm-up', ok: (j.exchanges ?? 0) > 0, detail: `${j.exchanges ?? 0} exchanges over loopback in ${j.ms ?? '?'} ms before port 67 opened` };
+    } catch {
+      return { machine: 'lab', step: 'DHCP warm-up', ok: false, detail: `unparsable log line: ${line.slice(0, 120)}` };
+    }
+  }
+  return { machine: 'lab', step: 'DHCP warm-up', ok: false, detail: 'no "dhcp warmed up" line in the daemon log' };
+}

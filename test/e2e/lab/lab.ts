@@ -9,13 +9,13 @@
  *   4. checks (checks.ts) over Kickstand's timeline/API and the consoles; summary table.
  * Everything is torn down in `finally` (and by the caller's signal handlers via `abort()`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostEvent } from '../../../src/model/event';
 import { native } from '../../../src/native';
 import { prepareAssets } from './assets';
-import { checkInstalled, checkNativePaths, checkStray, type Check, type MachineRecord } from './checks';
+import { checkDhcpWarmUp, checkInstalled, checkNativePaths, checkStray, type Check, type MachineRecord } from './checks';
 import { LabKickstand, writeLabConfig } from './kickstand';
 import { LIMITS, MACHINES, type MachineDef } from './machines';
 import { debianKernel, ensurePrereqs } from './prereqs';
@@ -207,6 +207,7 @@ async function collectChecks(ks: LabKickstand, records: Map<string, MachineRecor
   }
   const metrics = await ks.metrics().catch((e: unknown) => `# metrics unavailable: ${(e as Error).message}`);
   checks.push(...checkNativePaths(metrics, native() !== null, process.env.CI === 'true'));
+  checks.push(checkDhcpWarmUp(readFileSync(ks.cfg.logFile, 'utf8')));
   return checks;
 }
 
