@@ -142,8 +142,10 @@ export class Bootstrapper {
         defaults: { timeoutMs: config.stepTimeoutMs, retries: config.stepRetries, retryDelayMs: config.retryDelayMs },
       });
       if (!report.ok) throw report.error!;
-      const after = await registry.transition(name, 'ready', `bootstrapped (${report.changed} step(s) changed)`);
+      // The event first, then the state: whoever sees `ready` (the CLI follows the state) finds
+      // bootstrap.done already on the timeline, as bootstrap.failed precedes `failed`.
       await store.events.append({ host: name, kind: 'bootstrap.done', message: `bootstrap done: ${report.changed} of ${report.steps.length} steps changed something`, data: { changed: report.changed, steps: report.steps.map((s) => s.name) } });
+      const after = await registry.transition(name, 'ready', `bootstrapped (${report.changed} step(s) changed)`);
       this.runs?.inc({ result: 'ok' });
       return { host: name, state: after.state, ok: true, steps: report.steps, changed: report.changed };
     } catch (e) {

@@ -36,18 +36,24 @@ export function registerBootstrap(program: Command): void {
       await api.request('POST', `/hosts/${encodeURIComponent(name)}/bootstrap`);
       if (f.wait === false) return void process.stdout.write(`queued bootstrap of ${name}\n`);
       const deadline = Date.now() + Number(f.timeout ?? 1800) * 1000;
-      let h: Host;
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 500));
+      const printNew = async (): Promise<void> => {
         const { events } = await api.request<{ events: HostEvent[] }>('GET', `/hosts/${encodeURIComponent(name)}/events?after=${after}`);
         for (const e of events) {
           after = e.id;
           if (!f.json && (e.kind.startsWith('bootstrap.') || e.kind.startsWith('mesh.') || e.kind === 'host.state')) process.stdout.write(formatEvent(e, false) + '\n');
         }
+      };
+      let h: Host;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 500));
+        await printNew();
         h = await api.request<Host>('GET', `/hosts/${encodeURIComponent(name)}`);
         if (h.state !== 'bootstrapping') break;
         if (Date.now() > deadline) throw new KickstandError(ErrorCode.UNAVAILABLE, `${name} is still bootstrapping after ${f.timeout} s`, { fix: `follow it with \`kickstand host events ${name} --follow\`` });
       }
+      // The run may have ended between the events read and the state read: print its last events
+      // (bootstrap.done / bootstrap.failed and the state change) before the verdict.
+      await printNew();
       if (f.json) process.stdout.write(json(h));
       else process.stdout.write(`${name}: ${h.state}${h.stateReason ? ` (${h.stateReason})` : ''}\n`);
       if (h.state !== 'ready') process.exitCode = 1;
