@@ -38,8 +38,8 @@ import type { NetworkConfig } from '../config/sections/network';
 import { silentLogger } from '../log';
 import type { Store } from '../store/store';
 import { BOOTREQUEST, MessageType, Opt } from './constants';
-import { intToIp } from './options';
-import { encodePacket, type DhcpPacket } from './packet';
+import { intToIp, ipToBytes } from './options';
+import { encodePacket, hexPairs, type DhcpPacket } from './packet';
 import { buildScope } from './scope';
 import { createDhcpServer, type DhcpSocket, type SocketFactory } from './server';
 
@@ -135,6 +135,16 @@ function settle(answered: () => number, target: number, quietMs: number, maxMs: 
   });
 }
 
+/** Closes `s`; resolves at once if it is already closed or was never bound. */
+const closeQuietly = (s: Socket): Promise<void> =>
+  new Promise((resolve) => {
+    try {
+      s.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+
 const bindLoopback = (s: Socket): Promise<number> =>
   new Promise((resolve, reject) => {
     s.once('error', reject);
@@ -205,7 +215,7 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
     // Registered hosts: every other one armed for install, every third with a reservation
     // (the top of the direct pool), so the boot decision and reservation paths run too.
     for (let i = 0; i < REGISTERED; i += 1) {
-      const mac = [...macOf(i).subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+      const mac = hexPairs(macOf(i), 6); // the form the server looks hosts up by
       const ipv4 = i % 3 === 0 && direct.poolEnd - i >= direct.poolStart ? intToIp(direct.poolEnd - i) : null;
       await scratch.hosts.create({ name: `warmup-${i}`, macs: [mac], profile: 'warmup', role: 'worker', ipv4, netboot: i % 2 === 0, state: i % 2 === 0 ? 'armed' : 'registered' });
     }
@@ -219,7 +229,7 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
       ? dhcp.trustedRelays
       : [config.network, ...dhcp.relayed].map((s) => s.gateway ?? intToIp(buildScope(s, false).networkInt + 1));
     const links = ['0.0.0.0', ...relays];
-    const sid: [number, Buffer] = [Opt.SERVER_ID, Buffer.from(config.network.address.split('.').map(Number))];
+    const sid: [number, Buffer] = [Opt.SERVER_ID, ipToBytes(config.network.address)];
     const send = (b: Buffer, port: number): void => {
       sent += 1;
       client.send(b, port, '127.0.0.1');
@@ -259,8 +269,8 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
     return { exchanges, requests: sent, ms: Math.round(performance.now() - t0) };
   } finally {
     await server.stop().catch(() => undefined);
-    await Promise.all(opened.map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
-    await new Promise<void>((r) => { try { client.close(() => r()); } catch { r(); } });
+    // server.stop() closed the sockets it had opened; these catch a start that failed midway.
+    await Promise.all([...opened, client].map(closeQuietly));
     await scratch.close().catch(() => undefined);
   }
 }
