@@ -231,16 +231,21 @@ for (const mode of MODES) {
     // Drops go in input chains (a drop on output makes the sender's sendto() fail with EPERM):
     // the client drops 5% of DATA and duplicates 5% of its ACKs; the server drops 5% of ACKs and
     // duplicates 5% of DATA.
+    // The option handshake is spared on the server's side: OACK (opcode 6, `@th,64,16`) is never
+    // duplicated and ACK 0 (`@th,64,32` = 0x00040000) never dropped. atftp aborts on any second
+    // OACK in a unicast transfer ("tftp: unexpected OACK", tftp_file.c S_OACK_RECEIVED), and a
+    // lost ACK 0 obliges the server to resend the OACK (RFC 2347), so either fault fails atftp
+    // whatever the server does. The OACK resend itself is covered in session-fake-socket.test.ts.
     const ruleset = (name: string, peer: string, sport: 'sport' | 'dport'): string =>
       [
         `table ip ${name} {`,
         '  chain in {',
         '    type filter hook input priority 0;',
-        `    ip saddr ${peer} udp ${sport} != 69 numgen random mod 100 < 5 counter drop`,
+        `    ip saddr ${peer} udp ${sport} != 69 @th,64,32 != 0x00040000 numgen random mod 100 < 5 counter drop`,
         '  }',
         '  chain out {',
         '    type filter hook output priority 0;',
-        `    ip daddr ${peer} udp ${sport === 'sport' ? 'dport' : 'sport'} != 69 numgen random mod 100 < 5 counter dup to ${peer}`,
+        `    ip daddr ${peer} udp ${sport === 'sport' ? 'dport' : 'sport'} != 69 @th,64,16 != 6 numgen random mod 100 < 5 counter dup to ${peer}`,
         '  }',
         '}',
         '',

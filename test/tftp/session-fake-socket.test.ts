@@ -124,6 +124,40 @@ test('options: OACK lists accepted options only, DATA has the negotiated size', 
   }
 });
 
+const isAck0 = (d: Buffer): boolean => d.length === 4 && d.readUInt16BE(0) === 4 && d.readUInt16BE(2) === 0;
+const oacksFromServer = (net: FakeUdpNet): number => net.log.filter((d) => d.from.startsWith(SERVER) && d.data[1] === 6).length;
+
+test('a lost ACK 0 gets the OACK resent on the timer (RFC 2347); a duplicated ACK 0 resends nothing', async () => {
+  const file = randomBytes(1000 * 20 + 3);
+  const lost = await rig({ f: file }, { maxBlksize: 1000 });
+  try {
+    let dropped = 0;
+    lost.net.filter = (d) => (d.from.startsWith(CLIENT) && isAck0(d.data) && dropped++ === 0 ? 'drop' : 'pass');
+    const res = await lost.get('f', { options: [['blksize', '1000']] });
+    assert.equal(sha(res.data), sha(file));
+    await lost.idle();
+    assert.equal(dropped, 2, 'the client ACKed 0 twice: once lost, once for the resent OACK');
+    assert.equal(oacksFromServer(lost.net), 2, 'the OACK was sent again after the timeout');
+    assert.equal(dataFromServer(lost.net), 21, 'no DATA before ACK 0, none resent');
+    assert.equal(await lost.metric('kickstand_tftp_retransmits_total'), 1);
+  } finally {
+    await lost.stop();
+  }
+  const dup = await rig({ f: file }, { maxBlksize: 1000 });
+  try {
+    dup.net.filter = (d) => (d.from.startsWith(CLIENT) && isAck0(d.data) ? 'dup' : 'pass');
+    const res = await dup.get('f', { options: [['blksize', '1000']] });
+    assert.equal(sha(res.data), sha(file));
+    await dup.idle();
+    assert.equal(oacksFromServer(dup.net), 1);
+    assert.equal(dataFromServer(dup.net), 21);
+    assert.equal(await dup.metric('kickstand_tftp_retransmits_total'), 0);
+    assert.ok((await dup.metric('kickstand_tftp_duplicate_acks_total')) >= 1, 'the second ACK 0 counted as a duplicate');
+  } finally {
+    await dup.stop();
+  }
+});
+
 test("Sorcerer's Apprentice: every ACK sent twice never causes a resend (RFC 1123 4.2.3.1)", async () => {
   const file = randomBytes(512 * 300);
   const r = await rig({ f: file });
