@@ -3,8 +3,8 @@
  * A plan is an ordered list of named, idempotent steps. Each step has a deadline and bounded
  * retries; a step reports whether it changed anything, so a second run of a converged plan
  * reports `changed: false` everywhere. A host-key mismatch is never retried (it is not a
- * transient fault). Step output is streamed to the host's timeline and the log, with every
- * known secret redacted first.
+ * transient fault), nor a missing k3s server (the step already waited for one). Step output
+ * is streamed to the host's timeline and the log, with every known secret redacted first.
  */
 import { ErrorCode, KickstandError, isKickstandError } from '../errors';
 import { redactSecrets, type Logger } from '../log';
@@ -57,6 +57,12 @@ export interface PlanReport {
   error?: KickstandError;
 }
 
+/**
+ * Failures a retry cannot fix: a host-key mismatch is not transient, and a missing k3s server
+ * was already waited for (steps.ts waitForServer).
+ */
+const FINAL_CODES = new Set<string>([ErrorCode.HOST_KEY_MISMATCH, ErrorCode.K3S_NO_SERVER]);
+
 /** Runs `steps` in order; stops at the first step that fails all its attempts. */
 export async function runPlan(host: string, steps: readonly Step[], deps: PlanDeps): Promise<PlanReport> {
   const report: PlanReport = { ok: true, steps: [], changed: 0 };
@@ -80,7 +86,7 @@ export async function runPlan(host: string, steps: readonly Step[], deps: PlanDe
           break;
         } catch (e) {
           const err = asError(e, step.name, host);
-          const final = attempt > retries || err.code === ErrorCode.HOST_KEY_MISMATCH;
+          const final = attempt > retries || FINAL_CODES.has(err.code);
           const msg = redact(err.message, deps);
           await deps.events.append({ host, kind: 'bootstrap.step', level: final ? 'error' : 'warn', message: `${step.name}: attempt ${attempt} failed: ${msg}${final ? '' : '; retrying'}`, data: { step: step.name, attempt, code: err.code } });
           log.warn({ step: step.name, attempt, code: err.code, error: msg }, 'bootstrap step failed');

@@ -4,7 +4,9 @@
  * `--cconns`): at most that many hosts at once, the rest queued in arrival order; a host
  * already running is not started twice. Each host's plan is independent, so a slow or dead host
  * holds one slot and never blocks the others. State: installed|ready|failed → bootstrapping →
- * ready | failed, each with its cause on the host's timeline.
+ * ready | failed, each with its cause on the host's timeline. Hosts that failed only because no
+ * k3s server had initialised the cluster (KS_K3S_NO_SERVER) are bootstrapped again as soon as a
+ * server becomes ready (in memory: after a daemon restart, `kickstand host bootstrap` them).
  */
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
@@ -48,6 +50,8 @@ export class Bootstrapper {
   private readonly waiting: Array<() => void> = [];
   private active = 0;
   private clusterChain: Promise<unknown> = Promise.resolve();
+  /** Hosts that failed for want of a k3s server, bootstrapped again when a server is ready. */
+  private readonly awaitingServer = new Set<string>();
   private readonly log: Logger;
   private readonly runs?: Counter<'result'>;
   private readonly privateKey: string;
@@ -69,7 +73,10 @@ export class Bootstrapper {
       timeoutMs: () => deps.config().stepTimeoutMs,
       log: deps.log,
     });
-    deps.registry.onRemove((h) => this.mesh.remove(h.name));
+    deps.registry.onRemove((h) => {
+      this.awaitingServer.delete(h.name);
+      return this.mesh.remove(h.name);
+    });
     if (deps.metrics) {
       this.runs = new Counter({ name: 'kickstand_bootstrap_runs_total', help: 'Bootstrap plan runs by result', labelNames: ['result'], registers: [deps.metrics] });
     }
@@ -147,14 +154,25 @@ export class Bootstrapper {
       await store.events.append({ host: name, kind: 'bootstrap.done', message: `bootstrap done: ${report.changed} of ${report.steps.length} steps changed something`, data: { changed: report.changed, steps: report.steps.map((s) => s.name) } });
       const after = await registry.transition(name, 'ready', `bootstrapped (${report.changed} step(s) changed)`);
       this.runs?.inc({ result: 'ok' });
+      if (host.role === 'server' && config.k3s.enabled) this.serverReady(name);
       return { host: name, state: after.state, ok: true, steps: report.steps, changed: report.changed };
     } catch (e) {
       return this.fail(name, e);
     }
   }
 
+  /** A server is ready: the hosts that were waiting for one are queued again. */
+  private serverReady(server: string): void {
+    const names = [...this.awaitingServer];
+    this.awaitingServer.clear();
+    for (const n of names) {
+      this.bootstrap(n, `k3s server ${server} is ready`).catch((e: unknown) => this.log.warn({ host: n, error: (e as Error).message }, 'bootstrap could not start'));
+    }
+  }
+
   private async fail(name: string, e: unknown): Promise<BootstrapResult> {
     const err = isKickstandError(e) ? e : new KickstandError(ErrorCode.BOOTSTRAP_FAILED, (e as Error).message, { cause: e });
+    if (err.code === ErrorCode.K3S_NO_SERVER) this.awaitingServer.add(name);
     this.runs?.inc({ result: err.code === ErrorCode.HOST_KEY_MISMATCH ? 'host_key_mismatch' : 'failed' });
     this.log.warn({ host: name, code: err.code, error: err.message }, 'bootstrap failed');
     await this.deps.store.events.append({ host: name, kind: 'bootstrap.failed', level: 'error', message: err.message, data: { code: err.code, ...(err.fix ? { fix: err.fix } : {}) } });

@@ -107,25 +107,52 @@ function meshPeers(d: StepDeps): Step {
   };
 }
 
+/** How often a waiting agent looks for the cluster's first server. */
+const SERVER_POLL_MS = 1000;
+
 function k3sJoin(host: Host, d: StepDeps): Step {
   return {
     name: 'k3s.join',
-    timeoutMs: Math.max(d.config.stepTimeoutMs, 60_000),
+    // the installer's own time, plus the agent's bounded wait for a server (waitForServer)
+    timeoutMs: Math.max(d.config.stepTimeoutMs, 60_000) + d.config.k3s.serverWaitMs,
     async run(ctx) {
       const self = await d.store.mesh.get(host.name);
       if (!self) throw fail(`${host.name} has no mesh address`);
-      const initIp = await d.clusterLock(() => initServerAddress(host, d));
+      const { ip: initIp, waitedMs } = await waitForServer(host, d);
       const inv = invocation(host.role as 'server' | 'agent', self.address, initIp, k3sSettings(d.config));
       const token = await clusterToken(d.store.settings);
       const r = await ctx.exec(shCommand(joinScript(inv, k3sSettings(d.config)), 'kickstand-k3s', []), { stdin: token + '\n' });
       const changed = parseKv(r.stdout).changed === '1';
-      return { changed, detail: `${inv.role}${initIp === null ? ' (cluster init)' : ` via ${initIp}`}` };
+      const waited = waitedMs >= SERVER_POLL_MS ? `, after waiting ${Math.round(waitedMs / 1000)} s for the first server` : '';
+      return { changed, detail: `${inv.role}${initIp === null ? ' (cluster init)' : ` via ${initIp}`}${waited}` };
     },
   };
 }
 
-/** null when `host` initialises the cluster; else the mesh address of the server that did. */
-async function initServerAddress(host: Host, d: StepDeps): Promise<string | null> {
+/**
+ * The init server's mesh address (null: `host` initialises the cluster). A rack PXE-boots at
+ * once and agents often finish installing before the server, so an agent that finds no server
+ * polls for up to `k3s.serverWaitMs`, then fails with KS_K3S_NO_SERVER; the runner bootstraps
+ * it again when a server becomes ready (runner.ts). A server never waits: the first one inits.
+ */
+async function waitForServer(host: Host, d: StepDeps): Promise<{ ip: string | null; waitedMs: number }> {
+  const t0 = Date.now();
+  const budget = d.config.k3s.serverWaitMs;
+  for (;;) {
+    const ip = await d.clusterLock(() => initServerAddress(host, d));
+    const waitedMs = Date.now() - t0;
+    if (ip !== undefined) return { ip, waitedMs };
+    if (waitedMs >= budget) {
+      throw new KickstandError(ErrorCode.K3S_NO_SERVER, `no k3s server has initialised the cluster${budget > 0 ? ` within ${Math.round(budget / 1000)} s` : ''}: ${host.name} cannot join yet`, {
+        fix: 'bootstrap a host with role server; this host is bootstrapped again when one becomes ready',
+      });
+    }
+    await new Promise((r) => setTimeout(r, Math.min(SERVER_POLL_MS, budget - waitedMs)));
+  }
+}
+
+/** null when `host` initialises the cluster; the init server's mesh address; undefined: none yet. */
+async function initServerAddress(host: Host, d: StepDeps): Promise<string | null | undefined> {
   let init = await d.store.settings.get(INIT_SERVER_SETTING);
   const initMember = init ? await d.store.mesh.get(init) : undefined;
   if (host.role === 'server' && (!init || init === host.name || !initMember)) {
@@ -134,8 +161,7 @@ async function initServerAddress(host: Host, d: StepDeps): Promise<string | null
   }
   if (init === host.name) return null;
   const m = init ? await d.store.mesh.get(init) : undefined;
-  if (!m) throw fail('no k3s server has initialised the cluster yet', 'bootstrap a host with role server first; agents retry');
-  return m.address;
+  return m?.address;
 }
 
 function fail(message: string, fix?: string): KickstandError {

@@ -84,11 +84,13 @@ describe('bootstrap: host-key pinning and failure isolation', { skip: why ?? fal
     const pa = h.boot.bootstrap(a.name, 'test');
     const pb = h.boot.bootstrap(b.name, 'test');
     let seen = false;
-    for (let i = 0; i < 600 && !seen; i++) {
+    let bEnded: Awaited<typeof pb> | undefined;
+    void pb.then((r) => (bEnded = r));
+    for (let i = 0; i < 600 && !seen && !bEnded; i++) {
       seen = b.exec('sh', ['-c', 'test -e /run/k3s-recorder/argv.1 && echo y || echo n']).trim() === 'y';
       if (!seen) await new Promise((r) => setTimeout(r, 100));
     }
-    assert.ok(seen, 'node b reached the k3s step');
+    assert.ok(seen, `node b reached the k3s step${bEnded ? ` (its bootstrap ended first: ${bEnded.error?.code} ${bEnded.error?.message})` : ''}`);
     b.kill();
     const [ra, rb] = await Promise.all([pa, pb]);
     assert.equal(ra.ok, true, ra.error?.message);

@@ -64,9 +64,14 @@ export const bootstrapSchema = z
         /** Extra flags appended to every k3s invocation. */
         extraArgs: z.array(z.string().regex(/^[A-Za-z0-9=:,./_@-]+$/)).default([]),
         apiPort: z.number().int().min(1).max(65535).default(6443),
+        /**
+         * How long an agent's k3s.join waits for the first server to initialise the cluster
+         * before it fails with KS_K3S_NO_SERVER (it is bootstrapped again when a server is ready).
+         */
+        serverWaitMs: z.number().int().min(0).max(3_600_000).default(120_000),
       })
       .strict()
-      .default({ enabled: true, installCommand: 'curl -sfL https://get.k3s.io | sh -s -', extraArgs: [], apiPort: 6443 }),
+      .default({ enabled: true, installCommand: 'curl -sfL https://get.k3s.io | sh -s -', extraArgs: [], apiPort: 6443, serverWaitMs: 120_000 }),
   })
   .strict();
 

@@ -1,0 +1,87 @@
+/**
+ * k3s join order against real sshd nodes, with the k3s stand-in (the recording installer; k3s
+ * cannot run here). A rack PXE-boots at once and agents often finish installing before the
+ * server: an agent that reaches k3s.join before any server has initialised the cluster waits for
+ * one (bounded by bootstrap.k3s.serverWaitMs); past that it fails with KS_K3S_NO_SERVER, is not
+ * retried, and is bootstrapped again as soon as a server becomes ready.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { missing } from '../helpers/env';
+import { RECORDER, harness, type Harness } from './harness';
+import type { SshdNode } from '../helpers/sshd-node';
+import { INIT_SERVER_SETTING } from '../../src/bootstrap/k3s';
+
+const need = { root: true, binaries: ['sshd', 'ssh-keygen', 'wireguard-go', 'wg', 'ip', 'nsenter', 'unshare'] };
+const why = missing(need);
+
+const recorded = (n: SshdNode): boolean => n.exec('sh', ['-c', 'test -e /run/k3s-recorder/argv.1 && echo y || echo n']).trim() === 'y';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('bootstrap: k3s stand-in — agents that get there before the first server', { skip: why ?? false, timeout: 120_000 }, () => {
+  let h: Harness;
+  let nodes: SshdNode[];
+
+  before(async () => {
+    h = await harness({ k3s: { installCommand: RECORDER, serverWaitMs: 0 } });
+    nodes = [1, 2, 3, 4].map((i) => h.lab.addNode(i));
+    await h.lab.forward();
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  async function until(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
+    for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(100)) if (await ok()) return;
+    assert.fail(`timed out after ${ms} ms waiting for: ${what}`);
+  }
+
+  it('past serverWaitMs an agent fails with KS_K3S_NO_SERVER without retries, and runs again when a server is ready', async () => {
+    const [agent, server] = [nodes[0]!, nodes[1]!];
+    await h.install(agent, 'agent');
+    await h.install(server, 'server');
+    const ra = await h.boot.bootstrap(agent.name, 'test');
+    assert.equal(ra.ok, false);
+    assert.equal(ra.error?.code, 'KS_K3S_NO_SERVER');
+    assert.match(ra.error?.fix ?? '', /bootstrap a host with role server/);
+    assert.equal((await h.registry.require(agent.name)).state, 'failed');
+    assert.equal(recorded(agent), false, 'the installer never ran without a server');
+    const joinAttempts = (await h.store.events.list({ host: agent.name })).filter((e) => e.kind === 'bootstrap.step' && e.message.startsWith('k3s.join: attempt'));
+    assert.equal(joinAttempts.length, 1, 'not retried (stepRetries is 1): the step already waited');
+
+    const rs = await h.boot.bootstrap(server.name, 'test');
+    assert.equal(rs.ok, true, rs.error?.message);
+    // serverReady re-queues the agent; it becomes ready without anyone asking
+    await until('the agent re-bootstrapped to ready', async () => (await h.registry.require(agent.name)).state === 'ready');
+    const cause = (await h.store.events.list({ host: agent.name })).filter((e) => e.kind === 'host.state').map((e) => e.message);
+    assert.ok(cause.some((m) => m.includes(`k3s server ${server.name} is ready`)), cause.join(' | '));
+    const m = (await h.store.mesh.get(server.name))!;
+    assert.match(agent.exec('cat', ['/run/k3s-recorder/env.1']), new RegExp(`^K3S_URL=https://${m.address.replace(/\./g, '\\.')}:6443$`, 'm'));
+  });
+
+  it('within serverWaitMs an agent waits in k3s.join and joins the server bootstrapped after it', async () => {
+    h.config.k3s.serverWaitMs = 60_000;
+    // The cluster's init server was deleted: the next server initialises a new cluster.
+    await h.store.settings.set(INIT_SERVER_SETTING, 'deleted-server');
+    const [agent, server] = [nodes[2]!, nodes[3]!];
+    await h.install(agent, 'agent');
+    await h.install(server, 'server');
+    const pa = h.boot.bootstrap(agent.name, 'test');
+    await until('the agent past mesh.peers', async () =>
+      (await h.store.events.list({ host: agent.name })).some((e) => e.kind === 'bootstrap.step' && e.message.startsWith('mesh.peers')),
+    );
+    await sleep(1500); // more than one poll of the waiting step
+    assert.equal((await h.registry.require(agent.name)).state, 'bootstrapping', 'still waiting, not failed');
+    assert.equal(recorded(agent), false, 'the installer waits for the server');
+
+    const rs = await h.boot.bootstrap(server.name, 'test');
+    assert.equal(rs.ok, true, rs.error?.message);
+    assert.match(rs.steps.find((s) => s.name === 'k3s.join')?.detail ?? '', /cluster init/);
+    const ra = await pa;
+    assert.equal(ra.ok, true, ra.error?.message);
+    assert.match(ra.steps.find((s) => s.name === 'k3s.join')?.detail ?? '', /after waiting \d+ s for the first server/);
+    const m = (await h.store.mesh.get(server.name))!;
+    assert.deepEqual(agent.exec('cat', ['/run/k3s-recorder/argv.1']).trim().split('\n'), ['agent', '--node-ip', (await h.store.mesh.get(agent.name))!.address, '--flannel-iface', 'wg0']);
+    assert.match(agent.exec('cat', ['/run/k3s-recorder/env.1']), new RegExp(`^K3S_URL=https://${m.address.replace(/\./g, '\\.')}:6443$`, 'm'));
+  });
+});
