@@ -6,7 +6,7 @@
  * holds one slot and never blocks the others. State: installed|ready|failed → bootstrapping →
  * ready | failed, each with its cause on the host's timeline. Hosts that failed only because no
  * k3s server had initialised the cluster (KS_K3S_NO_SERVER) are bootstrapped again as soon as a
- * server becomes ready (in memory: after a daemon restart, `kickstand host bootstrap` them).
+ * server becomes ready; after a daemon restart they are found again from their timelines.
  */
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
@@ -159,6 +159,21 @@ export class Bootstrapper {
     } catch (e) {
       return this.fail(name, e);
     }
+  }
+
+  /**
+   * Start-up: failed hosts whose latest failure was KS_K3S_NO_SERVER wait for a server again.
+   * The failure is read from the timeline: fail() appends bootstrap.failed, then the state event.
+   */
+  async recoverAwaitingServer(): Promise<number> {
+    for (const h of await this.deps.registry.list()) {
+      if (h.state !== 'failed') continue;
+      const newestFirst = (await this.deps.store.events.list({ host: h.name, limit: 50 })).reverse();
+      const failedAt = newestFirst.findIndex((e) => e.kind === 'host.state');
+      const cause = newestFirst.slice(failedAt + 1).find((e) => e.kind === 'bootstrap.failed' || e.kind === 'host.state');
+      if (failedAt >= 0 && cause?.kind === 'bootstrap.failed' && (cause.data as { code?: string }).code === ErrorCode.K3S_NO_SERVER) this.awaitingServer.add(h.name);
+    }
+    return this.awaitingServer.size;
   }
 
   /** A server is ready: the hosts that were waiting for one are queued again. */

@@ -3,7 +3,7 @@
  * cannot run here). A rack PXE-boots at once and agents often finish installing before the
  * server: an agent that reaches k3s.join before any server has initialised the cluster waits for
  * one (bounded by bootstrap.k3s.serverWaitMs); past that it fails with KS_K3S_NO_SERVER, is not
- * retried, and is bootstrapped again as soon as a server becomes ready.
+ * retried, and is bootstrapped again as soon as a server becomes ready — also after a restart.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { missing } from '../helpers/env';
 import { RECORDER, harness, type Harness } from './harness';
 import type { SshdNode } from '../helpers/sshd-node';
 import { INIT_SERVER_SETTING } from '../../src/bootstrap/k3s';
+import { Bootstrapper } from '../../src/bootstrap/runner';
 
 const need = { root: true, binaries: ['sshd', 'ssh-keygen', 'wireguard-go', 'wg', 'ip', 'nsenter', 'unshare'] };
 const why = missing(need);
@@ -24,7 +25,7 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
 
   before(async () => {
     h = await harness({ k3s: { installCommand: RECORDER, serverWaitMs: 0 } });
-    nodes = [1, 2, 3, 4].map((i) => h.lab.addNode(i));
+    nodes = [1, 2, 3, 4, 5, 6].map((i) => h.lab.addNode(i));
     await h.lab.forward();
   });
   after(async () => {
@@ -82,6 +83,28 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
     assert.match(ra.steps.find((s) => s.name === 'k3s.join')?.detail ?? '', /after waiting \d+ s for the first server/);
     const m = (await h.store.mesh.get(server.name))!;
     assert.deepEqual(agent.exec('cat', ['/run/k3s-recorder/argv.1']).trim().split('\n'), ['agent', '--node-ip', (await h.store.mesh.get(agent.name))!.address, '--flannel-iface', 'wg0']);
+    assert.match(agent.exec('cat', ['/run/k3s-recorder/env.1']), new RegExp(`^K3S_URL=https://${m.address.replace(/\./g, '\\.')}:6443$`, 'm'));
+  });
+
+  it('after a restart, an agent that failed with KS_K3S_NO_SERVER still runs again when a server is ready', async () => {
+    h.config.k3s.serverWaitMs = 0;
+    await h.store.settings.set(INIT_SERVER_SETTING, 'deleted-server');
+    const [agent, server] = [nodes[4]!, nodes[5]!];
+    await h.install(agent, 'agent');
+    await h.install(server, 'server');
+    assert.equal((await h.boot.bootstrap(agent.name, 'test')).error?.code, 'KS_K3S_NO_SERVER');
+    // Another agent failed for another reason (no pinned host key): it must not be picked up.
+    await h.registry.add({ name: 'nokey', macs: ['52:54:00:00:00:7f'], profile: 'rocky9', role: 'agent', ipv4: h.lab.subnetCidr.replace('.0/24', '.99'), netboot: true });
+    await h.registry.transition('nokey', 'installed', 'test: %post without keys', { netboot: false });
+    assert.equal((await h.boot.bootstrap('nokey', 'test')).error?.code, 'KS_HOST_KEY_MISMATCH');
+    // The "restart": a new Bootstrapper over the same store knows only what the timeline says.
+    const restarted = new Bootstrapper({ store: h.store, registry: h.registry, config: () => h.config, stateDir: h.stateDir, log: h.log, socketFactory: h.lab.connect });
+    assert.equal(await restarted.recoverAwaitingServer(), 1);
+    const rs = await restarted.bootstrap(server.name, 'test');
+    assert.equal(rs.ok, true, rs.error?.message);
+    await until('the agent re-bootstrapped to ready', async () => (await h.registry.require(agent.name)).state === 'ready');
+    await restarted.idle();
+    const m = (await h.store.mesh.get(server.name))!;
     assert.match(agent.exec('cat', ['/run/k3s-recorder/env.1']), new RegExp(`^K3S_URL=https://${m.address.replace(/\./g, '\\.')}:6443$`, 'm'));
   });
 });
