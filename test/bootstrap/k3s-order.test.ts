@@ -37,6 +37,12 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
     assert.fail(`timed out after ${ms} ms waiting for: ${what}`);
   }
 
+  /** The stand-in recorded K3S_URL pointing at `server`'s mesh address. */
+  async function assertJoinedVia(agent: SshdNode, server: SshdNode): Promise<void> {
+    const m = (await h.store.mesh.get(server.name))!;
+    assert.match(agent.exec('cat', ['/run/k3s-recorder/env.1']), new RegExp(`^K3S_URL=https://${m.address.replace(/\./g, '\\.')}:6443$`, 'm'));
+  }
+
   it('past serverWaitMs an agent fails with KS_K3S_NO_SERVER without retries, and runs again when a server is ready', async () => {
     const [agent, server] = [nodes[0]!, nodes[1]!];
     await h.install(agent, 'agent');
@@ -56,8 +62,7 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
     await until('the agent re-bootstrapped to ready', async () => (await h.registry.require(agent.name)).state === 'ready');
     const cause = (await h.store.events.list({ host: agent.name })).filter((e) => e.kind === 'host.state').map((e) => e.message);
     assert.ok(cause.some((m) => m.includes(`k3s server ${server.name} is ready`)), cause.join(' | '));
-    const m = (await h.store.mesh.get(server.name))!;
-    assert.match(agent.exec('cat', ['/run/k3s-recorder/env.1']), new RegExp(`^K3S_URL=https://${m.address.replace(/\./g, '\\.')}:6443$`, 'm'));
+    await assertJoinedVia(agent, server);
   });
 
   it('within serverWaitMs an agent waits in k3s.join and joins the server bootstrapped after it', async () => {
@@ -81,9 +86,8 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
     const ra = await pa;
     assert.equal(ra.ok, true, ra.error?.message);
     assert.match(ra.steps.find((s) => s.name === 'k3s.join')?.detail ?? '', /after waiting \d+ s for the first server/);
-    const m = (await h.store.mesh.get(server.name))!;
     assert.deepEqual(agent.exec('cat', ['/run/k3s-recorder/argv.1']).trim().split('\n'), ['agent', '--node-ip', (await h.store.mesh.get(agent.name))!.address, '--flannel-iface', 'wg0']);
-    assert.match(agent.exec('cat', ['/run/k3s-recorder/env.1']), new RegExp(`^K3S_URL=https://${m.address.replace(/\./g, '\\.')}:6443$`, 'm'));
+    await assertJoinedVia(agent, server);
   });
 
   it('after a restart, an agent that failed with KS_K3S_NO_SERVER still runs again when a server is ready', async () => {
@@ -104,7 +108,6 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
     assert.equal(rs.ok, true, rs.error?.message);
     await until('the agent re-bootstrapped to ready', async () => (await h.registry.require(agent.name)).state === 'ready');
     await restarted.idle();
-    const m = (await h.store.mesh.get(server.name))!;
-    assert.match(agent.exec('cat', ['/run/k3s-recorder/env.1']), new RegExp(`^K3S_URL=https://${m.address.replace(/\./g, '\\.')}:6443$`, 'm'));
+    await assertJoinedVia(agent, server);
   });
 });
