@@ -24,7 +24,7 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
   let nodes: SshdNode[];
 
   before(async () => {
-    h = await harness({ k3s: { installCommand: RECORDER, serverWaitMs: 0 } });
+    h = await harness({ k3s: { installCommand: RECORDER } });
     nodes = [1, 2, 3, 4, 5, 6].map((i) => h.lab.addNode(i));
     await h.lab.forward();
   });
@@ -37,6 +37,19 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
     assert.fail(`timed out after ${ms} ms waiting for: ${what}`);
   }
 
+  /**
+   * Two fresh nodes installed as an agent and a server, with no server of the cluster left (its
+   * init server "deleted": the next server initialises a new cluster), and the agent's wait set.
+   */
+  async function agentAndServer(first: number, serverWaitMs: number): Promise<[SshdNode, SshdNode]> {
+    h.config.k3s.serverWaitMs = serverWaitMs;
+    await h.store.settings.set(INIT_SERVER_SETTING, 'deleted-server');
+    const [agent, server] = [nodes[first]!, nodes[first + 1]!];
+    await h.install(agent, 'agent');
+    await h.install(server, 'server');
+    return [agent, server];
+  }
+
   /** The stand-in recorded K3S_URL pointing at `server`'s mesh address. */
   async function assertJoinedVia(agent: SshdNode, server: SshdNode): Promise<void> {
     const m = (await h.store.mesh.get(server.name))!;
@@ -44,9 +57,7 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
   }
 
   it('past serverWaitMs an agent fails with KS_K3S_NO_SERVER without retries, and runs again when a server is ready', async () => {
-    const [agent, server] = [nodes[0]!, nodes[1]!];
-    await h.install(agent, 'agent');
-    await h.install(server, 'server');
+    const [agent, server] = await agentAndServer(0, 0);
     const ra = await h.boot.bootstrap(agent.name, 'test');
     assert.equal(ra.ok, false);
     assert.equal(ra.error?.code, 'KS_K3S_NO_SERVER');
@@ -66,12 +77,7 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
   });
 
   it('within serverWaitMs an agent waits in k3s.join and joins the server bootstrapped after it', async () => {
-    h.config.k3s.serverWaitMs = 60_000;
-    // The cluster's init server was deleted: the next server initialises a new cluster.
-    await h.store.settings.set(INIT_SERVER_SETTING, 'deleted-server');
-    const [agent, server] = [nodes[2]!, nodes[3]!];
-    await h.install(agent, 'agent');
-    await h.install(server, 'server');
+    const [agent, server] = await agentAndServer(2, 60_000);
     const pa = h.boot.bootstrap(agent.name, 'test');
     await until('the agent past mesh.peers', async () =>
       (await h.store.events.list({ host: agent.name })).some((e) => e.kind === 'bootstrap.step' && e.message.startsWith('mesh.peers')),
@@ -91,11 +97,7 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
   });
 
   it('after a restart, an agent that failed with KS_K3S_NO_SERVER still runs again when a server is ready', async () => {
-    h.config.k3s.serverWaitMs = 0;
-    await h.store.settings.set(INIT_SERVER_SETTING, 'deleted-server');
-    const [agent, server] = [nodes[4]!, nodes[5]!];
-    await h.install(agent, 'agent');
-    await h.install(server, 'server');
+    const [agent, server] = await agentAndServer(4, 0);
     assert.equal((await h.boot.bootstrap(agent.name, 'test')).error?.code, 'KS_K3S_NO_SERVER');
     // Another agent failed for another reason (no pinned host key): it must not be picked up.
     await h.registry.add({ name: 'nokey', macs: ['52:54:00:00:00:7f'], profile: 'rocky9', role: 'agent', ipv4: h.lab.subnetCidr.replace('.0/24', '.99'), netboot: true });
