@@ -148,7 +148,7 @@ export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, sc
 function ownedBinding(ctx: HandlerContext, p: DhcpPacket, f: Facts, n: number | undefined): Lease | undefined {
   if (getIpInt(p.options, Opt.SERVER_ID) !== ctx.serverIdInt || n === undefined) return undefined;
   const l = ctx.book.leaseAt(n);
-  return l && l.state !== 'declined' && l.mac === f.mac && l.clientId === f.clientId ? l : undefined;
+  return l && l.state !== 'declined' && ctx.book.keyOf(n) === f.key ? l : undefined;
 }
 
 /** RFC 2131 §4.3.3: the address is in use elsewhere; quarantine it (rate-limited per client, G8). */

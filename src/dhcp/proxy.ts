@@ -13,6 +13,10 @@ import { addBoot, addProxyPxe, baseReply, echoRelayInfo } from './reply';
 function proxyReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, type: number): DhcpPacket {
   const r = baseReply(p, type, ctx.serverId);
   addBoot(r, p, f.decision);
+  // iPXE takes a ProxyDHCP reply only with a next-server *and* a boot file, or a PXE boot menu
+  // (its dhcp_has_pxeopts(); docs/dhcp.md "proxyDHCP and real iPXE"): a script URL in `file`
+  // alone is ignored and the machine ends at "Nothing to boot". Name ourselves as next-server.
+  if (r.siaddr === '0.0.0.0') r.siaddr = ctx.serverId;
   addProxyPxe(r, p);
   echoRelayInfo(r, p);
   return r;

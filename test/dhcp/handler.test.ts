@@ -261,6 +261,46 @@ describe('relayed subnets (giaddr, option 82)', () => {
   });
 });
 
+describe('PXE ROM → iPXE on one MAC (one client, one address)', () => {
+  const MAC = '52:54:00:00:00:01';
+  const IPXE_ID: [number, number[]] = [61, [1, 0x52, 0x54, 0, 0, 0, 1]]; // hardware type 1 + chaddr
+  const IPXE: [number, Buffer | string | number[]][] = [...PXE_BIOS, [77, 'iPXE'], [175, [0x13, 1, 1]], IPXE_ID];
+
+  it('the ROM (no option 61) and the iPXE it chains into (61 = 01:<MAC>) keep one binding and one address', async () => {
+    h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
+    await register(h, 'node1', MAC);
+    const rom = await dora(h, MAC, PXE_BIOS);
+    assert.equal(type(rom.ack), T.ACK);
+    const ipxe = await dora(h, MAC, IPXE);
+    assert.equal(type(ipxe.ack), T.ACK);
+    assert.equal(ipxe.offer.packet.yiaddr, rom.ack.packet.yiaddr, 'iPXE is offered the address the ROM holds');
+    assert.equal(ipxe.ack.packet.yiaddr, rom.ack.packet.yiaddr);
+    const leases = await h.store.leases.list();
+    assert.deepEqual(leases.map((l) => [l.ip, l.mac, l.clientId]), [[rom.ack.packet.yiaddr, MAC, '01525400000001']], 'one lease row, now with the client id');
+    // And back: the ROM on the next power-on finds the binding iPXE left.
+    const again = await dora(h, MAC, PXE_BIOS);
+    assert.equal(again.ack.packet.yiaddr, rom.ack.packet.yiaddr);
+    assert.equal((await h.store.leases.list()).length, 1);
+  });
+
+  it('a RELEASE from iPXE frees the binding the ROM took', async () => {
+    h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
+    const rom = await dora(h, MAC, PXE_BIOS);
+    const ip = rom.ack.packet.yiaddr;
+    assert.deepEqual(await h.ask(request({ type: T.RELEASE, mac: MAC, ciaddr: ip, options: [SID, IPXE_ID] })), []);
+    assert.equal((await h.store.leases.get(ip))?.state, 'released');
+  });
+
+  it('other client identifiers on the same chaddr stay other clients (RFC 2131 §4.2)', async () => {
+    h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
+    const plain = await dora(h, MAC, PXE_BIOS);
+    const otherType = await dora(h, MAC, [[61, [0xff, 0, 0, 0, 1, 0, 1]]]);
+    const otherMac = await dora(h, MAC, [[61, [1, 0x52, 0x54, 0, 0, 0, 2]]]);
+    const ips = [plain, otherType, otherMac].map((x) => x.ack.packet.yiaddr);
+    assert.equal(new Set(ips).size, 3, `three clients, three addresses: ${ips.join(', ')}`);
+  });
+});
+
 describe('proxyDHCP', () => {
   it('answers PXE clients with boot info and no address, never non-PXE clients; ACKs on 4011 to the sender', async () => {
     h = await startHarness({ dhcp: { mode: 'proxy', unknownHosts: 'discover' } });
@@ -280,6 +320,20 @@ describe('proxyDHCP', () => {
     assert.deepEqual(a!.to, { address: '198.18.0.77', port: 4011 });
     assert.equal(a!.packet.file, 'undionly.kpxe');
     assert.deepEqual(await h.store.leases.list(), [], 'proxy mode allocates nothing');
+  });
+
+  it('iPXE gets its script URL with a next-server on 67 and 4011 (iPXE drops a proxy reply without siaddr)', async () => {
+    h = await startHarness({ dhcp: { mode: 'proxy', unknownHosts: 'discover' } });
+    await register(h, 'node1', '52:54:00:00:00:01');
+    const ipxe: [number, Buffer | string | number[]][] = [...PXE_BIOS, [77, 'iPXE'], [175, [0x13, 1, 1]]];
+    const [o] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: ipxe }));
+    assert.equal(type(o!), T.OFFER);
+    assert.match(o!.packet.file, /^http:\/\/.*\/boot\.ipxe/);
+    assert.equal(o!.packet.siaddr, '198.18.0.1', 'next-server set beside the URL');
+    const [a] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', ciaddr: '198.18.0.77', options: ipxe }), { address: '198.18.0.77', port: 4011 }, 4011);
+    assert.equal(type(a!), T.ACK);
+    assert.equal(a!.packet.file, o!.packet.file);
+    assert.equal(a!.packet.siaddr, '198.18.0.1');
   });
 });
 
