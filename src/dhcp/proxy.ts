@@ -30,12 +30,24 @@ export function onProxy(ctx: HandlerContext, p: DhcpPacket, f: Facts, viaPxePort
   if (viaPxePort) {
     // Boot-server request on 4011: the client already has its address (ciaddr).
     if (type !== MessageType.REQUEST && type !== MessageType.INFORM) return silent('proxy-4011-not-request');
-    return { kind: 'reply', reply: proxyReply(ctx, p, f, MessageType.ACK) };
+    return answer(ctx, proxyReply(ctx, p, f, MessageType.ACK), f, 4011);
   }
-  if (type === MessageType.DISCOVER) return { kind: 'reply', reply: proxyReply(ctx, p, f, MessageType.OFFER) };
+  if (type === MessageType.DISCOVER) return answer(ctx, proxyReply(ctx, p, f, MessageType.OFFER), f, 67);
   // Some ROMs send the REQUEST for the proxy offer to port 67 with our server-id.
   if (type === MessageType.REQUEST && getIp(p.options, Opt.SERVER_ID) === ctx.serverId) {
-    return { kind: 'reply', reply: proxyReply(ctx, p, f, MessageType.ACK) };
+    return answer(ctx, proxyReply(ctx, p, f, MessageType.ACK), f, 67);
   }
   return silent('proxy-ignored-type');
+}
+
+/**
+ * A registered host's proxy answer goes on its timeline (`dhcp.proxy`): in proxy mode Kickstand
+ * leases nothing, so this is the only DHCP step an operator sees for it.
+ */
+function answer(ctx: HandlerContext, r: DhcpPacket, f: Facts, port: number): Outcome {
+  if (f.host) {
+    const what = r.options.get(Opt.MESSAGE_TYPE)?.[0] === MessageType.OFFER ? 'proxy offer' : `proxy ack on ${port}`;
+    ctx.emit({ kind: 'dhcp.proxy', host: f.host.name, mac: f.mac, message: `${what}: boot ${r.file || '(none)'}`, data: { boot: f.decision.kind, port, file: r.file } });
+  }
+  return { kind: 'reply', reply: r };
 }

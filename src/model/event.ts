@@ -18,6 +18,7 @@ export type EventKind =
   | 'dhcp.decline'
   | 'dhcp.release'
   | 'dhcp.inform'
+  | 'dhcp.proxy'
   | 'tftp.start'
   | 'tftp.done'
   | 'tftp.failed'

@@ -334,6 +334,8 @@ describe('proxyDHCP', () => {
     assert.equal(type(a!), T.ACK);
     assert.equal(a!.packet.file, o!.packet.file);
     assert.equal(a!.packet.siaddr, '198.18.0.1');
+    const events = (await h.store.events.list({})).filter((e) => e.kind === 'dhcp.proxy');
+    assert.deepEqual(events.map((e) => [e.host, e.data.port, e.data.boot]), [['node1', 67, 'script'], ['node1', 4011, 'script']], 'both proxy answers on the timeline');
   });
 });
 

@@ -67,8 +67,12 @@ export function consoleHostKey(lines: string[]): string | undefined {
   return undefined;
 }
 
-/** Checks for a registered machine: the install boot, then the local boot. */
-export function checkInstalled(r: MachineRecord, all: HostEvent[]): Check[] {
+/**
+ * Checks for a registered machine: the install boot, then the local boot. In proxy mode the
+ * DHCP steps are Kickstand's proxy answers (`dhcp.proxy`); the address comes from the site's
+ * DHCP server (checkSiteLease).
+ */
+export function checkInstalled(r: MachineRecord, all: HostEvent[], dhcpMode: 'authoritative' | 'proxy' = 'authoritative'): Check[] {
   const m = r.def;
   const c: Check[] = [];
   const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: m.name, step, ok, detail });
@@ -77,8 +81,9 @@ export function checkInstalled(r: MachineRecord, all: HostEvent[]): Check[] {
   const boot3 = r.bootStartIds[2] ?? Number.MAX_SAFE_INTEGER;
   const first = ev.filter((e) => e.id >= (r.bootStartIds[0] ?? 0) && e.id < boot2);
   const second = ev.filter((e) => e.id >= boot2 && e.id < boot3);
-  const ack = kindIn(first, 'dhcp.ack');
-  add('DHCP', ack.length > 0, ack.length ? ack[0]!.message : 'no dhcp.ack for this MAC');
+  const dhcpKind = dhcpMode === 'proxy' ? 'dhcp.proxy' : 'dhcp.ack';
+  const ack = kindIn(first, dhcpKind);
+  add('DHCP', ack.length > 0, ack.length ? ack.map((e) => e.message).join(' | ') : `no ${dhcpKind} for this MAC`);
   const script = kindIn(first, 'http.ipxe');
   add('iPXE script', script.length > 0, script.length ? script.map((e) => e.message).join(' | ') : 'no http.ipxe event');
   // Kernel and initrd: Kickstand's http.asset events, else iPXE's own "URL... ok" console line
@@ -102,11 +107,13 @@ export function checkInstalled(r: MachineRecord, all: HostEvent[]): Check[] {
   add('power off', r.installExit === 0, r.installExit === 0 ? 'stand-in powered the VM off' : `install boot ended with ${String(r.installExit)}`);
   add('host installed', r.host?.state === 'installed' && r.host.netboot === false, `state=${r.host?.state ?? '?'} netboot=${String(r.host?.netboot)}`);
   // Second boot: DHCP answered, local disk, nothing of the installer fetched again.
-  add('2nd boot DHCP', kindIn(second, 'dhcp.ack').length > 0, kindIn(second, 'dhcp.ack')[0]?.message ?? 'no dhcp.ack in the second boot');
+  // A firmware PXE (no iPXE ROM) offered no boot file declines the offer: no ACK, only the OFFER.
+  const answered = second.filter((e) => e.kind === dhcpKind || (!m.chain ? false : e.kind === 'dhcp.offer'));
+  add('2nd boot DHCP', answered.length > 0, answered[0]?.message ?? `no ${dhcpKind}${m.chain ? ' or dhcp.offer' : ''} in the second boot`);
   // Kickstand's own decision for the second boot: the local-boot script (iPXE is handed its
   // per-host script, which for a host no longer armed boots the disk), or DHCP without a boot
   // file (a firmware PXE ROM). Never a loader or an install script.
-  const local = second.filter((e) => (e.kind === 'dhcp.ack' && e.data.boot === 'local') || (e.kind === 'http.ipxe' && e.data.script === 'local'));
+  const local = second.filter((e) => ((e.kind === 'dhcp.ack' || e.kind === 'dhcp.offer') && e.data.boot === 'local') || (e.kind === 'http.ipxe' && e.data.script === 'local'));
   const other = second.filter((e) => (e.kind === 'dhcp.ack' && (e.data.boot === 'loader' || e.data.boot === 'http-boot')) || (e.kind === 'http.ipxe' && e.data.script === 'install'));
   add('local decision', local.length > 0 && other.length === 0, local.length ? `${local[0]!.kind}: ${local[0]!.message} (${JSON.stringify(local[0]!.data)})` : `no local decision in the second boot (${other.map((e) => `${e.kind} ${JSON.stringify(e.data)}`).join('; ') || 'no events'})`);
   const again = second.filter((e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))));
@@ -131,6 +138,57 @@ function checkReimage(r: MachineRecord, ev: HostEvent[]): Check[] {
   const again = fourth.filter((e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))));
   add('local after reimage', again.length === 0 && r.finalLocalBootLine !== undefined, again.length ? `boot 4 fetched: ${again.map((e) => e.kind).join(', ')}` : r.finalLocalBootLine ?? 'no local boot in boot 4');
   return c;
+}
+
+/** One row of Kickstand's lease table, as the lab reads it from the daemon's database. */
+export interface LeaseRow {
+  ip: string;
+  mac: string;
+  clientId: string | null;
+  state: string;
+}
+
+/**
+ * A machine whose firmware PXE chains into iPXE runs DHCP twice in its install boot: the
+ * firmware without option 61, then iPXE with 61 = 01:<MAC>. Both must get the same address and
+ * the lease table must hold one binding for the MAC (the two-leases bug: docs/dhcp.md).
+ */
+export function checkOneAddress(r: MachineRecord, all: HostEvent[], leases: LeaseRow[]): Check[] {
+  const m = r.def;
+  const boot2 = r.bootStartIds[1] ?? Number.MAX_SAFE_INTEGER;
+  const acks = all.filter((e) => mine(m)(e) && e.kind === 'dhcp.ack' && e.id >= (r.bootStartIds[0] ?? 0) && e.id < boot2);
+  const ips = [...new Set(acks.map((e) => String(e.data.ip)))];
+  const kinds = acks.map((e) => String(e.data.boot));
+  const rows = leases.filter((l) => l.mac === m.mac);
+  return [
+    {
+      machine: m.name,
+      step: 'ROM → iPXE DHCP',
+      ok: acks.length >= 2 && kinds.includes('loader') && kinds.includes('script'),
+      detail: `install boot: ${acks.length} dhcp.ack (${kinds.join(', ')}); want the firmware's (loader) and iPXE's (script)`,
+    },
+    {
+      machine: m.name,
+      step: 'one address',
+      ok: ips.length === 1 && rows.length === 1 && rows[0]!.ip === ips[0],
+      detail: `acked ${ips.join(', ') || 'nothing'}; lease table for ${m.mac}: ${rows.map((l) => `${l.ip} (client id ${l.clientId ?? 'none'}, ${l.state})`).join(', ') || 'no row'}`,
+    },
+  ];
+}
+
+/**
+ * Proxy mode: the machine's address came from the site's DHCP server (its lease file names the
+ * MAC) and Kickstand bound nothing (its lease table is empty).
+ */
+export function checkSiteLease(r: MachineRecord, kickstandLeases: LeaseRow[], site: Array<{ mac: string; ip: string }>): Check {
+  const m = r.def;
+  const theirs = site.filter((l) => l.mac === m.mac);
+  return {
+    machine: m.name,
+    step: 'address from site DHCP',
+    ok: theirs.length > 0 && kickstandLeases.length === 0,
+    detail: `dnsmasq leased ${theirs.map((l) => l.ip).join(', ') || 'nothing'} to ${m.mac}; Kickstand lease table: ${kickstandLeases.length} rows (must be 0 in proxy mode)`,
+  };
 }
 
 /** Checks for the unregistered machine: discovered, never installed. */
@@ -179,12 +237,13 @@ export function counterValue(metrics: string, name: string): number {
  * TFTP loaders on a transfer thread, kernel and initrd by sendfile(2). Without it (no toolchain)
  * the JavaScript paths served them, which is allowed outside CI and a failure in it.
  */
-export function checkNativePaths(metrics: string, loaded: boolean, inCi: boolean): Check[] {
+export function checkNativePaths(metrics: string, loaded: boolean, inCi: boolean, tftpUsed = true): Check[] {
   if (!loaded) return [{ machine: 'lab', step: 'native paths', ok: !inCi, detail: 'addon not loaded: JavaScript paths served TFTP and /images' }];
   const tftp = counterValue(metrics, 'kickstand_tftp_native_transfers_total');
   const sent = counterValue(metrics, 'kickstand_http_asset_sendfile_bytes_total');
   return [
-    { machine: 'lab', step: 'TFTP native', ok: tftp > 0, detail: `${tftp} TFTP transfers on a native thread` },
+    // Only a machine without an iPXE ROM fetches a loader over TFTP (the proxy lab has none).
+    ...(tftpUsed ? [{ machine: 'lab', step: 'TFTP native', ok: tftp > 0, detail: `${tftp} TFTP transfers on a native thread` }] : []),
     { machine: 'lab', step: 'HTTP sendfile', ok: sent > 0, detail: `${sent} /images body bytes sent with sendfile(2)` },
   ];
 }

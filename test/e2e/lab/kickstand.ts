@@ -8,10 +8,12 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import type { HostEvent } from '../../../src/model/event';
 import type { Host } from '../../../src/model/host';
 import type { LabAssets } from './assets';
+import type { LeaseRow } from './checks';
 import { REPO_ROOT } from './assets';
 import type { LabNet } from './topology';
 
@@ -23,8 +25,11 @@ export interface LabConfigPaths {
   logFile: string;
 }
 
-/** The lab config: authoritative DHCP on the lab subnet, unknown machines discovered. */
-export function writeLabConfig(workDir: string, net: LabNet, assets: LabAssets): LabConfigPaths {
+/**
+ * The lab config: DHCP on the lab subnet (authoritative, or proxy beside the site's dnsmasq),
+ * unknown machines discovered.
+ */
+export function writeLabConfig(workDir: string, net: LabNet, assets: LabAssets, dhcpMode: 'authoritative' | 'proxy' = 'authoritative'): LabConfigPaths {
   const stateDir = join(workDir, 'state');
   const cfg = {
     stateDir,
@@ -38,7 +43,7 @@ export function writeLabConfig(workDir: string, net: LabNet, assets: LabAssets):
       pool: { start: net.poolStart, end: net.poolEnd },
       leaseTime: 600,
     },
-    dhcp: { mode: 'authoritative', port: 67, bind: '0.0.0.0', unknownHosts: 'discover' },
+    dhcp: { mode: dhcpMode, port: 67, bind: '0.0.0.0', unknownHosts: 'discover' },
     tftp: { enabled: true, listen: [net.serverIp], port: 69 },
     install: { tokenTtl: 900, timeout: 900 },
     vars: { timezone: 'UTC', keyboard: 'us', lang: 'en_US.UTF-8' },
@@ -162,6 +167,20 @@ export class LabKickstand {
       onEvent(e);
     });
     createInterface({ input: f.stderr! }).on('line', (l) => this.logLines.push(`[follow-events] ${l}`));
+  }
+
+  /**
+   * The lease table, read from the daemon's SQLite file (read-only; WAL lets a reader in beside
+   * the running daemon). The API has no lease listing; the lab checks bindings here.
+   */
+  leases(): LeaseRow[] {
+    const db = new Database(join(this.cfg.stateDir, 'kickstand.db'), { readonly: true, fileMustExist: true });
+    try {
+      const rows = db.prepare('SELECT ip, mac, client_id AS clientId, state FROM leases ORDER BY ip').all() as LeaseRow[];
+      return rows;
+    } finally {
+      db.close();
+    }
   }
 
   logTail(n: number): string[] {

@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import type { HostEvent } from '../../../src/model/event';
 import { native } from '../../../src/native';
 import { prepareAssets } from './assets';
-import { checkDhcpWarmUp, checkInstalled, checkNativePaths, checkStray, type Check, type MachineRecord } from './checks';
+import { checkDhcpWarmUp, checkInstalled, checkNativePaths, checkOneAddress, checkSiteLease, checkStray, type Check, type MachineRecord } from './checks';
 import { LabKickstand, writeLabConfig } from './kickstand';
-import { LIMITS, MACHINES, type MachineDef } from './machines';
+import { LIMITS, SCENARIOS, type MachineDef, type Scenario } from './machines';
+import { startSiteDhcp, type SiteDhcp } from './site-dhcp';
 import { debianKernel, ensurePrereqs } from './prereqs';
 import { LiveView, eventDetail, stepOfConsole, stepOfEvent, table } from './timeline';
 import { createLabNet, type LabNet } from './topology';
@@ -31,6 +32,8 @@ export interface LabOptions {
   installPrereqs: boolean;
   keep: boolean;
   accel: string;
+  /** Which lab: `pxe` (default, Kickstand alone) or `proxy` (beside dnsmasq). */
+  scenario?: Scenario['name'];
 }
 
 export interface LabResult {
@@ -44,6 +47,7 @@ interface Running {
   workDir?: string;
   net?: LabNet;
   ks?: LabKickstand;
+  site?: SiteDhcp;
   vms: LabVm[];
 }
 
@@ -56,17 +60,23 @@ const running: Running = { vms: [] };
 export function abort(): string | undefined {
   for (const vm of running.vms) vm.kill();
   running.ks?.killNow();
+  running.site?.killNow();
   running.net?.destroy();
   running.vms = [];
   running.ks = undefined;
+  running.site = undefined;
   running.net = undefined;
   const dir = running.workDir;
   running.workDir = undefined;
   return dir;
 }
 
-/** Console lines that show a network boot handed the machine back to its firmware (local disk). */
-export const LOCAL_BOOT = /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option/;
+/**
+ * Console lines that show a network boot handed the machine back to its firmware (local disk).
+ * OVMF's own PXE, offered no boot file (a registered host not armed), retries DHCP on the PXE
+ * schedule and then says it failed to load its PXEv4 boot option: it moves on to the next one.
+ */
+export const LOCAL_BOOT = /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option|BdsDxe: failed to load Boot\d+ "UEFI PXEv4/;
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -80,13 +90,14 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   running.workDir = workDir;
   let ok = false;
   const view = new LiveView(o.out, o.color);
+  const sc = SCENARIOS[o.scenario ?? 'pxe'];
   try {
-    say(`Kickstand lab: real firmware in QEMU (${o.accel.toUpperCase()}) boots through Kickstand alone`);
-    const ks = await startKickstand(o, workDir, kver);
-    const lab = makeMachines(o, ks.net, workDir, view);
-    const lastId = followTimeline(ks.kickstand, o, view);
-    await registerAndBoot(o, ks.kickstand, lab, lastId, view);
-    const checks = await collectChecks(ks.kickstand, lab.records);
+    say(`Kickstand lab (${sc.name}): real firmware in QEMU (${o.accel.toUpperCase()}) boots through ${sc.title}`);
+    const ks = await startKickstand(o, sc, workDir, kver);
+    const lab = makeMachines(o, sc, ks.net, workDir, view);
+    const lastId = followTimeline(ks.kickstand, sc, o, view);
+    await registerAndBoot(o, sc, ks.kickstand, lab, lastId, view);
+    const checks = await collectChecks(ks.kickstand, sc, lab.records);
     ok = checks.every((c) => c.ok);
     o.out('');
     printSummary(o, checks, lab.records, view, (Date.now() - t0) / 1000);
@@ -95,9 +106,11 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   } finally {
     for (const vm of running.vms) vm.kill();
     await running.ks?.stop();
+    running.site?.killNow();
     running.net?.destroy();
     running.vms = [];
     running.ks = undefined;
+    running.site = undefined;
     running.net = undefined;
     running.workDir = undefined;
     if (ok && !o.keep) rmSync(workDir, { recursive: true, force: true });
@@ -106,17 +119,21 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
 }
 
 /** Network, boot assets, lab config and `kickstand serve` (ready). */
-async function startKickstand(o: LabOptions, workDir: string, kver: string): Promise<{ net: LabNet; kickstand: LabKickstand }> {
-  const net = createLabNet(MACHINES.length);
+async function startKickstand(o: LabOptions, sc: Scenario, workDir: string, kver: string): Promise<{ net: LabNet; kickstand: LabKickstand }> {
+  const net = createLabNet(sc.machines.length, sc.third);
   running.net = net;
   o.out(`  network   ${net.subnet} in namespaces ${net.vmNs} (bridge + taps) and ${net.ksNs} (Kickstand ${net.serverIp})`);
+  if (sc.dhcpMode === 'proxy') {
+    running.site = await startSiteDhcp(net, workDir);
+    o.out(`  site DHCP dnsmasq on ${running.site.ip} (namespace ${running.site.ns}) leases ${net.poolStart}-${net.poolEnd}; Kickstand answers PXE clients only (proxyDHCP, ports 67 and 4011)`);
+  }
   const assets = prepareAssets(workDir, kver);
   o.out(`  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda), install tree of ${assets.treeFiles.length} files`);
-  const cfg = writeLabConfig(workDir, net, assets);
+  const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode);
   const kickstand = new LabKickstand(net, cfg);
   running.ks = kickstand;
   await kickstand.start();
-  o.out(`  kickstand serving DHCP (authoritative), TFTP and HTTP on ${net.serverIp}; config ${cfg.file}`);
+  o.out(`  kickstand serving DHCP (${sc.dhcpMode}), TFTP and HTTP on ${net.serverIp}; config ${cfg.file}`);
   return { net, kickstand };
 }
 
@@ -125,10 +142,10 @@ interface Machines {
   records: Map<string, MachineRecord>;
 }
 
-/** One QEMU machine per MACHINES entry, its console lines feeding the live view. */
-function makeMachines(o: LabOptions, net: LabNet, workDir: string, view: LiveView): Machines {
+/** One QEMU machine per scenario machine, its console lines feeding the live view. */
+function makeMachines(o: LabOptions, sc: Scenario, net: LabNet, workDir: string, view: LiveView): Machines {
   const lab: Machines = { vms: new Map(), records: new Map() };
-  for (const [i, def] of MACHINES.entries()) {
+  for (const [i, def] of sc.machines.entries()) {
     const vm = new LabVm({ name: def.name, kind: def.kind, mac: def.mac, tap: net.taps[i]! }, net.vmNs, workDir, o.accel);
     lab.vms.set(def.name, vm);
     running.vms.push(vm);
@@ -143,12 +160,12 @@ function makeMachines(o: LabOptions, net: LabNet, workDir: string, view: LiveVie
 }
 
 /** Follows Kickstand's timeline into the live view; returns the newest event id seen. */
-function followTimeline(ks: LabKickstand, o: LabOptions, view: LiveView): () => number {
-  const byMac = new Map(MACHINES.map((m) => [m.mac, m.name]));
+function followTimeline(ks: LabKickstand, sc: Scenario, o: LabOptions, view: LiveView): () => number {
+  const byMac = new Map(sc.machines.map((m) => [m.mac, m.name]));
   let lastId = 0;
   ks.follow((e: HostEvent) => {
     lastId = Math.max(lastId, e.id);
-    const name = (e.mac && byMac.get(e.mac)) ?? (e.host && MACHINES.find((m) => m.registered && m.name === e.host)?.name) ?? e.host ?? e.mac ?? '-';
+    const name = (e.mac && byMac.get(e.mac)) ?? (e.host && sc.machines.find((m) => m.registered && m.name === e.host)?.name) ?? e.host ?? e.mac ?? '-';
     const step = stepOfEvent(e, o.verbose);
     if (step) view.add(name, step, eventDetail(e), 'kickstand', e.level === 'error');
   });
@@ -156,14 +173,14 @@ function followTimeline(ks: LabKickstand, o: LabOptions, view: LiveView): () => 
 }
 
 /** `kickstand host add` for the registered machines, then every machine's flow, bounded. */
-async function registerAndBoot(o: LabOptions, ks: LabKickstand, lab: Machines, lastId: () => number, view: LiveView): Promise<void> {
+async function registerAndBoot(o: LabOptions, sc: Scenario, ks: LabKickstand, lab: Machines, lastId: () => number, view: LiveView): Promise<void> {
   o.out('  machines:');
-  for (const m of MACHINES) o.out(`    ${m.name.padEnd(6)} ${m.mac}  ${m.firmware.padEnd(36)} ${m.registered ? 'registered with `kickstand host add`' : 'NOT registered'}`);
+  for (const m of sc.machines) o.out(`    ${m.name.padEnd(6)} ${m.mac}  ${m.firmware.padEnd(36)} ${m.registered ? 'registered with `kickstand host add`' : 'NOT registered'}`);
   o.out('');
   view.legend();
   view.header();
   await Promise.all(
-    MACHINES.filter((x) => x.registered).map(async (m) => {
+    sc.machines.filter((x) => x.registered).map(async (m) => {
       const h = await ks.hostAdd(m.name, m.mac, 'lab', 'agent');
       view.add(m.name, 'registered', `kickstand host add ${m.name} --mac ${m.mac} --profile lab → ${h.state}`, 'lab');
     }),
@@ -173,14 +190,14 @@ async function registerAndBoot(o: LabOptions, ks: LabKickstand, lab: Machines, l
     lab.records.get(name)!.bootStartIds.push(lastId() + 1);
     const vm = lab.vms.get(name)!;
     vm.start();
-    view.add(name, 'power on', `boot ${vm.boots}: ${MACHINES.find((m) => m.name === name)!.firmware}`, 'lab');
+    view.add(name, 'power on', `boot ${vm.boots}: ${sc.machines.find((m) => m.name === name)!.firmware}`, 'lab');
   };
   const reimage = async (name: string): Promise<string> => {
     const out = (await ks.cli(['host', 'reimage', name, '--yes'])).trim();
     view.add(name, 'reimage', `kickstand host reimage ${name} --yes → ${out}`, 'lab');
     return out;
   };
-  const flows = MACHINES.map((m) => (m.registered ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage) : strayFlow(m, lab.vms.get(m.name)!, boot, view)));
+  const flows = sc.machines.map((m) => (m.registered ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage) : strayFlow(m, lab.vms.get(m.name)!, boot, view)));
   let labTimer: NodeJS.Timeout | undefined;
   const labTimeout = new Promise<void>((resolve) => {
     labTimer = setTimeout(() => {
@@ -195,18 +212,22 @@ async function registerAndBoot(o: LabOptions, ks: LabKickstand, lab: Machines, l
 }
 
 /** Every machine's checks, from the API (host show/list) and the recorded timeline. */
-async function collectChecks(ks: LabKickstand, records: Map<string, MachineRecord>): Promise<Check[]> {
+async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string, MachineRecord>): Promise<Check[]> {
   const checks: Check[] = [];
   const hosts = await ks.hostList();
-  for (const m of MACHINES) {
+  const leases = ks.leases();
+  const siteLeases = running.site?.leases() ?? [];
+  for (const m of sc.machines) {
     const r = records.get(m.name)!;
     if (m.registered) {
       r.host = await ks.hostShow(m.name);
-      checks.push(...checkInstalled(r, ks.events));
+      checks.push(...checkInstalled(r, ks.events, sc.dhcpMode));
+      if (sc.dhcpMode === 'proxy') checks.push(checkSiteLease(r, leases, siteLeases));
     } else checks.push(...checkStray(r, ks.events, hosts));
+    if (m.chain) checks.push(...checkOneAddress(r, ks.events, leases));
   }
   const metrics = await ks.metrics().catch((e: unknown) => `# metrics unavailable: ${(e as Error).message}`);
-  checks.push(...checkNativePaths(metrics, native() !== null, process.env.CI === 'true'));
+  checks.push(...checkNativePaths(metrics, native() !== null, process.env.CI === 'true', sc.machines.some((m) => m.kind === 'uefi-pxe')));
   checks.push(checkDhcpWarmUp(readFileSync(ks.cfg.logFile, 'utf8')));
   return checks;
 }

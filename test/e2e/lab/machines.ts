@@ -16,13 +16,43 @@ export interface MachineDef {
    * exactly once and boot 4 must boot local again (the lifecycle issue's immutable rebuild).
    */
   reimage?: boolean;
+  /** Firmware PXE chains into iPXE: two DHCP exchanges in the install boot, one address. */
+  chain?: boolean;
+}
+
+/** One lab run: its machines, how Kickstand's DHCP runs, and the lab subnet's third octet. */
+export interface Scenario {
+  name: 'pxe' | 'proxy';
+  title: string;
+  /** authoritative: Kickstand leases; proxy: a site DHCP server (dnsmasq) leases, Kickstand only boots. */
+  dhcpMode: 'authoritative' | 'proxy';
+  third: number;
+  machines: MachineDef[];
 }
 
 export const MACHINES: MachineDef[] = [
   { name: 'bios', kind: 'bios', mac: '52:54:00:6b:73:01', registered: true, firmware: 'SeaBIOS + iPXE NIC ROM (e1000)', reimage: true },
-  { name: 'uefi', kind: 'uefi', mac: '52:54:00:6b:73:02', registered: true, firmware: 'OVMF + iPXE EFI ROM (e1000)' },
+  // The most common path on real racks: the firmware's own PXE (no iPXE ROM) fetches ipxe.efi
+  // over TFTP, and that iPXE runs DHCP again with option 61 = 01:<MAC>. It must keep ONE address
+  // across both exchanges (checks.ts "one address"; docs/dhcp.md "PXE ROM → iPXE: one client").
+  { name: 'uefi', kind: 'uefi-pxe', mac: '52:54:00:6b:73:02', registered: true, firmware: 'OVMF UEFI PXE → ipxe.efi (virtio-net)', chain: true },
   { name: 'stray', kind: 'uefi-pxe', mac: '52:54:00:6b:73:03', registered: false, firmware: 'OVMF UEFI PXE (virtio-net, no ROM)' },
 ];
+
+/**
+ * proxyDHCP beside a site DHCP server with real iPXE (docs/dhcp.md "proxyDHCP and real iPXE"):
+ * dnsmasq hands out every address, Kickstand in proxy mode answers on 67 and 4011 with boot
+ * information only. Both iPXE builds (BIOS ROM and EFI ROM) must install and then boot local.
+ */
+export const PROXY_MACHINES: MachineDef[] = [
+  { name: 'pbios', kind: 'bios', mac: '52:54:00:6b:74:01', registered: true, firmware: 'SeaBIOS + iPXE NIC ROM (e1000)' },
+  { name: 'puefi', kind: 'uefi', mac: '52:54:00:6b:74:02', registered: true, firmware: 'OVMF + iPXE EFI ROM (e1000)' },
+];
+
+export const SCENARIOS: Record<Scenario['name'], Scenario> = {
+  pxe: { name: 'pxe', title: 'Kickstand alone: authoritative DHCP, TFTP, HTTP', dhcpMode: 'authoritative', third: 77, machines: MACHINES },
+  proxy: { name: 'proxy', title: 'proxyDHCP beside dnsmasq (dnsmasq leases, Kickstand boots)', dhcpMode: 'proxy', third: 78, machines: PROXY_MACHINES },
+};
 
 /** Per-step time bounds (TCG on 2 cores, all machines at once). Bounds, not performance checks. */
 export const LIMITS = {

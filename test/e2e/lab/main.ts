@@ -6,14 +6,16 @@
  *   --verbose   every console line and every Kickstand event
  *   --keep      keep the lab's work dir (serial logs, kickstand.log, config) even on success
  *   --no-install  do not apt-get install; fail naming the missing packages instead
+ *   --proxy     the proxy lab instead: dnsmasq leases, Kickstand answers as proxyDHCP
  * KICKSTAND_LAB_ACCEL=kvm uses KVM instead of TCG software emulation (the default).
  */
 import { abort, runLab } from './lab';
+import { labAccel } from './vm';
 
 async function main(): Promise<number> {
   const args = new Set(process.argv.slice(2));
   if (args.has('--help') || args.has('-h')) {
-    process.stdout.write('usage: sudo npm run lab -- [--verbose] [--keep] [--no-install]\n');
+    process.stdout.write('usage: sudo npm run lab -- [--verbose] [--keep] [--no-install] [--proxy]\n');
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -38,7 +40,8 @@ async function main(): Promise<number> {
     verbose: args.has('--verbose'),
     installPrereqs: !args.has('--no-install'),
     keep: args.has('--keep'),
-    accel: process.env.KICKSTAND_LAB_ACCEL ?? 'tcg',
+    accel: labAccel(),
+    scenario: args.has('--proxy') ? 'proxy' : 'pxe',
   });
   return r.ok ? 0 : 1;
 }

@@ -22,6 +22,7 @@ const KIND_STEP: Record<string, string> = {
   'dhcp.offer': 'DHCP offer',
   'dhcp.ack': 'DHCP',
   'dhcp.nak': 'DHCP NAK',
+  'dhcp.proxy': 'DHCP',
   'tftp.start': 'loader',
   'tftp.done': 'loader',
   'tftp.failed': 'loader',

@@ -7,7 +7,8 @@
  * Every VM's serial console is read line by line (kept in memory and in a file); the firmware
  * console reaches it through -nographic (SeaBIOS sercon; OVMF's serial terminal).
  * Emulation is TCG by default: KVM is often unusable in CI and nested VMs (KICKSTAND_LAB_ACCEL=kvm
- * opts in).
+ * opts in). On this project's VMs /dev/kvm opens, but the nested KVM stops SeaBIOS and OVMF with
+ * an internal error (a register dump on the console) before iPXE runs: opening it proves nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -27,6 +28,11 @@ const OVMF_PAIRS: Array<[string, string]> = [
   ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_VARS_4M.fd'],
   ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_VARS.fd'],
 ];
+
+/** `tcg` unless KICKSTAND_LAB_ACCEL=kvm. */
+export function labAccel(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KICKSTAND_LAB_ACCEL === 'kvm' ? 'kvm' : 'tcg';
+}
 
 export function ovmfFiles(): { code: string; vars: string } | undefined {
   const p = OVMF_PAIRS.find(([c, v]) => existsSync(c) && existsSync(v));
