@@ -6,9 +6,8 @@
  */
 import type { BootDecision } from '../boot/policy';
 import { BOOTREPLY, FLAG_BROADCAST, IP_UDP_OVERHEAD, MIN_MAX_MESSAGE, MessageType, Opt } from './constants';
-import { getU16, ipToBytes, ips, u32, u8 } from './options';
+import { getU16, ipToBytes, u8 } from './options';
 import type { DhcpPacket } from './packet';
-import type { SubnetConfig } from '../config/sections/network';
 import type { Scope } from './scope';
 import { pxeVendorOptions } from './suboptions';
 
@@ -52,28 +51,6 @@ export function baseReply(req: DhcpPacket, type: number, serverId: string): Dhcp
 export function addLeaseOptions(r: DhcpPacket, scope: Scope, withTimes: boolean): void {
   const o = scope.optionBytes;
   for (const [code, v] of withTimes ? o.timed : o.untimed) r.options.set(code, v);
-}
-
-/**
- * The per-scope reply options, encoded once (they only change with the config): lease time,
- * T1 = 0.5 and T2 = 0.875 of it (RFC 2132 §9.2, §9.11), mask, broadcast, router, DNS, domain.
- */
-export function scopeOptionBytes(cfg: SubnetConfig, mask: string, broadcast: string): Scope['optionBytes'] {
-  const t = cfg.leaseTime;
-  const common: [number, Buffer][] = [
-    [Opt.SUBNET_MASK, ipToBytes(mask)],
-    [Opt.BROADCAST_ADDRESS, ipToBytes(broadcast)],
-  ];
-  if (cfg.gateway !== null) common.push([Opt.ROUTER, ipToBytes(cfg.gateway)]);
-  if (cfg.dns.length > 0) common.push([Opt.DNS, ips(cfg.dns)]);
-  if (cfg.domain !== null) common.push([Opt.DOMAIN_NAME, Buffer.from(cfg.domain, 'latin1')]);
-  const timed: [number, Buffer][] = [
-    [Opt.LEASE_TIME, u32(t)],
-    [Opt.RENEWAL_TIME, u32(Math.floor(t / 2))],
-    [Opt.REBINDING_TIME, u32(Math.floor((t * 7) / 8))],
-    ...common,
-  ];
-  return { timed, untimed: common };
 }
 
 /**

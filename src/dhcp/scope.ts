@@ -8,8 +8,7 @@
 import type { SubnetConfig } from '../config/sections/network';
 import { ipToInt, parseCidr, type Subnet } from '../model/ipv4';
 import { Opt } from './constants';
-import { getIp, ipInt } from './options';
-import { scopeOptionBytes } from './reply';
+import { getIp, ipInt, ipToBytes, ips, u32 } from './options';
 import type { DhcpPacket } from './packet';
 import { linkSelection } from './suboptions';
 
@@ -22,7 +21,7 @@ export interface Scope {
   direct: boolean;
   networkInt: number;
   maskInt: number;
-  /** Reply options of this scope, encoded once (dhcp/reply.ts scopeOptionBytes). */
+  /** Reply options of this scope, encoded once ({@link scopeOptionBytes}). */
   optionBytes: { timed: [number, Buffer][]; untimed: [number, Buffer][] };
 }
 
@@ -39,6 +38,28 @@ export function buildScope(cfg: SubnetConfig, direct: boolean): Scope {
     maskInt: ipToInt(subnet.mask),
     optionBytes: scopeOptionBytes(cfg, subnet.mask, subnet.broadcast),
   };
+}
+
+/**
+ * The per-scope reply options, encoded once (they only change with the config): lease time,
+ * T1 = 0.5 and T2 = 0.875 of it (RFC 2132 §9.2, §9.11), mask, broadcast, router, DNS, domain.
+ */
+function scopeOptionBytes(cfg: SubnetConfig, mask: string, broadcast: string): Scope['optionBytes'] {
+  const t = cfg.leaseTime;
+  const common: [number, Buffer][] = [
+    [Opt.SUBNET_MASK, ipToBytes(mask)],
+    [Opt.BROADCAST_ADDRESS, ipToBytes(broadcast)],
+  ];
+  if (cfg.gateway !== null) common.push([Opt.ROUTER, ipToBytes(cfg.gateway)]);
+  if (cfg.dns.length > 0) common.push([Opt.DNS, ips(cfg.dns)]);
+  if (cfg.domain !== null) common.push([Opt.DOMAIN_NAME, Buffer.from(cfg.domain, 'latin1')]);
+  const timed: [number, Buffer][] = [
+    [Opt.LEASE_TIME, u32(t)],
+    [Opt.RENEWAL_TIME, u32(Math.floor(t / 2))],
+    [Opt.REBINDING_TIME, u32(Math.floor((t * 7) / 8))],
+    ...common,
+  ];
+  return { timed, untimed: common };
 }
 
 export function scopeContaining(scopes: readonly Scope[], ip: string): Scope | undefined {

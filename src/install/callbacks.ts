@@ -15,7 +15,7 @@ import type { Logger } from '../log';
 import type { Host } from '../model/host';
 import type { Store } from '../store/store';
 import type { AddressBinding } from './binding';
-import { parseHostKeys } from './host-keys';
+import { parseHostKeys } from '../model/ssh-key';
 import type { InstallTokens } from './tokens';
 
 export type CallbackKind = 'installing' | 'installed';

@@ -7,7 +7,7 @@
  * without ever assigning through `__proto__`.
  */
 import { ErrorCode, KickstandError } from '../errors';
-import { parseAuthorizedKeys, parsePublicKey } from '../install/host-keys';
+import { parseAuthorizedKeys, parsePublicKey } from '../model/ssh-key';
 import { validateVars, type Host } from '../model/host';
 import { parseCidr } from '../model/ipv4';
 import type { ProfileConfig } from '../config/sections/profiles';

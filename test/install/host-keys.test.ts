@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { utils } from 'ssh2';
-import { parseAuthorizedKeys, parseHostKeys, parsePublicKey } from '../../src/install/host-keys';
+import { parseAuthorizedKeys, parseHostKeys, parsePublicKey } from '../../src/model/ssh-key';
 import { fingerprint } from '../../src/install/callbacks';
 
 /**

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { ErrorCode, KickstandError } from '../../errors';
 import type { Host, HostPatch, HostState, NewHost } from '../../model/host';
-import { notFound } from '../sqlite/hosts';
+import { notFound } from '../not-found';
 import type { HostRepo } from '../store';
 import { q, tx, type Queryable } from './database';
 

@@ -8,9 +8,8 @@ import type { BmcConfig } from '../../bmc/types';
 import type { HostEvent, NewEvent } from '../../model/event';
 import type { Lease } from '../../model/lease';
 import type { InstallToken } from '../../model/token';
-import { notFound } from '../sqlite/hosts';
-import { toLease, type LeaseRow } from '../sqlite/leases';
-import { toToken, type TokenRow } from '../sqlite/tokens';
+import { notFound } from '../not-found';
+import { toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
 import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, SettingRepo, TokenRepo } from '../store';
 import { q, tx } from './database';
 

@@ -5,7 +5,7 @@
 import type { BmcConfig } from '../../bmc/types';
 import type { BmcRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
-import { notFound } from './hosts';
+import { notFound } from '../not-found';
 
 export class SqliteBmc implements BmcRepo {
   private readonly q;

@@ -27,9 +27,9 @@
  * write throws, that transaction is rolled back and the batch runs again with one savepoint
  * per write, so one failing write (a duplicate MAC, say) does not undo its neighbours.
  */
+import type Database from 'better-sqlite3';
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import { ErrorCode, KickstandError } from '../../errors';
-import type { Db } from './database';
 
 interface Pending {
   run: () => unknown;
@@ -65,7 +65,7 @@ export class GroupCommitter {
   private readonly runAll: (batch: Pending[], values: unknown[]) => void;
 
   constructor(
-    private readonly db: Db,
+    private readonly db: Database.Database, // database.ts's Db (it re-exports this file, so no import back)
     opts: GroupCommitOptions = {},
   ) {
     this.intervalMs = opts.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;

@@ -11,6 +11,7 @@
 import { ErrorCode, KickstandError } from '../../errors';
 import type { Host, HostPatch, HostState, NewHost } from '../../model/host';
 import { HostIndex, type HostLookup } from '../host-index';
+import { notFound } from '../not-found';
 import type { HostRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
 
@@ -238,11 +239,4 @@ function rowToHost(row: HostRow, macs: string[]): Host {
     updatedAt: row.updated_at,
     version: row.version,
   };
-}
-
-export function notFound(name: string): KickstandError {
-  return new KickstandError(ErrorCode.HOST_NOT_FOUND, `no host named ${name}`, {
-    field: 'name',
-    fix: 'list hosts with `kickstand host list`',
-  });
 }

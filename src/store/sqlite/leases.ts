@@ -4,29 +4,10 @@
  * fsync, and each caller's promise resolves only after the commit (RFC 2131 §4.3.1: the
  * server must not hand out an address it has not recorded).
  */
-import type { Lease, LeaseState } from '../../model/lease';
+import type { Lease } from '../../model/lease';
+import { toLease, type LeaseRow } from '../rows';
 import type { LeaseRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
-
-export interface LeaseRow {
-  ip: string;
-  mac: string;
-  client_id: string | null;
-  hostname: string | null;
-  state: string;
-  expires_at: number;
-  updated_at: number;
-}
-
-export const toLease = (r: LeaseRow): Lease => ({
-  ip: r.ip,
-  mac: r.mac,
-  clientId: r.client_id,
-  hostname: r.hostname,
-  state: r.state as LeaseState,
-  expiresAt: r.expires_at,
-  updatedAt: r.updated_at,
-});
 
 export class SqliteLeases implements LeaseRepo {
   private readonly q;

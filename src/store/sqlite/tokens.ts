@@ -4,26 +4,9 @@
  * transaction, so a host never has two valid kickstart URLs.
  */
 import type { InstallToken } from '../../model/token';
+import { toToken, type TokenRow } from '../rows';
 import type { TokenRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
-
-export interface TokenRow {
-  token: string;
-  host: string;
-  issued_at: number;
-  expires_at: number;
-  fetched_at: number | null;
-  revoked_at: number | null;
-}
-
-export const toToken = (r: TokenRow): InstallToken => ({
-  token: r.token,
-  host: r.host,
-  issuedAt: r.issued_at,
-  expiresAt: r.expires_at,
-  fetchedAt: r.fetched_at,
-  revokedAt: r.revoked_at,
-});
 
 export class SqliteTokens implements TokenRepo {
   private readonly q;

@@ -1,5 +1,5 @@
 /**
- * @module install/host-keys
+ * @module model/ssh-key
  * OpenSSH public keys as they arrive from a %post callback (the contents of
  * /etc/ssh/ssh_host_*_key.pub) or from operator vars: one key per line, `TYPE BASE64 [COMMENT]`
  * (sshd(8) AUTHORIZED_KEYS FILE FORMAT, without options). Each key is decoded (ssh2's parser

@@ -1,0 +1,46 @@
+/**
+ * @module store/rows
+ * Row shapes of the `leases` and `install_tokens` tables and their mapping to the model: the
+ * same columns and encodings in the SQLite and the PostgreSQL store (store/sqlite/migrations.ts,
+ * store/postgres/migrations.ts), so both map rows here rather than one borrowing the other's.
+ */
+import type { Lease, LeaseState } from '../model/lease';
+import type { InstallToken } from '../model/token';
+
+export interface LeaseRow {
+  ip: string;
+  mac: string;
+  client_id: string | null;
+  hostname: string | null;
+  state: string;
+  expires_at: number;
+  updated_at: number;
+}
+
+export const toLease = (r: LeaseRow): Lease => ({
+  ip: r.ip,
+  mac: r.mac,
+  clientId: r.client_id,
+  hostname: r.hostname,
+  state: r.state as LeaseState,
+  expiresAt: r.expires_at,
+  updatedAt: r.updated_at,
+});
+
+export interface TokenRow {
+  token: string;
+  host: string;
+  issued_at: number;
+  expires_at: number;
+  fetched_at: number | null;
+  revoked_at: number | null;
+}
+
+export const toToken = (r: TokenRow): InstallToken => ({
+  token: r.token,
+  host: r.host,
+  issuedAt: r.issued_at,
+  expiresAt: r.expires_at,
+  fetchedAt: r.fetched_at,
+  revokedAt: r.revoked_at,
+});
