@@ -10,7 +10,7 @@
  */
 import { isIpv4, parseCidr } from '../model/ipv4';
 import { ErrorCode, KickstandError } from '../errors';
-import { WG_KEY, type MeshMember } from '../mesh/member';
+import { WG_KEY, type MeshMember } from '../model/mesh-member';
 
 export interface MeshSettings {
   cidr: string;

@@ -13,7 +13,7 @@ import type { NodeConnector } from '../bootstrap/connect';
 import { shCommand, parseKv } from '../bootstrap/shell';
 import { APPLY_SCRIPT, applyArgs, renderConfig, type MeshSettings } from '../bootstrap/wireguard';
 import { Coalescer } from './coalesce';
-import type { MeshMember } from './member';
+import type { MeshMember } from '../model/mesh-member';
 
 export interface MeshSyncDeps {
   store: Pick<Store, 'mesh' | 'hosts' | 'events'>;

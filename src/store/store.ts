@@ -15,8 +15,8 @@ import type { Host, HostPatch, NewHost } from '../model/host';
 import type { HostEvent, NewEvent } from '../model/event';
 import type { Lease } from '../model/lease';
 import type { InstallToken } from '../model/token';
-import type { BmcConfig } from '../bmc/types';
-import type { MeshMember, MeshPeerInfo } from '../mesh/member';
+import type { BmcConfig } from '../model/bmc-settings';
+import type { MeshMember, MeshPeerInfo } from '../model/mesh-member';
 import type { HostLookup } from './host-index';
 
 export type { HostLookup } from './host-index';

@@ -4,7 +4,7 @@
  * each a thin mapping of the same SQL the SQLite store runs.
  */
 import type pg from 'pg';
-import type { BmcConfig } from '../../bmc/types';
+import type { BmcConfig } from '../../model/bmc-settings';
 import type { HostEvent, NewEvent } from '../../model/event';
 import type { Lease } from '../../model/lease';
 import type { InstallToken } from '../../model/token';

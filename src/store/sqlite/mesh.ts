@@ -4,7 +4,7 @@
  * no foreign key to `hosts`: when a host is deleted its row must outlive it until every peer
  * has dropped its public key, then the mesh service deletes the row (freeing the address).
  */
-import { nextFreeAddress, type MeshMember, type MeshPeerInfo } from '../../mesh/member';
+import { nextFreeAddress, type MeshMember, type MeshPeerInfo } from '../../model/mesh-member';
 import type { MeshRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
 
