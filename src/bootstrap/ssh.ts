@@ -73,8 +73,8 @@ export function parsePins(lines: readonly string[]): PinnedKey[] {
 }
 
 /**
- * The pins of host `name`, parsed: no pin means no connection (reliability.md S01: no trust on
- * first use), before anything is sent or even resolved.
+ * The pins of host `name`, parsed: no pin means no connection (no trust on first use,
+ * docs/bootstrap.md "Trust chain"), before anything is sent or even resolved.
  */
 export function pinnedKeys(name: string, lines: readonly string[]): PinnedKey[] {
   if (lines.length === 0) {
