@@ -5,7 +5,7 @@
  * or a Redfish URL (reliability.md A05: argv arrays and allowlisted values, never a shell).
  */
 import { ErrorCode, invalid } from '../errors';
-import type { BmcConfig, BmcType } from './types';
+import type { BmcConfig, BmcType } from '../model/bmc-settings';
 
 export interface BmcEndpoint {
   /** Redfish only: `https` unless the address said `http://`. */

@@ -12,9 +12,11 @@ import type { Logger } from '../log';
 import { validateBmcConfig } from './config';
 import { createIpmiClient } from './ipmi';
 import { createRedfishClient } from './redfish';
-import { DEFAULT_BMC_TIMEOUT_MS, type BmcClient, type BmcConfig, type BmcDeps, type PowerAction, type PowerStatus } from './types';
+import type { BmcConfig } from '../model/bmc-settings';
+import { DEFAULT_BMC_TIMEOUT_MS, type BmcClient, type BmcDeps, type PowerAction, type PowerStatus } from './types';
 
-export type { BmcClient, BmcConfig, BmcDeps, BmcType, PowerAction, PowerStatus } from './types';
+export type { BmcConfig, BmcType } from '../model/bmc-settings';
+export type { BmcClient, BmcDeps, PowerAction, PowerStatus } from './types';
 export { POWER_ACTIONS } from './types';
 export { parseBmcAddress, publicBmcConfig, validateBmcConfig, type PublicBmcConfig } from './config';
 

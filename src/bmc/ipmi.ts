@@ -11,7 +11,8 @@ import { ErrorCode, KickstandError } from '../errors';
 import type { Logger } from '../log';
 import { parseBmcAddress } from './config';
 import { runIpmitool, type IpmitoolTarget } from './ipmitool';
-import type { BmcClient, BmcConfig, PowerAction, PowerStatus } from './types';
+import type { BmcConfig } from '../model/bmc-settings';
+import type { BmcClient, PowerAction, PowerStatus } from './types';
 
 export interface IpmiClientOptions {
   log: Logger;

@@ -17,7 +17,8 @@ import { parseBmcAddress } from './config';
 import { createRedfishTransport, type RedfishRequest, type RedfishResponse, type RedfishTransport } from './redfish-http';
 import { actionInfoAllowed, httpFailure, isObject, memberPaths, resetAction, stringArray, type Json } from './redfish-resource';
 import { pickResetType } from './reset-type';
-import type { BmcClient, BmcConfig, PowerAction, PowerStatus } from './types';
+import type { BmcConfig } from '../model/bmc-settings';
+import type { BmcClient, PowerAction, PowerStatus } from './types';
 
 export interface RedfishClientOptions {
   log: Logger;

@@ -72,6 +72,19 @@ export function parsePins(lines: readonly string[]): PinnedKey[] {
   });
 }
 
+/**
+ * The pins of host `name`, parsed: no pin means no connection (no trust on first use,
+ * docs/bootstrap.md "Trust chain"), before anything is sent or even resolved.
+ */
+export function pinnedKeys(name: string, lines: readonly string[]): PinnedKey[] {
+  if (lines.length === 0) {
+    throw new KickstandError(ErrorCode.HOST_KEY_MISMATCH, `no SSH host key is pinned for ${name}: refusing to connect (no trust on first use); nothing was sent`, {
+      fix: 'reinstall the host so that its %post callback reports its SSH host keys',
+    });
+  }
+  return parsePins(lines);
+}
+
 /** `SHA256:…` as printed by `ssh-keygen -l` (unpadded base64 of the SHA-256 of the blob). */
 export function fingerprint(blob: Buffer): string {
   return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
@@ -109,14 +122,12 @@ export class SshSession {
 
   /** Connects, verifies the host key against the pins, authenticates with the bootstrap key. */
   static open(target: SshTarget, opts: SshOptions): Promise<SshSession> {
-    if (opts.hostKeys.length === 0) {
-      return Promise.reject(
-        new KickstandError(ErrorCode.HOST_KEY_MISMATCH, `no host key is pinned for ${target.name}: refusing to connect (no trust on first use)`, {
-          fix: 'reinstall the host so its %post callback reports its SSH host keys',
-        }),
-      );
+    let pins: PinnedKey[];
+    try {
+      pins = pinnedKeys(target.name, opts.hostKeys);
+    } catch (e) {
+      return Promise.reject(e as Error);
     }
-    const pins = parsePins(opts.hostKeys);
     const client = new Client();
     let presented: { type: string; fp: string } | undefined;
     const cfg: ConnectConfig = {

@@ -13,7 +13,7 @@ import type { NodeConnector } from './connect';
 import { INIT_SERVER_SETTING, clusterToken, invocation, joinScript, type K3sSettings } from './k3s';
 import type { Step, StepContext } from './plan';
 import { parseKv, shCommand } from './shell';
-import { APPLY_SCRIPT, KEYS_SCRIPT, applyArgs, checkKey, renderConfig, type MeshSettings } from './wireguard';
+import { KEYS_SCRIPT, applyCommand, checkKey, type MeshSettings } from './wireguard';
 
 export interface StepDeps {
   store: Pick<Store, 'mesh' | 'settings'>;
@@ -91,7 +91,8 @@ async function applyOwn(ctx: StepContext, host: Host, d: StepDeps) {
   const members = await d.store.mesh.list();
   const self = members.find((m) => m.host === host.name);
   if (!self) throw fail(`${host.name} has no mesh address`);
-  const r = await ctx.exec(shCommand(APPLY_SCRIPT, 'kickstand-mesh', applyArgs(self, s)), { stdin: renderConfig(self, members, s) });
+  const { command, stdin } = applyCommand(self, members, s);
+  const r = await ctx.exec(command, { stdin });
   const peers = members.filter((m) => m.host !== host.name && m.publicKey !== null).length;
   const kv = parseKv(r.stdout);
   return { changed: kv.changed === '1', detail: `${s.interface} ${self.address} with ${peers} peers${kv.why ? `; changed:${kv.why}` : ''}` };

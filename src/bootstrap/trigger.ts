@@ -5,7 +5,8 @@
  * with exponential backoff until it answers, then bootstrapped. A first-boot callback can skip
  * the wait through {@link BootstrapTrigger.hostUp}. At start-up, hosts left `installed` or
  * `bootstrapping` (daemon stopped mid-plan) are picked up again; plans are idempotent. Agents
- * that failed for want of a k3s server wait for one again (Bootstrapper.recoverAwaitingServer).
+ * that failed for want of a k3s server need nothing here: their wait is kept in the store
+ * (server-wait.ts).
  * Each probe is a bounded TCP connect; a host that never answers is marked failed after
  * `probe.giveUpAfterMs`, and never delays any other host.
  */
@@ -43,8 +44,6 @@ export class BootstrapTrigger implements Service {
     this.stopped = false;
     await this.deps.bootstrapper.mesh.reconcile();
     if (!this.deps.config().enabled) return;
-    const waiting = await this.deps.bootstrapper.recoverAwaitingServer();
-    if (waiting > 0) this.log.info({ hosts: waiting }, 'agents wait for a k3s server again (failed with KS_K3S_NO_SERVER before the restart)');
     this.unsubscribe = this.deps.subscribe((e) => {
       if (e.kind === 'host.state' && e.host && (e.data as { to?: string }).to === 'installed') this.watch(e.host);
     });

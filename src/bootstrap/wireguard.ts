@@ -10,7 +10,8 @@
  */
 import { isIpv4, parseCidr } from '../model/ipv4';
 import { ErrorCode, KickstandError } from '../errors';
-import { WG_KEY, type MeshMember } from '../mesh/member';
+import { WG_KEY, type MeshMember } from '../model/mesh-member';
+import { shCommand } from './shell';
 
 export interface MeshSettings {
   cidr: string;
@@ -64,7 +65,7 @@ echo "changed=$c"
  * Node script: install the config read from stdin and apply it live. Args: dir, iface, address/prefix.
  * A lock serialises concurrent applies on the node (its own plan and a peer update).
  */
-export const APPLY_SCRIPT = `set -eu
+const APPLY_SCRIPT = `set -eu
 dir=$1; ifc=$2; addr=$3
 umask 077
 mkdir -p "$dir"
@@ -99,8 +100,13 @@ echo "changed=$c"
 echo "why=$why"
 `;
 
-export function applyArgs(self: MeshMember, s: MeshSettings): string[] {
-  return [s.configDir, s.interface, `${self.address}/${parseCidr(s.cidr)!.prefix}`];
+/**
+ * The command that installs and applies `self`'s config (APPLY_SCRIPT), and its stdin (the
+ * rendered config): the mesh.config step and every peer update (mesh-push.ts) run exactly this.
+ */
+export function applyCommand(self: MeshMember, members: readonly MeshMember[], s: MeshSettings): { command: string; stdin: string } {
+  const args = [s.configDir, s.interface, `${self.address}/${parseCidr(s.cidr)!.prefix}`];
+  return { command: shCommand(APPLY_SCRIPT, 'kickstand-mesh', args), stdin: renderConfig(self, members, s) };
 }
 
 export function checkKey(k: string, host: string): string {

@@ -7,7 +7,8 @@
  * reinstalls exactly once: the installed callback disarms netboot again.
  */
 import { ErrorCode, KickstandError, invalid } from '../errors';
-import type { BmcClient, BmcConfig } from '../bmc/types';
+import type { BmcClient } from '../bmc/types';
+import type { BmcConfig } from '../model/bmc-settings';
 import type { Host } from '../model/host';
 import { checkTransition } from '../model/host-state';
 import type { Logger } from '../log';

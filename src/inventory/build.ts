@@ -11,7 +11,7 @@ import type { NodeConnector } from '../bootstrap/connect';
 import type { HostRegistry } from '../hosts/registry';
 import type { Store } from '../store/store';
 import type { Host } from '../model/host';
-import type { MeshMember } from '../mesh/member';
+import type { MeshMember } from '../model/mesh-member';
 
 export const INVENTORY_FORMATS = ['ini', 'json', 'yaml'] as const;
 export type InventoryFormat = (typeof INVENTORY_FORMATS)[number];

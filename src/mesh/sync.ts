@@ -4,23 +4,23 @@
  * removed, each other member gets its re-rendered config, applied live (`wg syncconf`) and
  * persisted (wg0.conf). Runs are coalesced (mesh/coalesce.ts) and pushes run in parallel with a
  * bound; a member that cannot be reached is recorded on its own timeline and skipped, so one
- * dead node never blocks the others (it converges on its next bootstrap).
+ * dead node never blocks the others (it converges on its next bootstrap). How a member is
+ * reached is not this module's business: the bootstrapper, which drives the mesh, hands in the
+ * push (bootstrap/mesh-push.ts: a pinned SSH session), so mesh/ never imports bootstrap/.
  */
 import type { Logger } from '../log';
 import type { Host } from '../model/host';
+import type { MeshMember } from '../model/mesh-member';
 import type { Store } from '../store/store';
-import type { NodeConnector } from '../bootstrap/connect';
-import { shCommand, parseKv } from '../bootstrap/shell';
-import { APPLY_SCRIPT, applyArgs, renderConfig, type MeshSettings } from '../bootstrap/wireguard';
 import { Coalescer } from './coalesce';
-import type { MeshMember } from './member';
+
+/** Applies `self`'s config, rendered from `members`, on `host`; resolves true when the node changed. */
+export type MemberPush = (host: Host, self: MeshMember, members: readonly MeshMember[]) => Promise<boolean>;
 
 export interface MeshSyncDeps {
   store: Pick<Store, 'mesh' | 'hosts' | 'events'>;
-  connector: NodeConnector;
-  settings: () => MeshSettings;
+  push: MemberPush;
   parallelism: () => number;
-  timeoutMs: () => number;
   log: Logger;
 }
 
@@ -70,17 +70,9 @@ export class MeshSync {
   }
 
   private async pushOne(host: Host, self: MeshMember, members: MeshMember[]): Promise<void> {
-    const s = this.deps.settings();
     try {
-      const session = await this.deps.connector.open(host);
-      try {
-        const r = await session.exec(shCommand(APPLY_SCRIPT, 'kickstand-mesh', applyArgs(self, s)), { stdin: renderConfig(self, members, s), timeoutMs: this.deps.timeoutMs() });
-        if (r.code !== 0) throw new Error(`apply exited with ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`);
-        if (parseKv(r.stdout).changed === '1') {
-          await this.deps.store.events.append({ host: host.name, kind: 'mesh.updated', message: `peer list updated (${members.filter((m) => m.host !== host.name && m.publicKey).length} peers)`, data: {} });
-        }
-      } finally {
-        session.close();
+      if (await this.deps.push(host, self, members)) {
+        await this.deps.store.events.append({ host: host.name, kind: 'mesh.updated', message: `peer list updated (${members.filter((m) => m.host !== host.name && m.publicKey).length} peers)`, data: {} });
       }
     } catch (e) {
       const msg = (e as Error).message;

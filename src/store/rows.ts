@@ -1,10 +1,11 @@
 /**
  * @module store/rows
- * Row shapes of the `leases` and `install_tokens` tables and their mapping to the model: the
+ * Row shapes of the `leases`, `install_tokens` and `mesh_members` tables and their mapping to the model: the
  * same columns and encodings in the SQLite and the PostgreSQL store (store/sqlite/migrations.ts,
  * store/postgres/migrations.ts), so both map rows here rather than one borrowing the other's.
  */
 import type { Lease, LeaseState } from '../model/lease';
+import type { MeshMember } from '../model/mesh-member';
 import type { InstallToken } from '../model/token';
 
 export interface LeaseRow {
@@ -44,3 +45,25 @@ export const toToken = (r: TokenRow): InstallToken => ({
   fetchedAt: r.fetched_at,
   revokedAt: r.revoked_at,
 });
+
+export interface MeshRow {
+  host: string;
+  address: string;
+  public_key: string | null;
+  endpoint: string | null;
+  listen_port: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function toMember(r: MeshRow): MeshMember {
+  return {
+    host: r.host,
+    address: r.address,
+    publicKey: r.public_key,
+    endpoint: r.endpoint,
+    listenPort: r.listen_port,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}

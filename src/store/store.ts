@@ -15,8 +15,8 @@ import type { Host, HostPatch, NewHost } from '../model/host';
 import type { HostEvent, NewEvent } from '../model/event';
 import type { Lease } from '../model/lease';
 import type { InstallToken } from '../model/token';
-import type { BmcConfig } from '../bmc/types';
-import type { MeshMember, MeshPeerInfo } from '../mesh/member';
+import type { BmcConfig } from '../model/bmc-settings';
+import type { MeshMember, MeshPeerInfo } from '../model/mesh-member';
 import type { HostLookup } from './host-index';
 
 export type { HostLookup } from './host-index';
@@ -105,6 +105,25 @@ export interface BmcRepo {
   delete(host: string): Promise<void>;
 }
 
+/**
+ * Hosts waiting for a k3s server (bootstrapper): an agent whose bootstrap failed with
+ * KS_K3S_NO_SERVER is bootstrapped again when a server becomes ready, also after a restart.
+ * Rows go with their host.
+ */
+export interface ServerWaitRepo {
+  /** Records that `host` waits (idempotent: the first time is kept); KS_HOST_NOT_FOUND for an unknown host. */
+  add(host: string): Promise<void>;
+  /** Waiting hosts, longest waiting first. */
+  list(): Promise<string[]>;
+  /** Ends the wait of `host` (no-op when it does not wait). */
+  delete(host: string): Promise<void>;
+  /**
+   * Ends every wait and returns the hosts, longest waiting first, atomically: when several
+   * daemons share the database, each waiting host is handed to exactly one of them.
+   */
+  take(): Promise<string[]>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly hosts: HostRepo;
@@ -114,6 +133,7 @@ export interface Store {
   readonly settings: SettingRepo;
   readonly mesh: MeshRepo;
   readonly bmc: BmcRepo;
+  readonly serverWaits: ServerWaitRepo;
   /**
    * Synchronous in-memory host lookups (by MAC, by reserved address) for the DHCP hot path,
    * current with every acknowledged host write. Only a store that sees every write offers it

@@ -11,7 +11,6 @@ import { dirname, join } from 'node:path';
 import { checkLayers, LAYERS, readGraph, SRC_DIR, type Graph, type KnownViolation, type Layer } from './layers';
 
 const WIRING = 'owned by the wiring/bootstrap pass (one wiring point)';
-const BOOTSTRAP = 'owned by the wiring/bootstrap pass (bootstrap/mesh)';
 
 /**
  * Violations another change of the same structural pass is removing. Exact edges, from-file ->
@@ -21,18 +20,6 @@ const BOOTSTRAP = 'owned by the wiring/bootstrap pass (bootstrap/mesh)';
 const KNOWN_VIOLATIONS: readonly KnownViolation[] = [
   // install <-> http: the install wiring builds the HTTP boot routes (services -> http).
   { from: 'install/wiring.ts', to: 'http/boot/index.ts', owner: WIRING },
-  // store -> bmc: the Store interface and both stores name BmcConfig, a type of the BMC clients.
-  { from: 'store/store.ts', to: 'bmc/types.ts', owner: BOOTSTRAP },
-  { from: 'store/sqlite/bmc.ts', to: 'bmc/types.ts', owner: BOOTSTRAP },
-  { from: 'store/postgres/records.ts', to: 'bmc/types.ts', owner: BOOTSTRAP },
-  // mesh <-> store: the Store interface and both stores name mesh/member.ts's MeshMember.
-  { from: 'store/store.ts', to: 'mesh/member.ts', owner: BOOTSTRAP },
-  { from: 'store/sqlite/mesh.ts', to: 'mesh/member.ts', owner: BOOTSTRAP },
-  { from: 'store/postgres/mesh.ts', to: 'mesh/member.ts', owner: BOOTSTRAP },
-  // mesh <-> bootstrap: mesh sync reuses the bootstrap's SSH connect/shell and WireGuard steps.
-  { from: 'mesh/sync.ts', to: 'bootstrap/connect.ts', owner: BOOTSTRAP },
-  { from: 'mesh/sync.ts', to: 'bootstrap/shell.ts', owner: BOOTSTRAP },
-  { from: 'mesh/sync.ts', to: 'bootstrap/wireguard.ts', owner: BOOTSTRAP },
 ];
 
 describe('architecture: layers point down', () => {

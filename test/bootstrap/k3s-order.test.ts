@@ -103,13 +103,16 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
     await h.registry.add({ name: 'nokey', macs: ['52:54:00:00:00:7f'], profile: 'rocky9', role: 'agent', ipv4: h.lab.subnetCidr.replace('.0/24', '.99'), netboot: true });
     await h.registry.transition('nokey', 'installed', 'test: %post without keys', { netboot: false });
     assert.equal((await h.boot.bootstrap('nokey', 'test')).error?.code, 'KS_HOST_KEY_MISMATCH');
-    // The "restart": a new Bootstrapper over the same store knows only what the timeline says.
+    // The wait is in the store, nowhere else: only the agent is in it.
+    assert.deepEqual(await h.store.serverWaits.list(), [agent.name]);
+    // The "restart": a new Bootstrapper over the same store, with nothing in memory.
     const restarted = new Bootstrapper({ store: h.store, registry: h.registry, config: () => h.config, stateDir: h.stateDir, log: h.log, socketFactory: h.lab.connect });
-    assert.equal(await restarted.recoverAwaitingServer(), 1);
     const rs = await restarted.bootstrap(server.name, 'test');
     assert.equal(rs.ok, true, rs.error?.message);
     await until('the agent re-bootstrapped to ready', async () => (await h.registry.require(agent.name)).state === 'ready');
     await restarted.idle();
     await assertJoinedVia(agent, server);
+    assert.equal((await h.registry.require('nokey')).state, 'failed', 'a host that failed for another reason is not picked up');
+    assert.deepEqual(await h.store.serverWaits.list(), [], 'the wait ended with the run');
   });
 });

@@ -5,8 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderConfig, type MeshSettings } from '../../src/bootstrap/wireguard';
-import type { MeshMember } from '../../src/mesh/member';
-import { nextFreeAddress } from '../../src/mesh/member';
+import { nextFreeAddress, type MeshMember } from '../../src/model/mesh-member';
 
 const S: MeshSettings = { cidr: '198.19.0.0/24', listenPort: 51820, interface: 'wg0', configDir: '/etc/wireguard', persistentKeepalive: 25 };
 const key = (c: string) => c.repeat(42) + 'A=';

@@ -259,6 +259,39 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
     });
 
+    describe('k3s server waits', () => {
+      it('records waiting hosts once, oldest first, takes them all at once and drops them with the host', async () => {
+        await store.hosts.create(node('w1', '52:54:00:00:00:61'));
+        await store.hosts.create(node('w2', '52:54:00:00:00:62'));
+        await store.hosts.create(node('w3', '52:54:00:00:00:63'));
+        await store.serverWaits.add('w2');
+        await new Promise((r) => setTimeout(r, 5)); // distinct `since`
+        await store.serverWaits.add('w1');
+        await store.serverWaits.add('w2'); // idempotent: w2 keeps its place
+        assert.deepEqual(await store.serverWaits.list(), ['w2', 'w1']);
+        await assert.rejects(store.serverWaits.add('ghost'), { code: 'KS_HOST_NOT_FOUND' });
+        await store.serverWaits.delete('w1');
+        await store.serverWaits.delete('w1');
+        await store.serverWaits.add('w3');
+        assert.deepEqual(await store.serverWaits.take(), ['w2', 'w3']);
+        assert.deepEqual(await store.serverWaits.list(), []);
+        assert.deepEqual(await store.serverWaits.take(), []);
+        await store.serverWaits.add('w1');
+        await store.hosts.delete('w1');
+        assert.deepEqual(await store.serverWaits.list(), [], 'the wait goes with the host');
+        await store.hosts.create(node('w1', '52:54:00:00:00:61'));
+        assert.deepEqual(await store.serverWaits.list(), [], 'a re-created host does not inherit the wait');
+      });
+
+      it('hands each waiting host to exactly one of concurrent takes', async () => {
+        const names = ['c1', 'c2', 'c3', 'c4'];
+        for (const [i, n] of names.entries()) await store.hosts.create(node(n, `52:54:00:00:00:7${i}`));
+        await Promise.all(names.map((n) => store.serverWaits.add(n)));
+        const got = (await Promise.all([store.serverWaits.take(), store.serverWaits.take(), store.serverWaits.take()])).flat();
+        assert.deepEqual([...got].sort(), names);
+      });
+    });
+
     it('answers ping and closes idempotently', async () => {
       await store.ping();
       await store.close();

@@ -11,7 +11,8 @@
  */
 import { Router } from 'express';
 import { ErrorCode, KickstandError, invalid } from '../../errors';
-import { POWER_ACTIONS, type BmcClient, type BmcConfig, type PowerAction } from '../../bmc/types';
+import { POWER_ACTIONS, type BmcClient, type PowerAction } from '../../bmc/types';
+import type { BmcConfig } from '../../model/bmc-settings';
 import { publicBmcConfig, validateBmcConfig } from '../../bmc/config';
 import type { HostRegistry } from '../../hosts/registry';
 import type { Rollouts } from '../../hosts/rollout';

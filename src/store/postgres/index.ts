@@ -9,7 +9,7 @@ import { createPool, migrate } from './database';
 import { PgHosts } from './hosts';
 import { PgMesh } from './mesh';
 import { PG_MIGRATIONS } from './migrations';
-import { PgBmc, PgEvents, PgLeases, PgSettings, PgTokens } from './records';
+import { PgBmc, PgEvents, PgLeases, PgServerWaits, PgSettings, PgTokens } from './records';
 
 export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
   const pool = createPool(config);
@@ -24,6 +24,7 @@ export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
     settings: new PgSettings(pool),
     mesh: new PgMesh(pool),
     bmc: new PgBmc(pool),
+    serverWaits: new PgServerWaits(pool),
     async ping() {
       await pool.query('SELECT 1');
     },

@@ -4,9 +4,9 @@
  * hand out the same mesh address.
  */
 import type pg from 'pg';
-import { nextFreeAddress, type MeshMember, type MeshPeerInfo } from '../../mesh/member';
+import { nextFreeAddress, type MeshMember, type MeshPeerInfo } from '../../model/mesh-member';
 import type { MeshRepo } from '../store';
-import { toMember, type MeshRow } from '../sqlite/mesh';
+import { toMember, type MeshRow } from '../rows';
 import { q, tx } from './database';
 
 

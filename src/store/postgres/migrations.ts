@@ -94,4 +94,14 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'k3s_server_waits',
+    sql: `
+      CREATE TABLE k3s_server_waits (
+        host  TEXT PRIMARY KEY REFERENCES hosts(name) ON DELETE CASCADE ON UPDATE CASCADE,
+        since TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,16 +1,16 @@
 /**
  * @module store/postgres/records
- * Events, leases, install tokens, settings and BMC settings in PostgreSQL: the small repos,
+ * Events, leases, install tokens, settings, BMC settings and k3s server waits in PostgreSQL: the small repos,
  * each a thin mapping of the same SQL the SQLite store runs.
  */
 import type pg from 'pg';
-import type { BmcConfig } from '../../bmc/types';
+import type { BmcConfig } from '../../model/bmc-settings';
 import type { HostEvent, NewEvent } from '../../model/event';
 import type { Lease } from '../../model/lease';
 import type { InstallToken } from '../../model/token';
 import { notFound } from '../not-found';
 import { toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
-import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, SettingRepo, TokenRepo } from '../store';
+import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, ServerWaitRepo, SettingRepo, TokenRepo } from '../store';
 import { q, tx } from './database';
 
 export class PgEvents implements EventRepo {
@@ -134,5 +134,30 @@ export class PgBmc implements BmcRepo {
 
   async delete(host: string): Promise<void> {
     await q(this.pool, 'DELETE FROM host_bmc WHERE host = $1', [host]);
+  }
+}
+
+export class PgServerWaits implements ServerWaitRepo {
+  constructor(private readonly pool: pg.Pool) {}
+
+  add(host: string): Promise<void> {
+    return tx(this.pool, async (c) => {
+      if ((await c.query('SELECT 1 FROM hosts WHERE name = $1', [host])).rowCount === 0) throw notFound(host);
+      await c.query('INSERT INTO k3s_server_waits (host, since) VALUES ($1, $2) ON CONFLICT (host) DO NOTHING', [host, new Date().toISOString()]);
+    });
+  }
+
+  async list(): Promise<string[]> {
+    return (await q<{ host: string }>(this.pool, 'SELECT host FROM k3s_server_waits ORDER BY since, host COLLATE "C"')).map((r) => r.host);
+  }
+
+  async delete(host: string): Promise<void> {
+    await q(this.pool, 'DELETE FROM k3s_server_waits WHERE host = $1', [host]);
+  }
+
+  async take(): Promise<string[]> {
+    // One statement: a concurrent take() blocks on the deleted rows and then finds none.
+    const rows = await q<{ host: string }>(this.pool, 'WITH t AS (DELETE FROM k3s_server_waits RETURNING host, since) SELECT host FROM t ORDER BY since, host COLLATE "C"');
+    return rows.map((r) => r.host);
   }
 }

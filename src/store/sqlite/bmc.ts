@@ -2,7 +2,7 @@
  * @module store/sqlite/bmc
  * Per-host BMC settings, one JSON row per host, deleted with the host.
  */
-import type { BmcConfig } from '../../bmc/types';
+import type { BmcConfig } from '../../model/bmc-settings';
 import type { BmcRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
 import { notFound } from '../not-found';

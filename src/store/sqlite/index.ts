@@ -18,6 +18,7 @@ import { SqliteEvents } from './events';
 import { SqliteHosts } from './hosts';
 import { SqliteLeases } from './leases';
 import { SqliteMesh } from './mesh';
+import { SqliteServerWaits } from './server-waits';
 import { SqliteSettings } from './settings';
 import { SqliteTokens } from './tokens';
 
@@ -37,6 +38,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     settings: new SqliteSettings(db, writer),
     mesh: new SqliteMesh(db, writer),
     bmc: new SqliteBmc(db, writer),
+    serverWaits: new SqliteServerWaits(db, writer),
     async ping() {
       db.prepare('SELECT 1').get();
     },

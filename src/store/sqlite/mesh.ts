@@ -4,19 +4,10 @@
  * no foreign key to `hosts`: when a host is deleted its row must outlive it until every peer
  * has dropped its public key, then the mesh service deletes the row (freeing the address).
  */
-import { nextFreeAddress, type MeshMember, type MeshPeerInfo } from '../../mesh/member';
+import { nextFreeAddress, type MeshMember, type MeshPeerInfo } from '../../model/mesh-member';
+import { toMember, type MeshRow } from '../rows';
 import type { MeshRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
-
-export interface MeshRow {
-  host: string;
-  address: string;
-  public_key: string | null;
-  endpoint: string | null;
-  listen_port: number | null;
-  created_at: string;
-  updated_at: string;
-}
 
 export class SqliteMesh implements MeshRepo {
   private readonly q;
@@ -69,16 +60,4 @@ export class SqliteMesh implements MeshRepo {
       this.q.delete.run(host);
     });
   }
-}
-
-export function toMember(r: MeshRow): MeshMember {
-  return {
-    host: r.host,
-    address: r.address,
-    publicKey: r.public_key,
-    endpoint: r.endpoint,
-    listenPort: r.listen_port,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
 }

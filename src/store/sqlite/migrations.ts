@@ -103,4 +103,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // Version 5: agents waiting for a k3s server (bootstrapper), kept across restarts.
+    version: 5,
+    name: 'k3s_server_waits',
+    sql: `
+      CREATE TABLE k3s_server_waits (
+        host  TEXT PRIMARY KEY REFERENCES hosts(name) ON DELETE CASCADE ON UPDATE CASCADE,
+        since TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -1,12 +1,13 @@
 /**
- * @module mesh/member
- * A host's membership in the WireGuard mesh Kickstand owns, and the address allocator.
+ * @module model/mesh-member
+ * A host's membership in the WireGuard mesh Kickstand owns, and the address allocator (in the
+ * model because the store allocates atomically: store/sqlite/mesh.ts, store/postgres/mesh.ts).
  * The address is allocated once per host from `bootstrap.mesh.cidr` and kept across
  * re-bootstraps; it is freed when the host is deleted. Only the node's public key is known
  * here: the node generates its keypair and the private key never leaves it.
  */
 import { ErrorCode, KickstandError } from '../errors';
-import { intToIp, ipToInt, parseCidr } from '../model/ipv4';
+import { intToIp, ipToInt, parseCidr } from './ipv4';
 
 export interface MeshMember {
   host: string;
