@@ -8,7 +8,7 @@
 import type { SubnetConfig } from '../config/sections/network';
 import { ipToInt, parseCidr, type Subnet } from '../model/ipv4';
 import { Opt } from './constants';
-import { getIp, ipInt } from './options';
+import { getIp } from './options';
 import { scopeOptionBytes } from './reply';
 import type { DhcpPacket } from './packet';
 import { linkSelection } from './suboptions';
@@ -42,7 +42,7 @@ export function buildScope(cfg: SubnetConfig, direct: boolean): Scope {
 }
 
 export function scopeContaining(scopes: readonly Scope[], ip: string): Scope | undefined {
-  const n = ipInt(ip);
+  const n = ipToInt(ip);
   for (const s of scopes) if (((n & s.maskInt) >>> 0) === s.networkInt) return s;
   return undefined;
 }
