@@ -3,11 +3,11 @@
  * The authoritative server's message flows (RFC 2131 §4.3): DISCOVER → OFFER, REQUEST →
  * ACK/NAK/silence by client state, DECLINE (quarantine), RELEASE, INFORM. No sockets.
  */
+import { intToIp, ipToInt } from '../model/ipv4';
 import type { Lease } from '../model/lease';
 import { MessageType, Opt } from './constants';
 import { noteDiscovered, silent, warnOnce, type Facts, type HandlerContext, type Outcome } from './context';
 import { inPool, inScope } from './leases';
-import { intToIp, ipToInt } from '../model/ipv4';
 import { getIpInt } from './options';
 import type { DhcpPacket } from './packet';
 import { addBoot, addLeaseOptions, baseReply, echoRelayInfo, nakReply } from './reply';

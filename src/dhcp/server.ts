@@ -51,7 +51,7 @@ const defaultFactory: SocketFactory = () =>
   createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
 
 /** The fixed part of a server's handler context: scopes, policy and option 54, from the config. */
-export function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
+function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
   const { dhcp, network, http } = config;
   return {
     mode: dhcp.mode === 'proxy' ? 'proxy' : 'authoritative',

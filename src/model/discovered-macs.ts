@@ -7,8 +7,8 @@
  * new ones are admitted per second. A MAC refused by the rate is not remembered: a later
  * sighting reports it. Refusals are counted for one rate-limited log line.
  */
-export const DISCOVERED_CAPACITY = 10_000;
-export const DISCOVERED_PER_SECOND = 20;
+const DISCOVERED_CAPACITY = 10_000;
+const DISCOVERED_PER_SECOND = 20;
 
 export class DiscoveredMacs {
   private readonly seen = new Set<string>();
