@@ -1,7 +1,12 @@
 /**
  * @module boot/policy
- * THE boot decision: what a network-booting machine gets. Pure and protocol-free: DHCP
- * (dhcp/handler.ts) and HTTP both call {@link decideBoot} and do their own I/O around it.
+ * THE boot decisions: what a network-booting machine gets. Pure and protocol-free, like
+ * pixiecore's Booter: the protocol layers gather the facts, call these and render the answer.
+ *  - {@link decideBoot}: over DHCP (dhcp/handler.ts) — a TFTP loader, a script URL for a
+ *    running iPXE, a UEFI HTTP-boot URL, nothing to boot (local), or no answer (ignore).
+ *  - {@link decideScript}: over HTTP (`/ipxe/<mac>`, http/boot/ipxe-routes.ts, and the dry run
+ *    `host render --ipxe`) — which iPXE script: install, local boot, or not registered.
+ * TFTP decides nothing per host: it serves the files under its root to anyone (docs/tftp.md).
  *
  * Netboot is one-shot: only a host whose `netboot` flag is set (armed) is sent into the
  * installer chain. A registered host that is not armed gets `local` from a firmware PXE ROM
@@ -9,6 +14,7 @@
  * running, the per-host script URL, whose answer for such a host is the local-boot script.
  */
 import type { Host } from '../model/host';
+import type { InstallToken } from '../model/token';
 import type { BootClient, Firmware } from './firmware';
 
 export interface BootPolicyConfig {
@@ -84,4 +90,35 @@ export function decideBoot(client: BootClient, host: PolicyHost | undefined, cfg
     return { kind: 'http-boot', url: `${base}${path}/${loader}` };
   }
   return { kind: 'loader', file: loader, nextServer: cfg.nextServer };
+}
+
+/** What `/ipxe/<mac>` serves. `record`: an unknown MAC is recorded as discovered. */
+export type ScriptDecision =
+  | { kind: 'install' }
+  | { kind: 'local'; reason: string }
+  | { kind: 'discovered'; record: boolean };
+
+/** The script decisions for a registered host (`discovered` is for unknown MACs only). */
+export type HostScriptDecision = Exclude<ScriptDecision, { kind: 'discovered' }>;
+
+/** Host facts the script decision reads (a full `Host` fits). */
+export type ScriptHost = Pick<Host, 'state' | 'netboot'>;
+
+/**
+ * Decide the iPXE script for the machine whose MAC names `host` (undefined: not registered).
+ * `token` is the host's live install token, if any. Only an armed host (state `armed`,
+ * `netboot` set) whose kickstart was not fetched yet installs; once fetched (the install ran,
+ * its callback was lost) it boots locally until re-armed (reliability I05: no second wipe).
+ */
+export function decideScript(host: ScriptHost, token: Pick<InstallToken, 'fetchedAt'> | undefined, cfg: Pick<BootPolicyConfig, 'unknownHosts'>): HostScriptDecision;
+export function decideScript(host: ScriptHost | undefined, token: Pick<InstallToken, 'fetchedAt'> | undefined, cfg: Pick<BootPolicyConfig, 'unknownHosts'>): ScriptDecision;
+export function decideScript(
+  host: ScriptHost | undefined,
+  token: Pick<InstallToken, 'fetchedAt'> | undefined,
+  cfg: Pick<BootPolicyConfig, 'unknownHosts'>,
+): ScriptDecision {
+  if (host === undefined) return { kind: 'discovered', record: cfg.unknownHosts === 'discover' };
+  if (host.state !== 'armed' || !host.netboot) return { kind: 'local', reason: `state ${host.state}${host.netboot ? '' : ', netboot off'}` };
+  if (token?.fetchedAt != null) return { kind: 'local', reason: 'its kickstart was already fetched (install ran; re-arm to reinstall)' };
+  return { kind: 'install' };
 }

@@ -3,11 +3,12 @@
  * The authoritative server's message flows (RFC 2131 §4.3): DISCOVER → OFFER, REQUEST →
  * ACK/NAK/silence by client state, DECLINE (quarantine), RELEASE, INFORM. No sockets.
  */
+import { intToIp, ipToInt } from '../model/ipv4';
 import type { Lease } from '../model/lease';
 import { MessageType, Opt } from './constants';
 import { noteDiscovered, silent, warnOnce, type Facts, type HandlerContext, type Outcome } from './context';
 import { inPool, inScope } from './leases';
-import { getIpInt, intToIp, ipInt } from './options';
+import { getIpInt } from './options';
 import type { DhcpPacket } from './packet';
 import { addBoot, addLeaseOptions, baseReply, echoRelayInfo, nakReply } from './reply';
 import type { Scope } from './scope';
@@ -18,17 +19,16 @@ const ZERO = '0.0.0.0';
 function reservation(f: Facts, scope: Scope): number | undefined {
   const ip = f.host?.ipv4 ?? null;
   if (ip === null) return undefined;
-  const n = ipInt(ip);
+  const n = ipToInt(ip);
   return inScope(scope, n) ? n : undefined;
 }
 
-/** True when a registered host reserves `n` (synchronous with the store's host index). */
-function isReserved(ctx: HandlerContext, n: number): boolean | Promise<boolean> {
-  const h = ctx.hosts.byIp(n);
-  return h instanceof Promise ? h.then((x) => x !== undefined) : h !== undefined;
+/** True when a registered host reserves `n` (the store's in-memory host index). */
+function isReserved(ctx: HandlerContext, n: number): boolean {
+  return ctx.hosts.byIp(n) !== undefined;
 }
 
-async function pickAddress(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<number | undefined> {
+function pickAddress(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): number | undefined {
   const reserved = reservation(f, scope);
   if (reserved !== undefined) return reserved;
   const own = ctx.book.bindingOf(f.key);
@@ -37,14 +37,13 @@ async function pickAddress(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: 
   if (offered !== undefined && inPool(scope, offered)) return offered;
   const wanted = getIpInt(p.options, Opt.REQUESTED_IP);
   if (wanted !== undefined && inPool(scope, wanted) && ctx.book.isAvailableFor(wanted, f.key)) {
-    const r = isReserved(ctx, wanted);
-    if (!(r === true || (r !== false && (await r)))) return wanted;
+    if (!isReserved(ctx, wanted)) return wanted;
   }
-  return ctx.book.nextFree(scope, f.key, (n) => isReserved(ctx, n));
+  return ctx.book.nextFree(scope, f.key, ctx.hosts);
 }
 
 function leaseReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, type: number, ip: string): DhcpPacket {
-  const r = baseReply(p, type, ctx.serverId);
+  const r = baseReply(p, type, ctx.config.serverIdBytes);
   r.yiaddr = ip;
   addLeaseOptions(r, scope, true);
   if (f.host) r.options.set(Opt.HOSTNAME, Buffer.from(f.host.name, 'latin1'));
@@ -53,13 +52,13 @@ function leaseReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, 
   return r;
 }
 
-export async function onDiscover(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<Outcome> {
-  const n = await pickAddress(ctx, p, f, scope);
+export function onDiscover(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Outcome {
+  const n = pickAddress(ctx, p, f, scope);
   if (n === undefined) {
     warnOnce(ctx, `pool:${scope.cfg.subnet}`, { mac: f.mac, subnet: scope.cfg.subnet }, 'dhcp pool exhausted');
     return silent('pool-exhausted');
   }
-  ctx.book.holdOffer(n, f.key, ctx.dhcp.offerTtl * 1000);
+  ctx.book.holdOffer(n, f.key, ctx.config.dhcp.offerTtl * 1000);
   const ip = intToIp(n);
   if (f.host) ctx.emit({ kind: 'dhcp.offer', host: f.host.name, mac: f.mac, message: `offered ${ip}`, data: { ip, boot: f.decision.kind } });
   return { kind: 'reply', reply: leaseReply(ctx, p, f, scope, MessageType.OFFER, ip) };
@@ -96,7 +95,7 @@ async function ack(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, n
 
 function nak(ctx: HandlerContext, p: DhcpPacket, f: Facts, why: string): Outcome {
   if (f.host) ctx.emit({ kind: 'dhcp.nak', host: f.host.name, mac: f.mac, level: 'warn', message: why, data: {} });
-  return { kind: 'reply', reply: nakReply(p, ctx.serverId, why) };
+  return { kind: 'reply', reply: nakReply(p, ctx.config.serverIdBytes, why) };
 }
 
 /** True when `n` is the client's to take: its reservation, its binding, or a free pool address. */
@@ -114,11 +113,11 @@ export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, sc
   const wanted = getIpInt(p.options, Opt.REQUESTED_IP);
   if (sid !== undefined) {
     // SELECTING. Another server chosen: our offer counts as declined (D15).
-    if (sid !== ctx.serverIdInt) {
+    if (sid !== ctx.config.serverIdInt) {
       ctx.book.dropOffer(f.key);
       return silent('other-server');
     }
-    const n = wanted ?? (p.ciaddr !== ZERO ? ipInt(p.ciaddr) : undefined);
+    const n = wanted ?? (p.ciaddr !== ZERO ? ipToInt(p.ciaddr) : undefined);
     if (n === undefined) return silent('request-without-address');
     if (!inScope(scope, n) || !mayHave(ctx, f, scope, n)) return nak(ctx, p, f, `${intToIp(n)} is not available`);
     return ack(ctx, p, f, scope, n);
@@ -134,7 +133,7 @@ export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, sc
     return silent('init-reboot-no-record');
   }
   // RENEWING (unicast) / REBINDING (broadcast): extend the binding at ciaddr.
-  const ci = ipInt(p.ciaddr);
+  const ci = ipToInt(p.ciaddr);
   const at = ctx.book.leaseAt(ci);
   const reserved = reservation(f, scope);
   if (reserved === ci || (at && at.state !== 'declined' && ctx.book.keyOf(ci) === f.key && ctx.book.isAvailableFor(ci, f.key))) {
@@ -146,7 +145,7 @@ export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, sc
 
 /** Sender checks for DECLINE/RELEASE (D10): our server-id, and the binding belongs to the sender. */
 function ownedBinding(ctx: HandlerContext, p: DhcpPacket, f: Facts, n: number | undefined): Lease | undefined {
-  if (getIpInt(p.options, Opt.SERVER_ID) !== ctx.serverIdInt || n === undefined) return undefined;
+  if (getIpInt(p.options, Opt.SERVER_ID) !== ctx.config.serverIdInt || n === undefined) return undefined;
   const l = ctx.book.leaseAt(n);
   return l && l.state !== 'declined' && ctx.book.keyOf(n) === f.key ? l : undefined;
 }
@@ -157,14 +156,14 @@ export async function onDecline(ctx: HandlerContext, p: DhcpPacket, f: Facts): P
   if (!l) return silent('decline-not-owned');
   const now = ctx.now();
   const hour = Math.floor(now / 3_600_000);
-  const seen = ctx.declines.get(f.key);
+  const seen = ctx.state.declines.get(f.key);
   const count = seen && seen.hourStart === hour ? seen.count : 0;
-  if (count >= ctx.dhcp.declineLimitPerHour) {
-    warnOnce(ctx, `decline:${f.key}`, { mac: f.mac, ip: l.ip, limit: ctx.dhcp.declineLimitPerHour }, 'dhcp decline limit reached; decline ignored');
+  if (count >= ctx.config.dhcp.declineLimitPerHour) {
+    warnOnce(ctx, `decline:${f.key}`, { mac: f.mac, ip: l.ip, limit: ctx.config.dhcp.declineLimitPerHour }, 'dhcp decline limit reached; decline ignored');
     return silent('decline-limit');
   }
-  ctx.declines.set(f.key, { hourStart: hour, count: count + 1 });
-  await ctx.book.commit({ ip: l.ip, mac: '', clientId: null, hostname: null, state: 'declined', expiresAt: now + ctx.dhcp.declineProbation * 1000, updatedAt: now });
+  ctx.state.declines.set(f.key, { hourStart: hour, count: count + 1 });
+  await ctx.book.commit({ ip: l.ip, mac: '', clientId: null, hostname: null, state: 'declined', expiresAt: now + ctx.config.dhcp.declineProbation * 1000, updatedAt: now });
   ctx.log.warn({ mac: f.mac, ip: l.ip }, 'dhcp address declined; quarantined');
   ctx.emit({ kind: 'dhcp.decline', host: f.host?.name ?? null, mac: f.mac, level: 'warn', message: `${l.ip} declined (in use by another machine); quarantined`, data: { ip: l.ip } });
   return silent('declined');
@@ -172,7 +171,7 @@ export async function onDecline(ctx: HandlerContext, p: DhcpPacket, f: Facts): P
 
 /** RFC 2131 §4.3.4: free the address but keep the binding for the same client. */
 export async function onRelease(ctx: HandlerContext, p: DhcpPacket, f: Facts): Promise<Outcome> {
-  const l = ownedBinding(ctx, p, f, ipInt(p.ciaddr));
+  const l = ownedBinding(ctx, p, f, ipToInt(p.ciaddr));
   if (!l) return silent('release-not-owned');
   const now = ctx.now();
   await ctx.book.commit({ ...l, state: 'released', expiresAt: now, updatedAt: now });
@@ -182,7 +181,7 @@ export async function onRelease(ctx: HandlerContext, p: DhcpPacket, f: Facts): P
 
 /** RFC 2131 §4.3.5: configuration only; no yiaddr, no lease time, nothing allocated. */
 export function onInform(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Outcome {
-  const r = baseReply(p, MessageType.ACK, ctx.serverId);
+  const r = baseReply(p, MessageType.ACK, ctx.config.serverIdBytes);
   addLeaseOptions(r, scope, false);
   addBoot(r, p, f.decision);
   echoRelayInfo(r, p);

@@ -31,8 +31,6 @@ export const FLAG_BROADCAST = 0x8000;
 
 export const SERVER_PORT = 67;
 export const CLIENT_PORT = 68;
-/** PXE spec 2.1 §2.2.4: the boot server / proxyDHCP port. */
-export const PXE_PORT = 4011;
 
 /** RFC 2132 §9.6: DHCP message type (option 53) values. */
 export const MessageType = {

@@ -5,9 +5,10 @@
  * (dhcp/authoritative or dhcp/proxy), pick the destination (dhcp/reply-route) and encode.
  * This is the path the fuzzer drives (reliability G1).
  */
+import { decideBoot } from '../boot/policy';
 import { BOOTREQUEST, MessageType, Opt, messageTypeName } from './constants';
 import { onDecline, onDiscover, onInform, onRelease, onRequest } from './authoritative';
-import { decide, silent, type Facts, type HandlerContext, type Outcome } from './context';
+import { silent, type Facts, type HandlerContext, type Outcome } from './context';
 import { clientKey } from './leases';
 import { getHex, getU8 } from './options';
 import { decodePacket, encodePacket, hexPairs, type DhcpPacket } from './packet';
@@ -19,16 +20,14 @@ import { chooseScope } from './scope';
 
 const MAX_CLIENT_ID = 255; // D02: option 61 is an opaque key, bounded by the option length
 
-async function factsOf(ctx: HandlerContext, p: DhcpPacket): Promise<Facts> {
+function factsOf(ctx: HandlerContext, p: DhcpPacket): Facts {
   // Only Ethernet chaddrs name a registered machine; others are served as unknown.
   const mac = hexPairs(p.chaddr, Math.min(p.hlen, 6));
-  const isEthernet = p.htype === 1 && p.hlen === 6;
-  const found = isEthernet ? ctx.hosts.byMac(mac) : undefined;
-  const host = found instanceof Promise ? await found : found;
+  const host = p.htype === 1 && p.hlen === 6 ? ctx.hosts.byMac(mac) : undefined;
   const client = bootClientOf(p);
   const rawId = getHex(p.options, Opt.CLIENT_ID);
   const clientId = rawId !== undefined && rawId.length > 0 && rawId.length <= MAX_CLIENT_ID * 2 ? rawId : null;
-  return { mac, key: clientKey(mac, clientId), clientId, host, client, decision: decide(ctx, client, host) };
+  return { mac, key: clientKey(mac, clientId), clientId, host, client, decision: decideBoot(client, host, ctx.config.policy) };
 }
 
 /** Runs the message flow for one decoded BOOTREQUEST. */
@@ -36,11 +35,11 @@ export async function handlePacket(ctx: HandlerContext, p: DhcpPacket, viaPxePor
   if (p.op !== BOOTREQUEST) return silent('not-request'); // D19: never answer replies
   const type = getU8(p.options, Opt.MESSAGE_TYPE);
   if (type === undefined) return silent('bootp'); // plain BOOTP is not served
-  const f = await factsOf(ctx, p);
+  const f = factsOf(ctx, p);
   if (f.decision.kind === 'ignore') return silent('unknown-host');
-  const choice = chooseScope(p, ctx.scopes, ctx.trustedRelays);
+  const choice = chooseScope(p, ctx.config.scopes, ctx.config.trustedRelays);
   if ('drop' in choice) return silent(choice.drop);
-  if (ctx.mode === 'proxy') return onProxy(ctx, p, f, viaPxePort);
+  if (ctx.config.mode === 'proxy') return onProxy(ctx, p, f, viaPxePort);
   if (viaPxePort) return silent('pxe-port-in-authoritative-mode');
   switch (type) {
     case MessageType.DISCOVER:

@@ -9,8 +9,8 @@
  * integers here (hot path); the stored {@link Lease} rows speak dotted quads.
  */
 import type { Lease } from '../model/lease';
-import { ipInt } from './options';
-import type { LeaseRepo } from '../store/store';
+import { ipToInt } from '../model/ipv4';
+import type { HostLookup, LeaseRepo } from '../store/store';
 import type { Scope } from './scope';
 
 interface Offer {
@@ -49,9 +49,6 @@ export function inScope(scope: Scope, n: number): boolean {
   return ((n & scope.maskInt) >>> 0) === scope.networkInt;
 }
 
-/** Reservation check of one candidate address: synchronous when the host index answers. */
-export type IsReserved = (n: number) => boolean | Promise<boolean>;
-
 export class LeaseBook {
   private readonly byIp = new Map<number, Lease>();
   /** Client key → the address of its binding (any state but declined). */
@@ -70,7 +67,7 @@ export class LeaseBook {
   /** Loads every stored lease (start-up). */
   async load(): Promise<number> {
     const all = await this.repo.list();
-    for (const l of all) this.index(ipInt(l.ip), l);
+    for (const l of all) this.index(ipToInt(l.ip), l);
     return all.length;
   }
 
@@ -133,10 +130,11 @@ export class LeaseBook {
   }
 
   /**
-   * Next free pool address for `key`, scanning from a per-scope cursor; `isReserved` skips
-   * addresses statically reserved for registered hosts. Undefined when the pool is full.
+   * Next free pool address for `key`, scanning from a per-scope cursor; addresses statically
+   * reserved for registered hosts (`reservations`, the store's host index) are skipped.
+   * Undefined when the pool is full.
    */
-  async nextFree(scope: Scope, key: string, isReserved: IsReserved): Promise<number | undefined> {
+  nextFree(scope: Scope, key: string, reservations: Pick<HostLookup, 'byIp'>): number | undefined {
     const size = scope.poolEnd - scope.poolStart + 1;
     let c = this.cursors.get(scope) ?? scope.poolStart;
     const t = this.now();
@@ -145,10 +143,7 @@ export class LeaseBook {
       c = c >= scope.poolEnd ? scope.poolStart : c + 1;
       if (!this.availableInt(n, key, t)) continue;
       this.cursors.set(scope, c);
-      const r = isReserved(n);
-      if (r === true) continue;
-      // An asynchronous reservation check yields: re-check availability after it.
-      if (r !== false && ((await r) || !this.availableInt(n, key, this.now()))) continue;
+      if (reservations.byIp(n) !== undefined) continue;
       return n;
     }
     return undefined;
@@ -188,7 +183,7 @@ export class LeaseBook {
    * commit fails the previous binding is restored and the error propagates (no ACK).
    */
   async commit(l: Lease): Promise<void> {
-    const n = ipInt(l.ip);
+    const n = ipToInt(l.ip);
     const prev = this.byIp.get(n);
     const key = clientKey(l.mac, l.clientId);
     this.index(n, l);

@@ -135,25 +135,6 @@ export function writeIp(buf: Buffer, off: number, ip: string): void {
   if (i < 4) buf[off + i] = octet & 255;
 }
 
-/** Dotted quad → unsigned 32-bit integer (hot path twin of model/ipv4 ipToInt). */
-export function ipInt(ip: string): number {
-  let n = 0;
-  let octet = 0;
-  for (let k = 0; k < ip.length; k += 1) {
-    const c = ip.charCodeAt(k);
-    if (c === 46) {
-      n = (n << 8) | (octet & 255);
-      octet = 0;
-    } else octet = octet * 10 + (c - 48);
-  }
-  return ((n << 8) | (octet & 255)) >>> 0;
-}
-
-/** Unsigned 32-bit integer → dotted quad (hot path twin of model/ipv4 intToIp: no arrays). */
-export function intToIp(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
 export function ipToBytes(ip: string): Buffer {
   const b = Buffer.alloc(4);
   writeIp(b, 0, ip);
@@ -184,12 +165,6 @@ export function getText(o: Options, code: number): string | undefined {
 export function getHex(o: Options, code: number): string | undefined {
   const v = o.get(code);
   return v === undefined ? undefined : v.toString('hex');
-}
-
-/** RFC 2132 §9.8: list of requested option codes (option 55). */
-export function getCodeList(o: Options, code: number): number[] {
-  const v = o.get(code);
-  return v === undefined ? [] : Array.from(v);
 }
 
 export function u8(n: number): Buffer {

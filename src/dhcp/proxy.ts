@@ -6,17 +6,17 @@
  */
 import { MessageType, Opt } from './constants';
 import { silent, type Facts, type HandlerContext, type Outcome } from './context';
-import { getIp, getU8 } from './options';
+import { getIpInt, getU8 } from './options';
 import type { DhcpPacket } from './packet';
 import { addBoot, addProxyPxe, baseReply, echoRelayInfo } from './reply';
 
 function proxyReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, type: number): DhcpPacket {
-  const r = baseReply(p, type, ctx.serverId);
+  const r = baseReply(p, type, ctx.config.serverIdBytes);
   addBoot(r, p, f.decision);
   // iPXE takes a ProxyDHCP reply only with a next-server *and* a boot file, or a PXE boot menu
   // (its dhcp_has_pxeopts(); docs/dhcp.md "proxyDHCP and real iPXE"): a script URL in `file`
   // alone is ignored and the machine ends at "Nothing to boot". Name ourselves as next-server.
-  if (r.siaddr === '0.0.0.0') r.siaddr = ctx.serverId;
+  if (r.siaddr === '0.0.0.0') r.siaddr = ctx.config.serverId;
   addProxyPxe(r, p);
   echoRelayInfo(r, p);
   return r;
@@ -34,7 +34,7 @@ export function onProxy(ctx: HandlerContext, p: DhcpPacket, f: Facts, viaPxePort
   }
   if (type === MessageType.DISCOVER) return answer(ctx, proxyReply(ctx, p, f, MessageType.OFFER), f, 67);
   // Some ROMs send the REQUEST for the proxy offer to port 67 with our server-id.
-  if (type === MessageType.REQUEST && getIp(p.options, Opt.SERVER_ID) === ctx.serverId) {
+  if (type === MessageType.REQUEST && getIpInt(p.options, Opt.SERVER_ID) === ctx.config.serverIdInt) {
     return answer(ctx, proxyReply(ctx, p, f, MessageType.ACK), f, 67);
   }
   return silent('proxy-ignored-type');

@@ -2,11 +2,11 @@
  * @module dhcp/reply
  * Builds reply packets (RFC 2131 §4.3.1 table 3): the header copied from the request, the
  * server identifier, lease and subnet options, the boot decision, and option 82 echoed last
- * (RFC 3046 §2.2). Pure.
+ * (RFC 3046 §2.2). Pure: no module state; what is fixed per server comes in as arguments.
  */
 import type { BootDecision } from '../boot/policy';
 import { BOOTREPLY, FLAG_BROADCAST, IP_UDP_OVERHEAD, MIN_MAX_MESSAGE, MessageType, Opt } from './constants';
-import { getU16, ipToBytes, u8 } from './options';
+import { getU16, u8 } from './options';
 import type { DhcpPacket } from './packet';
 import type { Scope } from './scope';
 import { pxeVendorOptions } from './suboptions';
@@ -20,14 +20,14 @@ export function maxReplyLength(req: DhcpPacket): number {
   return limit - IP_UDP_OVERHEAD;
 }
 
-/** Option 54 bytes of the last server id seen (one per daemon): shared, never mutated. */
-let serverIdBytes: { ip: string; bytes: Buffer } = { ip: '', bytes: Buffer.alloc(0) };
-
-export function baseReply(req: DhcpPacket, type: number, serverId: string): DhcpPacket {
+/**
+ * The reply's header and options 53/54. `serverIdBytes` is option 54, encoded once per server
+ * (dhcp/context.ts HandlerConfig) and shared by every reply: the encoder only reads it.
+ */
+export function baseReply(req: DhcpPacket, type: number, serverIdBytes: Buffer): DhcpPacket {
   const options = new Map<number, Buffer>();
   options.set(Opt.MESSAGE_TYPE, TYPE_BYTES[type] ?? u8(type));
-  if (serverIdBytes.ip !== serverId) serverIdBytes = { ip: serverId, bytes: ipToBytes(serverId) };
-  options.set(Opt.SERVER_ID, serverIdBytes.bytes);
+  options.set(Opt.SERVER_ID, serverIdBytes);
   return {
     op: BOOTREPLY,
     htype: req.htype,
@@ -97,8 +97,8 @@ export function echoRelayInfo(r: DhcpPacket, req: DhcpPacket): void {
 }
 
 /** RFC 2131 §4.3.2: a DHCPNAK; through a relay the broadcast bit is set. */
-export function nakReply(req: DhcpPacket, serverId: string, message: string): DhcpPacket {
-  const r = baseReply(req, MessageType.NAK, serverId);
+export function nakReply(req: DhcpPacket, serverIdBytes: Buffer, message: string): DhcpPacket {
+  const r = baseReply(req, MessageType.NAK, serverIdBytes);
   r.ciaddr = '0.0.0.0';
   if (req.giaddr !== '0.0.0.0') r.flags |= FLAG_BROADCAST;
   r.options.set(Opt.MESSAGE, Buffer.from(message, 'latin1'));

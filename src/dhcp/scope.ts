@@ -8,7 +8,7 @@
 import type { SubnetConfig } from '../config/sections/network';
 import { ipToInt, parseCidr, type Subnet } from '../model/ipv4';
 import { Opt } from './constants';
-import { getIp, ipInt, ipToBytes, ips, u32 } from './options';
+import { getIp, ipToBytes, ips, u32 } from './options';
 import type { DhcpPacket } from './packet';
 import { linkSelection } from './suboptions';
 
@@ -63,7 +63,7 @@ function scopeOptionBytes(cfg: SubnetConfig, mask: string, broadcast: string): S
 }
 
 export function scopeContaining(scopes: readonly Scope[], ip: string): Scope | undefined {
-  const n = ipInt(ip);
+  const n = ipToInt(ip);
   for (const s of scopes) if (((n & s.maskInt) >>> 0) === s.networkInt) return s;
   return undefined;
 }

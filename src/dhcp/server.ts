@@ -11,18 +11,18 @@ import type { Registry } from 'prom-client';
 import type { DhcpConfig } from '../config/sections/dhcp';
 import type { NetworkConfig } from '../config/sections/network';
 import type { Logger } from '../log';
+import { DiscoveredMacs } from '../model/discovered-macs';
 import type { NewEvent } from '../model/event';
+import { ipToInt } from '../model/ipv4';
 import type { Store } from '../store/store';
 import { CLIENT_PORT, SERVER_PORT } from './constants';
-import type { HandlerContext } from './context';
+import type { HandlerConfig, HandlerContext } from './context';
 import { processDatagram, type Processed } from './handler';
-import { dhcpHostsOf } from './hosts';
 import { LeaseBook } from './leases';
 import { makeDhcpMetrics } from './metrics';
-import { ipInt } from './options';
+import { ipToBytes } from './options';
 import type { RouteContext } from './reply-route';
 import { buildScope } from './scope';
-import { BoundedSet } from './bounded-set';
 
 /** The part of `dgram.Socket` the server uses (tests pass an in-memory pair). */
 export interface DhcpSocket {
@@ -50,28 +50,14 @@ const defaultFactory: SocketFactory = () =>
   // seconds of stale requests when overloaded (clients retransmit after ~1 s anyway).
   createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
 
-/**
- * The handler context of a server: scopes, policy, lease book, registry lookups and an event
- * sink that appends without delaying replies (`track` receives each pending append).
- */
-export function createHandlerContext(
-  deps: Pick<DhcpServerDeps, 'config' | 'store'> & { log: Logger; now: () => number },
-  track: (p: Promise<unknown>) => void = () => undefined,
-): HandlerContext {
-  const { dhcp, network, http } = deps.config;
-  const log = deps.log;
-  const emit = (e: NewEvent): void => {
-    track(
-      deps.store.events.append(e).then(
-        () => undefined,
-        (err: unknown) => log.error({ err, kind: e.kind }, 'dhcp event append failed'),
-      ),
-    );
-  };
+/** The fixed part of a server's handler context: scopes, policy and option 54, from the config. */
+function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
+  const { dhcp, network, http } = config;
   return {
     mode: dhcp.mode === 'proxy' ? 'proxy' : 'authoritative',
     serverId: network.address,
-    serverIdInt: ipInt(network.address),
+    serverIdInt: ipToInt(network.address),
+    serverIdBytes: ipToBytes(network.address),
     scopes: [buildScope(network, true), ...dhcp.relayed.map((s) => buildScope(s, false))],
     trustedRelays: new Set(dhcp.trustedRelays),
     dhcp,
@@ -82,15 +68,35 @@ export function createHandlerContext(
       httpBootPath: dhcp.httpBootPath,
       unknownHosts: dhcp.unknownHosts,
     },
+  };
+}
+
+/**
+ * The handler context of a server: its config, lease book, the store's host index, an event
+ * sink that appends without delaying replies (`track` receives each pending append) and fresh
+ * rate-limit state.
+ */
+export function createHandlerContext(
+  deps: Pick<DhcpServerDeps, 'config' | 'store'> & { log: Logger; now: () => number },
+  track: (p: Promise<unknown>) => void = () => undefined,
+): HandlerContext {
+  const log = deps.log;
+  const emit = (e: NewEvent): void => {
+    track(
+      deps.store.events.append(e).then(
+        () => undefined,
+        (err: unknown) => log.error({ err, kind: e.kind }, 'dhcp event append failed'),
+      ),
+    );
+  };
+  return {
+    config: createHandlerConfig(deps.config),
+    state: { discovered: new DiscoveredMacs(), warned: new Map(), declines: new Map() },
     book: new LeaseBook(deps.store.leases, deps.now),
-    hosts: dhcpHostsOf(deps.store),
+    hosts: deps.store.hostLookup,
     emit,
     now: deps.now,
     log,
-    discovered: new BoundedSet<string>(10_000),
-    discoveredBudget: { second: 0, used: 0, suppressed: 0 },
-    warned: new Map(),
-    declines: new Map(),
   };
 }
 
@@ -115,7 +121,7 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
     if (inflight === 0 && drained !== undefined) drained();
   };
   const book = ctx.book;
-  const direct = ctx.scopes[0]!;
+  const direct = ctx.config.scopes[0]!;
   const sockets: DhcpSocket[] = [];
   /** Bound to network.address: can send 255.255.255.255 without a default route. */
   let bcast: DhcpSocket | undefined;
@@ -211,7 +217,7 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
         m.leases.set(book.size);
       }, 10_000);
       sweeper.unref();
-      log.info({ mode: dhcp.mode, port: dhcp.port, leases: n, subnets: ctx.scopes.map((s) => s.cfg.subnet) }, 'dhcp listening');
+      log.info({ mode: dhcp.mode, port: dhcp.port, leases: n, subnets: ctx.config.scopes.map((s) => s.cfg.subnet) }, 'dhcp listening');
     },
     async stop() {
       if (sweeper) clearInterval(sweeper);

@@ -36,10 +36,11 @@ import { Registry } from 'prom-client';
 import type { DhcpConfig } from '../config/sections/dhcp';
 import type { NetworkConfig } from '../config/sections/network';
 import { silentLogger } from '../log';
+import { intToIp } from '../model/ipv4';
 import type { Store } from '../store/store';
 import { BOOTREQUEST, MessageType, Opt } from './constants';
-import { intToIp, ipToBytes } from './options';
-import { encodePacket, hexPairs, type DhcpPacket } from './packet';
+import { getU8, ipToBytes } from './options';
+import { decodePacket, encodePacket, hexPairs, type DhcpPacket } from './packet';
 import { buildScope } from './scope';
 import { createDhcpServer, type DhcpSocket, type SocketFactory } from './server';
 
@@ -236,23 +237,24 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
     };
     client.on('message', (reply) => {
       answered += 1;
-      if (reply.length < 243) return;
-      const type = reply[242]; // option 53 is the first option of every reply (dhcp/reply.ts)
-      const xid = reply.readUInt32BE(4);
+      const d = decodePacket(reply);
+      if (!d.ok) return;
+      const type = getU8(d.packet.options, Opt.MESSAGE_TYPE);
+      const xid = d.packet.xid;
       if ((xid & RENEW_BIT) !== 0) return; // a renewal's answer ends that client
       const i = xid; // client number
       const extra = CLIENTS[i % CLIENTS.length]!;
       const giaddr = links[i % links.length]!;
-      const yiaddr = reply.readUInt32BE(16);
+      const yiaddr = d.packet.yiaddr;
       if (type === MessageType.OFFER) {
         const req = proxy
           ? request(MessageType.REQUEST, i, '0.0.0.0', '0.0.0.0', extra)
-          : request(MessageType.REQUEST, i, giaddr, '0.0.0.0', [sid, [Opt.REQUESTED_IP, reply.subarray(16, 20)], ...extra]);
+          : request(MessageType.REQUEST, i, giaddr, '0.0.0.0', [sid, [Opt.REQUESTED_IP, ipToBytes(yiaddr)], ...extra]);
         send(req, proxy ? pxePort : mainPort);
       } else if (type === MessageType.ACK) {
         exchanges += 1;
         // Every fourth client renews (RFC 2131 §4.3.2 RENEWING: ciaddr set, no option 50/54).
-        if (!proxy && i % 4 === 0 && yiaddr !== 0) send(request(MessageType.REQUEST, i, giaddr, intToIp(yiaddr), extra, true), mainPort);
+        if (!proxy && i % 4 === 0 && yiaddr !== '0.0.0.0') send(request(MessageType.REQUEST, i, giaddr, yiaddr, extra, true), mainPort);
       }
     });
     const ROUND = 32; // exchanges in flight: well within loopback socket buffers

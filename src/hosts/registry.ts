@@ -97,7 +97,10 @@ export class HostRegistry {
         armed = true;
       } else if (!nb && cur.netboot) {
         Object.assign(patch, { netboot: false });
-        if (cur.state === 'armed') Object.assign(patch, { state: 'registered', stateReason: 'disarmed by operator' });
+        if (cur.state === 'armed') {
+          checkTransition(name, cur.state, 'registered');
+          Object.assign(patch, { state: 'registered', stateReason: 'disarmed by operator' });
+        }
       }
     }
     const host = await this.store.hosts.update(name, patch, cur.version);

@@ -10,13 +10,26 @@ export function isIpv4(s: string): boolean {
   return QUAD.test(s);
 }
 
+/**
+ * Dotted quad → unsigned 32-bit integer. Also the DHCP hot path's (one call per request and
+ * lease): no split, no arrays. `ip` is a validated quad (isIpv4) or one of our own.
+ */
 export function ipToInt(ip: string): number {
-  const p = ip.split('.').map(Number);
-  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+  let n = 0;
+  let octet = 0;
+  for (let k = 0; k < ip.length; k += 1) {
+    const c = ip.charCodeAt(k);
+    if (c === 46) {
+      n = (n << 8) | (octet & 255);
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return ((n << 8) | (octet & 255)) >>> 0;
 }
 
+/** Unsigned 32-bit integer → dotted quad (hot path: no arrays). */
 export function intToIp(n: number): string {
-  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 export interface Subnet {

@@ -33,11 +33,6 @@ export function canonicalMac(input: string, field = 'mac'): string {
   return mac;
 }
 
-/** Canonical MAC from 6 raw bytes (DHCP chaddr, ARP). */
-export function macFromBytes(b: Uint8Array): string {
-  return Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
 /** 6 raw bytes of a canonical MAC. */
 export function macToBytes(mac: string): Buffer {
   return Buffer.from(mac.replace(/:/g, ''), 'hex');

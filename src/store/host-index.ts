@@ -2,14 +2,16 @@
  * @module store/host-index
  * An in-memory index of the host registry by MAC and by reserved IPv4 address, for the DHCP hot
  * path (one lookup per packet, one per candidate pool address) where a SQLite `get` each time
- * cost more than the rest of the lookup work. A store that owns every write to its hosts keeps
- * one current (store/sqlite/hosts.ts) and offers it as {@link HostLookup}; a shared database
- * changed by other processes cannot, and offers none.
+ * cost more than the rest of the lookup work, and a PostgreSQL round trip would make every
+ * packet wait on the network. Every store offers one as {@link HostLookup}: loaded at open,
+ * updated by the store's own acknowledged host writes ({@link trackWrite}). A write made by
+ * another daemon sharing the same PostgreSQL is not seen until restart (docs/dhcp.md).
  *
  * Entries are frozen copies: what the DHCP server reads cannot be changed behind the store's back.
  */
+import { ErrorCode, KickstandError } from '../errors';
 import type { Host } from '../model/host';
-import { ipToInt as ipInt } from '../model/ipv4';
+import { ipToInt } from '../model/ipv4';
 
 /** Synchronous host lookups, current with every acknowledged write of the store that owns them. */
 export interface HostLookup {
@@ -50,7 +52,7 @@ export class HostIndex implements HostLookup {
     const e: Host = Object.freeze({ ...h, macs: Object.freeze([...h.macs]) as string[], vars: Object.freeze({ ...h.vars }), sshHostKeys: Object.freeze([...h.sshHostKeys]) as string[] });
     this.names.set(e.name, e);
     for (const m of e.macs) this.macs.set(m, e);
-    if (e.ipv4 !== null) this.ips.set(ipInt(e.ipv4), e);
+    if (e.ipv4 !== null) this.ips.set(ipToInt(e.ipv4), e);
   }
 
   remove(name: string): void {
@@ -59,8 +61,33 @@ export class HostIndex implements HostLookup {
     this.names.delete(name);
     for (const m of old.macs) if (this.macs.get(m) === old) this.macs.delete(m);
     if (old.ipv4 !== null) {
-      const n = ipInt(old.ipv4);
+      const n = ipToInt(old.ipv4);
       if (this.ips.get(n) === old) this.ips.delete(n);
     }
   }
+}
+
+/**
+ * Resolves like `write`, applying its result to the index first (`apply`). A refusal (duplicate
+ * MAC, conflict, not found …) was rolled back and changes nothing; any other failure may or may
+ * not have reached the database, so the index is rebuilt from the rows (`reload`) before the
+ * write's own error propagates.
+ */
+export function trackWrite<T>(write: Promise<T>, apply: (v: T) => void, reload: () => void | Promise<void>): Promise<T> {
+  return write.then(
+    (v) => {
+      apply(v);
+      return v;
+    },
+    async (err: unknown) => {
+      if (!(err instanceof KickstandError) || err.code === ErrorCode.STORE_FAILED) {
+        try {
+          await reload();
+        } catch {
+          // the database is closed or broken: the write's own error is what the caller needs
+        }
+      }
+      throw err;
+    },
+  );
 }

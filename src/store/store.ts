@@ -135,11 +135,11 @@ export interface Store {
   readonly bmc: BmcRepo;
   readonly serverWaits: ServerWaitRepo;
   /**
-   * Synchronous in-memory host lookups (by MAC, by reserved address) for the DHCP hot path,
-   * current with every acknowledged host write. Only a store that sees every write offers it
-   * (the embedded SQLite store); a shared database changed by other daemons does not.
+   * Synchronous in-memory host lookups (by MAC, by reserved address) for the DHCP hot path:
+   * loaded at open, current with every host write acknowledged by THIS store. Host writes made
+   * by another daemon sharing the same PostgreSQL are not seen until restart (docs/dhcp.md).
    */
-  readonly hostLookup?: HostLookup;
+  readonly hostLookup: HostLookup;
   /** Checks the store answers (healthz). */
   ping(): Promise<void>;
   /** Flushes pending writes and closes. Idempotent. */

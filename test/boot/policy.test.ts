@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firmwareFor, type BootClient } from '../../src/boot/firmware';
-import { decideBoot, type BootDecision, type BootPolicyConfig, type PolicyHost } from '../../src/boot/policy';
+import { decideBoot, decideScript, type BootDecision, type BootPolicyConfig, type PolicyHost, type ScriptDecision, type ScriptHost } from '../../src/boot/policy';
 
 const cfg: BootPolicyConfig = {
   loaders: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', uefi32: 'ipxe-i386.efi', arm64: 'ipxe-arm64.efi', arm32: 'ipxe-arm32.efi' },
@@ -59,6 +59,27 @@ describe('boot policy: decideBoot', () => {
       const got = decideBoot(c.client, c.host, { ...cfg, ...c.cfg });
       if (typeof c.want === 'string') assert.equal(got.kind, c.want);
       else assert.deepEqual(got, c.want);
+    });
+  }
+});
+
+const SCRIPT_CASES: { name: string; host: ScriptHost | undefined; fetchedAt?: number | null; unknownHosts?: 'ignore' | 'discover'; want: ScriptDecision }[] = [
+  { name: 'armed, live token not fetched → install', host: { state: 'armed', netboot: true }, fetchedAt: null, want: { kind: 'install' } },
+  { name: 'armed, no live token yet → install (the route issues one)', host: { state: 'armed', netboot: true }, want: { kind: 'install' } },
+  { name: 'armed, kickstart already fetched → local until re-armed (I05)', host: { state: 'armed', netboot: true }, fetchedAt: 5, want: { kind: 'local', reason: 'its kickstart was already fetched (install ran; re-arm to reinstall)' } },
+  { name: 'registered, netboot off → local', host: { state: 'registered', netboot: false }, want: { kind: 'local', reason: 'state registered, netboot off' } },
+  { name: 'installing (netboot still on) → local, never a second install script', host: { state: 'installing', netboot: true }, fetchedAt: null, want: { kind: 'local', reason: 'state installing' } },
+  { name: 'ready → local', host: { state: 'ready', netboot: false }, want: { kind: 'local', reason: 'state ready, netboot off' } },
+  { name: 'armed state but netboot off → local', host: { state: 'armed', netboot: false }, want: { kind: 'local', reason: 'state armed, netboot off' } },
+  { name: 'unknown MAC, unknownHosts=discover → not-registered script, recorded', host: undefined, unknownHosts: 'discover', want: { kind: 'discovered', record: true } },
+  { name: 'unknown MAC, unknownHosts=ignore → not-registered script, not recorded', host: undefined, unknownHosts: 'ignore', want: { kind: 'discovered', record: false } },
+];
+
+describe('boot policy: decideScript (the iPXE script over HTTP)', () => {
+  for (const c of SCRIPT_CASES) {
+    it(c.name, () => {
+      const token = c.fetchedAt === undefined ? undefined : { fetchedAt: c.fetchedAt };
+      assert.deepEqual(decideScript(c.host, token, { unknownHosts: c.unknownHosts ?? 'discover' }), c.want);
     });
   }
 });

@@ -4,7 +4,8 @@ import { canonicalMac, parseMac } from '../../src/model/mac';
 import { validateHostName, validateVars } from '../../src/model/host';
 import { canTransition, checkTransition, TRANSITIONS } from '../../src/model/host-state';
 import { HOST_STATES } from '../../src/model/host';
-import { parseCidr, inSubnet } from '../../src/model/ipv4';
+import { intToIp, ipToInt, parseCidr, inSubnet } from '../../src/model/ipv4';
+import { DiscoveredMacs } from '../../src/model/discovered-macs';
 
 describe('MAC addresses', () => {
   const cases: Array<[string, string | undefined]> = [
@@ -80,5 +81,44 @@ describe('IPv4 subnets', () => {
     assert.ok(!inSubnet('198.18.1.1', s));
     assert.equal(parseCidr('198.18.0.0/33'), undefined);
     assert.equal(parseCidr('198.18.0/24'), undefined);
+  });
+});
+
+describe('IPv4 integers (also the DHCP hot path)', () => {
+  it('converts both ways at the edges', () => {
+    for (const [ip, n] of [['0.0.0.0', 0], ['198.18.0.1', 0xc6120001], ['255.255.255.255', 0xffffffff], ['10.200.3.40', 0x0ac80328]] as const) {
+      assert.equal(ipToInt(ip), n, ip);
+      assert.equal(intToIp(n), ip, String(n));
+    }
+  });
+});
+
+describe('discovered MACs (bounded, rate-limited)', () => {
+  const mac = (i: number): string => `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+
+  it('admits a MAC once', () => {
+    const d = new DiscoveredMacs(10, 5);
+    assert.equal(d.admit(mac(1), 1000), true);
+    assert.equal(d.admit(mac(1), 1001), false);
+    assert.equal(d.has(mac(1)), true);
+  });
+
+  it('admits at most perSecond new MACs a second; refused ones come back later and are counted once', () => {
+    const d = new DiscoveredMacs(100, 3);
+    const got = [1, 2, 3, 4, 5].map((i) => d.admit(mac(i), 5_000));
+    assert.deepEqual(got, [true, true, true, false, false]);
+    assert.equal(d.has(mac(4)), false, 'a refused MAC is not remembered');
+    assert.equal(d.takeSuppressed(), 0, 'the second is not over yet');
+    assert.equal(d.admit(mac(4), 6_000), true);
+    assert.equal(d.takeSuppressed(), 2);
+    assert.equal(d.takeSuppressed(), 0);
+  });
+
+  it('forgets the oldest past its capacity', () => {
+    const d = new DiscoveredMacs(3, 100);
+    for (let i = 0; i < 4; i += 1) d.admit(mac(i), 1000);
+    assert.equal(d.size, 3);
+    assert.equal(d.has(mac(0)), false);
+    assert.equal(d.has(mac(3)), true);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * @module http/boot/ipxe-routes
- * GET /boot.ipxe and GET /ipxe/:mac — the iPXE scripts (http/boot/scripts.ts decides which).
+ * GET /boot.ipxe and GET /ipxe/:mac — the iPXE scripts: boot/policy.ts decideScript decides
+ * which, http/boot/scripts.ts renders it.
  * An armed host's install script carries its one-time token, so it is served only to the
  * host's own address (install/binding.ts; reliability I02: no harvesting tokens by MAC).
  * Every script served to a known machine is an `http.ipxe` event on its timeline.
@@ -8,11 +9,11 @@
 import { Router, type Response } from 'express';
 import { chainScript, discoveredScript } from '../../boot/ipxe';
 import { locateByIp, peerAddress } from '../../hosts/locate';
+import { decideScript } from '../../boot/policy';
+import { DiscoveredMacs } from '../../model/discovered-macs';
 import { parseMac } from '../../model/mac';
 import type { BootDeps, BootMetrics } from './deps';
-import { scriptFor } from './scripts';
-
-const MAX_DISCOVERED = 10_000;
+import { hostScriptText } from './scripts';
 
 function sendScript(res: Response, status: number, text: string): void {
   res.status(status).type('text/plain').set('cache-control', 'no-store').send(text);
@@ -21,7 +22,8 @@ function sendScript(res: Response, status: number, text: string): void {
 export function ipxeRouter(deps: BootDeps, m: BootMetrics): Router {
   const r = Router();
   const log = deps.log.child({ component: 'ipxe' });
-  const discovered = new Set<string>();
+  // Unknown MACs already recorded: bounded and rate-limited like the DHCP server's (D08, G7).
+  const discovered = new DiscoveredMacs();
 
   r.get('/boot.ipxe', async (req, res) => {
     const ip = peerAddress(req.socket.remoteAddress);
@@ -40,36 +42,36 @@ export function ipxeRouter(deps: BootDeps, m: BootMetrics): Router {
       return sendScript(res, 400, '#!ipxe\necho Kickstand: not a MAC address\nexit\n');
     }
     const host = await deps.store.hosts.getByMac(mac);
-    if (!host) {
-      if (deps.config().unknownHosts === 'discover' && !discovered.has(mac) && discovered.size < MAX_DISCOVERED) {
-        discovered.add(mac);
+    let token = host && (await deps.tokens.liveFor(host.name));
+    const cfg = deps.config();
+    const d = decideScript(host, token, cfg);
+    if (d.kind === 'discovered') {
+      if (d.record && discovered.admit(mac, Date.now())) {
         await deps.store.events.append({ mac, kind: 'host.discovered', message: `unknown machine ${mac} asked for its iPXE script from ${ip}; booting it locally`, data: { ip, source: 'ipxe' } });
       }
       m.scripts.inc({ script: 'discovered' });
       return sendScript(res, 200, discoveredScript(mac));
     }
-    let token = await deps.tokens.liveFor(host.name);
-    const cfg = deps.config();
-    let script = scriptFor({ host, mac, token, tokenText: token?.token ?? '', publicUrl: cfg.publicUrl, renderer: deps.renderer });
-    if (script.kind === 'install') {
-      const bound = await deps.binding.check(host, ip, { firstUse: true });
+    const known = host!; // decideScript answers `discovered` exactly when there is no host
+    if (d.kind === 'install') {
+      const bound = await deps.binding.check(known, ip, { firstUse: true });
       if (!bound.ok) {
-        await deps.store.events.append({ host: host.name, mac, kind: 'http.refused', level: 'warn', message: `install script refused: ${bound.reason}`, data: { ip, reason: bound.reason } });
-        log.warn({ host: host.name, ip, reason: bound.reason }, 'install script refused');
+        await deps.store.events.append({ host: known.name, mac, kind: 'http.refused', level: 'warn', message: `install script refused: ${bound.reason}`, data: { ip, reason: bound.reason } });
+        log.warn({ host: known.name, ip, reason: bound.reason }, 'install script refused');
         m.scripts.inc({ script: 'refused' });
         return sendScript(res, 403, '#!ipxe\necho Kickstand: refused\nexit\n');
       }
       // Armed but no live token (expired before the machine booted, or lost): issue one now.
       if (!token) {
-        token = await deps.tokens.issue(host.name);
-        await deps.binding.check(host, ip, { firstUse: true });
+        token = await deps.tokens.issue(known.name);
+        await deps.binding.check(known, ip, { firstUse: true });
       }
-      script = scriptFor({ host, mac, token, tokenText: token.token, publicUrl: cfg.publicUrl, renderer: deps.renderer });
     }
-    const what = script.kind === 'install' ? 'install script' : `local-boot script (${script.reason})`;
-    await deps.store.events.append({ host: host.name, mac, kind: 'http.ipxe', level: script.kind === 'local' && host.state === 'armed' ? 'warn' : 'info', message: `served ${what} to ${ip}`, data: { ip, script: script.kind } });
-    m.scripts.inc({ script: script.kind });
-    sendScript(res, 200, script.text);
+    const text = hostScriptText(d, { host: known, mac, tokenText: token?.token ?? '', publicUrl: cfg.publicUrl, renderer: deps.renderer });
+    const what = d.kind === 'install' ? 'install script' : `local-boot script (${d.reason})`;
+    await deps.store.events.append({ host: known.name, mac, kind: 'http.ipxe', level: d.kind === 'local' && known.state === 'armed' ? 'warn' : 'info', message: `served ${what} to ${ip}`, data: { ip, script: d.kind } });
+    m.scripts.inc({ script: d.kind });
+    sendScript(res, 200, text);
   });
 
   return r;

@@ -8,7 +8,8 @@
 import { Router } from 'express';
 import { ErrorCode, invalid } from '../../errors';
 import type { BootDeps } from './deps';
-import { localReason, scriptFor } from './scripts';
+import { decideScript } from '../../boot/policy';
+import { hostScriptText } from './scripts';
 
 export const MASK = '********';
 /** Shown in URLs when the host has no live token: one is issued when it is armed / boots. */
@@ -35,14 +36,14 @@ export function renderApiRouter(deps: BootDeps): Router {
     const token = await deps.tokens.liveFor(host.name);
     const tokenText = token ? (show ? token.token : MASK) : NO_TOKEN;
     const reply: RenderReply = { host: host.name, kind, state: host.state, masked: !show, note: null, text: '' };
+    const cfg = deps.config();
+    const d = decideScript(host, token, cfg);
     if (kind === 'ipxe') {
-      const s = scriptFor({ host, mac: host.macs[0]!, token, tokenText, publicUrl: deps.config().publicUrl, renderer: deps.renderer });
-      reply.text = s.text;
-      if (s.kind === 'install' && !token) reply.note = 'no live install token yet: one is issued when the machine fetches its script';
+      reply.text = hostScriptText(d, { host, mac: host.macs[0]!, tokenText, publicUrl: cfg.publicUrl, renderer: deps.renderer });
+      if (d.kind === 'install' && !token) reply.note = 'no live install token yet: one is issued when the machine fetches its script';
     } else {
       reply.text = await deps.renderer.render(host, tokenText, { mask: !show });
-      const why = localReason(host, token);
-      if (why !== null) reply.note = `${host.name} would not be served this kickstart now (${why}); shown as it would render`;
+      if (d.kind === 'local') reply.note = `${host.name} would not be served this kickstart now (${d.reason}); shown as it would render`;
     }
     res.json(reply);
   });

@@ -1,10 +1,16 @@
 /**
  * @module store/postgres/hosts
  * Host registry rows in PostgreSQL, with the same checks and error codes as the SQLite store.
+ *
+ * Like the SQLite store it keeps a {@link HostIndex} (`lookup`) for the DHCP hot path: loaded
+ * at open ({@link PgHosts.load}), updated when one of ITS writes is acknowledged (committed),
+ * rebuilt from the rows when a write's outcome is uncertain. Writes made by another daemon on
+ * the same database are not seen by this index until this daemon restarts (docs/dhcp.md).
  */
 import type pg from 'pg';
 import { ErrorCode, KickstandError } from '../../errors';
 import type { Host, HostPatch, HostState, NewHost } from '../../model/host';
+import { HostIndex, trackWrite, type HostLookup } from '../host-index';
 import { notFound } from '../not-found';
 import type { HostRepo } from '../store';
 import { q, tx, type Queryable } from './database';
@@ -44,7 +50,16 @@ const toHost = (r: Row): Host => ({
 });
 
 export class PgHosts implements HostRepo {
+  private readonly index = new HostIndex();
+  /** Synchronous lookups by MAC and reserved address (DHCP hot path). */
+  readonly lookup: HostLookup = this.index;
+
   constructor(private readonly pool: pg.Pool) {}
+
+  /** (Re)loads the lookup index from the committed rows: at open, and after an uncertain write. */
+  async load(): Promise<void> {
+    this.index.reset(await this.list());
+  }
 
   private async one(c: Queryable, where: string, arg: unknown): Promise<Host | undefined> {
     const r = (await c.query<Row>(`${SELECT} WHERE ${where}`, [arg])).rows[0];
@@ -68,6 +83,18 @@ export class PgHosts implements HostRepo {
   }
 
   create(input: NewHost & { state: HostState }): Promise<Host> {
+    return trackWrite(this.created(input), (h) => this.index.put(h), () => this.load());
+  }
+
+  update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
+    return trackWrite(this.updated(name, patch, expectedVersion), (h) => this.index.put(h), () => this.load());
+  }
+
+  delete(name: string): Promise<void> {
+    return trackWrite(this.deleted(name), () => this.index.remove(name), () => this.load());
+  }
+
+  private created(input: NewHost & { state: HostState }): Promise<Host> {
     return tx(this.pool, async (c) => {
       if (await this.one(c, 'h.name = $1', input.name)) {
         throw new KickstandError(ErrorCode.HOST_EXISTS, `host ${input.name} already exists`, { field: 'name', fix: 'pick another name, or change the existing host with `kickstand host set`' });
@@ -84,7 +111,7 @@ export class PgHosts implements HostRepo {
     });
   }
 
-  update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
+  private updated(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
     return tx(this.pool, async (c) => {
       const row = (await c.query<{ version: number; ipv4: string | null }>('SELECT version, ipv4 FROM hosts WHERE name = $1 FOR UPDATE', [name])).rows[0];
       if (!row) throw notFound(name);
@@ -116,7 +143,7 @@ export class PgHosts implements HostRepo {
     });
   }
 
-  delete(name: string): Promise<void> {
+  private deleted(name: string): Promise<void> {
     return tx(this.pool, async (c) => {
       const r = await c.query('DELETE FROM hosts WHERE name = $1', [name]);
       if (r.rowCount === 0) throw notFound(name);

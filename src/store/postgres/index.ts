@@ -1,7 +1,8 @@
 /**
  * @module store/postgres
  * The PostgreSQL store, for several Kickstand daemons sharing one database. It passes the same
- * contract suite as the SQLite store (test/store/postgres.test.ts).
+ * contract suite as the SQLite store (test/store/postgres.test.ts). Its host lookup index is
+ * loaded at open and follows this daemon's own writes only (store/postgres/hosts.ts).
  */
 import type pg from 'pg';
 import type { Store } from '../store';
@@ -14,10 +15,18 @@ import { PgBmc, PgEvents, PgLeases, PgServerWaits, PgSettings, PgTokens } from '
 export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
   const pool = createPool(config);
   await migrate(pool, PG_MIGRATIONS);
+  const hosts = new PgHosts(pool);
+  try {
+    await hosts.load();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   let closed = false;
   return {
     kind: 'postgresql',
-    hosts: new PgHosts(pool),
+    hosts,
+    hostLookup: hosts.lookup,
     events: new PgEvents(pool),
     leases: new PgLeases(pool),
     tokens: new PgTokens(pool),

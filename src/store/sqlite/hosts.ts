@@ -10,7 +10,7 @@
  */
 import { ErrorCode, KickstandError } from '../../errors';
 import type { Host, HostPatch, HostState, NewHost } from '../../model/host';
-import { HostIndex, type HostLookup } from '../host-index';
+import { HostIndex, trackWrite, type HostLookup } from '../host-index';
 import { notFound } from '../not-found';
 import type { HostRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
@@ -63,28 +63,6 @@ export class SqliteHosts implements HostRepo {
     this.index.reset(this.listNow());
   }
 
-  /** Applies an acknowledged write to the index; on failure the index is rebuilt from the rows. */
-  private tracked<T>(write: Promise<T>, apply: (v: T) => void): Promise<T> {
-    return write.then(
-      (v) => {
-        apply(v);
-        return v;
-      },
-      (err: unknown) => {
-        // A refusal (duplicate MAC, conflict, …) was rolled back; anything else may or may not
-        // have reached the database.
-        if (!(err instanceof KickstandError) || err.code === ErrorCode.STORE_FAILED) {
-          try {
-            this.reindex();
-          } catch {
-            // the database is closed or broken: the write's own error is what the caller needs
-          }
-        }
-        throw err;
-      },
-    );
-  }
-
   async get(name: string): Promise<Host | undefined> {
     const row = this.q.get.get(name) as HostRow | undefined;
     return row && this.toHost(row);
@@ -113,15 +91,15 @@ export class SqliteHosts implements HostRepo {
   }
 
   create(input: NewHost & { state: HostState }): Promise<Host> {
-    return this.tracked(this.created(input), (h) => this.index.put(h));
+    return trackWrite(this.created(input), (h) => this.index.put(h), () => this.reindex());
   }
 
   update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
-    return this.tracked(this.updated(name, patch, expectedVersion), (h) => this.index.put(h));
+    return trackWrite(this.updated(name, patch, expectedVersion), (h) => this.index.put(h), () => this.reindex());
   }
 
   delete(name: string): Promise<void> {
-    return this.tracked(this.deleted(name), () => this.index.remove(name));
+    return trackWrite(this.deleted(name), () => this.index.remove(name), () => this.reindex());
   }
 
   private created(input: NewHost & { state: HostState }): Promise<Host> {
