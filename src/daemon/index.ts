@@ -61,9 +61,10 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   const fast = chooseFastPaths(native());
   const live = new LiveConfig(config);
   const timeline = new Timeline();
+  // null in the config: the store's own defaults.
   const rawStore = openSqliteStore(join(config.stateDir, 'kickstand.db'), {
-    ...(config.store.syncIntervalMs !== null && { syncIntervalMs: config.store.syncIntervalMs }),
-    ...(config.store.checkpointPeriodMs !== null && { checkpointPeriodMs: config.store.checkpointPeriodMs }),
+    syncIntervalMs: config.store.syncIntervalMs ?? undefined,
+    checkpointPeriodMs: config.store.checkpointPeriodMs ?? undefined,
   });
   const store = withTimeline(rawStore, timeline);
   const apiToken = ensureTokenFile(config.api.tokenFile ?? join(config.stateDir, 'api-token'));
