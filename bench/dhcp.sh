@@ -9,10 +9,12 @@
 # PXE options (60 PXEClient:Arch:00007, 93 = 0007 x64 UEFI, 94 UNDI) so the PXE path is exercised.
 #
 # Servers:
-#   kickstand  test/dhcp/fixtures/dhcp-daemon.ts bundled once with esbuild (no TS loader in the hot
-#              path; --ks-runner tsx runs it under `node --import tsx` instead). Like `serve`, it warms
-#              its DHCP path up over loopback before binding port 67 (src/dhcp/warmup.ts; the
-#              trial starts once 67 is bound); --ks-cold skips that. The SQLite store is
+#   kickstand  `kickstand serve` with a DHCP-only config (TFTP off; HTTP on the server namespace's
+#              loopback, where /metrics gives the event-loop delay), compiled (bin/kickstand, dist/:
+#              no TS loader in the hot path; --ks-runner tsx runs src/cli/main.ts under
+#              `node --import tsx` instead). It warms its DHCP path up over loopback before binding
+#              port 67 (src/dhcp/warmup.ts; the trial starts once 67 is bound); --ks-cold
+#              (dhcp.warmUp: false) skips that. The SQLite store is
 #              a file on disk: WAL + synchronous=NORMAL, and the group committer fsyncs the -wal
 #              file on the libuv thread pool before a batch is acknowledged
 #              (src/store/sqlite/group-commit.ts), so every lease is durable before its ACK.
@@ -25,15 +27,16 @@
 # its achieved DORA/s, perfdhcp avg/max delays, server CPU, and Kickstand/Kea.
 #
 # usage: sudo bench/dhcp.sh [--rates 500,1000,...] [--period S] [--clients N] [--deadline S]
-#          [--retries N] [--ks-runner bundle|tsx] [--no-pin] [--profile RATE] [--peers] [--keep]
+#          [--retries N] [--ks-runner dist|tsx] [--no-pin] [--profile RATE] [--peers] [--keep]
 #          [--sync-interval MS] [--checkpoint-period MS] [--perf] [--ks-cold] [--out FILE]
 #   --retries N (default 1): a rate with drops is re-run up to N times (shared machine: one
 #                   scheduler stall drops packets); it fails only if every attempt drops.
-#   --sync-interval MS  Kickstand's least time between WAL fsyncs (store default when omitted;
-#                   0 = one commit and fsync per event-loop turn, the pre-pacing behaviour)
-#   --checkpoint-period MS  Kickstand's worker-thread WAL checkpoint period (store default when
-#                   omitted; 0 = SQLite's own checkpoints inside COMMIT, the earlier behaviour)
-#   --ks-cold       start Kickstand without its JIT warm-up (KS_WARMUP=0): how a cold process fares
+#   --sync-interval MS  Kickstand's least time between WAL fsyncs (store.syncIntervalMs; store
+#                   default when omitted; 0 = one commit and fsync per event-loop turn)
+#   --checkpoint-period MS  Kickstand's worker-thread WAL checkpoint period
+#                   (store.checkpointPeriodMs; store default when omitted; 0 = SQLite's own
+#                   checkpoints inside COMMIT, the earlier behaviour)
+#   --ks-cold       start Kickstand without its JIT warm-up (dhcp.warmUp: false): how a cold process fares
 #   --profile RATE  after the search, run Kickstand once at RATE under node --cpu-prof; print top
 #                   self-time functions.
 #   --perf          with --profile: also `perf record` that run (all threads, kernel included;
@@ -41,13 +44,16 @@
 #   --peers         also run ../shared/peer-bench/dhcp-peers.sh --candidate (Kickstand) when that
 #                   file exists (optional extra, skipped otherwise; it gets what is left of
 #                   --deadline, so pass e.g. --deadline 600 with it)
-# Each trial also logs Kickstand's event-loop delay and counts UDP receive-buffer drops
+# Each trial also logs Kickstand's event-loop delay (kickstand_nodejs_eventloop_lag_* from
+# /metrics, read when the server is up and again after perfdhcp: prom-client's histogram, reset
+# at each read, sampled every 10 ms, and each value includes that 10 ms period; the old stand-in
+# daemon sampled every 1 ms) and counts UDP receive-buffer drops
 # (RcvbufErrors) in the server's and the client's namespace (last table column).
-# Needs root, ip, perfdhcp (Debian kea-admin), kea-dhcp4 (kea-dhcp4-server), node 20.
+# Needs root, ip, perfdhcp (Debian kea-admin), kea-dhcp4 (kea-dhcp4-server), curl, node 20.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RATES=500,1000,2000,3000,4000,6000,8000,11000; PERIOD=5; CLIENTS=60000; DEADLINE=300
-RETRIES=1; RUNNER=bundle; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""; SYNC_INTERVAL=""; CKPT_PERIOD=""; PERF=0; WARMUP=1
+RETRIES=1; RUNNER=dist; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""; SYNC_INTERVAL=""; CKPT_PERIOD=""; PERF=0; WARMUP=1
 while [ $# -gt 0 ]; do
   case $1 in
     --rates) RATES=$2; shift 2;;        --period) PERIOD=$2; shift 2;;
@@ -58,7 +64,7 @@ while [ $# -gt 0 ]; do
     --retries) RETRIES=$2; shift 2;;    --sync-interval) SYNC_INTERVAL=$2; shift 2;;
     --checkpoint-period) CKPT_PERIOD=$2; shift 2;;   --perf) PERF=1; shift;;
     --ks-cold) WARMUP=0; shift;;
-    -h|--help) sed -n '2,46p' "$0"; exit 0;;
+    -h|--help) sed -n '2,52p' "$0"; exit 0;;
     *) echo "dhcp.sh: unknown option $1 (see -h)" >&2; exit 2;;
   esac
 done
@@ -67,8 +73,8 @@ log() { printf '[dhcp.sh %4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 left() { echo $(( DEADLINE - ($(date +%s) - T0) )); }
 [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
-for c in ip ss perfdhcp kea-dhcp4 node taskset timeout awk od; do command -v "$c" >/dev/null || die "missing $c"; done
-case $RUNNER in bundle|tsx) ;; *) die "--ks-runner must be bundle or tsx";; esac
+for c in ip ss perfdhcp kea-dhcp4 node taskset timeout awk od curl; do command -v "$c" >/dev/null || die "missing $c"; done
+case $RUNNER in dist|tsx) ;; *) die "--ks-runner must be dist or tsx";; esac
 
 # ---- state + cleanup (runs on exit, error, Ctrl-C) -----------------------------------------
 TAG=$$; NS_S=ksd-s-$TAG; NS_C=ksd-c-$TAG; IF_S=ksds$TAG; IF_C=ksdc$TAG
@@ -102,15 +108,16 @@ ip -n "$NS_S" addr add "$SRV_IP/16" dev "$IF_S"; ip -n "$NS_C" addr add "$REL_IP
 ip -n "$NS_S" link set "$IF_S" up; ip -n "$NS_C" link set "$IF_C" up
 ip -n "$NS_S" link set lo up; ip -n "$NS_C" link set lo up
 
-# ---- Kickstand daemon: bundle once (or run under tsx) ----------------------------------------
+# ---- Kickstand daemon: `kickstand serve`, compiled once (or run under tsx) --------------------
 KS_CMD=()
-if [ "$RUNNER" = bundle ]; then
-  "$REPO/node_modules/.bin/esbuild" "$REPO/test/dhcp/fixtures/dhcp-daemon.ts" --bundle --platform=node \
-    --target=node20 --format=cjs --packages=external --outfile="$WORK/dhcp-daemon.js" --log-level=warning
-  KS_CMD=(node "$WORK/dhcp-daemon.js")
+if [ "$RUNNER" = dist ]; then
+  (cd "$REPO" && "$REPO/node_modules/.bin/tsc" -p tsconfig.json) || die "tsc failed"
+  KS_CMD=(node "$REPO/bin/kickstand")
 else
-  KS_CMD=(node --import tsx "$REPO/test/dhcp/fixtures/dhcp-daemon.ts")
+  KS_CMD=(node --import tsx "$REPO/src/cli/main.ts")
 fi
+KS_METRICS=http://127.0.0.1:8080/metrics   # inside the server namespace
+orNull() { [ -n "$1" ] && echo "$1" || echo null; }
 
 # ---- servers ----------------------------------------------------------------------------------
 SEQ=0; SDIR=""
@@ -126,13 +133,17 @@ write_configs() { # $1 = dir
   "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": "$1/kea.log" } ] } ]
 } }
 JSON
-  cat >"$1/kickstand.json" <<JSON
-{ "db": "$1/kickstand.db",
-  "dhcp": { "mode": "authoritative", "unknownHosts": "discover", "port": 67, "loaders": { "uefi": "ipxe.efi", "bios": "undionly.kpxe" } },
-  "network": { "address": "$SRV_IP", "subnet": "$SUBNET", "pool": { "start": "$POOL_START", "end": "$POOL_END" },
-               "gateway": "$SRV_IP", "leaseTime": 3600 },
-  "http": { "publicUrl": "http://$SRV_IP:8080" } }
-JSON
+  cat >"$1/kickstand.yaml" <<YAML
+stateDir: $1
+imagesDir: $1/images
+kickstartsDir: $REPO/kickstarts
+http: { listen: "127.0.0.1:8080", publicUrl: "http://$SRV_IP:8080" }
+dhcp: { mode: authoritative, unknownHosts: discover, port: 67, loaders: { uefi: ipxe.efi, bios: undionly.kpxe }, warmUp: $( [ "$WARMUP" = 1 ] && echo true || echo false ) }
+network: { address: $SRV_IP, subnet: $SUBNET, pool: { start: $POOL_START, end: $POOL_END }, gateway: $SRV_IP, leaseTime: 3600 }
+tftp: { enabled: false }
+store: { syncIntervalMs: $(orNull "$SYNC_INTERVAL"), checkpointPeriodMs: $(orNull "$CKPT_PERIOD") }
+log: { level: warn }
+YAML
 }
 start_server() { # NAME [extra node flags...] -> SPID, SDIR
   local name=$1; shift
@@ -141,16 +152,25 @@ start_server() { # NAME [extra node flags...] -> SPID, SDIR
     kea) KEA_PIDFILE_DIR=$SDIR KEA_LOCKFILE_DIR=$SDIR ip netns exec "$NS_S" "${SRV_PIN[@]}" \
            kea-dhcp4 -c "$SDIR/kea.json" >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
     kickstand) local cmd=("${KS_CMD[@]}"); [ $# -gt 0 ] && cmd=(node "$@" "${KS_CMD[@]:1}")
-           NODE_PATH=$REPO/node_modules KS_LOG_LEVEL=warn KS_WARMUP=$WARMUP KS_SYNC_INTERVAL_MS=$SYNC_INTERVAL KS_CHECKPOINT_MS=$CKPT_PERIOD KS_LOOP_STATS=1 ip netns exec "$NS_S" "${SRV_PIN[@]}" \
-             "${cmd[@]}" "$SDIR/kickstand.json" >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
+           (cd "$REPO" && exec ip netns exec "$NS_S" "${SRV_PIN[@]}" \
+             "${cmd[@]}" --config "$SDIR/kickstand.yaml" serve) >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
   esac
   local i
   for i in $(seq 150); do   # up to 15 s for UDP 67 to be bound in the server namespace
     kill -0 "$SPID" 2>/dev/null || { tail -5 "$SDIR"/*.log >&2; die "$name exited at start"; }
-    [ -n "$(ip netns exec "$NS_S" ss -Hlun 'sport = :67')" ] && { sleep 0.3; return 0; }
+    if [ -n "$(ip netns exec "$NS_S" ss -Hlun 'sport = :67')" ]; then
+      sleep 0.3; [ "$name" = kickstand ] && ks_loop >/dev/null   # resets the event-loop histogram
+      return 0
+    fi
     sleep 0.1
   done
   die "$name did not bind UDP 67 within 15 s"
+}
+# Kickstand's event-loop delay since the previous read of its /metrics (prom-client resets it).
+ks_loop() {
+  ip netns exec "$NS_S" curl -sf "$KS_METRICS" | awk '
+    /^kickstand_nodejs_eventloop_lag_(p50|p99|max)_seconds / { split($1, n, "_"); v[n[5]] = sprintf("%.1f", $2 * 1000) }
+    END { printf "loop-delay p50=%s p99=%s max=%s ms\n", v["p50"], v["p99"], v["max"] }'
 }
 cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
@@ -171,9 +191,9 @@ trial() {
   wait "$PDPID" || true; PDPID=""
   w1=$(date +%s.%N); c1=$(cpu_s "$SPID")
   s1=$(rcvbuf_errs "$NS_S"); k1=$(rcvbuf_errs "$NS_C"); R_RCVBUF="$(( s1 - s0 ))/$(( k1 - k0 ))"
+  R_LOOP=""; [ "$name" = kickstand ] && R_LOOP=$(ks_loop || true)
   stop_pid "$SPID"; SPID=""
   out=$(cat "$WORK/pd-$SEQ-$name-$rate.txt")
-  R_LOOP=$(grep -ho 'loop-delay.*' "$SDIR/stdout.log" 2>/dev/null | tail -1 || true)
   [ "$KEEP" = 1 ] || rm -f "$SDIR"/*.db* "$SDIR"/leases4.csv* "$SDIR"/kea.log
   eval "$(printf '%s\n' "$out" | awk '
     /Statistics for: DISCOVER-OFFER/ {s="DO"} /Statistics for: REQUEST-ACK/ {s="RA"}
@@ -234,7 +254,7 @@ if [ -n "$PROFILE" ] && [ "$(left)" -ge $(( PERIOD + 20 )) ]; then
     const p = JSON.parse(fs.readFileSync(dir + "/" + f)); const self = new Map(); let total = 0;
     const dt = new Map(); p.samples.forEach((id, k) => dt.set(id, (dt.get(id) || 0) + (p.timeDeltas[k] || 0)));
     for (const n of p.nodes) { const t = dt.get(n.id) || 0; const c = n.callFrame; if (c.functionName === "(idle)") continue; total += t;
-      const key = `${c.functionName || "(anonymous)"} ${(c.url || "").replace(/^.*\/(node_modules|src|dhcp-daemon)/, "$1")}:${c.lineNumber + 1}`;
+      const key = `${c.functionName || "(anonymous)"} ${(c.url || "").replace(/^.*\/(node_modules|src)\//, "$1/")}:${c.lineNumber + 1}`;
       self.set(key, (self.get(key) || 0) + t); }
     console.log(`busy (non-idle) samples: ${(total / 1e6).toFixed(2)} s\n\n| self % of busy | function (file:line) |\n|---|---|`);
     [...self].sort((a, b) => b[1] - a[1]).slice(0, 20).forEach(([k, t]) => console.log(`| ${(100 * t / total).toFixed(1)} | \`${k}\` |`));
@@ -265,7 +285,7 @@ ratio() { awk -v k="$1" -v e="$2" 'BEGIN{ if (e > 0) printf "%.2f×", k/e; else 
   echo "Run $START, $(nproc) CPUs ($(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//')),"
   echo "load average (1/5/15 min) at start $LOAD0, at end $LOAD1; CPU pressure (PSI some avg60) $PSI0 → $PSI1. kea-dhcp4 $(kea-dhcp4 -V | head -1), perfdhcp $(perfdhcp -v 2>&1 | awk '/VERSION/{print $2}'), node $(node -v)."
   echo "Client: \`ip netns exec CLIENT ${CLI_PIN[*]} ${PD[*]} -r RATE -p $PERIOD -W 1000000 $SRV_IP\`;"
-  echo "server pinned: ${SRV_PIN[*]:-none}. Kickstand: dhcp-daemon.ts via $( [ "$RUNNER" = bundle ] && echo 'esbuild bundle, plain node' || echo 'node --import tsx'),"
+  echo "server pinned: ${SRV_PIN[*]:-none}. Kickstand: \`kickstand serve\` (DHCP-only config) via $( [ "$RUNNER" = dist ] && echo 'bin/kickstand (dist/), plain node' || echo 'node --import tsx'),"
   echo "Kickstand JIT warm-up before binding: $( [ "$WARMUP" = 1 ] && echo 'on (as serve)' || echo 'off (--ks-cold)')."
   echo "SQLite on $(df -T "$WORK" | awk 'NR==2{print $2}') (WAL, synchronous=NORMAL, WAL fsync before each batch's ACKs, fsync pacing ${SYNC_INTERVAL:-default} ms, worker checkpoints every ${CKPT_PERIOD:-default} ms). Kea: memfile persist=true, lfc-interval 3600, INFO log."
   echo "Rates tried: $RATES (period $PERIOD s each, a failing rate retried up to $RETRIES×, fresh server + empty lease store per trial; A/B order alternates per rate)${STOPPED:+; $STOPPED}."
@@ -292,9 +312,26 @@ cat "$WORK/report.md"; [ -z "$OUT" ] || cp "$WORK/report.md" "$OUT"
 # ---- optional extra: the shared peer bench, only if present ------------------------------------
 PEER=$REPO/../shared/peer-bench/dhcp-peers.sh
 if [ "$PEERS" = 1 ]; then
-  if [ -f "$PEER" ] && [ "$RUNNER" = bundle ]; then
+  if [ -f "$PEER" ]; then
+    # The candidate writes its config from the peer-bench env (PB_SERVER_IP, PB_SUBNET, …).
+    cat >"$WORK/peer-candidate.sh" <<SH
+#!/usr/bin/env bash
+set -eu
+d=\${PB_WORKDIR:-.}
+cat >"\$d/kickstand.yaml" <<YAML
+stateDir: \$d
+imagesDir: \$d/images
+kickstartsDir: $REPO/kickstarts
+http: { listen: "127.0.0.1:8080", publicUrl: "http://\$PB_SERVER_IP:8080" }
+dhcp: { mode: authoritative, unknownHosts: discover, port: \${PB_DHCP_PORT:-67}, loaders: { uefi: \$PB_BOOTFILE, bios: \$PB_BOOTFILE } }
+network: { address: \$PB_SERVER_IP, subnet: \$PB_SUBNET, pool: { start: \$PB_POOL_START, end: \$PB_POOL_END }, gateway: \$PB_ROUTER, leaseTime: \$PB_LEASE_TIME }
+tftp: { enabled: false }
+log: { level: warn }
+YAML
+cd "$REPO" && exec ${KS_CMD[*]} --config "\$d/kickstand.yaml" serve
+SH
     log "--peers: running $PEER --candidate (Kickstand)"
-    bash "$PEER" --servers kea --candidate "NODE_PATH=$REPO/node_modules KS_LOG_LEVEL=warn exec node $WORK/dhcp-daemon.js --peer-bench" \
+    bash "$PEER" --servers kea --candidate "exec bash $WORK/peer-candidate.sh" \
       --candidate-name kickstand --deadline "$(left)" || log "peer bench failed (optional; ignored)"
-  else log "--peers: $PEER not found (or --ks-runner tsx); skipped"; fi
+  else log "--peers: $PEER not found; skipped"; fi
 fi

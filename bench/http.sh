@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/http.sh - boot-asset HTTP benchmark (not a test): Kickstand's /images router against
-# nginx in one run, same clients, alternating rounds so machine load hits both alike.
+# bench/http.sh - boot-asset HTTP benchmark (not a test): `kickstand serve`'s /images against
+# nginx in one run, same clients, alternating rounds so machine load hits both alike. Kickstand
+# runs compiled (bin/kickstand, dist/) with an HTTP-only config (DHCP and TFTP off).
 #   1. single stream: curl downloads a 512 MiB file (MiB/s from curl's own time_total)
 #   2. range rate:    wrk -t2 -c64 with `Range: bytes=1048576-2097151` (1 MiB of the file)
 #   3. small rate:    wrk -t2 -c64 on a 4 KiB file (informative)
@@ -11,20 +12,17 @@ set -u -o pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 
-ROUNDS=5; WRK_ROUNDS=3; DUR=10; NGX_PORT=16180; KS_PORT=16183; OUT=""; PEERS=0; CHUNK=1048576; KEEP=0; VARIANTS=0
+ROUNDS=5; WRK_ROUNDS=3; DUR=10; NGX_PORT=16180; KS_PORT=16183; OUT=""; PEERS=0; KEEP=0; VARIANTS=0
 usage() {
   cat <<'USAGE'
 usage: bench/http.sh [options]
   --rounds N       single-stream downloads per server, alternating (default 5, after 1 warm-up each)
   --wrk-rounds N   wrk runs per server and test, alternating (default 3)
   --duration S     seconds per wrk run (default 10)
-  --chunk BYTES    Kickstand largest read size (default 1048576)
   --nginx-port P   (default 16180)    --ks-port P   (default 16183)
   --out FILE       also write the markdown report to FILE
-  --variants       also measure Kickstand without sendfile (--sendfile off: the copy path used
-                   when the native addon is not built, port 16186), the naive express + send
-                   server (64 KiB reads) and the same with highWaterMark 1 MiB, on ports
-                   16184/16185 (the baselines in docs/http-assets.md)
+  --variants       also measure Kickstand without sendfile (KICKSTAND_NATIVE=off: the copy path
+                   used when the native addon is not built, port 16186)
   --peers          afterwards run ../shared/peer-bench/http-peers.sh --servers nginx --candidate …
   --keep           keep the work dir (files on /dev/shm)
 USAGE
@@ -34,7 +32,6 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift 2;;
     --wrk-rounds) WRK_ROUNDS=$2; shift 2;;
     --duration) DUR=$2; shift 2;;
-    --chunk) CHUNK=$2; shift 2;;
     --nginx-port) NGX_PORT=$2; shift 2;;
     --ks-port) KS_PORT=$2; shift 2;;
     --out) OUT=$2; shift 2;;
@@ -70,7 +67,7 @@ dd if="$ROOT/big.bin" of="$WORK/slice.bin" bs=1048576 skip=1 count=1 status=none
 chmod 644 "$ROOT"/*.bin; cat "$ROOT/big.bin" >/dev/null
 
 wait_port() { # PORT PID
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     kill -0 "$2" 2>/dev/null || return 1
     curl -s -o /dev/null "http://127.0.0.1:$1/small.bin" && return 0
     sleep 0.1
@@ -97,9 +94,21 @@ nginx -c "$WORK/ngx/nginx.conf" -p "$WORK/ngx" -e "$WORK/ngx/error.log" -g 'daem
 PIDS+=($!); wait_port "$NGX_PORT" "${PIDS[-1]}" || { log "nginx did not start"; exit 1; }
 declare -A SPID=([nginx]=${PIDS[-1]})
 
-start_node() { # NAME PORT ARGS...
+# Kickstand: HTTP only; listen address, images and state directory come in as KICKSTAND_*
+# overrides (src/config/env.ts), so the same config serves the peer script's --candidate.
+cat >"$WORK/kickstand-http.yaml" <<YAML
+network: { address: 127.0.0.1, subnet: 127.0.0.0/24, pool: { start: 127.0.0.100, end: 127.0.0.199 } }
+dhcp: { mode: 'off' }
+tftp: { enabled: false }
+kickstartsDir: $REPO/kickstarts
+log: { level: warn }
+YAML
+ks_cmd() { # PORT ROOT -> command line
+  echo "env KICKSTAND_HTTP__LISTEN=127.0.0.1:$1 KICKSTAND_IMAGES_DIR=$2 KICKSTAND_STATE_DIR=$WORK/state-$1 node bin/kickstand --config $WORK/kickstand-http.yaml serve"
+}
+start_node() { # NAME PORT [ENV...]
   local name=$1 port=$2; shift 2
-  (cd "$REPO" && exec node dist/bench/http-assets-server.js --root "$ROOT" --port "$port" "$@") >"$WORK/$name.log" 2>&1 &
+  (cd "$REPO" && exec env "$@" $(ks_cmd "$port" "$ROOT")) >"$WORK/$name.log" 2>&1 &
   PIDS+=($!); wait_port "$port" "${PIDS[-1]}" || { log "$name did not start"; cat "$WORK/$name.log" >&2; exit 1; }
   SPID[$name]=${PIDS[-1]}
 }
@@ -113,12 +122,10 @@ cpu_s() { # NAME -> CPU seconds (user+system, all threads) of the server process
 }
 SERVERS=(nginx kickstand)
 declare -A URL=([nginx]="http://127.0.0.1:$NGX_PORT" [kickstand]="http://127.0.0.1:$KS_PORT/images")
-start_node kickstand "$KS_PORT" --chunk "$CHUNK"
+start_node kickstand "$KS_PORT"
 if [ "$VARIANTS" = 1 ]; then
-  start_node send-64k 16184 --mode send-naive; URL[send-64k]="http://127.0.0.1:16184"
-  start_node send-1m 16185 --mode send-naive --hwm 1048576; URL[send-1m]="http://127.0.0.1:16185"
-  start_node kickstand-copy 16186 --chunk "$CHUNK" --sendfile off; URL[kickstand-copy]="http://127.0.0.1:16186/images"
-  SERVERS+=(kickstand-copy send-64k send-1m)
+  start_node kickstand-copy 16186 KICKSTAND_NATIVE=off; URL[kickstand-copy]="http://127.0.0.1:16186/images"
+  SERVERS+=(kickstand-copy)
 fi
 RANGE='bytes=1048576-2097151'
 
@@ -158,7 +165,7 @@ done
   echo "### bench/http.sh — $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "- machine: $(nproc) CPUs, load average at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg); node $(node -v), $(nginx -v 2>&1 | awk '{print $3}'), $(curl --version | head -1 | awk '{print $1, $2}'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
-  echo "- files on tmpfs: big.bin 512 MiB random, small.bin 4 KiB; Kickstand chunk $CHUNK B"
+  echo "- files on tmpfs: big.bin 512 MiB random, small.bin 4 KiB; Kickstand: \`$(ks_cmd "$KS_PORT" ROOT | sed "s#$WORK#WORK#g")\`"
   echo "- single stream: \`curl -sS -o /dev/null -w '%{time_total}' URL/big.bin\`, $ROUNDS alternating rounds after a warm-up"
   echo "- range: \`wrk -t2 -c64 -d${DUR}s -H 'Range: $RANGE' URL/big.bin\`, $WRK_ROUNDS alternating rounds; 4 KiB: one \`wrk -t2 -c64 -d${DUR}s URL/small.bin\` each"
   echo
@@ -184,8 +191,8 @@ if [ "$PEERS" = 1 ]; then
   if [ -x "$PEER" ] || [ -f "$PEER" ]; then
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; PIDS=()
     log "running the shared peer script with Kickstand as candidate"
-    bash "$PEER" --servers nginx --candidate-name kickstand \
-      --candidate "cd '$REPO' && exec node dist/bench/http-assets-server.js --root {root} --port {port} --chunk $CHUNK"
+    bash "$PEER" --servers nginx --candidate-name kickstand --candidate-path /images \
+      --candidate "cd '$REPO' && exec $(ks_cmd '{port}' '{root}')"
   else
     log "no peer script at $PEER; skipped"
   fi

@@ -14,6 +14,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
+import { resolveConfig } from '../src/config/load';
 import { configSchema } from '../src/config/schema';
 import { silentLogger } from '../src/log';
 import type { Host } from '../src/model/host';
@@ -24,12 +25,12 @@ const DIR = resolve(__dirname, '../kickstarts');
 const GOAL = 5000;
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 3);
 
-const config = configSchema.parse({
+const config = resolveConfig(configSchema.parse({
   http: { publicUrl: 'http://198.18.0.1:8080' },
   network: { address: '198.18.0.1', subnet: '198.18.0.0/24', pool: { start: '198.18.0.100', end: '198.18.0.199' }, gateway: '198.18.0.1', dns: ['198.18.0.1'], domain: 'lab.example' },
   vars: { timezone: 'Europe/Paris', keyboard: 'fr', lang: 'fr_FR.UTF-8' },
   profiles: { rocky9: { kernel: 'rocky9/vmlinuz', initrd: 'rocky9/initrd.img', installTree: 'rocky9/tree', kickstart: 'rocky9.ks.hbs', vars: { root_password_hash: '$6$kickstand$Jp0hY3GvPzQ.ZyM1dQmC7xJm2W1p4bXrVZ3mV3lI7b0a8uJ0fU9n6m5kLrQ3zT2yXwV1uS0tR9qP8oN7mL6kJ.' } } },
-});
+}));
 const host: Host = {
   name: 'node1', macs: ['52:54:00:12:34:56'], profile: 'rocky9', role: 'server', ipv4: '198.18.0.21',
   vars: { install_disk: 'nvme0n1', ssh_authorized_keys: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKu4cL9+ccDL/vZ8+xeO1uQmi+Blg3TzjqRxlp3J2m1F alice@ops' },
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   const templates = new TemplateSet(() => DIR, silentLogger());
   const renderer = new KickstartRenderer({
     templates,
-    config: () => ({ profiles: config.profiles, vars: config.vars, network: config.network, publicUrl: config.http.publicUrl! }),
+    config: () => ({ profiles: config.profiles, vars: config.vars, network: config.network, publicUrl: config.http.publicUrl }),
     bootstrapPublicKey: async () => KEY,
   });
   const ctx = await renderer.context(host, TOKEN);

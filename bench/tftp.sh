@@ -75,13 +75,24 @@ if [ -z "$ATFTPD" ] && [[ ,$SERVERS, == *,atftpd,* ]]; then
     && ATFTPD=$d/atftpd/usr/sbin/atftpd
 fi
 
-KS_CMD="node --import tsx $REPO/bench/tftp-candidate.ts --root {root} --port {port} --address 127.0.0.1 --max-blksize 65464 --max-window 64"
+# Kickstand is `kickstand serve` with a TFTP-only config (DHCP off; HTTP on an ephemeral
+# loopback port); the served directory, port and state directory come in as KICKSTAND_*
+# overrides (src/config/env.ts), so the same command works as the peer bench's --candidate.
+cat >"$WORK/kickstand-tftp.yaml" <<YAML
+http: { listen: 127.0.0.1:0 }
+network: { address: 127.0.0.1, subnet: 127.0.0.0/24, pool: { start: 127.0.0.100, end: 127.0.0.199 } }
+dhcp: { mode: 'off' }
+tftp: { listen: [127.0.0.1], maxBlksize: 65464, maxWindowsize: 64, maxSessions: 100, maxSessionsPerClient: 100 }
+kickstartsDir: $REPO/kickstarts
+log: { level: info }
+YAML
+KS_CMD="env KICKSTAND_IMAGES_DIR={root} KICKSTAND_TFTP__PORT={port} KICKSTAND_STATE_DIR=$WORK/state-{port} node --import tsx $REPO/src/cli/main.ts --config $WORK/kickstand-tftp.yaml serve"
 port_of() { case $1 in kickstand) echo 16072;; kickstand-js) echo 16073;; hpa) echo 16069;; atftpd) echo 16070;; dnsmasq) echo 69;; esac; }
 cmd_of() {
   local p; p=$(port_of "$1")
   case $1 in
     kickstand) local c=${KS_CMD//\{root\}/$ROOT}; echo "${c//\{port\}/$p}";;
-    kickstand-js) local c=${KS_CMD//\{root\}/$ROOT}; echo "env KICKSTAND_NATIVE=off ${c//\{port\}/$p}";;
+    kickstand-js) local c=${KS_CMD//\{root\}/$ROOT}; c=${c//\{port\}/$p}; echo "env KICKSTAND_NATIVE=off ${c#env }";;
     hpa) echo "in.tftpd -L -a 127.0.0.1:$p -s -u $TUSER $ROOT";;
     atftpd) echo "$ATFTPD --daemon --no-fork --port $p --bind-address 127.0.0.1 --user $TUSER --group $(id -gn "$TUSER") --tftpd-timeout 300 --retry-timeout 5 --maxthread 100 --logfile /dev/null $ROOT";;
     dnsmasq) echo "dnsmasq --conf-file=/dev/null -k --port=0 --enable-tftp --tftp-root=$ROOT --listen-address=127.0.0.1 --bind-interfaces --pid-file=$WORK/dnsmasq.pid --log-facility=$WORK/dnsmasq.log";;
@@ -107,6 +118,8 @@ start() {
 # peers fork, so not compared.
 ks_cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.3f", ($14+$15)/t}' "/proc/${PIDS[$1]}/stat" 2>/dev/null || echo 0; }
 is_ks() { [[ $1 == kickstand* ]]; }
+# The data phase serve reports in its "tftp listening" log line (src/tftp/server.ts).
+ks_phase() { echo "data phase: $(grep -o '"dataPhase":"[^"]*"' "$WORK/$1.log" | head -1 | cut -d'"' -f4)"; }
 
 client() { # ID PORT OUT -> command
   case $1 in
@@ -162,9 +175,9 @@ for s in "${LIST[@]}"; do
   available "$s" || { log "$s not available, skipped"; continue; }
   start "$s" && USED+=("$s")
   if is_ks "$s" && [ -n "${PIDS[$s]:-}" ]; then
-    phase=$(grep -m1 '^data phase:' "$WORK/$s.log" || echo 'data phase: unknown')
+    phase=$(ks_phase "$s")
     log "$s $phase"
-    [ "$s" = kickstand ] && [ "$phase" != 'data phase: native' ] && log "WARNING: kickstand is not on the native path ($phase): build the addon (npm rebuild) for the intended figures"
+    [ "$s" = kickstand ] && [ "$phase" != 'data phase: native for plain files' ] && log "WARNING: kickstand is not on the native path ($phase): build the addon (npm rebuild) for the intended figures"
   fi
 done
 CLIENTS=(curl-512 curl-1468 atftp-1468-w16)
@@ -188,7 +201,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a>0 && b>0) printf "%.2f×", a/b; 
   echo "- machine: $(nproc) CPUs, $(uname -r), node $(node -v); servers pinned to CPU 1, clients to CPU 0; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- all servers run at once on their own ports; every run goes server by server (interleaved), after one warm-up download each"
   echo "- kickstand CPU: utime+stime of the node process (all threads), median s per transfer (conc: whole run)"
-  for s in "${USED[@]}"; do is_ks "$s" && echo "- $s $(grep -m1 '^data phase:' "$WORK/$s.log" || echo 'data phase: unknown')"; done
+  for s in "${USED[@]}"; do is_ks "$s" && echo "- $s $(ks_phase "$s")"; done
   for s in "${USED[@]}"; do echo "- $s: \`$(cmd_of "$s" | sed "s#$ROOT#ROOT#g; s#$WORK#WORK#g; s#$REPO/##g; s#${XDG_CACHE_HOME:-$HOME/.cache}/pxe-peer-bench#\$CACHE#g; s#$HOME/.cache/kickstand-bench#\$CACHE#g")\`"; done
   echo "- clients: \`$(client curl-512 PORT OUT)\`, \`$(client curl-1468 PORT OUT)\`, \`$(client atftp-1468-w16 PORT OUT)\`; $CONC simultaneous = curl-1468"
   echo

@@ -2,13 +2,13 @@
  * @module config/live
  * The configuration in force, swappable on SIGHUP for the parts that are safe to change while
  * running (profiles, template vars, install timings, log level). Parts bound to sockets or
- * files (stateDir, http, network, dhcp, tftp, api) need a restart: a reload that changes them
+ * files (stateDir, http, network, dhcp, tftp, api, store) need a restart: a reload that changes them
  * keeps the old values and says so.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from './schema';
 
-export const RESTART_KEYS = ['stateDir', 'http', 'api', 'network', 'dhcp', 'tftp', 'imagesDir', 'kickstartsDir'] as const;
+export const RESTART_KEYS = ['stateDir', 'http', 'api', 'network', 'dhcp', 'tftp', 'imagesDir', 'kickstartsDir', 'store'] as const;
 
 export class LiveConfig {
   private listeners: Array<(c: Config) => void> = [];

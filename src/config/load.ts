@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ErrorCode, KickstandError } from '../errors';
 import { envOverrides, setPath } from './env';
-import { configSchema, exampleFor, type Config } from './schema';
+import { configSchema, exampleFor, type Config, type ParsedConfig } from './schema';
 
 export const DEFAULT_CONFIG_PATH = '/etc/kickstand/kickstand.yaml';
 
@@ -79,19 +79,26 @@ function validate(file: string, tree: Record<string, unknown>, sources: Map<stri
     });
     throw new ConfigError(file, problems);
   }
-  const c = parsed.data;
-  const base = dirname(file);
+  return deepFreeze(resolveConfig(parsed.data, { base: dirname(file), source: file, stateDir: cliStateDir }));
+}
+
+/**
+ * The one place defaults that depend on other keys are filled in: paths against the config
+ * file's folder and `http.publicUrl` (default `http://<network.address>:<http.listen port>`, no
+ * trailing slash). Tests that build a config from the schema use it too.
+ */
+export function resolveConfig(c: ParsedConfig, opts: { base?: string; source?: string | null; stateDir?: string } = {}): Config {
+  const base = opts.base ?? process.cwd();
   const [, port] = splitHostPort(c.http.listen);
-  const config: Config = {
+  return {
     ...c,
     // --state-dir is relative to where the command runs; file values to the file's folder.
-    stateDir: cliStateDir !== undefined ? resolve(cliStateDir) : resolve(base, c.stateDir),
+    stateDir: opts.stateDir !== undefined ? resolve(opts.stateDir) : resolve(base, c.stateDir),
     imagesDir: resolve(base, c.imagesDir),
     kickstartsDir: resolve(base, c.kickstartsDir),
     http: { ...c.http, publicUrl: (c.http.publicUrl ?? `http://${c.network.address}:${port}`).replace(/\/+$/, '') },
-    source: file,
+    source: opts.source ?? null,
   };
-  return deepFreeze(config);
 }
 
 export function splitHostPort(listen: string): [string, number] {

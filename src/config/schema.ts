@@ -54,6 +54,16 @@ export const configSchema = z
       .strict()
       .default({ tokenTtl: 4 * 3600, timeout: 2 * 3600 }),
     bootstrap: bootstrapSchema.default(bootstrapSchema.parse({})),
+    /** SQLite store tuning (store/sqlite); null = the store's defaults. Benchmarks vary these. */
+    store: z
+      .object({
+        /** Least time between WAL fsyncs, ms (store/sqlite/group-commit.ts; default 1); 0 = one per event-loop turn. */
+        syncIntervalMs: z.number().int().min(0).max(1000).nullable().default(null),
+        /** Period of the worker-thread WAL checkpoints, ms (store/sqlite/checkpointer.ts); 0 = SQLite's own, inside COMMIT. */
+        checkpointPeriodMs: z.number().int().min(0).nullable().default(null),
+      })
+      .strict()
+      .default({ syncIntervalMs: null, checkpointPeriodMs: null }),
     profiles: profilesSchema.default({}),
     /** Global template vars (lowest precedence: global < profile < host). */
     vars: templateVarsSchema.default({}),
@@ -61,7 +71,11 @@ export const configSchema = z
   .strict();
 
 export type ConfigInput = z.input<typeof configSchema>;
-export type Config = Readonly<z.infer<typeof configSchema>> & {
+/** What the schema accepts, before config/load.ts resolves paths and defaults that depend on other keys. */
+export type ParsedConfig = z.infer<typeof configSchema>;
+/** The resolved config every component receives: `http.publicUrl` is always set (config/load.ts). */
+export type Config = Readonly<Omit<ParsedConfig, 'http'>> & {
+  readonly http: Readonly<{ listen: string; publicUrl: string }>;
   /** Absolute path of the file the config came from (null for built-in defaults). */
   readonly source: string | null;
 };

@@ -113,11 +113,8 @@ export function localAssetPath(ref: string, config: Pick<Config, 'http' | 'dhcp'
   } catch {
     return null;
   }
-  const ours = new Set<string>([config.http.listen]);
-  if (config.http.publicUrl !== null) ours.add(new URL(config.http.publicUrl).host);
-  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
-  const listenPort = config.http.listen.split(':').pop();
-  const sameServer = ours.has(url.host) || (port === listenPort && config.http.publicUrl === null);
+  const ours = new Set<string>([config.http.listen, new URL(config.http.publicUrl).host]);
+  const sameServer = ours.has(url.host);
   const prefix = `${config.dhcp.httpBootPath.replace(/\/+$/, '')}/`;
   if (!sameServer || !url.pathname.startsWith(prefix)) return null;
   return decodeURIComponent(url.pathname.slice(prefix.length));

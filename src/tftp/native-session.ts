@@ -12,15 +12,14 @@
  * open (and owned here) until the thread has ended, then it is closed.
  */
 import type { FileHandle } from 'node:fs/promises';
-import type { NativeBinding } from '../native';
-import type { NativeTftpHandle, NativeTftpResult } from '../native/tftp-types';
+import type { NativeTftp, NativeTftpHandle, NativeTftpResult } from '../native/tftp-types';
 import type { Negotiated } from './options';
 import { encodeOack, printable } from './packet';
 import type { SessionResult } from './session';
 import type { TftpClient, TftpContent } from './types';
 
 export interface NativeSessionOptions {
-  binding: NativeBinding;
+  binding: NativeTftp;
   client: TftpClient;
   file: FileHandle;
   size: number;

@@ -17,8 +17,8 @@
  * cap gets ERROR 0 "server busy" (dnsmasq `--tftp-max` behaviour, reliability T10).
  *
  * Data phase: a plain file in octet mode runs on a native thread with its own socket
- * (./native-session, native/tftp.c) when the addon is loaded and the server owns its sockets (no
- * `socketFactory`); everything else (netascii, buffers, streams, fake sockets) runs on the
+ * (./native-session, native/tftp.c) when the daemon passes the addon's data phase (`dataPhase`)
+ * and the server owns its sockets (no `socketFactory`); everything else (netascii, buffers, streams, fake sockets) runs on the
  * JavaScript session (./session). Both count against the caps, report the same metrics and
  * events, and are aborted by `stop()`.
  */
@@ -28,7 +28,7 @@ import type { Registry } from 'prom-client';
 import type { TftpConfig } from '../config/sections/tftp';
 import { ErrorCode, isKickstandError } from '../errors';
 import type { Logger } from '../log';
-import { native, type NativeBinding } from '../native';
+import type { NativeTftp } from '../native/tftp-types';
 import { createTftpMetrics, type TftpMetrics } from './metrics';
 import { netasciiSize } from './netascii';
 import { negotiate } from './options';
@@ -50,8 +50,11 @@ export interface TftpServerDeps {
    * transfer runs on the JavaScript path, since a native transfer opens its own socket. */
   socketFactory?: (type: 'udp4') => Socket;
   onEvent?: (e: TftpEvent) => void;
-  /** false: every transfer on the JavaScript path even when the addon is loaded (tests, comparison). */
-  nativeDataPhase?: boolean;
+  /**
+   * The addon's TFTP data phase, chosen once by the daemon (daemon/fast-paths.ts). Absent or
+   * null: every transfer runs on the JavaScript session.
+   */
+  dataPhase?: NativeTftp | null;
 }
 
 /** What the server holds per live transfer: either session kind. */
@@ -97,7 +100,7 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
   const log = deps.log.child({ component: 'tftp' });
   const m: TftpMetrics = createTftpMetrics(deps.metrics);
   const factory = deps.socketFactory ?? ((t: 'udp4') => createSocket({ type: t }));
-  const binding: NativeBinding | null = deps.socketFactory || deps.nativeDataPhase === false ? null : native();
+  const binding: NativeTftp | null = deps.socketFactory ? null : (deps.dataPhase ?? null);
   const listeners: Socket[] = [];
   /** Sessions (and reservations while the handler runs) by client TID "addr:port". */
   const sessions = new Map<string, Transfer | null>();

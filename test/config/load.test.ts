@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/load';
 import { envOverrides } from '../../src/config/env';
+import { LiveConfig } from '../../src/config/live';
 import { REPO } from '../helpers/daemon';
 
 const dir = mkdtempSync(join(tmpdir(), 'ks-config-'));
@@ -42,6 +43,19 @@ describe('config', () => {
     assert.equal(c.tftp.maxSessions, 50);
     assert.equal(c.network.leaseTime, 3600);
     assert.deepEqual(c.profiles, {});
+    // Resolved once here: network.address and http.listen's port; never null for callers.
+    assert.equal(c.http.publicUrl, 'http://198.18.0.1:8080');
+    assert.equal(loadConfig({ file: write('pub.yaml', `${MINIMAL}http: { listen: 0.0.0.0:8081, publicUrl: 'http://boot.example:80/' }\n`), env: {} }).http.publicUrl, 'http://boot.example:80');
+    assert.deepEqual(c.store, { syncIntervalMs: null, checkpointPeriodMs: null });
+  });
+
+  it('store tuning comes from the file or KICKSTAND_STORE__*, and changing it needs a restart', () => {
+    const f = write('store.yaml', `${MINIMAL}store: { syncIntervalMs: 0 }\n`);
+    const c = loadConfig({ file: f, env: { KICKSTAND_STORE__CHECKPOINT_PERIOD_MS: '250' } });
+    assert.deepEqual(c.store, { syncIntervalMs: 0, checkpointPeriodMs: 250 });
+    const live = new LiveConfig(c);
+    assert.deepEqual(live.reload(loadConfig({ file: f, env: {} })), ['store']);
+    assert.equal(live.current.store.checkpointPeriodMs, 250, 'the running value stays');
   });
 
   it('applies KICKSTAND_ env overrides, then command-line overrides', () => {

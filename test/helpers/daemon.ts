@@ -151,7 +151,7 @@ export async function startInProcess(prefix: string, configure: (dir: string) =>
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const file = join(dir, 'kickstand.yaml');
   writeFileSync(file, stringify(configure(dir)));
-  const daemon = buildDaemon(loadConfig({ file, env: {} }), silentLogger());
+  const daemon = buildDaemon(loadConfig({ file, env: {} }), { log: silentLogger() });
   await daemon.start();
   return {
     dir,

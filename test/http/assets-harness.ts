@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { Registry } from 'prom-client';
+import { chooseFastPaths } from '../../src/daemon/fast-paths';
 import { createAssetsRouter, type ServedEvent } from '../../src/http/assets/router';
 import { silentLogger } from '../../src/log';
+import { native } from '../../src/native';
 
 export interface Harness {
   base: string;
@@ -26,7 +28,9 @@ export async function startAssets(root: string, dir: string, opts: { maxRanges?:
   const served: ServedEvent[] = [];
   const metrics = new Registry();
   const app = express();
-  app.use('/images', createAssetsRouter({ root, log: silentLogger(), metrics, onServed: (e) => served.push(e), ...opts }));
+  // As the daemon chooses it (daemon/fast-paths.ts) unless the test asks for the copy path.
+  const sendfile = opts.sendfile === false ? null : chooseFastPaths(native()).sendfile;
+  app.use('/images', createAssetsRouter({ root, log: silentLogger(), metrics, onServed: (e) => served.push(e), ...opts, sendfile }));
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
+import { resolveConfig } from '../../src/config/load';
 import { configSchema } from '../../src/config/schema';
 import { checkProfiles, DEBIAN_IPXE_DIR, IPXE_LOADERS, localAssetPath, syncLoaders } from '../../src/images/sync';
 import { IN_CI } from '../helpers/env';
@@ -62,8 +63,7 @@ describe('syncLoaders', () => {
 });
 
 function config(imagesDir: string, profiles: Record<string, unknown>) {
-  const c = configSchema.parse({ imagesDir, network: { address: '198.18.0.1', subnet: '198.18.0.0/24', pool: { start: '198.18.0.100', end: '198.18.0.199' } }, profiles });
-  return c;
+  return resolveConfig(configSchema.parse({ imagesDir, network: { address: '198.18.0.1', subnet: '198.18.0.0/24', pool: { start: '198.18.0.100', end: '198.18.0.199' } }, profiles }));
 }
 
 const rocky = {

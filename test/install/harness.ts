@@ -8,10 +8,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
+import { resolveConfig } from '../../src/config/load';
 import { configSchema, type Config } from '../../src/config/schema';
 import { HostRegistry } from '../../src/hosts/registry';
 import { createApp } from '../../src/http/app';
-import { buildInstallFlow, type InstallFlow } from '../../src/install/wiring';
+import { buildInstallFlow, type InstallFlow } from '../../src/daemon/install';
 import { silentLogger, type Logger } from '../../src/log';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/store';
@@ -43,7 +44,7 @@ export function installConfig(over: Record<string, unknown> = {}): Config {
     },
     ...over,
   });
-  return { ...parsed, source: null } as Config;
+  return resolveConfig(parsed);
 }
 
 export interface Harness {

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { HostRegistry } from '../../src/hosts/registry';
-import { buildInstallFlow } from '../../src/install/wiring';
+import { buildInstallFlow } from '../../src/daemon/install';
 import { InstallTimeoutService } from '../../src/install/timeout';
 import { silentLogger } from '../../src/log';
 import { openSqliteStore } from '../../src/store/sqlite';

@@ -3,6 +3,7 @@
  * through the real registry (validation at registration) on a real in-memory store.
  */
 import { resolve } from 'node:path';
+import { resolveConfig } from '../../src/config/load';
 import { configSchema, type Config } from '../../src/config/schema';
 import { HostRegistry } from '../../src/hosts/registry';
 import { silentLogger, type Logger } from '../../src/log';
@@ -30,7 +31,7 @@ export function renderConfig(): Config {
       rocky9: { kernel: 'rocky9/vmlinuz', initrd: 'rocky9/initrd.img', installTree: 'rocky9/tree', kickstart: 'rocky9.ks.hbs', kernelArgs: 'console=tty0 console=ttyS0,115200n8', vars: { root_password_hash: ROOT_HASH } },
     },
   });
-  return { ...c, source: null } as Config;
+  return resolveConfig(c);
 }
 
 export function makeRenderer(opts: { dir?: string; log?: Logger; bootstrapKey?: string | null; config?: Config } = {}): { renderer: KickstartRenderer; templates: TemplateSet; config: Config } {
@@ -38,7 +39,7 @@ export function makeRenderer(opts: { dir?: string; log?: Logger; bootstrapKey?: 
   const templates = new TemplateSet(() => opts.dir ?? KICKSTARTS, opts.log ?? silentLogger());
   const renderer = new KickstartRenderer({
     templates,
-    config: () => ({ profiles: config.profiles, vars: config.vars, network: config.network, publicUrl: config.http.publicUrl! }),
+    config: () => ({ profiles: config.profiles, vars: config.vars, network: config.network, publicUrl: config.http.publicUrl }),
     bootstrapPublicKey: async () => (opts.bootstrapKey === undefined ? BOOTSTRAP_KEY : opts.bootstrapKey),
   });
   return { renderer, templates, config };

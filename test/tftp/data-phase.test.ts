@@ -1,7 +1,7 @@
 /**
  * The TFTP data phase over REAL UDP sockets on 127.0.0.1, run on both paths: the native thread
  * (native/tftp.c via src/tftp/native-session.ts, for plain files in octet mode) and the
- * JavaScript session (`nativeDataPhase: false`). The scripted client is test/tftp/raw-client.ts.
+ * JavaScript session (`dataPhase: null`). The scripted client is test/tftp/raw-client.ts.
  * No root needed. The native half is skipped when the addon is not built, except in CI, where
  * .ci/run builds it with KICKSTAND_NATIVE_REQUIRED=1 and its absence fails.
  */
@@ -96,7 +96,7 @@ async function rig(useNative: boolean, files: Record<string, Buffer>, cfg: Parti
     config: tftpSchema.parse({ listen: [HOST], port: 0, timeoutMs: 1000, retries: 3, maxWindowsize: 64, ...cfg }),
     log: silentLogger(),
     metrics: registry,
-    nativeDataPhase: useNative,
+    dataPhase: useNative ? native() : null,
     onEvent: (e) => events.push(e),
     handler: (path, client) => (extra[path] ?? files0)(path, client),
   });

@@ -1,14 +1,15 @@
 /**
  * Real clients (curl, tftp-hpa, atftp) against the real server, each in its own network namespace
  * joined by a veth (198.19.77.0/24, inside 198.18.0.0/15). The server runs as a process in the
- * server namespace (bench/tftp-candidate.ts) and writes its Prometheus counters on SIGTERM.
+ * server namespace: `kickstand serve` with a TFTP-only config; its counters are read from its
+ * /metrics (over the server namespace's loopback) once no transfer is active, before it stops.
  * Loss and duplication are injected with nftables (`numgen random` drop / `dup`): this kernel has
  * no netem. Needs root.
  *
  * Every test runs twice, once per data-phase path:
- * - [native]: the addon's thread per transfer (native/tftp.c), with the file cache off
- *   (`--cache-file-bytes 0`) so every file is a FileHandle and takes the native path; the
- *   server's native-transfer counter must equal the transfers it started;
+ * - [native]: the addon's thread per transfer (native/tftp.c); the daemon then turns the file
+ *   cache off (daemon/fast-paths.ts) so every file is a FileHandle and takes the native path;
+ *   the server's native-transfer counter must equal the transfers it started;
  * - [js]: `KICKSTAND_NATIVE=off`, the JavaScript session, with the default cache (small files as
  *   buffers, big.bin as a FileHandle read with readv); the native counter must stay 0.
  * Outside CI the native half is skipped when the addon is not built; in CI it must be there.
@@ -18,15 +19,16 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { stringify } from 'yaml';
 import { native, nativeStatus } from '../../src/native';
+import { cliArgv, REPO } from '../helpers/daemon';
 import { IN_CI, missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 
 const NEED = { root: true, binaries: ['curl', 'tftp', 'atftp', 'nft', 'ss', 'sha256sum', 'tc'] };
 const why = missing(NEED);
-const REPO = resolve(__dirname, '../..');
 const SRV = '198.19.77.1';
 const SRV2 = '198.19.77.3';
 const CLI = '198.19.77.2';
@@ -40,7 +42,7 @@ let dir = '';
 let root = '';
 const sums = new Map<string, string>();
 let server: ChildProcess | null = null;
-let metricsFile = '';
+let metricsUrl = '';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -81,22 +83,37 @@ after(async () => {
 type Mode = 'native' | 'js';
 const MODES: Mode[] = ['native', 'js'];
 
-async function startServer(mode: Mode, extra: string[] = []): Promise<void> {
-  metricsFile = join(dir, `metrics-${Date.now()}.prom`);
-  const args = ['--import', 'tsx', join(REPO, 'bench/tftp-candidate.ts'), '--root', root, '--address', `${SRV},${SRV2}`, '--port', '69', '--max-blksize', '1468', '--metrics-file', metricsFile];
-  if (mode === 'native') args.push('--cache-file-bytes', '0');
-  args.push(...extra);
-  const env = { ...process.env, KICKSTAND_NATIVE: mode === 'native' ? '' : 'off' };
-  server = lab.spawnIn(srvNs, process.execPath, args, { cwd: REPO, env });
+/** `kickstand serve` in the server namespace: TFTP on SRV and SRV2 port 69, DHCP off. */
+async function startServer(mode: Mode, tftp: Record<string, number> = {}): Promise<void> {
+  const run = mkdtempSync(join(dir, 'serve-'));
+  const config = join(run, 'kickstand.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      stateDir: join(run, 'state'),
+      imagesDir: root,
+      kickstartsDir: join(REPO, 'kickstarts'),
+      http: { listen: '127.0.0.1:0' },
+      network: { address: SRV, subnet: '198.19.77.0/24', pool: { start: '198.19.77.100', end: '198.19.77.199' } },
+      dhcp: { mode: 'off' },
+      tftp: { listen: [SRV, SRV2], port: 69, maxBlksize: 1468, maxWindowsize: 64, maxSessions: 100, maxSessionsPerClient: 100, ...tftp },
+      log: { level: 'info' },
+    }),
+  );
+  const env = { ...process.env, KICKSTAND_CONFIG: undefined, KICKSTAND_NATIVE: mode === 'native' ? '' : 'off' };
+  server = lab.spawnIn(srvNs, process.execPath, [...cliArgv(), '--config', config, 'serve'], { cwd: REPO, env });
   let out = '';
   server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 300 && !out.includes(`listening ${SRV2}:69`); i++) {
+  for (let i = 0; i < 600 && !out.includes('"msg":"kickstand ready"'); i++) {
     if (server.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.ok(out.includes(`listening ${SRV2}:69`), `server did not start: ${out}`);
-  assert.ok(out.includes(mode === 'native' ? 'data phase: native' : 'data phase: js'), `server runs the ${mode} path: ${out}`);
+  const ready = /"api":"http:\/\/127\.0\.0\.1:(\d+)\/api\/v1".*"msg":"kickstand ready"/.exec(out);
+  assert.ok(ready, `server did not start: ${out}`);
+  metricsUrl = `http://127.0.0.1:${ready[1]}/metrics`;
+  const phase = mode === 'native' ? '"dataPhase":"native for plain files"' : '"dataPhase":"javascript"';
+  assert.ok(out.includes(phase), `server runs the ${mode} path: ${out}`);
 }
 
 /** The path each transfer took: every started transfer on the native thread, or none. */
@@ -114,21 +131,33 @@ function modeSkip(mode: Mode): string | undefined {
   return `native addon not loaded: ${nativeStatus().reason}`;
 }
 
-/** Stops the server (SIGTERM) and returns its counters. */
-async function stopServer(): Promise<Record<string, number>> {
-  const s = server;
-  server = null;
-  if (!s || s.exitCode !== null) return {};
-  const exited = new Promise((r) => s.once('exit', r));
-  s.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+/** The server's TFTP counters, from its /metrics (read inside the server namespace). */
+function counters(): Record<string, number> {
   const out: Record<string, number> = {};
-  if (!existsSync(metricsFile)) return out;
-  for (const line of readFileSync(metricsFile, 'utf8').split('\n')) {
+  for (const line of srvNs.exec('curl', ['-sf', metricsUrl]).split('\n')) {
     const m = /^(kickstand_tftp_\w+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
     if (m) out[m[1]! + (m[2] ?? '')] = Number(m[3]);
   }
   return out;
+}
+
+/**
+ * Waits (bounded) until no transfer is active, reads the counters, then stops the server
+ * (SIGTERM) and returns them.
+ */
+async function stopServer(): Promise<Record<string, number>> {
+  const s = server;
+  server = null;
+  if (!s || s.exitCode !== null) return {};
+  let m = counters();
+  for (let i = 0; i < 100 && (m['kickstand_tftp_sessions_active'] ?? 0) > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    m = counters();
+  }
+  const exited = new Promise((r) => s.once('exit', r));
+  s.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  return m;
 }
 
 interface Run { code: number | null; stdout: string; stderr: string }
@@ -195,7 +224,7 @@ for (const mode of MODES) {
   test(`[${mode}] windowsize: atftp negotiates RFC 7440 windowsize 16 and gets byte-exact copies`, { timeout: 120_000 }, async (t) => {
     const skipWhy = modeSkip(mode);
     if (skipWhy) return t.skip(skipWhy);
-    await startServer(mode, ['--max-window', '32']);
+    await startServer(mode, { maxWindowsize: 32 });
     t.after(() => stopServer());
     const trace = await run(cliNs, `atftp --trace --option "blksize 1468" --option "windowsize 16" -g -r small.cfg -l /dev/null ${SRV} 2>&1`);
     assert.match(trace.stdout, /received OACK <[^>]*windowsize: 16/);
@@ -254,7 +283,7 @@ for (const mode of MODES) {
     srvNs.exec('nft', ['-f', '-'], { input: ruleset('ksloss', CLI, 'dport') });
     let m: Record<string, number> = {};
     try {
-      await startServer(mode, ['--timeout-ms', '200', '--retries', '8']);
+      await startServer(mode, { timeoutMs: 200, retries: 8 });
       await fetchExact('tftp-hpa', 'lossy.bin'); // 513 blocks lock-step
       await fetchExact('atftp-512', 'lossy.bin');
       await fetchExact('atftp-w8', 'lossyw.bin'); // 715 blocks, windows of 8
@@ -286,7 +315,7 @@ for (const mode of MODES) {
     // (200 MiB in all) running together for several seconds on either path, so all 50 overlap.
     srvNs.exec('tc', ['qdisc', 'add', 'dev', srvIf, 'root', 'tbf', 'rate', '160mbit', 'burst', '64kb', 'latency', '2s']);
     try {
-      await startServer(mode, ['--max-sessions', '50', '--per-client', '50']);
+      await startServer(mode, { maxSessions: 50, maxSessionsPerClient: 50 });
       const runs = Array.from({ length: 50 }, () => run(cliNs, fetchCmd('curl-512', 'mid.bin'), 150_000));
       // wait until 50 transfer sockets exist in the server namespace (bounded), then ask once more
       let sockets = 0;

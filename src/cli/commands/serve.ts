@@ -22,10 +22,9 @@ export function registerServe(program: Command): void {
       const config = loadConfig({ file, overrides });
       process.umask(0o077); // database, keys and tokens: owner only
       // Loaded on use, so client commands start without express, SQLite, ssh2 (start-up time).
-      const { createLogger } = require('../../log') as typeof import('../../log');
       const { buildDaemon } = require('../../daemon') as typeof import('../../daemon');
-      const log = createLogger({ level: config.log.level });
-      const daemon = buildDaemon(config, log);
+      const daemon = buildDaemon(config);
+      const log = daemon.log;
       await daemon.start();
       const addr = daemon.http.address();
       log.info(

@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { isSlice, type Segment } from './multipart';
-import { canSendfile, SENDFILE_JOB_BYTES, SENDFILE_MIN_BYTES, SENDFILE_NOW_BYTES, sendNow, sendSlice, type SendfileHandle } from './sendfile';
+import { SENDFILE_JOB_BYTES, SENDFILE_MIN_BYTES, SENDFILE_NOW_BYTES, type Sendfile, type SendfileHandle } from './sendfile';
 
 export interface BufferPool {
   readonly chunkSize: number;
@@ -119,12 +119,13 @@ export function pumpSegments(
   done: (r: PumpResult) => void,
   opts: PumpOptions = {},
 ): void {
-  new BodyPump(source, res, segments, pool, progress, done, opts.sendfile !== false && canSendfile(res)).start();
+  const sendfile = opts.sendfile ?? null;
+  new BodyPump(source, res, segments, pool, progress, done, sendfile !== null && sendfile.canUse(res) ? sendfile : null).start();
 }
 
 export interface PumpOptions {
-  /** false: never use sendfile (differential tests, benchmarks). Default: when available. */
-  sendfile?: boolean;
+  /** The sendfile(2) sender for slices of 64 KiB and more; absent or null: every body is copied. */
+  sendfile?: Sendfile | null;
 }
 
 class BodyPump {
@@ -145,7 +146,8 @@ class BodyPump {
     private readonly pool: BufferPool,
     private readonly progress: PumpProgress,
     private readonly done: (r: PumpResult) => void,
-    private useSendfile: boolean,
+    /** Null once sendfile cannot be used for this response (then every slice is copied). */
+    private sendfileTo: Sendfile | null,
   ) {}
 
   start(): void {
@@ -186,7 +188,7 @@ class BodyPump {
   }
 
   private read(from: number, to: number): void {
-    if (this.useSendfile && to - from + 1 >= SENDFILE_MIN_BYTES) this.sendfile(from, to);
+    if (this.sendfileTo !== null && to - from + 1 >= SENDFILE_MIN_BYTES) this.sendfile(this.sendfileTo, from, to);
     else this.copy(from, to);
   }
 
@@ -195,10 +197,10 @@ class BodyPump {
    * usually all of it), the rest on a native thread, SENDFILE_JOB_BYTES per job; the copy path
    * when sendfile cannot be used for this response.
    */
-  private sendfile(from: number, to: number): void {
+  private sendfile(sf: Sendfile, from: number, to: number): void {
     let now: number | null;
     try {
-      now = sendNow(this.res, this.fd, from, Math.min(to - from + 1, SENDFILE_NOW_BYTES));
+      now = sf.sendNow(this.res, this.fd, from, Math.min(to - from + 1, SENDFILE_NOW_BYTES));
     } catch (err) {
       return this.fail(err as Error);
     }
@@ -208,13 +210,13 @@ class BodyPump {
       from += now;
     }
     this.reading = true;
-    const job = sendSlice(this.res, this.fd, from, Math.min(to - from + 1, SENDFILE_JOB_BYTES), (err, sent) => {
+    const job = sf.sendSlice(this.res, this.fd, from, Math.min(to - from + 1, SENDFILE_JOB_BYTES), (err, sent) => {
       this.job = null;
       this.reading = false;
       this.sent(sent);
       if (this.finished) return this.settle();
       if (err !== null && sent === 0 && (err as NodeJS.ErrnoException).code === 'EBUSY') {
-        this.useSendfile = false; // the native job cap is reached: copy this response instead
+        this.sendfileTo = null; // the native job cap is reached: copy this response instead
         return this.copy(from, to);
       }
       if (err !== null) return this.fail(err);
@@ -222,7 +224,7 @@ class BodyPump {
     });
     if (job !== null) return void (this.job = job);
     this.reading = false;
-    this.useSendfile = false; // e.g. a pipelined response queued behind another one
+    this.sendfileTo = null; // e.g. a pipelined response queued behind another one
     this.copy(from, to);
   }
 

@@ -31,6 +31,7 @@ import { hasPreconditions, planRequest } from './plan';
 import { createBufferPool, pumpSegments, type BufferPool, type PumpProgress } from './pump';
 import { DEFAULT_MAX_RANGES } from './ranges';
 import { serveViaSend } from './via-send';
+import type { Sendfile } from './sendfile';
 
 export interface ServedEvent {
   path: string;
@@ -75,10 +76,10 @@ export interface AssetsDeps {
   /** false: every request goes through send (differential tests). Default true. */
   directPath?: boolean;
   /**
-   * false: bodies are always copied through user space (pump.ts), never sent with sendfile(2).
-   * Default: sendfile whenever the native addon is loaded (sendfile.ts).
+   * The sendfile(2) body sender (sendfile.ts), chosen once by the daemon (daemon/fast-paths.ts).
+   * Absent or null: bodies are always copied through user space (pump.ts).
    */
-  sendfile?: boolean;
+  sendfile?: Sendfile | null;
 }
 
 interface Ctx {
@@ -191,7 +192,7 @@ function pump(ctx: Ctx, res: ServerResponse, source: { fd: number } | { path: st
   pumpSegments(source, res, segments, ctx.pool, progress, (r) => {
     if (r.error !== undefined) ctx.log.warn({ err: r.error, path: f.rel }, 'asset body failed');
     then?.();
-  }, { sendfile: ctx.deps.sendfile !== false });
+  }, { sendfile: ctx.deps.sendfile ?? null });
 }
 
 /** Reports `progress` once a second while a large body is on its way (deps.onProgress). */

@@ -1,8 +1,8 @@
 /**
- * @module install/wiring
+ * @module daemon/install
  * Builds the install flow for the daemon from the shared parts: templates and renderer, the
  * address binding, tokens (hooked to the registry's arm), callbacks, the timeout service and
- * the HTTP routes (machine mounts + the render API). daemon.ts calls this once.
+ * the HTTP routes (machine mounts + the render API). buildDaemon calls this once.
  */
 import type { Router } from 'express';
 import type { Registry } from 'prom-client';
@@ -13,10 +13,10 @@ import type { Logger } from '../log';
 import { KickstartRenderer } from '../render/kickstart';
 import { TemplateSet } from '../render/templates';
 import type { Store } from '../store/store';
-import { AddressBinding } from './binding';
-import { InstallCallbacks } from './callbacks';
-import { InstallTimeoutService } from './timeout';
-import { InstallTokens } from './tokens';
+import { AddressBinding } from '../install/binding';
+import { InstallCallbacks } from '../install/callbacks';
+import { InstallTimeoutService } from '../install/timeout';
+import { InstallTokens } from '../install/tokens';
 
 export interface InstallWiringDeps {
   store: Store;
@@ -47,7 +47,7 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
     templates,
     config: () => {
       const c = config();
-      return { profiles: c.profiles, vars: c.vars, network: c.network, publicUrl: c.http.publicUrl ?? `http://${c.network.address}` };
+      return { profiles: c.profiles, vars: c.vars, network: c.network, publicUrl: c.http.publicUrl };
     },
     bootstrapPublicKey: deps.bootstrapPublicKey,
   });
@@ -63,7 +63,7 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
     binding,
     callbacks,
     renderer,
-    config: () => ({ publicUrl: config().http.publicUrl ?? `http://${config().network.address}`, unknownHosts: config().dhcp.unknownHosts }),
+    config: () => ({ publicUrl: config().http.publicUrl, unknownHosts: config().dhcp.unknownHosts }),
     log,
     metrics,
   });

@@ -1,0 +1,121 @@
+/**
+ * @module daemon
+ * The one wiring point: builds the running daemon from a resolved config (the store, the
+ * registry, the HTTP app and the network services, in start order). `kickstand serve`, the
+ * tests and bench/ all use it. No listening happens here; `start()` does that. One file per
+ * part: install.ts, bootstrap.ts, lifecycle-api.ts, dhcp.ts, tftp.ts, fast-paths.ts.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import type { Registry } from 'prom-client';
+import { ensureTokenFile } from '../auth/api-token';
+import { bootstrapPublicKey } from '../bootstrap/keys';
+import { LiveConfig } from '../config/live';
+import { splitHostPort } from '../config/load';
+import type { Config } from '../config/schema';
+import { HostRegistry } from '../hosts/registry';
+import { publishAssetProgress, recordAssetServed } from '../hosts/timeline-bridge';
+import { createAssets } from '../http/assets/router';
+import { createApp } from '../http/app';
+import { HttpService } from '../http/server';
+import { Lifecycle, type Service } from '../lifecycle';
+import { createLogger, type Logger } from '../log';
+import { createMetrics } from '../metrics';
+import { native, nativeStatus } from '../native';
+import { openSqliteStore } from '../store/sqlite';
+import type { Store } from '../store/store';
+import { Timeline, withTimeline } from '../timeline';
+import { bootstrapWiring } from './bootstrap';
+import { dhcpService } from './dhcp';
+import { chooseFastPaths, logNativeStatus } from './fast-paths';
+import { buildInstallFlow } from './install';
+import { lifecycleWiring } from './lifecycle-api';
+import { tftpService } from './tftp';
+
+export interface Daemon {
+  readonly config: LiveConfig;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly registry: HostRegistry;
+  readonly metrics: Registry;
+  readonly http: HttpService;
+  /** The express app (not listening until start()); tests walk its routes. */
+  readonly app: Express;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** SIGHUP: apply the safe parts of `next`; returns keys that need a restart. */
+  reload(next: Config): string[];
+}
+
+/** What a caller may vary; everything else comes from the config. */
+export interface DaemonOverrides {
+  /** Default: a JSON logger at config.log.level. Tests pass a silent one. */
+  log?: Logger;
+}
+
+export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Daemon {
+  const log = overrides.log ?? createLogger({ level: config.log.level });
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  logNativeStatus(log, nativeStatus());
+  const fast = chooseFastPaths(native());
+  const live = new LiveConfig(config);
+  const timeline = new Timeline();
+  // null in the config: the store's own defaults.
+  const rawStore = openSqliteStore(join(config.stateDir, 'kickstand.db'), {
+    syncIntervalMs: config.store.syncIntervalMs ?? undefined,
+    checkpointPeriodMs: config.store.checkpointPeriodMs ?? undefined,
+  });
+  const store = withTimeline(rawStore, timeline);
+  const apiToken = ensureTokenFile(config.api.tokenFile ?? join(config.stateDir, 'api-token'));
+  const metrics = createMetrics();
+  const registry = new HostRegistry(store, {
+    get profiles() {
+      return live.current.profiles;
+    },
+    get network() {
+      return live.current.network;
+    },
+  });
+
+  const install = buildInstallFlow({ store, registry, config: () => live.current, log, metrics, bootstrapPublicKey: async () => bootstrapPublicKey(live.current.stateDir) });
+  const bootstrap = bootstrapWiring({ store, registry, live, timeline, log, metrics, stateDir: config.stateDir });
+  const lifecycleApi = lifecycleWiring({ store, registry, timeline, log, leaveMesh: (h) => bootstrap.bootstrapper.mesh.remove(h.name) });
+  const assets = createAssets({
+    root: config.imagesDir,
+    log,
+    metrics,
+    sendfile: fast.sendfile,
+    onServed: recordAssetServed(store, log),
+    onProgress: publishAssetProgress(store, timeline, log),
+  });
+  const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: [...install.mounts, { path: '/images', router: assets.router }], apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api] });
+  const [host, port] = splitHostPort(config.http.listen);
+  const http = new HttpService(app, host, port, log.child({ component: 'http' }), [{ prefix: '/images/', handle: assets.handle }]);
+  const services: Service[] = [install.timeout, http];
+  // DHCP starts after HTTP: it points machines at URLs that must already answer.
+  if (config.dhcp.mode !== 'off') services.push(dhcpService(config, store, log, metrics));
+  if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics, fast));
+  services.push(bootstrap.trigger);
+  const lifecycle = new Lifecycle(services, log);
+
+  return {
+    config: live,
+    log,
+    store,
+    registry,
+    metrics,
+    http,
+    app,
+    start: () => lifecycle.start(),
+    async stop() {
+      await lifecycle.stop();
+      await rawStore.close();
+    },
+    reload(next) {
+      const restart = live.reload(next);
+      log.level = live.current.log.level;
+      return restart;
+    },
+  };
+}
