@@ -81,7 +81,7 @@ export const LAYERS: readonly Layer[] = [
   {
     name: 'daemon',
     holds: 'process entry points: the daemon that builds everything, and the commands that start it',
-    members: ['daemon.ts', 'cli/main.ts', 'cli/commands/serve.ts'],
+    members: ['daemon/', 'cli/main.ts', 'cli/commands/serve.ts'],
   },
 ];
 
