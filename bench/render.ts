@@ -18,6 +18,7 @@ import { resolveConfig } from '../src/config/load';
 import { configSchema } from '../src/config/schema';
 import { silentLogger } from '../src/log';
 import type { Host } from '../src/model/host';
+import { clusterFacts } from '../src/render/context';
 import { KickstartRenderer } from '../src/render/kickstart';
 import { TemplateSet } from '../src/render/templates';
 
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   const templates = new TemplateSet(() => DIR, silentLogger());
   const renderer = new KickstartRenderer({
     templates,
-    config: () => ({ profiles: config.profiles, vars: config.vars, network: config.network, publicUrl: config.http.publicUrl }),
+    config: () => ({ profiles: config.profiles, vars: config.vars, network: config.network, publicUrl: config.http.publicUrl, cluster: clusterFacts(config.bootstrap) }),
     bootstrapPublicKey: async () => KEY,
   });
   const ctx = await renderer.context(host, TOKEN);

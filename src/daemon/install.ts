@@ -10,6 +10,7 @@ import type { Config } from '../config/schema';
 import type { HostRegistry } from '../hosts/registry';
 import { bootRoutes } from '../http/boot';
 import type { Logger } from '../log';
+import { clusterFacts } from '../render/context';
 import { KickstartRenderer } from '../render/kickstart';
 import { TemplateSet } from '../render/templates';
 import type { Store } from '../store/store';
@@ -47,7 +48,7 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
     templates,
     config: () => {
       const c = config();
-      return { profiles: c.profiles, vars: c.vars, network: c.network, publicUrl: c.http.publicUrl };
+      return { profiles: c.profiles, vars: c.vars, network: c.network, publicUrl: c.http.publicUrl, cluster: clusterFacts(c.bootstrap) };
     },
     bootstrapPublicKey: deps.bootstrapPublicKey,
   });

@@ -11,6 +11,7 @@ import { parseAuthorizedKeys, parsePublicKey } from '../model/ssh-key';
 import { validateVars, type Host } from '../model/host';
 import { parseCidr } from '../model/ipv4';
 import type { ProfileConfig } from '../config/sections/profiles';
+import type { BootstrapConfig } from '../config/sections/bootstrap';
 import type { TemplateContext } from './templates';
 
 export interface NetworkFacts {
@@ -18,6 +19,31 @@ export interface NetworkFacts {
   gateway: string | null;
   dns: readonly string[];
   domain: string | null;
+}
+
+/** What the bootstrapper will need open on the node (bootstrap config; null when disabled). */
+export interface ClusterFacts {
+  mesh: { port: number; interface: string } | null;
+  /** The k3s API port, or null when the k3s join is off (then no k3s ports are opened). */
+  k3sApiPort: number | null;
+}
+
+export function clusterFacts(b: BootstrapConfig): ClusterFacts {
+  const mesh = b.mesh.enabled ? { port: b.mesh.listenPort, interface: b.mesh.interface } : null;
+  // The k3s join runs over the mesh only (bootstrap/steps.ts): no mesh, no k3s.
+  return { mesh, k3sApiPort: mesh !== null && b.k3s.enabled ? b.k3s.apiPort : null };
+}
+
+/**
+ * Ports a k3s node of `role` accepts from the other nodes, as `port/proto` (k3s docs,
+ * "Inbound Rules for K3s Nodes": 6443 API and 2379-2380 embedded etcd on servers, 10250
+ * kubelet and 8472 flannel VXLAN on every node). Roles other than server/agent join no cluster.
+ */
+export function k3sMeshPorts(role: string, c: ClusterFacts): string[] {
+  if (c.k3sApiPort === null) return [];
+  if (role === 'server') return [`${c.k3sApiPort}/tcp`, '2379-2380/tcp', '10250/tcp', '8472/udp'];
+  if (role === 'agent') return ['10250/tcp', '8472/udp'];
+  return [];
 }
 
 export interface ContextInput {
@@ -30,6 +56,7 @@ export interface ContextInput {
   token: string;
   /** Kickstand's bootstrap public key (`ssh-ed25519 AAAA…`), or null if not available. */
   bootstrapKey: string | null;
+  cluster: ClusterFacts;
 }
 
 /** Names Kickstand sets itself; a var of the same name is shadowed. */
@@ -51,6 +78,9 @@ export const BUILTIN_VARS = [
   'callback_installed_url',
   'bootstrap_authorized_key',
   'authorized_keys',
+  'mesh_port',
+  'mesh_interface',
+  'k3s_mesh_ports',
 ] as const;
 
 // Names that would reach Object.prototype members in a naive lookup: refused outright.
@@ -119,6 +149,9 @@ export function buildContext(input: ContextInput): TemplateContext {
     ['callback_installing_url', callbackUrl(publicUrl, token, 'installing')],
     ['callback_installed_url', callbackUrl(publicUrl, token, 'installed')],
     ['authorized_keys', parseAuthorizedKeys(vars.get('ssh_authorized_keys') ?? '', 'vars.ssh_authorized_keys')],
+    ['mesh_port', input.cluster.mesh ? String(input.cluster.mesh.port) : ''],
+    ['mesh_interface', input.cluster.mesh?.interface ?? ''],
+    ['k3s_mesh_ports', k3sMeshPorts(host.role, input.cluster)],
   ];
   if (bootstrap) builtins.push(['bootstrap_authorized_key', bootstrap]);
   const entries: Array<[string, string | readonly string[]]> = [...vars.entries()].filter(([k]) => !(BUILTIN_VARS as readonly string[]).includes(k));

@@ -10,7 +10,7 @@
 import { ErrorCode, KickstandError, isKickstandError } from '../errors';
 import type { Host } from '../model/host';
 import type { ProfileConfig } from '../config/sections/profiles';
-import { buildContext, maskSecrets, type NetworkFacts } from './context';
+import { buildContext, maskSecrets, type ClusterFacts, type NetworkFacts } from './context';
 import { checkAgainstReference, parseKickstart, type KickstartLayout } from './kickstart-check';
 import type { TemplateContext, TemplateSet } from './templates';
 
@@ -20,6 +20,8 @@ export interface RenderConfig {
   vars: Readonly<Record<string, string>>;
   network: NetworkFacts;
   publicUrl: string;
+  /** From the bootstrap config: the ports the kickstart opens for the mesh and k3s. */
+  cluster: ClusterFacts;
 }
 
 export interface KickstartRendererDeps {
@@ -59,6 +61,7 @@ export class KickstartRenderer {
       publicUrl: cfg.publicUrl,
       token,
       bootstrapKey: await this.deps.bootstrapPublicKey(),
+      cluster: cfg.cluster,
     });
     return opts.mask ? maskSecrets(ctx) : ctx;
   }

@@ -77,13 +77,14 @@ describe('install flow over HTTP (real curl)', () => {
     assert.match(again.body, /sanboot --no-describe --drive 0x80/);
     assert.ok(!again.body.includes('/ks/'));
 
-    // %pre exactly as rendered, with sh and curl.
+    // The callback %pre exactly as rendered, with sh and curl (the install-disk %pre and the
+    // node %post are run against a fake sysfs and stub tools in test/render/shipped-kickstarts.test.ts).
     // (async: the server runs in this process and must keep answering)
-    await run('sh', ['-c', sectionBody(ks.body, '%pre')], { timeout: 60_000 });
+    await run('sh', ['-c', sectionBody(ks.body, '%pre', 'kickstand_cb=')], { timeout: 60_000 });
     assert.equal((await h.registry.require('node1')).state, 'installing');
 
     // %post exactly as rendered, in a scratch root: generates host keys and reports them.
-    await run('sh', ['-c', sectionBody(ks.body, '%post')], { timeout: 60_000, env: { ...process.env, KICKSTAND_SYSROOT: scratch } });
+    await run('sh', ['-c', sectionBody(ks.body, '%post', 'kickstand_cb=')], { timeout: 60_000, env: { ...process.env, KICKSTAND_SYSROOT: scratch } });
     const node = await h.registry.require('node1');
     assert.equal(node.state, 'installed');
     assert.equal(node.netboot, false);

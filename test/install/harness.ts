@@ -111,11 +111,22 @@ export function curl(url: string, opts: { from?: string; data?: string; dataFile
   });
 }
 
-/** The body of the first `%<kind>` section of a kickstart (between its header and %end). */
-export function sectionBody(ks: string, kind: '%pre' | '%post'): string {
+/** The bodies of every `%<kind>` section of a kickstart (between its header and %end), in order. */
+export function sectionBodies(ks: string, kind: '%pre' | '%post'): string[] {
   const lines = ks.split('\n');
-  const start = lines.findIndex((l) => l.split(/\s+/)[0] === kind);
-  if (start < 0) throw new Error(`no ${kind} section`);
-  const end = lines.findIndex((l, i) => i > start && l.trim() === '%end');
-  return lines.slice(start + 1, end).join('\n') + '\n';
+  const out: string[] = [];
+  for (let start = 0; start < lines.length; start++) {
+    if (lines[start]!.split(/\s+/)[0] !== kind) continue;
+    const end = lines.findIndex((l, i) => i > start && l.trim() === '%end');
+    out.push(lines.slice(start + 1, end).join('\n') + '\n');
+    start = end;
+  }
+  return out;
+}
+
+/** The body of the first `%<kind>` section containing `needle` (default: the first one). */
+export function sectionBody(ks: string, kind: '%pre' | '%post', needle = ''): string {
+  const body = sectionBodies(ks, kind).find((b) => b.includes(needle));
+  if (body === undefined) throw new Error(`no ${kind} section${needle ? ` containing ${needle}` : ''}`);
+  return body;
 }

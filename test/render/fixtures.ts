@@ -8,6 +8,7 @@ import { configSchema, type Config } from '../../src/config/schema';
 import { HostRegistry } from '../../src/hosts/registry';
 import { silentLogger, type Logger } from '../../src/log';
 import type { Host } from '../../src/model/host';
+import { clusterFacts } from '../../src/render/context';
 import { KickstartRenderer } from '../../src/render/kickstart';
 import { TemplateSet } from '../../src/render/templates';
 import { openSqliteStore } from '../../src/store/sqlite';
@@ -39,7 +40,7 @@ export function makeRenderer(opts: { dir?: string; log?: Logger; bootstrapKey?: 
   const templates = new TemplateSet(() => opts.dir ?? KICKSTARTS, opts.log ?? silentLogger());
   const renderer = new KickstartRenderer({
     templates,
-    config: () => ({ profiles: config.profiles, vars: config.vars, network: config.network, publicUrl: config.http.publicUrl }),
+    config: () => ({ profiles: config.profiles, vars: config.vars, network: config.network, publicUrl: config.http.publicUrl, cluster: clusterFacts(config.bootstrap) }),
     bootstrapPublicKey: async () => (opts.bootstrapKey === undefined ? BOOTSTRAP_KEY : opts.bootstrapKey),
   });
   return { renderer, templates, config };

@@ -18,7 +18,7 @@ import { makeRenderer, OPERATOR_KEYS, renderConfig, TOKEN } from './fixtures';
 
 const TARGET = 10_000;
 const MAX_RECORDS = 30_000;
-const EXPECTED_SECTIONS = ['%packages', '%pre', '%post'];
+const EXPECTED_SECTIONS = ['%packages', '%pre', '%pre', '%post', '%post'];
 
 // Single-line hostile text: what registration lets through, so what the template must survive.
 const LINE_FRAGMENTS = [
