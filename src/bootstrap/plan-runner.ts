@@ -20,7 +20,7 @@ import { TOKEN_SETTING, clusterToken } from './k3s';
 import { runPlan, type PlanReport } from './plan';
 import type { ServerWait } from './server-wait';
 import { pinnedKeys } from './ssh';
-import { buildPlan } from './steps';
+import { buildPlan, type BundleSource } from './steps';
 
 export interface PlanRunnerDeps {
   store: Store;
@@ -35,6 +35,8 @@ export interface PlanRunnerDeps {
   serverReady: (server: string) => Promise<void>;
   log: Logger;
   metrics?: Registry;
+  /** Where imported k3s bundles are served from (bootstrap.k3s.source: bundle). */
+  bundleSource?: () => BundleSource;
 }
 
 export interface BootstrapResult extends Omit<PlanReport, 'error'> {
@@ -69,7 +71,7 @@ export class PlanRunner {
     try {
       pinnedKeys(name, host.sshHostKeys); // refuse before any address lookup or connection
       const endpoint = host.vars.mesh_endpoint ?? (await connector.address(host));
-      const steps = buildPlan(host, endpoint, { store, mesh: this.deps.mesh, connector, config, clusterLock: (fn) => this.clusterLock(fn) });
+      const steps = buildPlan(host, endpoint, { store, mesh: this.deps.mesh, connector, config, clusterLock: (fn) => this.clusterLock(fn), ...(this.deps.bundleSource ? { bundleSource: this.deps.bundleSource } : {}) });
       // Known before any output is seen, so the very first run's output is redacted too.
       const token = config.k3s.enabled ? await clusterToken(store.settings) : await store.settings.get(TOKEN_SETTING);
       const report = await runPlan(name, steps, {

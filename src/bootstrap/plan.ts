@@ -3,7 +3,8 @@
  * A plan is an ordered list of named, idempotent steps. Each step has a deadline and bounded
  * retries; a step reports whether it changed anything, so a second run of a converged plan
  * reports `changed: false` everywhere. A host-key mismatch is never retried (it is not a
- * transient fault), nor a missing k3s server (the step already waited for one). Step output
+ * transient fault), nor a missing k3s server (the step already waited for one), nor a missing
+ * k3s bundle. Step output
  * is streamed to the host's timeline and the log, with every known secret redacted first.
  */
 import { ErrorCode, KickstandError, isKickstandError } from '../errors';
@@ -58,10 +59,10 @@ export interface PlanReport {
 }
 
 /**
- * Failures a retry cannot fix: a host-key mismatch is not transient, and a missing k3s server
- * was already waited for (steps.ts waitForServer).
+ * Failures a retry cannot fix: a host-key mismatch is not transient, a missing k3s server
+ * was already waited for (steps.ts waitForServer), and a missing k3s bundle needs the operator.
  */
-const FINAL_CODES = new Set<string>([ErrorCode.HOST_KEY_MISMATCH, ErrorCode.K3S_NO_SERVER]);
+const FINAL_CODES = new Set<string>([ErrorCode.HOST_KEY_MISMATCH, ErrorCode.K3S_NO_SERVER, ErrorCode.K3S_NO_BUNDLE]);
 
 /** Runs `steps` in order; stops at the first step that fails all its attempts. */
 export async function runPlan(host: string, steps: readonly Step[], deps: PlanDeps): Promise<PlanReport> {

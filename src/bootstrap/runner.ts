@@ -22,6 +22,7 @@ import { PlanRunner, STARTABLE, type BootstrapResult } from './plan-runner';
 import { BootstrapQueue } from './queue';
 import { ServerWait } from './server-wait';
 import type { SocketFactory } from './ssh';
+import type { BundleSource } from './steps';
 
 export interface BootstrapperDeps {
   store: Store;
@@ -30,6 +31,11 @@ export interface BootstrapperDeps {
   stateDir: string;
   log: Logger;
   metrics?: Registry;
+  /**
+   * The live config's imagesDir and http.publicUrl: where nodes fetch an imported k3s bundle
+   * (bootstrap.k3s.source: bundle, the default). Without it only source internet can join k3s.
+   */
+  bundleSource?: () => BundleSource;
   /** Tests: reach nodes through a forwarder (see test/helpers/sshd-node.ts). */
   socketFactory?: SocketFactory;
 }
@@ -67,6 +73,7 @@ export class Bootstrapper {
       serverReady: (server) => this.serverReady(server),
       log: deps.log,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.bundleSource ? { bundleSource: deps.bundleSource } : {}),
     });
   }
 

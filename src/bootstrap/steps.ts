@@ -10,7 +10,10 @@ import type { MeshSync } from '../mesh/sync';
 import type { Store } from '../store/store';
 import type { BootstrapConfig } from '../config/sections/bootstrap';
 import type { NodeConnector } from './connect';
-import { INIT_SERVER_SETTING, clusterToken, invocation, joinScript, type K3sSettings } from './k3s';
+import { archFromUname } from '../images/k3s-release';
+import { resolveBundle } from '../images/k3s-bundle';
+import { INIT_SERVER_SETTING, clusterToken, invocation, joinScript, type K3sInstaller, type K3sSettings } from './k3s';
+import { bundleFetch } from './k3s-fetch';
 import type { Step, StepContext } from './plan';
 import { parseKv, shCommand } from './shell';
 import { KEYS_SCRIPT, applyCommand, checkKey, type MeshSettings } from './wireguard';
@@ -22,13 +25,21 @@ export interface StepDeps {
   config: BootstrapConfig;
   /** Serialises the choice of the cluster-initialising server. */
   clusterLock: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Where imported k3s bundles are (source bundle): the live config's imagesDir and http.publicUrl. */
+  bundleSource?: () => BundleSource;
+}
+
+export interface BundleSource {
+  /** http.publicUrl, as the nodes reach Kickstand. */
+  publicUrl: string;
+  imagesDir: string;
 }
 
 const PREFLIGHT = `set -u
 echo "kernel=$(uname -sr)"
 echo "arch=$(uname -m)"
 echo "uid=$(id -u)"
-for b in wg wireguard-go ip flock; do
+for b in wg wireguard-go ip flock curl sha256sum; do
   if command -v "$b" >/dev/null 2>&1; then echo "has_$(echo "$b" | tr - _)=1"; else echo "has_$(echo "$b" | tr - _)=0"; fi
 done
 `;
@@ -38,7 +49,7 @@ export function meshSettings(c: BootstrapConfig): MeshSettings {
 }
 
 export function k3sSettings(c: BootstrapConfig): K3sSettings {
-  return { installCommand: c.k3s.installCommand, extraArgs: c.k3s.extraArgs, apiPort: c.k3s.apiPort, meshInterface: c.mesh.interface, nodeStateDir: c.nodeStateDir };
+  return { extraArgs: c.k3s.extraArgs, apiPort: c.k3s.apiPort, meshInterface: c.mesh.interface, nodeStateDir: c.nodeStateDir };
 }
 
 export function buildPlan(host: Host, endpoint: string, d: StepDeps): Step[] {
@@ -119,15 +130,39 @@ function k3sJoin(host: Host, d: StepDeps): Step {
     async run(ctx) {
       const self = await d.store.mesh.get(host.name);
       if (!self) throw fail(`${host.name} has no mesh address`);
+      // Before any wait: a missing bundle is the operator's to fix, never a download from elsewhere.
+      const installer = await k3sInstaller(ctx, d);
       const { ip: initIp, waitedMs } = await waitForServer(host, d);
       const inv = invocation(host.role as 'server' | 'agent', self.address, initIp, k3sSettings(d.config));
       const token = await clusterToken(d.store.settings);
-      const r = await ctx.exec(shCommand(joinScript(inv, k3sSettings(d.config)), 'kickstand-k3s', []), { stdin: token + '\n' });
+      const r = await ctx.exec(shCommand(joinScript(inv, k3sSettings(d.config), installer), 'kickstand-k3s', []), { stdin: token + '\n' });
       const changed = parseKv(r.stdout).changed === '1';
       const waited = waitedMs >= SERVER_POLL_MS ? `, after waiting ${Math.round(waitedMs / 1000)} s for the first server` : '';
-      return { changed, detail: `${inv.role}${initIp === null ? ' (cluster init)' : ` via ${initIp}`}${waited}` };
+      const from = installer.source === 'bundle' ? `k3s ${installer.fetch.version} ${installer.fetch.arch} from the bundle` : 'k3s from installCommand';
+      return { changed, detail: `${inv.role}${initIp === null ? ' (cluster init)' : ` via ${initIp}`}, ${from}${waited}` };
     },
   };
+}
+
+/**
+ * The installer for this node. source bundle: the imported bundle for bootstrap.k3s.version (or
+ * the only one) and the node's architecture, from preflight's `uname -m` (the node knows its
+ * own CPU; the host record does not carry one).
+ */
+async function k3sInstaller(ctx: StepContext, d: StepDeps): Promise<K3sInstaller> {
+  const k = d.config.k3s;
+  if (k.source === 'internet') return { source: 'internet', command: k.installCommand };
+  if (!d.bundleSource) {
+    throw fail('bootstrap.k3s.source is bundle but this bootstrapper was not given the images directory and public URL to fetch it from', 'set bootstrap.k3s.source: internet, or pass bundleSource to the Bootstrapper (src/daemon.ts)');
+  }
+  const arch = archFromUname(ctx.facts.arch ?? '');
+  if (arch === null) throw fail(`the node's architecture ${ctx.facts.arch ?? '(unknown)'} has no k3s bundle (amd64 and arm64 are imported)`, 'set bootstrap.k3s.source: internet for this cluster');
+  const src = d.bundleSource();
+  const bundle = await resolveBundle(src.imagesDir, k.version, arch);
+  if (ctx.facts.has_curl !== '1' || ctx.facts.has_sha256sum !== '1') {
+    throw fail('curl or sha256sum (coreutils) is missing on the node; the k3s bundle is fetched and checked with them', 'add curl to the kickstart %packages');
+  }
+  return { source: 'bundle', fetch: bundleFetch(bundle, src.publicUrl) };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * @module images/sync
  * Fills images/ with the iPXE loaders from Debian's `ipxe` package and checks that what each
- * profile boots is present. The lead wires these into `kickstand images sync|check`.
+ * profile boots is present: `kickstand images sync|check` (cli/commands/images.ts).
  *
  * Debian 12 `ipxe` (dpkg -L ipxe) ships the loaders in /usr/lib/ipxe:
  *   undionly.kpxe  BIOS PXE via the NIC's UNDI (dhcp.loaders.bios default)

@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Bootstrapper } from '../../src/bootstrap/runner';
 import { ensureBootstrapKey } from '../../src/bootstrap/keys';
+import type { BundleSource } from '../../src/bootstrap/steps';
 import { bootstrapSchema, type BootstrapConfig } from '../../src/config/sections/bootstrap';
 import { configSchema } from '../../src/config/schema';
 import { HostRegistry } from '../../src/hosts/registry';
@@ -42,7 +43,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(overrides: Record<string, unknown> = {}): Promise<Harness> {
+export async function harness(overrides: Record<string, unknown> = {}, opts: { bundleSource?: () => BundleSource } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-boot-'));
   const stateDir = join(dir, 'state');
   const kp = ensureBootstrapKey(stateDir);
@@ -61,7 +62,7 @@ export async function harness(overrides: Record<string, unknown> = {}): Promise<
     retryDelayMs: 200,
     nodeStateDir: '/run/kickstand',
     mesh: { cidr: '198.19.7.0/24', listenPort: 51820 },
-    k3s: { installCommand: RECORDER },
+    k3s: { source: 'internet', installCommand: RECORDER },
     ...overrides,
   });
   const raw = openSqliteStore(join(dir, 'kickstand.db'));
@@ -76,7 +77,7 @@ export async function harness(overrides: Record<string, unknown> = {}): Promise<
     },
   });
   const log = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
-  const boot = new Bootstrapper({ store, registry, config: () => config, stateDir, log, socketFactory: lab.connect });
+  const boot = new Bootstrapper({ store, registry, config: () => config, stateDir, log, socketFactory: lab.connect, ...(opts.bundleSource ? { bundleSource: opts.bundleSource } : {}) });
   return {
     dir,
     store,

@@ -24,7 +24,7 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
   let nodes: SshdNode[];
 
   before(async () => {
-    h = await harness({ k3s: { installCommand: RECORDER } });
+    h = await harness({ k3s: { source: 'internet', installCommand: RECORDER } });
     nodes = [1, 2, 3, 4, 5, 6].map((i) => h.lab.addNode(i));
     await h.lab.forward();
   });

@@ -5,10 +5,15 @@
  * UAPI sockets, /run/sshd) and /etc/wireguard are private to the node like on a real machine.
  * The nodes' eth0 are bridged in a control namespace; addresses come from 198.18.0.0/15 only.
  *
+ * /usr/local/bin and /var/lib are the node's own too (overlays on the host's, upper layers in
+ * the node's dir), so what an installer puts there (the k3s bundle: /usr/local/bin/k3s,
+ * /var/lib/rancher/…) stays on that node and never reaches the machine running the tests.
+ *
  * The test process stays in the root namespace, which has no 198.18 address. It reaches the
  * nodes through a forwarder started inside the control namespace: one unix socket per node
  * (unix sockets live in the filesystem, not in a network namespace), handed to ssh2 as `sock`
- * by the bootstrapper's connection factory.
+ * by the bootstrapper's connection factory. The other way round, `serveOnBridge` lets the
+ * nodes reach a server the test runs on a unix socket (Kickstand's HTTP) at the bridge address.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
@@ -47,6 +52,13 @@ for (const m of maps) {
 process.stdout.write('ready\\n');
 `;
 
+const REVERSE = `
+const net = require('node:net');
+const [host, port, path] = [process.argv[1], Number(process.argv[2]), process.argv[3]];
+net.createServer((c) => { const s = net.connect(path); c.pipe(s); s.pipe(c);
+  s.on('error', () => c.destroy()); c.on('error', () => s.destroy()); }).listen(port, host, () => process.stdout.write('ready\\n'));
+`;
+
 export class SshdLab {
   readonly lab = new Lab();
   readonly dir: string;
@@ -81,7 +93,7 @@ export class SshdLab {
   /** Starts node `index` (1-based), its sshd listening on eth0:22. */
   addNode(index: number, name = `node${index}`): SshdNode {
     const nd = join(this.dir, name);
-    for (const d of ['', 'home', 'etc-wireguard', 'rec']) mkdirSync(join(nd, d), { recursive: true, mode: 0o700 });
+    for (const d of ['', 'home', 'etc-wireguard', 'rec', 'ov/usr-local-bin/up', 'ov/usr-local-bin/work', 'ov/var-lib/up', 'ov/var-lib/work']) mkdirSync(join(nd, d), { recursive: true, mode: 0o700 });
     const ns = this.lab.addNamespace(`${this.tag}n${index}`);
     const address = `198.18.${this.subnet}.${10 + index}`;
     sh('ip', ['link', 'add', `v${this.tag}${index}`.slice(0, 15), 'netns', this.ctl.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
@@ -136,6 +148,26 @@ export class SshdLab {
 
   private fwdPid: number | undefined;
 
+  /** The bridge address nodes reach the test at (198.18.<subnet>.1). */
+  get bridgeAddress(): string {
+    return `198.18.${this.subnet}.1`;
+  }
+
+  /**
+   * Makes the unix socket `path` (a server in the test process) reachable from every node at
+   * http://<bridgeAddress>:<port>: a forwarder in the control namespace, stopped by cleanup().
+   */
+  async serveOnBridge(port: number, path: string): Promise<void> {
+    const child = this.lab.spawnIn(this.ctl, process.execPath, ['-e', REVERSE, this.bridgeAddress, String(port), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('bridge forwarder did not start')), 10_000);
+      child.stdout!.once('data', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
   sockPath(address: string): string {
     return join(this.dir, `${address}.sock`);
   }
@@ -173,12 +205,14 @@ LogLevel VERBOSE
 `;
 }
 
-/** Private /run (sshd privsep dir, wireguard-go sockets) and /etc/wireguard for the node. */
+/** Private /run (sshd privsep dir, wireguard-go sockets), /etc/wireguard, /usr/local/bin and /var/lib for the node. */
 function bootScript(nd: string, cfg: string): string {
   return `set -e
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/sshd /run/wireguard /run/netns
 mount --bind ${nd}/etc-wireguard /etc/wireguard
+mount -t overlay overlay -o lowerdir=/usr/local/bin,upperdir=${nd}/ov/usr-local-bin/up,workdir=${nd}/ov/usr-local-bin/work /usr/local/bin
+mount -t overlay overlay -o lowerdir=/var/lib,upperdir=${nd}/ov/var-lib/up,workdir=${nd}/ov/var-lib/work /var/lib
 echo $$ > ${nd}/boot.pid
 exec /usr/sbin/sshd -D -e -f ${cfg}
 `;

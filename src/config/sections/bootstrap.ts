@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { cidr } from './network';
 
+/** A k3s release tag as GitHub publishes it, e.g. `v1.31.4+k3s1` or `v1.32.0-rc1+k3s1`. */
+export const K3S_VERSION = /^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?\+k3s\d+$/;
+
 const absPath = z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'an absolute path of letters, digits and . _ - /');
 
 export const bootstrapSchema = z
@@ -56,9 +59,16 @@ export const bootstrapSchema = z
       .object({
         enabled: z.boolean().default(true),
         /**
-         * Shell command that installs k3s; receives `server|agent` and k3s flags as arguments and
-         * K3S_TOKEN (and K3S_URL for agents) in its environment. Air-gapped: a local script path
-         * with INSTALL_K3S_SKIP_DOWNLOAD=true.
+         * Where the node gets k3s. `bundle`: from Kickstand's HTTP (`/images/k3s/<version>/<arch>/`,
+         * filled by `kickstand images import k3s DIR`), each file checked against the SHA-256
+         * recorded at import; nothing is fetched from the internet. `internet`: runs installCommand.
+         */
+        source: z.enum(['bundle', 'internet']).default('bundle'),
+        /** The imported k3s version to install (source bundle); null: the only one imported. */
+        version: z.string().regex(K3S_VERSION, 'a k3s release tag such as v1.31.4+k3s1').nullable().default(null),
+        /**
+         * source internet only: the shell command that installs k3s; receives `server|agent` and
+         * k3s flags as arguments and K3S_TOKEN (and K3S_URL for agents) in its environment.
          */
         installCommand: z.string().min(1).default('curl -sfL https://get.k3s.io | sh -s -'),
         /** Extra flags appended to every k3s invocation. */
@@ -71,7 +81,7 @@ export const bootstrapSchema = z
         serverWaitMs: z.number().int().min(0).max(3_600_000).default(120_000),
       })
       .strict()
-      .default({ enabled: true, installCommand: 'curl -sfL https://get.k3s.io | sh -s -', extraArgs: [], apiPort: 6443, serverWaitMs: 120_000 }),
+      .default({ enabled: true, source: 'bundle', version: null, installCommand: 'curl -sfL https://get.k3s.io | sh -s -', extraArgs: [], apiPort: 6443, serverWaitMs: 120_000 }),
   })
   .strict();
 
