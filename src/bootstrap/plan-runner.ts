@@ -36,7 +36,7 @@ export interface PlanRunnerDeps {
   log: Logger;
   metrics?: Registry;
   /** Where imported k3s bundles are served from (bootstrap.k3s.source: bundle). */
-  bundleSource?: () => BundleSource;
+  bundleSource: () => BundleSource;
 }
 
 export interface BootstrapResult extends Omit<PlanReport, 'error'> {
@@ -71,7 +71,7 @@ export class PlanRunner {
     try {
       pinnedKeys(name, host.sshHostKeys); // refuse before any address lookup or connection
       const endpoint = host.vars.mesh_endpoint ?? (await connector.address(host));
-      const steps = buildPlan(host, endpoint, { store, mesh: this.deps.mesh, connector, config, clusterLock: (fn) => this.clusterLock(fn), ...(this.deps.bundleSource ? { bundleSource: this.deps.bundleSource } : {}) });
+      const steps = buildPlan(host, endpoint, { store, mesh: this.deps.mesh, connector, config, clusterLock: (fn) => this.clusterLock(fn), bundleSource: this.deps.bundleSource });
       // Known before any output is seen, so the very first run's output is redacted too.
       const token = config.k3s.enabled ? await clusterToken(store.settings) : await store.settings.get(TOKEN_SETTING);
       const report = await runPlan(name, steps, {

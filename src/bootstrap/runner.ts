@@ -35,7 +35,7 @@ export interface BootstrapperDeps {
    * The live config's imagesDir and http.publicUrl: where nodes fetch an imported k3s bundle
    * (bootstrap.k3s.source: bundle, the default). Without it only source internet can join k3s.
    */
-  bundleSource?: () => BundleSource;
+  bundleSource: () => BundleSource;
   /** Tests: reach nodes through a forwarder (see test/helpers/sshd-node.ts). */
   socketFactory?: SocketFactory;
 }
@@ -73,7 +73,7 @@ export class Bootstrapper {
       serverReady: (server) => this.serverReady(server),
       log: deps.log,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
-      ...(deps.bundleSource ? { bundleSource: deps.bundleSource } : {}),
+      bundleSource: deps.bundleSource,
     });
   }
 

@@ -26,7 +26,7 @@ export interface StepDeps {
   /** Serialises the choice of the cluster-initialising server. */
   clusterLock: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Where imported k3s bundles are (source bundle): the live config's imagesDir and http.publicUrl. */
-  bundleSource?: () => BundleSource;
+  bundleSource: () => BundleSource;
 }
 
 export interface BundleSource {
@@ -152,9 +152,6 @@ function k3sJoin(host: Host, d: StepDeps): Step {
 async function k3sInstaller(ctx: StepContext, d: StepDeps): Promise<K3sInstaller> {
   const k = d.config.k3s;
   if (k.source === 'internet') return { source: 'internet', command: k.installCommand };
-  if (!d.bundleSource) {
-    throw fail('bootstrap.k3s.source is bundle but this bootstrapper was not given the images directory and public URL to fetch it from', 'set bootstrap.k3s.source: internet, or pass bundleSource to the Bootstrapper (src/daemon.ts)');
-  }
   const arch = archFromUname(ctx.facts.arch ?? '');
   if (arch === null) throw fail(`the node's architecture ${ctx.facts.arch ?? '(unknown)'} has no k3s bundle (amd64 and arm64 are imported)`, 'set bootstrap.k3s.source: internet for this cluster');
   const src = d.bundleSource();

@@ -43,6 +43,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** For harnesses on `source: internet`: a bundle source with nothing imported (never fetched). */
+export const noBundle = (dir: string) => () => ({ publicUrl: 'http://127.0.0.1:9', imagesDir: dir });
+
 export async function harness(overrides: Record<string, unknown> = {}, opts: { bundleSource?: () => BundleSource } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-boot-'));
   const stateDir = join(dir, 'state');
@@ -77,7 +80,7 @@ export async function harness(overrides: Record<string, unknown> = {}, opts: { b
     },
   });
   const log = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
-  const boot = new Bootstrapper({ store, registry, config: () => config, stateDir, log, socketFactory: lab.connect, ...(opts.bundleSource ? { bundleSource: opts.bundleSource } : {}) });
+  const boot = new Bootstrapper({ store, registry, config: () => config, stateDir, log, socketFactory: lab.connect, bundleSource: opts.bundleSource ?? noBundle(stateDir) });
   return {
     dir,
     store,

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { missing } from '../helpers/env';
-import { RECORDER, harness, type Harness } from './harness';
+import { RECORDER, harness, noBundle, type Harness } from './harness';
 import type { SshdNode } from '../helpers/sshd-node';
 import { INIT_SERVER_SETTING } from '../../src/bootstrap/k3s';
 import { Bootstrapper } from '../../src/bootstrap/runner';
@@ -106,7 +106,7 @@ describe('bootstrap: k3s stand-in — agents that get there before the first ser
     // The wait is in the store, nowhere else: only the agent is in it.
     assert.deepEqual(await h.store.serverWaits.list(), [agent.name]);
     // The "restart": a new Bootstrapper over the same store, with nothing in memory.
-    const restarted = new Bootstrapper({ store: h.store, registry: h.registry, config: () => h.config, stateDir: h.stateDir, log: h.log, socketFactory: h.lab.connect });
+    const restarted = new Bootstrapper({ store: h.store, registry: h.registry, config: () => h.config, stateDir: h.stateDir, log: h.log, socketFactory: h.lab.connect, bundleSource: noBundle(h.stateDir) });
     const rs = await restarted.bootstrap(server.name, 'test');
     assert.equal(rs.ok, true, rs.error?.message);
     await until('the agent re-bootstrapped to ready', async () => (await h.registry.require(agent.name)).state === 'ready');
