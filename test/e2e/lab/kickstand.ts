@@ -64,8 +64,9 @@ export function writeLabConfig(workDir: string, net: LabNet, assets: LabAssets):
 const COMPILED = __filename.endsWith('.js');
 
 /**
- * argv that runs a script of this checkout: from dist/ when the lab is compiled (CI's `npm
- * test` builds first), else from the sources with tsx (no build needed).
+ * argv that runs a script of this checkout: from dist/ when the lab is compiled (`tsc -p
+ * tsconfig.json` emits test/ too; `npm run build` emits src/ only), else from the sources with
+ * tsx (no build needed).
  */
 export function nodeArgv(repoRelTs: string): string[] {
   if (COMPILED) return [process.execPath, join(REPO_ROOT, 'dist', repoRelTs.replace(/\.ts$/, '.js'))];
