@@ -5,7 +5,11 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** node:test's describe/it/test return promises the runner itself awaits. */
-const NODE_TEST = { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] };
+const NODE_TEST = {
+  from: 'package',
+  package: 'node:test',
+  name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'build/**', 'node_modules/**', 'images/**', 'state/**', '.lab/**'] },
@@ -19,7 +23,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [NODE_TEST] }],
       // Same convention as tsc's noUnusedParameters: a leading _ marks a deliberately unused name
       // (Express tells error handlers apart by their four parameters).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
       // Store methods implement async interfaces without awaiting (SQLite is synchronous); keeping
       // them async turns a throw into the rejection callers handle.
       '@typescript-eslint/require-await': 'off',
