@@ -126,7 +126,7 @@ export class LabKickstand {
   metrics(): Promise<string> {
     return new Promise((resolve, reject) => {
       execFile('ip', ['netns', 'exec', this.net.ksNs, 'curl', '-sS', '--max-time', '10', `http://127.0.0.1:${API_PORT}/metrics`], { timeout: 15_000, encoding: 'utf8' }, (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
+        err ? reject(new Error(`curl /metrics: ${err.message}`, { cause: err })) : resolve(stdout),
       );
     });
   }
