@@ -152,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => {
+  void main(process.argv).then((code) => {
     // `serve` keeps the process alive through its listeners; other commands end here.
     process.exitCode = code;
   });
