@@ -57,7 +57,7 @@ if [ ! -d /run/sshd ]; then mkdir -m 755 /run/sshd && RUNDIR_MADE=1; fi
 
 # ---- build Kickstand into the work dir (does not touch the repo's dist/) -------------------
 log "building Kickstand (tsc) into $W/build"
-(cd "$REPO" && npx tsc -p tsconfig.json --outDir "$W/build" --tsBuildInfoFile "$W/tsbuildinfo" >"$W/tsc.log" 2>&1)
+(cd "$REPO" && npx tsc -p tsconfig.build.json --outDir "$W/build" --tsBuildInfoFile "$W/tsbuildinfo" >"$W/tsc.log" 2>&1)
 [ -f "$W/build/src/bootstrap/workload-main.js" ] || die "build failed: $(tail -5 "$W/tsc.log")"
 export NODE_PATH=$REPO/node_modules
 

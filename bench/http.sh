@@ -57,7 +57,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "building dist/ (the servers run compiled, as the daemon does)"
+log "building dist/ with tsconfig.json (src/ and bench/; the servers run compiled, as the daemon does)"
 (cd "$REPO" && npx tsc -p tsconfig.json) || { log "tsc failed"; exit 1; }
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "creating files in $WORK (512 MiB random)"

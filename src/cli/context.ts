@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG_PATH, loadConfig, splitHostPort } from '../config/load';
 import { ApiClient, type ClientOptions } from './client';
 
 export interface GlobalOpts {
@@ -20,14 +19,19 @@ export interface GlobalOpts {
 export function clientFor(cmd: Command, env: NodeJS.ProcessEnv = process.env): ApiClient {
   const g = cmd.optsWithGlobals<GlobalOpts>();
   const opts: ClientOptions = { server: g.server, token: g.token, stateDir: g.stateDir };
-  const file = g.config ?? env.KICKSTAND_CONFIG ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
   const needsConfig = opts.token === undefined && env.KICKSTAND_TOKEN === undefined;
-  if (file !== undefined && (needsConfig || (opts.server === undefined && env.KICKSTAND_URL === undefined))) {
-    const c = loadConfig({ file, env, overrides: g.stateDir ? { stateDir: g.stateDir } : {} });
+  const needsServer = opts.server === undefined && env.KICKSTAND_URL === undefined;
+  if (!needsConfig && !needsServer) return new ApiClient(opts, env);
+  // Loaded on use: zod and yaml are most of a client command's start-up time.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const load = require('../config/load') as typeof import('../config/load');
+  const file = g.config ?? env.KICKSTAND_CONFIG ?? (existsSync(load.DEFAULT_CONFIG_PATH) ? load.DEFAULT_CONFIG_PATH : undefined);
+  if (file !== undefined) {
+    const c = load.loadConfig({ file, env, overrides: g.stateDir ? { stateDir: g.stateDir } : {} });
     opts.stateDir ??= c.stateDir;
     opts.tokenFile = c.api.tokenFile ?? join(c.stateDir, 'api-token');
-    if (opts.server === undefined && env.KICKSTAND_URL === undefined) {
-      const [host, port] = splitHostPort(c.http.listen);
+    if (needsServer) {
+      const [host, port] = load.splitHostPort(c.http.listen);
       const h = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       opts.server = `http://${h}:${port}`;
     }

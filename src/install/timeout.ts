@@ -1,6 +1,6 @@
 /**
  * @module install/timeout
- * Installs that never call back end in `failed` (anchors §3.1: MAAS' "stuck Deploying"). A
+ * Installs that never call back end in `failed` (unlike MAAS' "stuck Deploying"). A
  * host that has been `armed` or `installing` for longer than `install.timeout` seconds moves
  * to `failed`, its token dies and netboot is disarmed (so it never loops into a reinstall).
  *

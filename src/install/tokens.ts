@@ -1,6 +1,6 @@
 /**
  * @module install/tokens
- * One-time install tokens (reliability I01, anchors §4.6). Arming a host issues a fresh
+ * One-time install tokens (reliability I01). Arming a host issues a fresh
  * 256-bit random token (base64url, 43 characters) that lives `install.tokenTtl` seconds and
  * revokes the host's earlier ones. The kickstart URL and the callback URLs carry it in their
  * path (`/ks/<token>`, `/cb/<token>/…`: log.ts redacts both). It dies when the host reports

@@ -6,6 +6,7 @@
 import type { HostEvent } from '../../../src/model/event';
 import type { Host } from '../../../src/model/host';
 import type { MachineDef } from './machines';
+import { dataText } from './timeline';
 
 export interface Check {
   machine: string;
@@ -39,7 +40,7 @@ function kindIn(events: HostEvent[], kind: string | RegExp): HostEvent[] {
 }
 
 function assetPath(e: HostEvent): string {
-  return String(e.data.path ?? e.data.file ?? e.data.url ?? e.message);
+  return dataText(e.data.path ?? e.data.file ?? e.data.url ?? e.message);
 }
 
 function stateChanges(events: HostEvent[], to: string): HostEvent[] {
@@ -129,7 +130,7 @@ function checkReimage(r: MachineRecord, ev: HostEvent[]): Check[] {
   const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: r.def.name, step, ok, detail });
   const boot3 = r.bootStartIds[2] ?? Number.MAX_SAFE_INTEGER;
   const boot4 = r.bootStartIds[3] ?? Number.MAX_SAFE_INTEGER;
-  const rearmed = ev.filter((e) => e.kind === 'host.state' && e.data.to === 'armed' && /reimage/.test(String(e.data.cause ?? e.message)));
+  const rearmed = ev.filter((e) => e.kind === 'host.state' && e.data.to === 'armed' && /reimage/.test(dataText(e.data.cause ?? e.message)));
   add('reimage', rearmed.length === 1, rearmed[0]?.message ?? `not re-armed (kickstand host reimage said: ${r.reimageOutput ?? 'nothing'})`);
   const third = ev.filter((e) => e.id >= boot3 && e.id < boot4);
   const ks = kindIn(third, 'kickstart.fetched');

@@ -69,8 +69,9 @@ export function writeLabConfig(workDir: string, net: LabNet, assets: LabAssets, 
 const COMPILED = __filename.endsWith('.js');
 
 /**
- * argv that runs a script of this checkout: from dist/ when the lab is compiled (CI's `npm
- * test` builds first), else from the sources with tsx (no build needed).
+ * argv that runs a script of this checkout: from dist/ when the lab is compiled (`tsc -p
+ * tsconfig.json` emits test/ too; `npm run build` emits src/ only), else from the sources with
+ * tsx (no build needed).
  */
 export function nodeArgv(repoRelTs: string): string[] {
   if (COMPILED) return [process.execPath, join(REPO_ROOT, 'dist', repoRelTs.replace(/\.ts$/, '.js'))];
@@ -130,7 +131,7 @@ export class LabKickstand {
   metrics(): Promise<string> {
     return new Promise((resolve, reject) => {
       execFile('ip', ['netns', 'exec', this.net.ksNs, 'curl', '-sS', '--max-time', '10', `http://127.0.0.1:${API_PORT}/metrics`], { timeout: 15_000, encoding: 'utf8' }, (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
+        err ? reject(new Error(`curl /metrics: ${err.message}`, { cause: err })) : resolve(stdout),
       );
     });
   }

@@ -43,11 +43,16 @@ const KIND_STEP: Record<string, string> = {
 /** Event kinds shown only with --verbose (the rest is the story a newcomer should follow). */
 const QUIET_KINDS = new Set(['dhcp.offer', 'tftp.start', 'host.updated']);
 
+/** An event data value as text: a string as it is, anything else as JSON (never "[object Object]"). */
+export function dataText(v: unknown): string {
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+}
+
 /** The step an event is, or undefined when it is noise for the live view. */
 export function stepOfEvent(e: HostEvent, verbose: boolean): string | undefined {
   if (!verbose && QUIET_KINDS.has(e.kind)) return undefined;
   if (e.kind === 'http.asset') {
-    const path = String(e.data.path ?? e.data.file ?? e.message);
+    const path = dataText(e.data.path ?? e.data.file ?? e.message);
     if (/vmlinuz|kernel/.test(path)) return 'kernel';
     if (/initrd/.test(path)) return 'initrd';
     return verbose ? 'install tree' : undefined;
@@ -80,7 +85,7 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
 export function eventDetail(e: HostEvent): string {
   const d = e.data;
   const bits: string[] = [e.message];
-  if (e.kind === 'host.state' && d.to !== undefined) return `${String(d.from ?? '?')} → ${String(d.to)}${d.reason ? ` (${String(d.reason)})` : ''}`;
+  if (e.kind === 'host.state' && d.to !== undefined) return `${dataText(d.from ?? '?')} → ${dataText(d.to)}${d.reason ? ` (${dataText(d.reason)})` : ''}`;
   return bits.join(' ').slice(0, 110);
 }
 

@@ -39,11 +39,12 @@ export function ovmfFiles(): { code: string; vars: string } | undefined {
   return p ? { code: p[0], vars: p[1] } : undefined;
 }
 
+/* eslint-disable no-control-regex -- terminal escapes are control characters */
 /** Strip terminal escapes (iPXE colours, OVMF cursor moves) so console lines are greppable. */
 export function plainConsole(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Z0-9]/g, '').replace(/[\r\x00-\x08\x0b-\x1f]/g, '');
 }
+/* eslint-enable no-control-regex */
 
 export class LabVm extends EventEmitter {
   readonly lines: string[] = [];
