@@ -84,7 +84,7 @@ describe('kickstand images import k3s (stand-in release)', () => {
       const rel = standinK3sRelease(temp(), V);
       const p = path.join(rel.dir, file);
       const bytes = readFileSync(p);
-      bytes[5] ^= 1;
+      bytes[5] = bytes[5]! ^ 1;
       writeFileSync(p, bytes);
       const e = await refused(importK3s(images, rel.dir), 'KS_CHECKSUM_MISMATCH');
       assert.ok(e.message.includes(file), e.message);
