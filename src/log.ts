@@ -50,7 +50,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
   if (pretty) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l' } } });
   }
-  return pino(options, (opts.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: false }));
+  return pino(options, (opts.destination) ?? pino.destination({ dest: 2, sync: false }));
 }
 
 /** A logger that writes nothing: the default for components built without one (tests). */

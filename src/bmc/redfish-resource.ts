@@ -14,7 +14,7 @@ export function isObject(v: unknown): v is Json {
 }
 
 export function stringArray(v: unknown): string[] | undefined {
-  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v) : undefined;
 }
 
 /**

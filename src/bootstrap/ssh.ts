@@ -126,7 +126,7 @@ export class SshSession {
     try {
       pins = pinnedKeys(target.name, opts.hostKeys);
     } catch (e) {
-      return Promise.reject(e as Error);
+      return Promise.reject(e);
     }
     const client = new Client();
     let presented: { type: string; fp: string } | undefined;
@@ -150,7 +150,7 @@ export class SshSession {
         return pins.some((p) => p.blob.equals(key));
       },
     };
-    if (opts.connect) cfg.sock = opts.connect(target.address, target.port) as ConnectConfig['sock'];
+    if (opts.connect) cfg.sock = opts.connect(target.address, target.port);
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (e: Error & { level?: string }) => {

@@ -24,7 +24,7 @@ export class LiveConfig {
    */
   reload(next: Config): string[] {
     const needRestart = RESTART_KEYS.filter((k) => !isDeepStrictEqual(this.cfg[k], next[k]));
-    const merged: Config = Object.freeze({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, this.cfg[k]])) }) as Config;
+    const merged: Config = Object.freeze({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, this.cfg[k]])) });
     this.cfg = merged;
     for (const l of this.listeners) l(merged);
     return [...needRestart];

@@ -63,8 +63,8 @@ export async function reimage(deps: ReimageDeps, name: string, opts: ReimageOpti
   log.info({ from: host.state }, 'host re-armed for reimage');
 
   if (bmc) {
-    await bmcStep(deps, name, 'boot device: network, next boot only', () => bmc!.bootOncePxe());
-    await bmcStep(deps, name, 'power cycle', () => bmc!.power('cycle'));
+    await bmcStep(deps, name, 'boot device: network, next boot only', () => bmc.bootOncePxe());
+    await bmcStep(deps, name, 'power cycle', () => bmc.power('cycle'));
   }
   return armed;
 }

@@ -47,7 +47,7 @@ const COMPILE_OPTIONS = {
 // route them to pino (deps.md §4). One sink for the process: the last TemplateSet's logger.
 let sink: Logger | null = null;
 (Handlebars.logger as { log: (level: unknown, ...msg: unknown[]) => void }).log = (level, ...msg) => {
-  sink?.warn({ component: 'templates', hbLevel: String(level) }, String(msg.join(' ')).split('\n')[0]!);
+  sink?.warn({ component: 'templates', hbLevel: String(level) }, String(msg.join(' ')).split('\n')[0]);
 };
 
 interface Compiled {

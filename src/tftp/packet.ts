@@ -204,7 +204,7 @@ function errorBuffer(code: number, message: string): Buffer {
  */
 export function printable(s: string, max = 128): string {
   const cut = s.length > max ? s.slice(0, max) : s;
-  // eslint-disable-next-line no-control-regex
+   
   const clean = cut.replace(/[^\x20-\x7e]/g, '?');
   return s.length > max ? `${clean}...` : clean;
 }

@@ -61,7 +61,7 @@ class Sim {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       this.proc = p;
-      p.stderr!.on('data', (c: Buffer) => (this.stderr += c.toString()));
+      p.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()));
       for (let i = 0; i < 50 && p.exitCode === null && !udpBound(this.port); i++) await sleep(100);
       if (p.exitCode === null && udpBound(this.port)) return;
       this.stop();

@@ -45,10 +45,10 @@ describe('kickstand CLI against a running daemon', () => {
   it('refuses bad input with exit code 2, naming the flag and the fix', () => {
     d.cli(['host', 'add', 'taken', '--mac', '52:54:00:00:00:aa', '--profile', 'rocky9', '--ip', '198.18.0.40']);
     const cases: Array<[string[], RegExp]> = [
-      [['host', 'add', 'n2', '--mac', 'zz:zz', '--profile', 'rocky9'], /error: "zz:zz" is not a MAC address \[--mac\] \(KS_INVALID_MAC\)\n  fix: write it as aa:bb:cc:dd:ee:ff/],
+      [['host', 'add', 'n2', '--mac', 'zz:zz', '--profile', 'rocky9'], /error: "zz:zz" is not a MAC address \[--mac\] \(KS_INVALID_MAC\)\n {2}fix: write it as aa:bb:cc:dd:ee:ff/],
       [['host', 'add', 'n2', '--mac', '5254.0000.00AA', '--profile', 'rocky9'], /MAC 52:54:00:00:00:aa already belongs to host taken \[--mac\] \(KS_MAC_IN_USE\)/],
       [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--ip', '198.18.0.40'], /198\.18\.0\.40 is already reserved for host taken \[--ip\]/],
-      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'centos'], /no profile named "centos" \[--profile\] \(KS_UNKNOWN_PROFILE\)\n  fix: use one of: rocky9/],
+      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'centos'], /no profile named "centos" \[--profile\] \(KS_UNKNOWN_PROFILE\)\n {2}fix: use one of: rocky9/],
       [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--ip', '198.19.1.1'], /not a host address in the provisioning subnet 198\.18\.0\.0\/24 \[--ip\]/],
       [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--var', 'novalue'], /--var "novalue": write it as KEY=VALUE/],
       [['host', 'add', 'N_2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9'], /\[NAME\] \(KS_INVALID_HOSTNAME\)/],

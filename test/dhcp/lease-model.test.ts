@@ -70,7 +70,7 @@ describe('lease state model', () => {
           const l = await store.leases.get(r.yiaddr);
           assert.equal(l?.state, 'bound', `step ${step}: ACKed ${r.yiaddr} is not bound in the store`);
           assert.equal(l?.mac, mac, `step ${step}: ACKed ${r.yiaddr} belongs to ${l?.mac}, not ${mac}`);
-          assert.ok(l!.expiresAt > clock);
+          assert.ok(l.expiresAt > clock);
           const prev = snapshot.get(r.yiaddr);
           if (prev && prev.expiresAt > clock) {
             assert.notEqual(prev.state, 'declined', `step ${step}: ACKed quarantined ${r.yiaddr}`);

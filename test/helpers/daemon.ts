@@ -88,8 +88,8 @@ export class DaemonProcess {
     this.child = child;
     this.history += this.log;
     this.log = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.log += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (this.log += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (this.log += d));
     await new Promise<void>((ok, fail) => {
       const timer = setTimeout(() => fail(new Error(`daemon did not start in 20 s:\n${this.log}`)), 20_000);
       const check = (): void => {
@@ -100,7 +100,7 @@ export class DaemonProcess {
           ok();
         }
       };
-      child.stderr!.on('data', check);
+      child.stderr.on('data', check);
       child.once('exit', (code) => {
         clearTimeout(timer);
         fail(new Error(`daemon exited with ${code} before ready:\n${this.log}`));

@@ -128,7 +128,7 @@ export class FakeRedfish {
     const path = (req.url ?? '/').split('?')[0]!;
     const expected = `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64')}`;
     const authorized = req.headers.authorization === expected;
-    const h = (n: string): string | undefined => (typeof req.headers[n] === 'string' ? (req.headers[n] as string) : undefined);
+    const h = (n: string): string | undefined => (typeof req.headers[n] === 'string' ? (req.headers[n]) : undefined);
     this.requests.push({ method: req.method ?? '', path, authorized, ifMatch: h('if-match'), contentType: h('content-type'), odataVersion: h('odata-version'), body });
     if (this.opts.hangPaths.includes(path)) return; // never answered
     if (this.opts.stallBodyPaths.includes(path)) {

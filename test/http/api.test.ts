@@ -137,7 +137,7 @@ describe('operator API', () => {
     while (!text.includes('host.created') && Date.now() < deadline) {
       const { value, done } = await reader.read();
       if (done) break;
-      text += Buffer.from(value!).toString();
+      text += Buffer.from(value).toString();
     }
     ctl.abort();
     assert.match(text, /event: timeline\ndata: \{.*"kind":"host.created"/);

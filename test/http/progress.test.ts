@@ -44,7 +44,7 @@ describe('live asset download progress', () => {
       for (;;) {
         const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
         if (done) return;
-        text += Buffer.from(value!).toString();
+        text += Buffer.from(value).toString();
       }
     })();
     await new Promise((r) => setTimeout(r, 300));

@@ -140,8 +140,8 @@ describe('kickstand images import k3s (stand-in release)', () => {
     const err: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
     const out = process.stdout.write.bind(process.stdout);
-    process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => (err.push(String(s)), true));
+    process.stdout.write = (() => true);
     try {
       assert.equal(await main(['node', 'kickstand', '--config', cfg, 'images', 'import', 'k3s', rel.dir]), 0, err.join(''));
       assert.ok(existsSync(path.join(images, 'k3s', V, 'amd64', 'k3s')));

@@ -301,7 +301,7 @@ test('limits: global and per-client caps refuse the request over the cap with ER
     await new Promise((res) => setTimeout(res, 30));
     const perClient = await r.get('f', {}, CLIENT);
     assert.equal(perClient.error?.code, 0);
-    assert.match(perClient.error!.message, /busy/);
+    assert.match(perClient.error.message, /busy/);
     const global = await r.get('f', {}, '198.18.0.52');
     assert.match(global.error?.message ?? '', /busy/);
     assert.equal(await r.metric('kickstand_tftp_requests_refused_total', 'busy'), 2);

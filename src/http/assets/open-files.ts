@@ -136,7 +136,7 @@ export function createOpenFileCache(opts: { maxEntries?: number; validMs?: numbe
           }
           const r = await p;
           if (!r.ok) return r;
-          e = r as Entry;
+          e = r;
           if (e.evicted) continue;
         }
         entries.delete(key); // most recently used goes last

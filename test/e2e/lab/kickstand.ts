@@ -102,7 +102,7 @@ export class LabKickstand {
     this.daemon = d;
     for (const s of [d.stdout, d.stderr]) {
       s?.pipe(log, { end: false });
-      createInterface({ input: s! }).on('line', (l) => {
+      createInterface({ input: s }).on('line', (l) => {
         this.logLines.push(l);
         if (this.logLines.length > 2000) this.logLines.splice(0, 500);
       });
@@ -161,13 +161,13 @@ export class LabKickstand {
     });
     f.stdin?.end(token + '\n'); // the token goes through a pipe, never argv
     this.follower = f;
-    createInterface({ input: f.stdout! }).on('line', (l) => {
+    createInterface({ input: f.stdout }).on('line', (l) => {
       if (!l.startsWith('{')) return;
       const e = JSON.parse(l) as HostEvent;
       this.events.push(e);
       onEvent(e);
     });
-    createInterface({ input: f.stderr! }).on('line', (l) => this.logLines.push(`[follow-events] ${l}`));
+    createInterface({ input: f.stderr }).on('line', (l) => this.logLines.push(`[follow-events] ${l}`));
   }
 
   /**
