@@ -64,5 +64,11 @@ describe('kickstand host import / export against a running daemon', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json.field, 'hosts');
     assert.equal((await d.api('POST', '/hosts/import', { hosts: [], dryRun: 'yes' })).json.field, 'dryRun');
+    // The import route takes bodies over the 1 MiB of the other routes.
+    const pad = 'x'.repeat(2 << 20);
+    assert.equal((await d.api('POST', '/hosts/import', { hosts: [], dryRun: true, pad })).status, 200);
+    const big = await d.api('POST', '/hosts', { name: 'big', pad });
+    assert.equal(big.status, 400);
+    assert.match(big.json.fix, /send at most 1048576 bytes/);
   });
 });
