@@ -41,7 +41,7 @@ export function parseCsv(text: string): CsvRecord[] {
         i = j + 1;
         for (;;) {
           if (i >= src.length) throw new CsvSyntaxError(start, 'a quoted field is not closed (a " is missing)');
-          const c = src[i]!;
+          const c = src[i];
           if (c === '"') {
             if (src[i + 1] === '"') {
               cell += '"';
@@ -62,7 +62,11 @@ export function parseCsv(text: string): CsvRecord[] {
         blank = false;
       } else {
         while (i < src.length && src[i] !== ',' && src[i] !== '\n' && src[i] !== '\r') {
-          if (src[i] === '"') throw new CsvSyntaxError(line, 'a quote inside an unquoted field; quote the whole field and write "" for each quote');
+          if (src[i] === '"')
+            throw new CsvSyntaxError(
+              line,
+              'a quote inside an unquoted field; quote the whole field and write "" for each quote',
+            );
           cell += src[i];
           i++;
         }

@@ -64,12 +64,23 @@ interface Plan {
   patch?: HostFields;
 }
 
-export async function importHosts(registry: HostRegistry, rows: unknown, opts: { dryRun: boolean }): Promise<ImportResult> {
+export async function importHosts(
+  registry: HostRegistry,
+  rows: unknown,
+  opts: { dryRun: boolean },
+): Promise<ImportResult> {
   if (!Array.isArray(rows)) {
-    throw new KickstandError(ErrorCode.INVALID_INPUT, 'hosts must be a list of host objects', { field: 'hosts', fix: 'send {"hosts": [{"name": "node1", "macs": ["aa:bb:cc:dd:ee:ff"], "profile": "rocky9"}]}' });
+    throw new KickstandError(ErrorCode.INVALID_INPUT, 'hosts must be a list of host objects', {
+      field: 'hosts',
+      fix: 'send {"hosts": [{"name": "node1", "macs": ["aa:bb:cc:dd:ee:ff"], "profile": "rocky9"}]}',
+    });
   }
   if (rows.length > MAX_IMPORT_ROWS) {
-    throw new KickstandError(ErrorCode.INVALID_INPUT, `${rows.length} rows: one import takes at most ${MAX_IMPORT_ROWS}`, { field: 'hosts', fix: 'split the file' });
+    throw new KickstandError(
+      ErrorCode.INVALID_INPUT,
+      `${rows.length} rows: one import takes at most ${MAX_IMPORT_ROWS}`,
+      { field: 'hosts', fix: 'split the file' },
+    );
   }
   const stored = new Map((await registry.list()).map((h) => [h.name, h]));
   const errors: ErrorDetail[] = [];
@@ -81,10 +92,14 @@ export async function importHosts(registry: HostRegistry, rows: unknown, opts: {
   checkUnique(plans, stored, errors);
   if (errors.length > 0) {
     const bad = new Set(errors.map((e) => e.row)).size;
-    throw new KickstandError(ErrorCode.IMPORT_INVALID, `${bad} of ${rows.length} rows are invalid; nothing was imported`, {
-      fix: 'correct the rows listed and import again',
-      details: errors.sort((a, b) => a.row - b.row),
-    });
+    throw new KickstandError(
+      ErrorCode.IMPORT_INVALID,
+      `${bad} of ${rows.length} rows are invalid; nothing was imported`,
+      {
+        fix: 'correct the rows listed and import again',
+        details: errors.sort((a, b) => a.row - b.row),
+      },
+    );
   }
   const changes = plans.map((p) => p.change);
   const count = (a: ImportChange['action']): number => changes.filter((c) => c.action === a).length;
@@ -92,29 +107,62 @@ export async function importHosts(registry: HostRegistry, rows: unknown, opts: {
     await registry.addMany(plans.flatMap((p) => (p.create ? [p.create] : [])));
     await Promise.all(plans.flatMap((p) => (p.patch ? [registry.update(p.change.name, p.patch)] : [])));
   }
-  return { dryRun: opts.dryRun, created: count('create'), updated: count('update'), unchanged: count('unchanged'), changes };
+  return {
+    dryRun: opts.dryRun,
+    created: count('create'),
+    updated: count('update'),
+    unchanged: count('unchanged'),
+    changes,
+  };
 }
 
 /** Validates one row against the config and its stored host; pushes its errors, returns its plan. */
-function planRow(registry: HostRegistry, stored: ReadonlyMap<string, Host>, raw: unknown, row: number, errors: ErrorDetail[]): Plan | undefined {
+function planRow(
+  registry: HostRegistry,
+  stored: ReadonlyMap<string, Host>,
+  raw: unknown,
+  row: number,
+  errors: ErrorDetail[],
+): Plan | undefined {
   const input = (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {}) as ImportRow;
   const line = Number.isSafeInteger(input.line) && (input.line as number) > 0 ? (input.line as number) : undefined;
   const at = { row, ...(line === undefined ? {} : { line }) };
   const n0 = errors.length;
   const fail = (e: unknown, name?: string): void => {
     if (!(e instanceof KickstandError)) throw e;
-    errors.push({ ...at, ...(name === undefined ? {} : { name }), code: e.code, ...(e.field === undefined ? {} : { field: e.field }), message: e.message, ...(e.fix === undefined ? {} : { fix: e.fix }) });
+    errors.push({
+      ...at,
+      ...(name === undefined ? {} : { name }),
+      code: e.code,
+      ...(e.field === undefined ? {} : { field: e.field }),
+      message: e.message,
+      ...(e.fix === undefined ? {} : { fix: e.fix }),
+    });
   };
   if (input !== raw) {
-    fail(new KickstandError(ErrorCode.INVALID_INPUT, 'a row must be an object with the fields of host add', { fix: 'e.g. {"name": "node1", "macs": ["aa:bb:cc:dd:ee:ff"], "profile": "rocky9"}' }));
+    fail(
+      new KickstandError(ErrorCode.INVALID_INPUT, 'a row must be an object with the fields of host add', {
+        fix: 'e.g. {"name": "node1", "macs": ["aa:bb:cc:dd:ee:ff"], "profile": "rocky9"}',
+      }),
+    );
     return undefined;
   }
   for (const k of Object.keys(input)) {
-    if (!KNOWN.has(k)) fail(new KickstandError(ErrorCode.INVALID_INPUT, `unknown field ${JSON.stringify(k)}`, { field: k, fix: `the fields are: name, ${FIELDS.join(', ')}` }));
+    if (!KNOWN.has(k))
+      fail(
+        new KickstandError(ErrorCode.INVALID_INPUT, `unknown field ${JSON.stringify(k)}`, {
+          field: k,
+          fix: `the fields are: name, ${FIELDS.join(', ')}`,
+        }),
+      );
   }
   let name: string | undefined;
   try {
-    if (typeof input.name !== 'string') throw new KickstandError(ErrorCode.INVALID_INPUT, 'name is required and must be a string', { field: 'name', fix: 'e.g. name: node1' });
+    if (typeof input.name !== 'string')
+      throw new KickstandError(ErrorCode.INVALID_INPUT, 'name is required and must be a string', {
+        field: 'name',
+        fix: 'e.g. name: node1',
+      });
     name = validateHostName(input.name);
   } catch (e) {
     fail(e);
@@ -163,7 +211,8 @@ function checkUnique(plans: readonly Plan[], stored: ReadonlyMap<string, Host>, 
   const seenName = new Map<string, Plan>();
   const seenMac = new Map<string, Plan>();
   const seenIp = new Map<string, Plan>();
-  const where = (p: Plan): string => (p.change.line !== undefined ? `line ${p.change.line}` : `row ${p.change.row + 1}`);
+  const where = (p: Plan): string =>
+    p.change.line !== undefined ? `line ${p.change.line}` : `row ${p.change.row + 1}`;
   for (const p of plans) {
     const { row, line, name } = p.change;
     const fail = (code: ErrorCode, field: string, message: string, fix: string): void => {
@@ -178,15 +227,39 @@ function checkUnique(plans: readonly Plan[], stored: ReadonlyMap<string, Host>, 
     p.macs.forEach((mac, i) => {
       const other = seenMac.get(mac);
       const owner = storedMac.get(mac);
-      if (other) fail(ErrorCode.MAC_IN_USE, `macs[${i}]`, `MAC ${mac} is also on ${where(other)} (host ${other.change.name})`, 'give each NIC to one host');
-      else if (owner !== undefined && owner !== name) fail(ErrorCode.MAC_IN_USE, `macs[${i}]`, `MAC ${mac} already belongs to host ${owner}`, `check the MAC; to move it, take it off ${owner} first (its row, or kickstand host set ${owner} --mac …) and import again`);
+      if (other)
+        fail(
+          ErrorCode.MAC_IN_USE,
+          `macs[${i}]`,
+          `MAC ${mac} is also on ${where(other)} (host ${other.change.name})`,
+          'give each NIC to one host',
+        );
+      else if (owner !== undefined && owner !== name)
+        fail(
+          ErrorCode.MAC_IN_USE,
+          `macs[${i}]`,
+          `MAC ${mac} already belongs to host ${owner}`,
+          `check the MAC; to move it, take it off ${owner} first (its row, or kickstand host set ${owner} --mac …) and import again`,
+        );
       else seenMac.set(mac, p);
     });
     if (p.ipv4 !== null) {
       const other = seenIp.get(p.ipv4);
       const owner = storedIp.get(p.ipv4);
-      if (other) fail(ErrorCode.IP_IN_USE, 'ipv4', `${p.ipv4} is also on ${where(other)} (host ${other.change.name})`, 'give each host its own address, or leave it empty to lease from the pool');
-      else if (owner !== undefined && owner !== name) fail(ErrorCode.IP_IN_USE, 'ipv4', `${p.ipv4} is already reserved for host ${owner}`, `pick a free address; to move it, take it off ${owner} first and import again`);
+      if (other)
+        fail(
+          ErrorCode.IP_IN_USE,
+          'ipv4',
+          `${p.ipv4} is also on ${where(other)} (host ${other.change.name})`,
+          'give each host its own address, or leave it empty to lease from the pool',
+        );
+      else if (owner !== undefined && owner !== name)
+        fail(
+          ErrorCode.IP_IN_USE,
+          'ipv4',
+          `${p.ipv4} is already reserved for host ${owner}`,
+          `pick a free address; to move it, take it off ${owner} first and import again`,
+        );
       else seenIp.set(p.ipv4, p);
     }
   }
@@ -197,7 +270,10 @@ function same(a: unknown, b: unknown): boolean {
   if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
     const ka = Object.keys(a);
     const rb = b as Record<string, unknown>;
-    return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && (a as Record<string, unknown>)[k] === rb[k]);
+    return (
+      ka.length === Object.keys(b).length &&
+      ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && (a as Record<string, unknown>)[k] === rb[k])
+    );
   }
   return a === b;
 }

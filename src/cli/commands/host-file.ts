@@ -23,7 +23,9 @@ interface FileFlags {
 export function registerHostFile(host: Command): void {
   host
     .command('import <file>')
-    .description('register or update many hosts from a CSV or YAML file (all rows or none; hosts not in the file are kept)')
+    .description(
+      'register or update many hosts from a CSV or YAML file (all rows or none; hosts not in the file are kept)',
+    )
     .option('--format <fmt>', 'csv or yaml (default: from the file name; needed for - = stdin)')
     .option('--dry-run', 'print what would change, write nothing')
     .option('--json', 'print the result as JSON')
@@ -33,8 +35,11 @@ export function registerHostFile(host: Command): void {
       try {
         const text = readText(file);
         const hosts = parseHostFile(text, format);
-        const r = await clientFor(cmd).request<ImportResult>('POST', '/hosts/import', { hosts, dryRun: f.dryRun === true });
-        process.stdout.write(f.json ?? cmd.optsWithGlobals<GlobalOpts>().json ? json(r) : describeResult(r, source));
+        const r = await clientFor(cmd).request<ImportResult>('POST', '/hosts/import', {
+          hosts,
+          dryRun: f.dryRun === true,
+        });
+        process.stdout.write((f.json ?? cmd.optsWithGlobals<GlobalOpts>().json) ? json(r) : describeResult(r, source));
       } catch (e) {
         if (!isKickstandError(e) || e.code !== ErrorCode.IMPORT_INVALID) throw e;
         process.stderr.write(describeRowErrors(e, source, format));
@@ -60,14 +65,24 @@ function readText(file: string): string {
   try {
     return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
-    throw new KickstandError(ErrorCode.INVALID_INPUT, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { field: 'file', fix: 'check the path' });
+    throw new KickstandError(
+      ErrorCode.INVALID_INPUT,
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { field: 'file', fix: 'check the path' },
+    );
   }
 }
 
 function describeResult(r: ImportResult, source: string): string {
-  const verb = { create: r.dryRun ? 'would create' : 'created', update: r.dryRun ? 'would update' : 'updated', unchanged: 'unchanged' };
+  const verb = {
+    create: r.dryRun ? 'would create' : 'created',
+    update: r.dryRun ? 'would update' : 'updated',
+    unchanged: 'unchanged',
+  };
   const width = Math.max(...Object.values(verb).map((v) => v.length));
-  const lines = r.changes.map((c) => `${verb[c.action].padEnd(width)}  ${c.name}${c.fields ? '  ' + c.fields.map(describeField).join('; ') : ''}`);
+  const lines = r.changes.map(
+    (c) => `${verb[c.action].padEnd(width)}  ${c.name}${c.fields ? '  ' + c.fields.map(describeField).join('; ') : ''}`,
+  );
   const summary = `${r.created} ${verb.create}, ${r.updated} ${verb.update}, ${r.unchanged} unchanged`;
   lines.push(r.dryRun ? `dry run of ${source}: ${summary}; nothing was written` : `imported ${source}: ${summary}`);
   return lines.join('\n') + '\n';
@@ -77,8 +92,13 @@ function describeField(c: FieldChange): string {
   const show = (v: unknown): string => {
     if (v === null) return 'none';
     if (Array.isArray(v)) return v.join(',');
-    if (typeof v === 'object') return Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`).join(' ') || '{}';
-    return String(v);
+    if (typeof v === 'object')
+      return (
+        Object.entries(v as Record<string, string>)
+          .map(([k, x]) => `${k}=${x}`)
+          .join(' ') || '{}'
+      );
+    return typeof v === 'string' ? v : JSON.stringify(v);
   };
   return `${c.field}: ${show(c.from)} → ${show(c.to)}`;
 }
@@ -93,7 +113,9 @@ function describeRowErrors(e: KickstandError, source: string, format: HostFileFo
   const lines = [`error: ${e.message} (${e.code})`];
   for (const d of e.details ?? []) {
     const at = d.line !== undefined ? `${source}:${d.line}` : `${source} row ${d.row + 1}`;
-    lines.push(`  ${at}${d.name ? ` ${d.name}` : ''}${field(d)}: ${d.message}${d.code !== ErrorCode.IMPORT_INVALID ? ` (${d.code})` : ''}`);
+    lines.push(
+      `  ${at}${d.name ? ` ${d.name}` : ''}${field(d)}: ${d.message}${d.code !== ErrorCode.IMPORT_INVALID ? ` (${d.code})` : ''}`,
+    );
     if (d.fix) lines.push(`    fix: ${d.fix}`);
   }
   if (e.fix) lines.push(`  fix: ${e.fix}`);
