@@ -15,6 +15,7 @@ export const ErrorCode = {
   INVALID_VAR: 'KS_INVALID_VAR',
   UNKNOWN_PROFILE: 'KS_UNKNOWN_PROFILE',
   IP_OUTSIDE_SUBNET: 'KS_IP_OUTSIDE_SUBNET',
+  IMPORT_INVALID: 'KS_IMPORT_INVALID',
   // registry
   HOST_NOT_FOUND: 'KS_HOST_NOT_FOUND',
   HOST_EXISTS: 'KS_HOST_EXISTS',
@@ -65,6 +66,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   KS_INVALID_VAR: 400,
   KS_UNKNOWN_PROFILE: 400,
   KS_IP_OUTSIDE_SUBNET: 400,
+  KS_IMPORT_INVALID: 400,
   KS_HOST_NOT_FOUND: 404,
   KS_HOST_EXISTS: 409,
   KS_MAC_IN_USE: 409,
@@ -100,14 +102,32 @@ export interface KickstandErrorOptions {
   field?: string;
   /** What the user should do instead, e.g. `use aa:bb:cc:dd:ee:ff`. */
   fix?: string;
+  /** One entry per problem when a request holds many items, e.g. the rows of a host import. */
+  details?: readonly ErrorDetail[];
   cause?: unknown;
 }
+
+/** One problem of a many-item request: where (row, source line, host), which field, and the fix. */
+export interface ErrorDetail {
+  /** Index of the item in the request (0-based). */
+  row: number;
+  /** Line in the file the item came from, when the client sent it. */
+  line?: number;
+  name?: string;
+  code: ErrorCode;
+  field?: string;
+  message: string;
+  fix?: string;
+}
+
+type ErrorBody = { code: ErrorCode; message: string; field?: string; fix?: string; details?: readonly ErrorDetail[] };
 
 /** Base of every error Kickstand raises on purpose. */
 export class KickstandError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
   readonly fix: string | undefined;
+  readonly details: readonly ErrorDetail[] | undefined;
 
   constructor(code: ErrorCode, message: string, opts: KickstandErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -115,20 +135,22 @@ export class KickstandError extends Error {
     this.code = code;
     this.field = opts.field;
     this.fix = opts.fix;
+    this.details = opts.details;
   }
 
   get status(): number {
     return ERROR_STATUS[this.code];
   }
 
-  /** The JSON body the API sends: `{code, message, field?, fix?}`. */
-  toJSON(): { code: ErrorCode; message: string; field?: string; fix?: string } {
-    const out: { code: ErrorCode; message: string; field?: string; fix?: string } = {
+  /** The JSON body the API sends: `{code, message, field?, fix?, details?}`. */
+  toJSON(): ErrorBody {
+    const out: ErrorBody = {
       code: this.code,
       message: this.message,
     };
     if (this.field !== undefined) out.field = this.field;
     if (this.fix !== undefined) out.fix = this.fix;
+    if (this.details !== undefined) out.details = this.details;
     return out;
   }
 }

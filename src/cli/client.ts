@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode, KickstandError, type ErrorCode as Code } from '../errors';
+import { ErrorCode, KickstandError, type ErrorCode as Code, type ErrorDetail } from '../errors';
 
 export interface ClientOptions {
   server?: string;
@@ -51,8 +51,8 @@ export class ApiClient {
       throw new KickstandError(ErrorCode.INTERNAL, `unexpected reply from ${this.base} (HTTP ${res.status}): not JSON`);
     }
     if (!res.ok) {
-      const e = (json ?? {}) as { code?: Code; message?: string; field?: string; fix?: string };
-      throw new KickstandError(e.code ?? ErrorCode.INTERNAL, e.message ?? `HTTP ${res.status}`, { field: e.field, fix: e.fix });
+      const e = (json ?? {}) as { code?: Code; message?: string; field?: string; fix?: string; details?: ErrorDetail[] };
+      throw new KickstandError(e.code ?? ErrorCode.INTERNAL, e.message ?? `HTTP ${res.status}`, { field: e.field, fix: e.fix, details: e.details });
     }
     return json as T;
   }

@@ -9,7 +9,7 @@ import { ErrorCode, KickstandError, invalid } from '../errors';
 import type { Config } from '../config/schema';
 import { canonicalMac } from '../model/mac';
 import { inSubnet, parseCidr, requireIpv4 } from '../model/ipv4';
-import { validateHostName, validateVars, type Host, type HostState } from '../model/host';
+import { validateHostName, validateVars, type Host, type HostState, type NewHost } from '../model/host';
 import { checkTransition } from '../model/host-state';
 import type { Store } from '../store/store';
 
@@ -22,6 +22,12 @@ export interface HostInput {
   vars?: unknown;
   netboot?: unknown;
 }
+
+/** A new host as `add` accepts it, every default applied. */
+export type ValidHost = Required<NewHost>;
+
+/** Validated operator-editable fields (what `update` may change besides state). */
+export type HostFields = Partial<Pick<Host, 'macs' | 'profile' | 'role' | 'ipv4' | 'vars' | 'netboot'>>;
 
 /** Hook run after a host is armed (issue a one-time install token); set by the boot service. */
 export type ArmHook = (host: Host) => Promise<void>;
@@ -62,18 +68,53 @@ export class HostRegistry {
     return this.store.hosts.list();
   }
 
+  /** The checks and defaults of `add` (name, MACs, profile, role, subnet, vars); no store lookups. */
+  validateNew(input: HostInput): ValidHost {
+    return {
+      name: validateHostName(str(input.name, 'name', 'node1')),
+      macs: this.macs(input.macs),
+      profile: this.profile(input.profile),
+      role: this.role(input.role ?? 'agent'),
+      ipv4: this.ipv4(input.ipv4 ?? null),
+      vars: validateVars(input.vars ?? {}),
+      netboot: bool(input.netboot ?? true, 'netboot'),
+    };
+  }
+
+  /** The checks of `update` for the fields `input` gives (name excluded); absent fields stay absent. */
+  validateFields(input: HostInput): HostFields {
+    const out: HostFields = {};
+    if (input.macs !== undefined) out.macs = this.macs(input.macs);
+    if (input.profile !== undefined) out.profile = this.profile(input.profile);
+    if (input.role !== undefined) out.role = this.role(input.role);
+    if (input.ipv4 !== undefined) out.ipv4 = this.ipv4(input.ipv4);
+    if (input.vars !== undefined) out.vars = validateVars(input.vars);
+    if (input.netboot !== undefined) out.netboot = bool(input.netboot, 'netboot');
+    return out;
+  }
+
   async add(input: HostInput): Promise<Host> {
-    const name = validateHostName(str(input.name, 'name', 'node1'));
-    const macs = this.macs(input.macs);
-    const profile = this.profile(input.profile);
-    const role = this.role(input.role ?? 'agent');
-    const ipv4 = this.ipv4(input.ipv4 ?? null);
-    const vars = validateVars(input.vars ?? {});
-    const netboot = bool(input.netboot ?? true, 'netboot');
-    const host = await this.store.hosts.create({ name, macs, profile, role, ipv4, vars, netboot, state: netboot ? 'armed' : 'registered' });
+    const v = this.validateNew(input);
+    const host = await this.store.hosts.create({ ...v, state: v.netboot ? 'armed' : 'registered' });
+    await this.announce(host);
+    return host;
+  }
+
+  /**
+   * Creates validated hosts (see {@link validateNew}) in one store transaction — all or none —
+   * then records `host.created` and runs the arm hooks for each, as `add` does.
+   */
+  async addMany(hosts: readonly ValidHost[]): Promise<Host[]> {
+    const made = await this.store.hosts.createMany(hosts.map((v) => ({ ...v, state: v.netboot ? 'armed' : 'registered' })));
+    // Concurrently: the SQLite group commit then shares one fsync among many hosts' writes.
+    await Promise.all(made.map((h) => this.announce(h)));
+    return made;
+  }
+
+  private async announce(host: Host): Promise<void> {
+    const { name, macs, profile, role, ipv4, netboot } = host;
     await this.store.events.append({ host: name, kind: 'host.created', message: `registered with profile ${profile}, role ${role}${netboot ? ', armed for install' : ''}`, data: { macs, profile, role, ipv4, netboot } });
     if (netboot) await this.runArmHooks(host);
-    return host;
   }
 
   /** Operator edit (`host set`): fields other than state. Setting netboot arms or disarms. */
@@ -83,14 +124,10 @@ export class HostRegistry {
     if (input.name !== undefined && input.name !== name) {
       throw invalid(ErrorCode.INVALID_INPUT, 'name', 'a host cannot be renamed', 'remove it and add it again under the new name');
     }
-    if (input.macs !== undefined) patch.macs = this.macs(input.macs);
-    if (input.profile !== undefined) patch.profile = this.profile(input.profile);
-    if (input.role !== undefined) patch.role = this.role(input.role);
-    if (input.ipv4 !== undefined) patch.ipv4 = this.ipv4(input.ipv4);
-    if (input.vars !== undefined) patch.vars = validateVars(input.vars);
+    const { netboot: nb, ...fields } = this.validateFields(input);
+    Object.assign(patch, fields);
     let armed = false;
-    if (input.netboot !== undefined) {
-      const nb = bool(input.netboot, 'netboot');
+    if (nb !== undefined) {
       if (nb && !cur.netboot) {
         checkTransition(name, cur.state, 'armed');
         Object.assign(patch, { netboot: true, state: 'armed', stateReason: 'armed by operator' });

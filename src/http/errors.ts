@@ -15,7 +15,8 @@ export function toKickstandError(err: unknown): KickstandError {
     return new KickstandError(ErrorCode.INVALID_INPUT, 'request body is not valid JSON', { field: 'body', fix: 'send a JSON object with Content-Type: application/json' });
   }
   if (e && e.type === 'entity.too.large') {
-    return new KickstandError(ErrorCode.INVALID_INPUT, 'request body is too large', { field: 'body', fix: 'send less than 1 MiB' });
+    const limit = (e as { limit?: number }).limit;
+    return new KickstandError(ErrorCode.INVALID_INPUT, 'request body is too large', { field: 'body', fix: `send at most ${limit ?? 1048576} bytes (a host import: split the file)` });
   }
   return new KickstandError(ErrorCode.INTERNAL, 'internal error', { cause: err });
 }

@@ -24,6 +24,11 @@ export type { HostLookup } from './host-index';
 export interface HostRepo {
   /** Inserts a validated host (state `registered` or `armed` as decided by the caller). */
   create(host: NewHost & { state: Host['state'] }): Promise<Host>;
+  /**
+   * Inserts every host in ONE transaction (bulk import): all are written or, when any is
+   * refused (same errors as `create`, duplicates within the batch included), none is.
+   */
+  createMany(hosts: ReadonlyArray<NewHost & { state: Host['state'] }>): Promise<Host[]>;
   get(name: string): Promise<Host | undefined>;
   /** The host owning canonical `mac`, if any. */
   getByMac(mac: string): Promise<Host | undefined>;

@@ -62,6 +62,28 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(await store.hosts.getByMac('52:54:00:00:00:0c'), undefined);
       });
 
+      it('createMany writes every host in one transaction: all, or none on any refusal', async () => {
+        const ip = (x: string) => x.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+        await store.hosts.create(node('old', '52:54:00:00:01:00', '198.18.0.60'));
+        const made = await store.hosts.createMany([node('b1', '52:54:00:00:01:01', '198.18.0.61'), { ...node('b2', '52:54:00:00:01:02'), macs: ['52:54:00:00:01:02', '52:54:00:00:01:03'], netboot: false, state: 'registered' }]);
+        assert.deepEqual(made.map((h) => [h.name, h.version, h.state]), [['b1', 1, 'armed'], ['b2', 1, 'registered']]);
+        assert.deepEqual((await store.hosts.get('b2'))?.macs, ['52:54:00:00:01:02', '52:54:00:00:01:03']);
+        assert.equal(store.hostLookup.byMac('52:54:00:00:01:03')?.name, 'b2', 'the lookup index knows every created host');
+        assert.equal(store.hostLookup.byIp(ip('198.18.0.61'))?.name, 'b1');
+        // A duplicate MAC inside the batch: the hosts before it are rolled back too.
+        await assert.rejects(store.hosts.createMany([node('c1', '52:54:00:00:01:11'), node('c2', '52:54:00:00:01:12'), node('c3', '52:54:00:00:01:11')]), { code: 'KS_MAC_IN_USE', field: 'macs[0]' });
+        // Against stored hosts: a taken MAC, address or name anywhere in the batch refuses it all.
+        await assert.rejects(store.hosts.createMany([node('d1', '52:54:00:00:01:21'), node('d2', '52:54:00:00:01:00')]), { code: 'KS_MAC_IN_USE' });
+        await assert.rejects(store.hosts.createMany([node('e1', '52:54:00:00:01:31'), node('e2', '52:54:00:00:01:32', '198.18.0.60')]), { code: 'KS_IP_IN_USE', field: 'ipv4' });
+        await assert.rejects(store.hosts.createMany([node('f1', '52:54:00:00:01:41'), node('b1', '52:54:00:00:01:42')]), { code: 'KS_HOST_EXISTS', field: 'name' });
+        assert.deepEqual((await store.hosts.list()).map((x) => x.name), ['b1', 'b2', 'old']);
+        for (const mac of ['52:54:00:00:01:11', '52:54:00:00:01:12', '52:54:00:00:01:21', '52:54:00:00:01:31', '52:54:00:00:01:41']) {
+          assert.equal(await store.hosts.getByMac(mac), undefined, `${mac} was rolled back`);
+          assert.equal(store.hostLookup.byMac(mac), undefined, `${mac} is not in the lookup index`);
+        }
+        assert.deepEqual(await store.hosts.createMany([]), []);
+      });
+
       it('updates fields, bumps the version and honours expectedVersion', async () => {
         await store.hosts.create(node('u', '52:54:00:00:00:11'));
         const u = await store.hosts.update('u', { state: 'installed', stateReason: 'callback', netboot: false, sshHostKeys: ['ssh-ed25519 AAAA'] });

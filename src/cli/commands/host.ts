@@ -1,6 +1,6 @@
 /**
  * @module cli/commands/host
- * `kickstand host add|list|show|set|rm|events` — the registry, through the daemon's API.
+ * `kickstand host add|list|show|set|rm|events|import|export` — the registry, through the daemon's API.
  */
 import { Command, Option } from 'commander';
 import type { Host } from '../../model/host';
@@ -8,6 +8,7 @@ import type { HostEvent } from '../../model/event';
 import { clientFor, type GlobalOpts } from '../context';
 import { json, keyValues, table } from '../output';
 import { formatEvent } from './event-format';
+import { registerHostFile } from './host-file';
 import { follow } from './watch';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -152,6 +153,7 @@ export function registerHost(program: Command): Command {
       await follow(cmd, name, { json: f.json, backlog: f.limit });
     });
 
+  registerHostFile(host);
   return host;
 }
 

@@ -1,8 +1,10 @@
 /**
  * @module http/api/hosts
- * /api/v1/hosts — the host registry (CRUD) and each host's timeline.
+ * /api/v1/hosts — the host registry (CRUD, bulk import) and each host's timeline.
  */
 import { Router } from 'express';
+import { ErrorCode, invalid } from '../../errors';
+import { importHosts } from '../../hosts/import';
 import type { HostRegistry } from '../../hosts/registry';
 import type { Store } from '../../store/store';
 import { eventQuery } from './events';
@@ -18,6 +20,13 @@ export function hostsRouter(deps: { registry: HostRegistry; store: Store }): Rou
   r.post('/hosts', async (req, res) => {
     const host = await registry.add(req.body ?? {});
     res.status(201).location(`/api/v1/hosts/${host.name}`).json(host);
+  });
+
+  // Before /hosts/:name routes; its own body limit is set in http/app.ts.
+  r.post('/hosts/import', async (req, res) => {
+    const b = (req.body ?? {}) as { hosts?: unknown; dryRun?: unknown };
+    if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw invalid(ErrorCode.INVALID_INPUT, 'dryRun', 'dryRun must be true or false', 'e.g. {"dryRun": true}');
+    res.json(await importHosts(registry, b.hosts, { dryRun: b.dryRun === true }));
   });
 
   r.get('/hosts/:name', async (req, res) => {

@@ -86,6 +86,15 @@ export class PgHosts implements HostRepo {
     return trackWrite(this.created(input), (h) => this.index.put(h), () => this.load());
   }
 
+  createMany(inputs: ReadonlyArray<NewHost & { state: HostState }>): Promise<Host[]> {
+    const write = tx(this.pool, async (c) => {
+      const out: Host[] = [];
+      for (const h of inputs) out.push(await this.insertHost(c, h));
+      return out;
+    });
+    return trackWrite(write, (hs) => hs.forEach((h) => this.index.put(h)), () => this.load());
+  }
+
   update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
     return trackWrite(this.updated(name, patch, expectedVersion), (h) => this.index.put(h), () => this.load());
   }
@@ -95,20 +104,23 @@ export class PgHosts implements HostRepo {
   }
 
   private created(input: NewHost & { state: HostState }): Promise<Host> {
-    return tx(this.pool, async (c) => {
-      if (await this.one(c, 'h.name = $1', input.name)) {
-        throw new KickstandError(ErrorCode.HOST_EXISTS, `host ${input.name} already exists`, { field: 'name', fix: 'pick another name, or change the existing host with `kickstand host set`' });
-      }
-      await checkIp(c, input.ipv4 ?? null, input.name);
-      const now = new Date().toISOString();
-      await c.query(
-        `INSERT INTO hosts (name, profile, role, ipv4, vars, netboot, state, state_reason, ssh_host_keys, created_at, updated_at, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '[]', $8, $8, 1)`,
-        [input.name, input.profile, input.role, input.ipv4 ?? null, JSON.stringify(input.vars ?? {}), input.netboot === true, input.state, now],
-      );
-      await insertMacs(c, input.name, input.macs);
-      return (await this.one(c, 'h.name = $1', input.name))!;
-    });
+    return tx(this.pool, (c) => this.insertHost(c, input));
+  }
+
+  /** Inserts one host inside the caller's transaction; throws (rolling it back) on a conflict. */
+  private async insertHost(c: Queryable, input: NewHost & { state: HostState }): Promise<Host> {
+    if (await this.one(c, 'h.name = $1', input.name)) {
+      throw new KickstandError(ErrorCode.HOST_EXISTS, `host ${input.name} already exists`, { field: 'name', fix: 'pick another name, or change the existing host with `kickstand host set`' });
+    }
+    await checkIp(c, input.ipv4 ?? null, input.name);
+    const now = new Date().toISOString();
+    await c.query(
+      `INSERT INTO hosts (name, profile, role, ipv4, vars, netboot, state, state_reason, ssh_host_keys, created_at, updated_at, version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '[]', $8, $8, 1)`,
+      [input.name, input.profile, input.role, input.ipv4 ?? null, JSON.stringify(input.vars ?? {}), input.netboot === true, input.state, now],
+    );
+    await insertMacs(c, input.name, input.macs);
+    return (await this.one(c, 'h.name = $1', input.name))!;
   }
 
   private updated(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {

@@ -94,6 +94,13 @@ export class SqliteHosts implements HostRepo {
     return trackWrite(this.created(input), (h) => this.index.put(h), () => this.reindex());
   }
 
+  createMany(inputs: ReadonlyArray<NewHost & { state: HostState }>): Promise<Host[]> {
+    // One writer.write: the group committer runs it as one transaction (or one savepoint when
+    // its batch falls back to isolation), so a refused host rolls back the whole list.
+    const write = this.writer.write(() => inputs.map((h) => this.insertHost(h)));
+    return trackWrite(write, (hs) => hs.forEach((h) => this.index.put(h)), () => this.reindex());
+  }
+
   update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
     return trackWrite(this.updated(name, patch, expectedVersion), (h) => this.index.put(h), () => this.reindex());
   }
@@ -103,31 +110,34 @@ export class SqliteHosts implements HostRepo {
   }
 
   private created(input: NewHost & { state: HostState }): Promise<Host> {
-    return this.writer.write(() => {
-      if (this.q.get.get(input.name)) {
-        throw new KickstandError(ErrorCode.HOST_EXISTS, `host ${input.name} already exists`, {
-          field: 'name',
-          fix: 'pick another name, or change the existing host with `kickstand host set`',
-        });
-      }
-      this.checkIp(input.ipv4 ?? null, input.name);
-      const now = new Date().toISOString();
-      this.q.insert.run({
-        name: input.name,
-        profile: input.profile,
-        role: input.role,
-        ipv4: input.ipv4 ?? null,
-        vars: JSON.stringify(input.vars ?? {}),
-        netboot: input.netboot ? 1 : 0,
-        state: input.state,
-        state_reason: null,
-        ssh_host_keys: '[]',
-        created_at: now,
-        updated_at: now,
+    return this.writer.write(() => this.insertHost(input));
+  }
+
+  /** Inserts one host inside the caller's transaction; throws (rolling it back) on a conflict. */
+  private insertHost(input: NewHost & { state: HostState }): Host {
+    if (this.q.get.get(input.name)) {
+      throw new KickstandError(ErrorCode.HOST_EXISTS, `host ${input.name} already exists`, {
+        field: 'name',
+        fix: 'pick another name, or change the existing host with `kickstand host set`',
       });
-      this.insertMacs(input.name, input.macs);
-      return this.toHost(this.q.get.get(input.name) as HostRow);
+    }
+    this.checkIp(input.ipv4 ?? null, input.name);
+    const now = new Date().toISOString();
+    this.q.insert.run({
+      name: input.name,
+      profile: input.profile,
+      role: input.role,
+      ipv4: input.ipv4 ?? null,
+      vars: JSON.stringify(input.vars ?? {}),
+      netboot: input.netboot ? 1 : 0,
+      state: input.state,
+      state_reason: null,
+      ssh_host_keys: '[]',
+      created_at: now,
+      updated_at: now,
     });
+    this.insertMacs(input.name, input.macs);
+    return this.toHost(this.q.get.get(input.name) as HostRow);
   }
 
   private updated(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
