@@ -145,7 +145,7 @@ function parseCsvHosts(text: string): ImportRow[] {
     if (hasVars) row.vars = {};
     cols.forEach((c, i) => {
       const v = r.cells[i];
-      if (v === '') return;
+      if (v === undefined || v === '') return; // the cell count was checked above
       if (c.startsWith('var.')) row.vars![c.slice(4)] = v;
       else if (c === 'macs') row.macs = v.split(/[;\s]+/).filter((m) => m !== '');
       else if (c === 'ipv4') row.ipv4 = v === 'none' ? null : v;
@@ -163,7 +163,7 @@ function parseYamlHosts(text: string): ImportRow[] {
   if (doc.errors.length > 0) {
     refuse(
       'the file is not valid YAML',
-      doc.errors.map((e) => detail(lc.linePos(e.pos[0]).line, undefined, e.message.split('\n')[0])),
+      doc.errors.map((e) => detail(lc.linePos(e.pos[0]).line, undefined, e.message.split('\n')[0] ?? e.message)),
     );
   }
   if (doc.contents === null) return [];
