@@ -32,9 +32,27 @@ function req(type: number, i: number, extra: [number, Buffer][] = []): Buffer {
   chaddr.writeUInt32BE(0x52540000 + (i >>> 16), 0);
   chaddr.writeUInt16BE(i & 0xffff, 4);
   const p: DhcpPacket = {
-    op: 1, htype: 1, hlen: 6, hops: 1, xid: i, secs: 0, flags: 0, ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: '198.19.0.2',
-    chaddr, sname: '', file: '',
-    options: new Map<number, Buffer>([[53, Buffer.from([type])], [60, Buffer.from('PXEClient:Arch:00007:UNDI:003016')], [93, Buffer.from([0, 7])], [94, Buffer.from([1, 3, 1])], ...extra]),
+    op: 1,
+    htype: 1,
+    hlen: 6,
+    hops: 1,
+    xid: i,
+    secs: 0,
+    flags: 0,
+    ciaddr: '0.0.0.0',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '198.19.0.2',
+    chaddr,
+    sname: '',
+    file: '',
+    options: new Map<number, Buffer>([
+      [53, Buffer.from([type])],
+      [60, Buffer.from('PXEClient:Arch:00007:UNDI:003016')],
+      [93, Buffer.from([0, 7])],
+      [94, Buffer.from([1, 3, 1])],
+      ...extra,
+    ]),
   };
   const e = encodePacket(p, 1500);
   if (!e.ok) throw new Error(e.message);
@@ -43,18 +61,38 @@ function req(type: number, i: number, extra: [number, Buffer][] = []): Buffer {
 
 /** Offset of option `code`'s value in an encoded packet (options field only). */
 function optionValueOffset(buf: Buffer, code: number): number {
-  for (let i = 240; i < buf.length && buf[i] !== 255; i += buf[i] === 0 ? 1 : 2 + buf[i + 1]!) if (buf[i] === code) return i + 2;
+  for (let i = 240; i < buf.length && buf[i] !== 255; i += buf[i] === 0 ? 1 : 2 + buf[i + 1]!)
+    if (buf[i] === code) return i + 2;
   throw new Error(`option ${code} not found`);
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-dhcp-micro-'));
-  const store = openSqliteStore(join(dir, 'kickstand.db'), { syncIntervalMs: SYNC_INTERVAL_MS, checkpointPeriodMs: CHECKPOINT_MS });
+  const store = openSqliteStore(join(dir, 'kickstand.db'), {
+    syncIntervalMs: SYNC_INTERVAL_MS,
+    checkpointPeriodMs: CHECKPOINT_MS,
+  });
   const dhcp = dhcpSchema.parse({ unknownHosts: 'discover' });
-  const network = networkSchema.parse({ address: '198.19.0.1', subnet: '198.19.0.0/16', pool: { start: '198.19.1.1', end: '198.19.254.254' }, gateway: '198.19.0.1' });
-  const ctx = createHandlerContext({ config: { dhcp, network, http: { publicUrl: 'http://198.19.0.1:8080' } }, store, log: silentLogger(), now: Date.now });
+  const network = networkSchema.parse({
+    address: '198.19.0.1',
+    subnet: '198.19.0.0/16',
+    pool: { start: '198.19.1.1', end: '198.19.254.254' },
+    gateway: '198.19.0.1',
+  });
+  const ctx = createHandlerContext({
+    config: { dhcp, network, http: { publicUrl: 'http://198.19.0.1:8080' } },
+    store,
+    log: silentLogger(),
+    now: Date.now,
+  });
   await ctx.book.load();
-  const route = { broadcast: '198.19.255.255', serverPort: 67, clientPort: 68, from: { address: '198.19.0.2', port: 67 }, viaPxePort: false };
+  const route = {
+    broadcast: '198.19.255.255',
+    serverPort: 67,
+    clientPort: 68,
+    from: { address: '198.19.0.2', port: 67 },
+    viaPxePort: false,
+  };
   // Requests are built before the clock starts (the client's work is not the server's cost);
   // each REQUEST gets the offered address written into its option 50 in place.
   const discovers = Array.from({ length: N }, (_, i) => req(1, i));
@@ -92,9 +130,11 @@ async function main(): Promise<void> {
     });
     await Promise.all(inflight);
   } else {
-    await Promise.all(Array.from({ length: CONC }, async () => {
-      while (next < N) await one(next++);
-    }));
+    await Promise.all(
+      Array.from({ length: CONC }, async () => {
+        while (next < N) await one(next++);
+      }),
+    );
   }
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(c0);

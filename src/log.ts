@@ -48,9 +48,12 @@ export function createLogger(opts: LogOptions = {}): Logger {
   };
   const pretty = opts.pretty ?? (opts.destination === undefined && process.stderr.isTTY === true);
   if (pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l' } } });
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l' } },
+    });
   }
-  return pino(options, (opts.destination) ?? pino.destination({ dest: 2, sync: false }));
+  return pino(options, opts.destination ?? pino.destination({ dest: 2, sync: false }));
 }
 
 /** A logger that writes nothing: the default for components built without one (tests). */

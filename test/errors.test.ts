@@ -21,7 +21,13 @@ describe('error catalogue', () => {
     assert.deepEqual(e.toJSON(), { code: 'KS_INVALID_MAC', message: 'bad', field: 'macs[0]', fix: 'do this' });
     assert.equal(e.status, 400);
     assert.deepEqual(new KickstandError(ErrorCode.INTERNAL, 'x').toJSON(), { code: 'KS_INTERNAL', message: 'x' });
-    const details = [{ row: 2, line: 4, name: 'n3', code: ErrorCode.INVALID_MAC, field: 'macs[0]', message: 'bad', fix: 'do this' }];
-    assert.deepEqual(new KickstandError(ErrorCode.IMPORT_INVALID, 'rows', { details }).toJSON(), { code: 'KS_IMPORT_INVALID', message: 'rows', details });
+    const details = [
+      { row: 2, line: 4, name: 'n3', code: ErrorCode.INVALID_MAC, field: 'macs[0]', message: 'bad', fix: 'do this' },
+    ];
+    assert.deepEqual(new KickstandError(ErrorCode.IMPORT_INVALID, 'rows', { details }).toJSON(), {
+      code: 'KS_IMPORT_INVALID',
+      message: 'rows',
+      details,
+    });
   });
 });

@@ -18,12 +18,22 @@ describe('logging', () => {
   it('writes JSON lines with a component binding and redacts secret paths', () => {
     const out = capture();
     const log = createLogger({ destination: out.stream, pretty: false, level: 'debug' }).child({ component: 'test' });
-    log.info({ token: 'tok-canary-1', bmc: { password: 'pw-canary-2' }, req: { headers: { authorization: 'Bearer api-canary-3' } }, joinToken: 'k3s-canary-4', x: { privateKey: 'wg-canary-5' } }, 'hello');
+    log.info(
+      {
+        token: 'tok-canary-1',
+        bmc: { password: 'pw-canary-2' },
+        req: { headers: { authorization: 'Bearer api-canary-3' } },
+        joinToken: 'k3s-canary-4',
+        x: { privateKey: 'wg-canary-5' },
+      },
+      'hello',
+    );
     const line = JSON.parse(out.text().trim()) as Record<string, unknown>;
     assert.equal(line.msg, 'hello');
     assert.equal(line.component, 'test');
     assert.equal(line.service, 'kickstand');
-    for (const canary of ['tok-canary-1', 'pw-canary-2', 'api-canary-3', 'k3s-canary-4', 'wg-canary-5']) assert.ok(!out.text().includes(canary), canary);
+    for (const canary of ['tok-canary-1', 'pw-canary-2', 'api-canary-3', 'k3s-canary-4', 'wg-canary-5'])
+      assert.ok(!out.text().includes(canary), canary);
     assert.match(out.text(), /\[redacted\]/);
   });
 

@@ -60,7 +60,11 @@ export function parsePowerStatus(stdout: string): PowerStatus {
 
 function unexpected(op: string, stdout: string): KickstandError {
   const text = stdout.trim().slice(0, 200);
-  return new KickstandError(ErrorCode.BMC_FAILED, `ipmitool "${op}" printed an unexpected answer: ${JSON.stringify(text)}`, {
-    fix: 'check the ipmitool version (1.8.18 or later) and the BMC firmware',
-  });
+  return new KickstandError(
+    ErrorCode.BMC_FAILED,
+    `ipmitool "${op}" printed an unexpected answer: ${JSON.stringify(text)}`,
+    {
+      fix: 'check the ipmitool version (1.8.18 or later) and the BMC firmware',
+    },
+  );
 }

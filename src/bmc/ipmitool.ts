@@ -33,14 +33,21 @@ const MAX_OUTPUT = 256 * 1024;
  */
 export function ipmitoolArgs(t: IpmitoolTarget, command: readonly string[]): string[] {
   return [
-    '-I', 'lanplus',
-    '-H', t.endpoint.host,
-    '-p', String(t.endpoint.port),
-    '-U', t.username,
+    '-I',
+    'lanplus',
+    '-H',
+    t.endpoint.host,
+    '-p',
+    String(t.endpoint.port),
+    '-U',
+    t.username,
     '-E',
-    '-L', 'OPERATOR',
-    '-N', '2',
-    '-R', '3',
+    '-L',
+    'OPERATOR',
+    '-N',
+    '2',
+    '-R',
+    '3',
     ...(t.cipherSuite === undefined ? [] : ['-C', String(t.cipherSuite)]),
     ...command,
   ];
@@ -90,7 +97,10 @@ export function ipmitoolFailure(
 ): KickstandError {
   const where = `${t.endpoint.host}:${t.endpoint.port}`;
   if (err.code === 'ENOENT') {
-    return new KickstandError(ErrorCode.BMC_FAILED, 'ipmitool is not installed', { fix: 'install the ipmitool package (Debian: apt-get install ipmitool)', cause: err });
+    return new KickstandError(ErrorCode.BMC_FAILED, 'ipmitool is not installed', {
+      fix: 'install the ipmitool package (Debian: apt-get install ipmitool)',
+      cause: err,
+    });
   }
   if (err.killed === true || err.signal === 'SIGKILL') {
     return new KickstandError(ErrorCode.BMC_FAILED, `ipmitool "${op}" to ${where} timed out after ${timeoutMs} ms`, {
@@ -105,7 +115,11 @@ export function ipmitoolFailure(
     : auth
       ? 'check the BMC address, user name and password, and that IPMI over LAN (RMCP+) is enabled'
       : 'run the same command with ipmitool -I lanplus by hand to see the BMC response';
-  return new KickstandError(ErrorCode.BMC_FAILED, `ipmitool "${op}" to ${where} failed: ${detail || `exit ${String(err.code)}`}`, { fix });
+  return new KickstandError(
+    ErrorCode.BMC_FAILED,
+    `ipmitool "${op}" to ${where} failed: ${detail || `exit ${String(err.code)}`}`,
+    { fix },
+  );
 }
 
 /** The informative stderr lines, joined, at most 300 characters. */
@@ -114,7 +128,9 @@ function summarize(stderr: string): string {
     .split('\n')
     .map((l) => l.trim())
     // ipmitool's probes that BMCs often refuse: not the cause of a failure.
-    .filter((l) => l.length > 0 && !/^Unable to Get Channel Cipher Suites$|^Get HPM\.x Capabilities request failed/.test(l));
+    .filter(
+      (l) => l.length > 0 && !/^Unable to Get Channel Cipher Suites$|^Get HPM\.x Capabilities request failed/.test(l),
+    );
   const text = lines.join('; ');
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }

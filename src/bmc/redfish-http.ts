@@ -80,8 +80,19 @@ function requestHeaders(auth: string, req: RedfishRequest, payload: Buffer | und
   return headers;
 }
 
-function openRequest(opts: RedfishTransportOptions, req: RedfishRequest, headers: Record<string, string>): http.ClientRequest {
-  const common = { host: opts.endpoint.host, port: opts.endpoint.port, path: req.path, method: req.method, headers, agent: false as const };
+function openRequest(
+  opts: RedfishTransportOptions,
+  req: RedfishRequest,
+  headers: Record<string, string>,
+): http.ClientRequest {
+  const common = {
+    host: opts.endpoint.host,
+    port: opts.endpoint.port,
+    path: req.path,
+    method: req.method,
+    headers,
+    agent: false as const,
+  };
   if (opts.endpoint.scheme === 'http') return http.request(common);
   return https.request({
     ...common,
@@ -92,7 +103,12 @@ function openRequest(opts: RedfishTransportOptions, req: RedfishRequest, headers
 }
 
 /** One request; no redirects followed (a 3xx is returned as is and fails as a non-2xx). */
-function requestOnce(opts: RedfishTransportOptions, auth: string, base: string, req: RedfishRequest): Promise<RedfishResponse> {
+function requestOnce(
+  opts: RedfishTransportOptions,
+  auth: string,
+  base: string,
+  req: RedfishRequest,
+): Promise<RedfishResponse> {
   return new Promise<RedfishResponse>((resolve, reject) => {
     const started = Date.now();
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
@@ -111,7 +127,10 @@ function requestOnce(opts: RedfishTransportOptions, auth: string, base: string, 
       // Whatever error the cut surfaces as (abort, reset), report why we cut.
       const cause = cutBy === undefined ? err : Object.assign(new Error(cutBy), { code: cutBy });
       const e = transportFailure(cause, req, base, opts.timeoutMs);
-      opts.log.warn({ method: req.method, path: req.path, ms: Date.now() - started, err: e.message }, 'redfish request failed');
+      opts.log.warn(
+        { method: req.method, path: req.path, ms: Date.now() - started, err: e.message },
+        'redfish request failed',
+      );
       reject(e);
     };
     r.on('error', fail);
@@ -151,14 +170,23 @@ function parseJson(text: string): unknown {
   }
 }
 
-function transportFailure(err: NodeJS.ErrnoException, req: RedfishRequest, base: string, timeoutMs: number): KickstandError {
+function transportFailure(
+  err: NodeJS.ErrnoException,
+  req: RedfishRequest,
+  base: string,
+  timeoutMs: number,
+): KickstandError {
   const what = `Redfish ${req.method} ${base}${req.path}`;
   const code = err.code ?? '';
   if (code === 'KS_TIMEOUT') {
-    return new KickstandError(ErrorCode.BMC_FAILED, `${what} timed out after ${timeoutMs} ms`, { fix: 'check that the BMC is reachable on this address and port' });
+    return new KickstandError(ErrorCode.BMC_FAILED, `${what} timed out after ${timeoutMs} ms`, {
+      fix: 'check that the BMC is reachable on this address and port',
+    });
   }
   if (code === 'KS_TOO_BIG') {
-    return new KickstandError(ErrorCode.BMC_FAILED, `${what} answered more than ${MAX_BODY} bytes`, { fix: 'check that the address is a Redfish service' });
+    return new KickstandError(ErrorCode.BMC_FAILED, `${what} answered more than ${MAX_BODY} bytes`, {
+      fix: 'check that the address is a Redfish service',
+    });
   }
   if (TLS_CODES.has(code)) {
     return new KickstandError(ErrorCode.BMC_FAILED, `${what}: the BMC's TLS certificate was not accepted (${code})`, {

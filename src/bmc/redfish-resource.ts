@@ -14,7 +14,7 @@ export function isObject(v: unknown): v is Json {
 }
 
 export function stringArray(v: unknown): string[] | undefined {
-  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v) : undefined;
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
 }
 
 /**
@@ -23,10 +23,18 @@ export function stringArray(v: unknown): string[] | undefined {
  * credentials are never sent where the BMC points them.
  */
 export function servicePath(link: unknown, what: string): string {
-  if (typeof link !== 'string' || !/^\/redfish\/v1\/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*$/.test(link) || /(^|\/)\.\.?(\/|$)/.test(link)) {
-    throw new KickstandError(ErrorCode.BMC_FAILED, `the BMC gave ${what} ${JSON.stringify(link)}, which is not a path on its Redfish service`, {
-      fix: 'set systemId for this BMC, or update the BMC firmware',
-    });
+  if (
+    typeof link !== 'string' ||
+    !/^\/redfish\/v1\/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*$/.test(link) ||
+    /(^|\/)\.\.?(\/|$)/.test(link)
+  ) {
+    throw new KickstandError(
+      ErrorCode.BMC_FAILED,
+      `the BMC gave ${what} ${JSON.stringify(link)}, which is not a path on its Redfish service`,
+      {
+        fix: 'set systemId for this BMC, or update the BMC firmware',
+      },
+    );
   }
   return link.replace(/\/+$/, '');
 }
@@ -49,11 +57,18 @@ export function resetAction(system: Json, systemPath: string): ResetAction {
   const actions = isObject(system.Actions) ? system.Actions : {};
   const reset = actions['#ComputerSystem.Reset'];
   if (!isObject(reset)) {
-    throw new KickstandError(ErrorCode.BMC_FAILED, `the Redfish system ${systemPath} has no #ComputerSystem.Reset action`, {
-      fix: 'check that systemId names a ComputerSystem the BMC can power-control',
-    });
+    throw new KickstandError(
+      ErrorCode.BMC_FAILED,
+      `the Redfish system ${systemPath} has no #ComputerSystem.Reset action`,
+      {
+        fix: 'check that systemId names a ComputerSystem the BMC can power-control',
+      },
+    );
   }
-  const target = reset.target === undefined ? `${systemPath}/Actions/ComputerSystem.Reset` : servicePath(reset.target, 'the Reset target');
+  const target =
+    reset.target === undefined
+      ? `${systemPath}/Actions/ComputerSystem.Reset`
+      : servicePath(reset.target, 'the Reset target');
   const info = reset['@Redfish.ActionInfo'];
   return {
     target,
@@ -90,13 +105,21 @@ export function httpFailure(res: RedfishResponse, req: RedfishRequest, op: strin
   const suffix = detail ? `: ${detail}` : '';
   switch (res.status) {
     case 401:
-      return new KickstandError(ErrorCode.BMC_FAILED, `${op}: the BMC refused the user name or password (HTTP 401 from ${where})`, {
-        fix: "check this host's BMC username and password",
-      });
+      return new KickstandError(
+        ErrorCode.BMC_FAILED,
+        `${op}: the BMC refused the user name or password (HTTP 401 from ${where})`,
+        {
+          fix: "check this host's BMC username and password",
+        },
+      );
     case 403:
-      return new KickstandError(ErrorCode.BMC_FAILED, `${op}: the BMC account lacks the privilege (HTTP 403 from ${where})${suffix}`, {
-        fix: 'give the BMC account the ConfigureComponents privilege (the Redfish Operator role)',
-      });
+      return new KickstandError(
+        ErrorCode.BMC_FAILED,
+        `${op}: the BMC account lacks the privilege (HTTP 403 from ${where})${suffix}`,
+        {
+          fix: 'give the BMC account the ConfigureComponents privilege (the Redfish Operator role)',
+        },
+      );
     case 404:
       return new KickstandError(ErrorCode.BMC_FAILED, `${op}: not found (HTTP 404 from ${where})${suffix}`, {
         fix: 'check systemId against GET /redfish/v1/Systems on the BMC',

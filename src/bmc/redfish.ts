@@ -14,8 +14,21 @@
 import { ErrorCode, KickstandError } from '../errors';
 import type { Logger } from '../log';
 import { parseBmcAddress } from './config';
-import { createRedfishTransport, type RedfishRequest, type RedfishResponse, type RedfishTransport } from './redfish-http';
-import { actionInfoAllowed, httpFailure, isObject, memberPaths, resetAction, stringArray, type Json } from './redfish-resource';
+import {
+  createRedfishTransport,
+  type RedfishRequest,
+  type RedfishResponse,
+  type RedfishTransport,
+} from './redfish-http';
+import {
+  actionInfoAllowed,
+  httpFailure,
+  isObject,
+  memberPaths,
+  resetAction,
+  stringArray,
+  type Json,
+} from './redfish-resource';
 import { pickResetType } from './reset-type';
 import type { BmcConfig } from '../model/bmc-settings';
 import type { BmcClient, PowerAction, PowerStatus } from './types';
@@ -48,7 +61,8 @@ class RedfishClient implements BmcClient {
   ) {
     const endpoint = parseBmcAddress(cfg.address, 'redfish');
     this.log = opts.log;
-    if (endpoint.scheme === 'http') this.log.warn({ bmcAddress: cfg.address }, 'redfish over plain http sends the BMC password in clear text');
+    if (endpoint.scheme === 'http')
+      this.log.warn({ bmcAddress: cfg.address }, 'redfish over plain http sends the BMC password in clear text');
     this.send = createRedfishTransport({
       endpoint,
       username: cfg.username,
@@ -104,9 +118,15 @@ class RedfishClient implements BmcClient {
     const paths = memberPaths(res.body);
     if (paths.length !== 1) {
       const ids = paths.map((p) => p.slice(p.lastIndexOf('/') + 1));
-      throw new KickstandError(ErrorCode.BMC_FAILED, `the BMC has ${paths.length} systems${ids.length ? ` (${ids.join(', ')})` : ''}; cannot pick one`, {
-        fix: ids.length ? `set systemId to one of: ${ids.join(', ')}` : 'check that the address is the BMC of this host',
-      });
+      throw new KickstandError(
+        ErrorCode.BMC_FAILED,
+        `the BMC has ${paths.length} systems${ids.length ? ` (${ids.join(', ')})` : ''}; cannot pick one`,
+        {
+          fix: ids.length
+            ? `set systemId to one of: ${ids.join(', ')}`
+            : 'check that the address is the BMC of this host',
+        },
+      );
     }
     this.systemPath = paths[0]!;
     return this.systemPath;
@@ -115,7 +135,10 @@ class RedfishClient implements BmcClient {
   private async readSystem(op: string): Promise<SystemRead> {
     const path = await this.findSystem();
     const res = await this.ok({ method: 'GET', path }, op);
-    if (!isObject(res.body)) throw new KickstandError(ErrorCode.BMC_FAILED, `${op}: ${path} did not return a JSON object`, { fix: 'check that the address is a Redfish service' });
+    if (!isObject(res.body))
+      throw new KickstandError(ErrorCode.BMC_FAILED, `${op}: ${path} did not return a JSON object`, {
+        fix: 'check that the address is a Redfish service',
+      });
     const bodyTag = res.body['@odata.etag'];
     return { path, etag: res.etag ?? (typeof bodyTag === 'string' ? bodyTag : undefined), body: res.body };
   }
@@ -123,11 +146,17 @@ class RedfishClient implements BmcClient {
   private bootPatch(sys: SystemRead): Json {
     const boot = isObject(sys.body.Boot) ? sys.body.Boot : undefined;
     if (boot === undefined) {
-      throw new KickstandError(ErrorCode.BMC_FAILED, `the Redfish system ${sys.path} has no Boot property`, { fix: 'check systemId; this resource cannot set a boot override' });
+      throw new KickstandError(ErrorCode.BMC_FAILED, `the Redfish system ${sys.path} has no Boot property`, {
+        fix: 'check systemId; this resource cannot set a boot override',
+      });
     }
     const targets = stringArray(boot['BootSourceOverrideTarget@Redfish.AllowableValues']);
     if (targets !== undefined && !targets.includes('Pxe')) {
-      throw new KickstandError(ErrorCode.BMC_FAILED, `the BMC does not offer a PXE boot override (it allows ${targets.join(', ')})`, { fix: 'enable network boot (PXE) in the firmware setup' });
+      throw new KickstandError(
+        ErrorCode.BMC_FAILED,
+        `the BMC does not offer a PXE boot override (it allows ${targets.join(', ')})`,
+        { fix: 'enable network boot (PXE) in the firmware setup' },
+      );
     }
     const patch: Json = { BootSourceOverrideTarget: 'Pxe', BootSourceOverrideEnabled: 'Once' };
     if (this.cfg.efiBoot === true) {
@@ -147,7 +176,10 @@ class RedfishClient implements BmcClient {
     if (action.allowed !== undefined || action.actionInfo === undefined) return action;
     const res = await this.send({ method: 'GET', path: action.actionInfo });
     if (res.status < 200 || res.status > 299) {
-      this.log.debug({ path: action.actionInfo, status: res.status }, 'redfish ActionInfo unreadable; sending the preferred ResetType');
+      this.log.debug(
+        { path: action.actionInfo, status: res.status },
+        'redfish ActionInfo unreadable; sending the preferred ResetType',
+      );
       return { target: action.target, allowed: undefined };
     }
     return { target: action.target, allowed: actionInfoAllowed(res.body, 'ResetType') };

@@ -67,7 +67,8 @@ export function bootScriptUrl(cfg: Pick<BootPolicyConfig, 'publicUrl'>): string 
  * undefined for an unknown machine.
  */
 export function decideBoot(client: BootClient, host: PolicyHost | undefined, cfg: BootPolicyConfig): BootDecision {
-  if (host === undefined && cfg.unknownHosts === 'ignore') return { kind: 'ignore', reason: 'unknown MAC (unknownHosts=ignore)' };
+  if (host === undefined && cfg.unknownHosts === 'ignore')
+    return { kind: 'ignore', reason: 'unknown MAC (unknownHosts=ignore)' };
   if (!client.pxe && !client.httpBoot && !client.ipxe) return { kind: 'local', reason: 'not a network-boot client' };
   if (host !== undefined && !host.netboot) {
     // iPXE already running (its ROM, or a chainloaded loader) gets its per-host script, which
@@ -94,9 +95,7 @@ export function decideBoot(client: BootClient, host: PolicyHost | undefined, cfg
 
 /** What `/ipxe/<mac>` serves. `record`: an unknown MAC is recorded as discovered. */
 export type ScriptDecision =
-  | { kind: 'install' }
-  | { kind: 'local'; reason: string }
-  | { kind: 'discovered'; record: boolean };
+  { kind: 'install' } | { kind: 'local'; reason: string } | { kind: 'discovered'; record: boolean };
 
 /** The script decisions for a registered host (`discovered` is for unknown MACs only). */
 export type HostScriptDecision = Exclude<ScriptDecision, { kind: 'discovered' }>;
@@ -110,15 +109,25 @@ export type ScriptHost = Pick<Host, 'state' | 'netboot'>;
  * `netboot` set) whose kickstart was not fetched yet installs; once fetched (the install ran,
  * its callback was lost) it boots locally until re-armed (reliability I05: no second wipe).
  */
-export function decideScript(host: ScriptHost, token: Pick<InstallToken, 'fetchedAt'> | undefined, cfg: Pick<BootPolicyConfig, 'unknownHosts'>): HostScriptDecision;
-export function decideScript(host: ScriptHost | undefined, token: Pick<InstallToken, 'fetchedAt'> | undefined, cfg: Pick<BootPolicyConfig, 'unknownHosts'>): ScriptDecision;
+export function decideScript(
+  host: ScriptHost,
+  token: Pick<InstallToken, 'fetchedAt'> | undefined,
+  cfg: Pick<BootPolicyConfig, 'unknownHosts'>,
+): HostScriptDecision;
+export function decideScript(
+  host: ScriptHost | undefined,
+  token: Pick<InstallToken, 'fetchedAt'> | undefined,
+  cfg: Pick<BootPolicyConfig, 'unknownHosts'>,
+): ScriptDecision;
 export function decideScript(
   host: ScriptHost | undefined,
   token: Pick<InstallToken, 'fetchedAt'> | undefined,
   cfg: Pick<BootPolicyConfig, 'unknownHosts'>,
 ): ScriptDecision {
   if (host === undefined) return { kind: 'discovered', record: cfg.unknownHosts === 'discover' };
-  if (host.state !== 'armed' || !host.netboot) return { kind: 'local', reason: `state ${host.state}${host.netboot ? '' : ', netboot off'}` };
-  if (token?.fetchedAt != null) return { kind: 'local', reason: 'its kickstart was already fetched (install ran; re-arm to reinstall)' };
+  if (host.state !== 'armed' || !host.netboot)
+    return { kind: 'local', reason: `state ${host.state}${host.netboot ? '' : ', netboot off'}` };
+  if (token?.fetchedAt != null)
+    return { kind: 'local', reason: 'its kickstart was already fetched (install ran; re-arm to reinstall)' };
   return { kind: 'install' };
 }

@@ -24,7 +24,10 @@ export class NodeConnector {
   async address(host: Host): Promise<string> {
     const override = host.vars.bootstrap_address;
     if (override !== undefined) {
-      if (!isIpv4(override)) throw new KickstandError(ErrorCode.INVALID_VAR, `bootstrap_address of ${host.name} is not an IPv4 address`, { field: 'vars.bootstrap_address' });
+      if (!isIpv4(override))
+        throw new KickstandError(ErrorCode.INVALID_VAR, `bootstrap_address of ${host.name} is not an IPv4 address`, {
+          field: 'vars.bootstrap_address',
+        });
       return override;
     }
     if (host.ipv4) return host.ipv4;
@@ -32,9 +35,13 @@ export class NodeConnector {
       const l = await this.deps.store.leases.findByMac(mac);
       if (l && (l.state === 'bound' || l.state === 'released')) return l.ip;
     }
-    throw new KickstandError(ErrorCode.BOOTSTRAP_FAILED, `no address known for ${host.name}: no static IPv4 and no DHCP lease`, {
-      fix: 'give the host a static address (`kickstand host set NAME --ip …`) or a bootstrap_address var',
-    });
+    throw new KickstandError(
+      ErrorCode.BOOTSTRAP_FAILED,
+      `no address known for ${host.name}: no static IPv4 and no DHCP lease`,
+      {
+        fix: 'give the host a static address (`kickstand host set NAME --ip …`) or a bootstrap_address var',
+      },
+    );
   }
 
   async target(host: Host): Promise<SshTarget> {
@@ -44,7 +51,12 @@ export class NodeConnector {
 
   async open(host: Host): Promise<SshSession> {
     const ssh = this.deps.ssh();
-    const opts = { privateKey: this.deps.privateKey(), hostKeys: host.sshHostKeys, readyTimeoutMs: ssh.readyTimeoutMs, ...(this.deps.socketFactory ? { connect: this.deps.socketFactory } : {}) };
+    const opts = {
+      privateKey: this.deps.privateKey(),
+      hostKeys: host.sshHostKeys,
+      readyTimeoutMs: ssh.readyTimeoutMs,
+      ...(this.deps.socketFactory ? { connect: this.deps.socketFactory } : {}),
+    };
     return SshSession.open(await this.target(host), opts);
   }
 

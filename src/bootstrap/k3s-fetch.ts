@@ -36,7 +36,14 @@ export interface BundleFetch {
 
 export function bundleFetch(b: K3sBundle, publicUrl: string): BundleFetch {
   const f = (x: { name: string; sha256: string }): FetchFile => ({ name: x.name, sha256: x.sha256 });
-  return { url: bundleUrl(publicUrl, b.version, b.arch), version: b.version, arch: b.arch, binary: f(b.binary), images: f(b.images), installSh: f(b.installSh) };
+  return {
+    url: bundleUrl(publicUrl, b.version, b.arch),
+    version: b.version,
+    arch: b.arch,
+    binary: f(b.binary),
+    images: f(b.images),
+    installSh: f(b.installSh),
+  };
 }
 
 /**

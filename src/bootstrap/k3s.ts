@@ -50,11 +50,20 @@ export async function clusterToken(settings: SettingRepo): Promise<string> {
 }
 
 /** What a node with `role` and mesh address runs; `initServer` is the first server's mesh address (null: this node initialises). */
-export function invocation(role: 'server' | 'agent', nodeIp: string, initServerIp: string | null, s: K3sSettings): K3sInvocation {
+export function invocation(
+  role: 'server' | 'agent',
+  nodeIp: string,
+  initServerIp: string | null,
+  s: K3sSettings,
+): K3sInvocation {
   const common = ['--node-ip', nodeIp, '--flannel-iface', s.meshInterface, ...s.extraArgs];
   const url = initServerIp === null ? null : `https://${initServerIp}:${s.apiPort}`;
   if (role === 'server') {
-    return { role, args: url === null ? ['server', '--cluster-init', ...common] : ['server', '--server', url, ...common], url: null };
+    return {
+      role,
+      args: url === null ? ['server', '--cluster-init', ...common] : ['server', '--server', url, ...common],
+      url: null,
+    };
   }
   return { role, args: ['agent', ...common], url };
 }
@@ -64,7 +73,16 @@ export function invocationId(inv: K3sInvocation, installer: K3sInstaller): strin
   const what =
     installer.source === 'internet'
       ? [installer.command, inv.args, inv.url]
-      : ['bundle', installer.fetch.version, installer.fetch.arch, installer.fetch.binary.sha256, installer.fetch.images.sha256, installer.fetch.installSh.sha256, inv.args, inv.url];
+      : [
+          'bundle',
+          installer.fetch.version,
+          installer.fetch.arch,
+          installer.fetch.binary.sha256,
+          installer.fetch.images.sha256,
+          installer.fetch.installSh.sha256,
+          inv.args,
+          inv.url,
+        ];
   return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32);
 }
 
@@ -84,7 +102,9 @@ export function joinScript(inv: K3sInvocation, s: K3sSettings, installer: K3sIns
     'IFS= read -r K3S_TOKEN',
     'export K3S_TOKEN',
     inv.url === null ? 'unset K3S_URL || true' : `export K3S_URL=${quote(inv.url)}`,
-    ...(installer.source === 'internet' ? [`${installer.command} ${args} </dev/null`] : fetchAndInstallLines(installer.fetch, s.nodeStateDir, args)),
+    ...(installer.source === 'internet'
+      ? [`${installer.command} ${args} </dev/null`]
+      : fetchAndInstallLines(installer.fetch, s.nodeStateDir, args)),
     'mkdir -p "$(dirname "$marker")"',
     'printf "%s\\n" "$want" > "$marker"',
     'echo changed=1',

@@ -56,7 +56,12 @@ export class PlanRunner {
   constructor(private readonly deps: PlanRunnerDeps) {
     this.log = deps.log.child({ component: 'bootstrap' });
     if (deps.metrics) {
-      this.runs = new Counter({ name: 'kickstand_bootstrap_runs_total', help: 'Bootstrap plan runs by result', labelNames: ['result'], registers: [deps.metrics] });
+      this.runs = new Counter({
+        name: 'kickstand_bootstrap_runs_total',
+        help: 'Bootstrap plan runs by result',
+        labelNames: ['result'],
+        registers: [deps.metrics],
+      });
     }
   }
 
@@ -64,14 +69,28 @@ export class PlanRunner {
     const { registry, store, connector } = this.deps;
     let host = await registry.require(name);
     if (!STARTABLE.has(host.state)) {
-      return { host: name, state: host.state, ok: false, steps: [], changed: 0, error: { code: ErrorCode.ILLEGAL_TRANSITION, message: `host is ${host.state}` } };
+      return {
+        host: name,
+        state: host.state,
+        ok: false,
+        steps: [],
+        changed: 0,
+        error: { code: ErrorCode.ILLEGAL_TRANSITION, message: `host is ${host.state}` },
+      };
     }
     if (host.state !== 'bootstrapping') host = await registry.transition(name, 'bootstrapping', cause);
     const config = this.deps.config();
     try {
       pinnedKeys(name, host.sshHostKeys); // refuse before any address lookup or connection
       const endpoint = host.vars.mesh_endpoint ?? (await connector.address(host));
-      const steps = buildPlan(host, endpoint, { store, mesh: this.deps.mesh, connector, config, clusterLock: (fn) => this.clusterLock(fn), bundleSource: this.deps.bundleSource });
+      const steps = buildPlan(host, endpoint, {
+        store,
+        mesh: this.deps.mesh,
+        connector,
+        config,
+        clusterLock: (fn) => this.clusterLock(fn),
+        bundleSource: this.deps.bundleSource,
+      });
       // Known before any output is seen, so the very first run's output is redacted too.
       const token = config.k3s.enabled ? await clusterToken(store.settings) : await store.settings.get(TOKEN_SETTING);
       const report = await runPlan(name, steps, {
@@ -85,7 +104,12 @@ export class PlanRunner {
       await this.deps.serverWait.settle(name, undefined);
       // The event first, then the state: whoever sees `ready` (the CLI follows the state) finds
       // bootstrap.done already on the timeline, as bootstrap.failed precedes `failed`.
-      await store.events.append({ host: name, kind: 'bootstrap.done', message: `bootstrap done: ${report.changed} of ${report.steps.length} steps changed something`, data: { changed: report.changed, steps: report.steps.map((s) => s.name) } });
+      await store.events.append({
+        host: name,
+        kind: 'bootstrap.done',
+        message: `bootstrap done: ${report.changed} of ${report.steps.length} steps changed something`,
+        data: { changed: report.changed, steps: report.steps.map((s) => s.name) },
+      });
       const after = await registry.transition(name, 'ready', `bootstrapped (${report.changed} step(s) changed)`);
       this.runs?.inc({ result: 'ok' });
       if (host.role === 'server' && config.k3s.enabled) await this.deps.serverReady(name);
@@ -96,19 +120,38 @@ export class PlanRunner {
   }
 
   private async fail(name: string, e: unknown): Promise<BootstrapResult> {
-    const err = isKickstandError(e) ? e : new KickstandError(ErrorCode.BOOTSTRAP_FAILED, (e as Error).message, { cause: e });
+    const err = isKickstandError(e)
+      ? e
+      : new KickstandError(ErrorCode.BOOTSTRAP_FAILED, (e as Error).message, { cause: e });
     this.runs?.inc({ result: err.code === ErrorCode.HOST_KEY_MISMATCH ? 'host_key_mismatch' : 'failed' });
     this.log.warn({ host: name, code: err.code, error: err.message }, 'bootstrap failed');
     // The wait is recorded before the host is `failed`: a server that becomes ready from then on finds it.
-    await this.deps.serverWait.settle(name, err.code).catch((we: unknown) => this.log.warn({ host: name, error: (we as Error).message }, 'could not record the wait for a k3s server'));
-    await this.deps.store.events.append({ host: name, kind: 'bootstrap.failed', level: 'error', message: err.message, data: { code: err.code, ...(err.fix ? { fix: err.fix } : {}) } });
+    await this.deps.serverWait
+      .settle(name, err.code)
+      .catch((we: unknown) =>
+        this.log.warn({ host: name, error: (we as Error).message }, 'could not record the wait for a k3s server'),
+      );
+    await this.deps.store.events.append({
+      host: name,
+      kind: 'bootstrap.failed',
+      level: 'error',
+      message: err.message,
+      data: { code: err.code, ...(err.fix ? { fix: err.fix } : {}) },
+    });
     let state: Host['state'] = 'failed';
     try {
       state = (await this.deps.registry.transition(name, 'failed', err.message)).state;
     } catch (te) {
       this.log.warn({ host: name, error: (te as Error).message }, 'could not mark host failed');
     }
-    return { host: name, state, ok: false, steps: [], changed: 0, error: { code: err.code, message: err.message, ...(err.fix ? { fix: err.fix } : {}) } };
+    return {
+      host: name,
+      state,
+      ok: false,
+      steps: [],
+      changed: 0,
+      error: { code: err.code, message: err.message, ...(err.fix ? { fix: err.fix } : {}) },
+    };
   }
 
   /** Serialises the choice of the cluster-initialising server (steps.ts initServerAddress). */

@@ -78,18 +78,40 @@ export async function runPlan(host: string, steps: readonly Step[], deps: PlanDe
         try {
           if (!session?.isOpen) session = await deps.open();
           const ctx = stepContext(host, step.name, session, facts, deps, log);
-          const out = await withDeadline(step.run(ctx), step.timeoutMs ?? deps.defaults.timeoutMs, () => session?.close(), `${step.name} on ${host}`);
-          const r: StepReport = { name: step.name, changed: out.changed, attempts: attempt, ms: Date.now() - t0, ...(out.detail ? { detail: out.detail } : {}) };
+          const out = await withDeadline(
+            step.run(ctx),
+            step.timeoutMs ?? deps.defaults.timeoutMs,
+            () => session?.close(),
+            `${step.name} on ${host}`,
+          );
+          const r: StepReport = {
+            name: step.name,
+            changed: out.changed,
+            attempts: attempt,
+            ms: Date.now() - t0,
+            ...(out.detail ? { detail: out.detail } : {}),
+          };
           report.steps.push(r);
           if (out.changed) report.changed++;
-          await deps.events.append({ host, kind: 'bootstrap.step', message: `${step.name}: ${out.changed ? 'changed' : 'ok, no change'}${out.detail ? ` (${redact(out.detail, deps)})` : ''}`, data: { step: step.name, changed: out.changed, attempts: attempt, ms: r.ms } });
+          await deps.events.append({
+            host,
+            kind: 'bootstrap.step',
+            message: `${step.name}: ${out.changed ? 'changed' : 'ok, no change'}${out.detail ? ` (${redact(out.detail, deps)})` : ''}`,
+            data: { step: step.name, changed: out.changed, attempts: attempt, ms: r.ms },
+          });
           log.info({ step: step.name, changed: out.changed, attempts: attempt, ms: r.ms }, 'bootstrap step done');
           break;
         } catch (e) {
           const err = asError(e, step.name, host);
           const final = attempt > retries || FINAL_CODES.has(err.code);
           const msg = redact(err.message, deps);
-          await deps.events.append({ host, kind: 'bootstrap.step', level: final ? 'error' : 'warn', message: `${step.name}: attempt ${attempt} failed: ${msg}${final ? '' : '; retrying'}`, data: { step: step.name, attempt, code: err.code } });
+          await deps.events.append({
+            host,
+            kind: 'bootstrap.step',
+            level: final ? 'error' : 'warn',
+            message: `${step.name}: attempt ${attempt} failed: ${msg}${final ? '' : '; retrying'}`,
+            data: { step: step.name, attempt, code: err.code },
+          });
           log.warn({ step: step.name, attempt, code: err.code, error: msg }, 'bootstrap step failed');
           session?.close();
           session = undefined;
@@ -108,7 +130,14 @@ export async function runPlan(host: string, steps: readonly Step[], deps: PlanDe
   }
 }
 
-function stepContext(host: string, step: string, session: SshSession, facts: Record<string, string>, deps: PlanDeps, log: Logger): StepContext {
+function stepContext(
+  host: string,
+  step: string,
+  session: SshSession,
+  facts: Record<string, string>,
+  deps: PlanDeps,
+  log: Logger,
+): StepContext {
   return {
     host,
     facts,
@@ -116,14 +145,26 @@ function stepContext(host: string, step: string, session: SshSession, facts: Rec
       const lines = new LineSplitter(async (stream, line) => {
         const text = redact(line, deps);
         log.debug({ step, stream, line: text }, 'bootstrap output');
-        await deps.events.append({ host, kind: 'bootstrap.output', message: text.slice(0, 500), data: { step, stream } });
+        await deps.events.append({
+          host,
+          kind: 'bootstrap.output',
+          message: text.slice(0, 500),
+          data: { step, stream },
+        });
       });
-      const eo: ExecOptions = { timeoutMs: opts.timeoutMs ?? deps.defaults.timeoutMs, onOutput: (s, t) => lines.push(s, t), maxOutput: 256 * 1024 };
+      const eo: ExecOptions = {
+        timeoutMs: opts.timeoutMs ?? deps.defaults.timeoutMs,
+        onOutput: (s, t) => lines.push(s, t),
+        maxOutput: 256 * 1024,
+      };
       if (opts.stdin !== undefined) eo.stdin = opts.stdin;
       const r = await session.exec(command, eo);
       await lines.flush();
       if (r.code !== 0) {
-        throw new KickstandError(ErrorCode.BOOTSTRAP_FAILED, `command exited with ${r.code ?? `signal ${r.signal}`}: ${lastLine(r.stderr || r.stdout)}`);
+        throw new KickstandError(
+          ErrorCode.BOOTSTRAP_FAILED,
+          `command exited with ${r.code ?? `signal ${r.signal}`}: ${lastLine(r.stderr || r.stdout)}`,
+        );
       }
       return r;
     },

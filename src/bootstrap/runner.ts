@@ -57,7 +57,12 @@ export class Bootstrapper {
       ssh: () => deps.config().ssh,
       ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
     });
-    this.mesh = new MeshSync({ store: deps.store, push: meshPush(this.connector, deps.config), parallelism: () => deps.config().parallelism, log: deps.log });
+    this.mesh = new MeshSync({
+      store: deps.store,
+      push: meshPush(this.connector, deps.config),
+      parallelism: () => deps.config().parallelism,
+      log: deps.log,
+    });
     // A deleted host's wait goes with its store row; its mesh address is freed here.
     deps.registry.onRemove((h) => this.mesh.remove(h.name));
     this.queue = new BootstrapQueue(() => deps.config().parallelism);
@@ -86,9 +91,13 @@ export class Bootstrapper {
   async request(name: string, cause: string): Promise<{ done: Promise<BootstrapResult> }> {
     const host = await this.deps.registry.require(name);
     if (!this.queue.has(name) && !STARTABLE.has(host.state)) {
-      throw new KickstandError(ErrorCode.ILLEGAL_TRANSITION, `host ${name} is ${host.state}: it can be bootstrapped once installed`, {
-        fix: 'wait for the installed callback, or reimage it',
-      });
+      throw new KickstandError(
+        ErrorCode.ILLEGAL_TRANSITION,
+        `host ${name} is ${host.state}: it can be bootstrapped once installed`,
+        {
+          fix: 'wait for the installed callback, or reimage it',
+        },
+      );
     }
     return { done: this.bootstrap(name, cause) };
   }
@@ -116,7 +125,9 @@ export class Bootstrapper {
       return;
     }
     for (const n of names) {
-      this.bootstrap(n, `k3s server ${server} is ready`).catch((e: unknown) => this.log.warn({ host: n, error: (e as Error).message }, 'bootstrap could not start'));
+      this.bootstrap(n, `k3s server ${server} is ready`).catch((e: unknown) =>
+        this.log.warn({ host: n, error: (e as Error).message }, 'bootstrap could not start'),
+      );
     }
   }
 }

@@ -66,7 +66,9 @@ export function parsePins(lines: readonly string[]): PinnedKey[] {
   return lines.map((line, i) => {
     const m = KEY_LINE.exec(line.trim());
     if (!m) {
-      throw new KickstandError(ErrorCode.HOST_KEY_MISMATCH, `pinned host key #${i} is not an OpenSSH public key line`, { field: `sshHostKeys[${i}]` });
+      throw new KickstandError(ErrorCode.HOST_KEY_MISMATCH, `pinned host key #${i} is not an OpenSSH public key line`, {
+        field: `sshHostKeys[${i}]`,
+      });
     }
     return { type: m[1]!, blob: Buffer.from(m[2]!, 'base64') };
   });
@@ -78,9 +80,13 @@ export function parsePins(lines: readonly string[]): PinnedKey[] {
  */
 export function pinnedKeys(name: string, lines: readonly string[]): PinnedKey[] {
   if (lines.length === 0) {
-    throw new KickstandError(ErrorCode.HOST_KEY_MISMATCH, `no SSH host key is pinned for ${name}: refusing to connect (no trust on first use); nothing was sent`, {
-      fix: 'reinstall the host so that its %post callback reports its SSH host keys',
-    });
+    throw new KickstandError(
+      ErrorCode.HOST_KEY_MISMATCH,
+      `no SSH host key is pinned for ${name}: refusing to connect (no trust on first use); nothing was sent`,
+      {
+        fix: 'reinstall the host so that its %post callback reports its SSH host keys',
+      },
+    );
   }
   return parsePins(lines);
 }
@@ -105,7 +111,13 @@ function rank(alg: string): number {
 }
 
 const KEX = ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384'];
-const CIPHERS = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes256-ctr'];
+const CIPHERS = [
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+  'chacha20-poly1305@openssh.com',
+  'aes128-ctr',
+  'aes256-ctr',
+];
 const MACS = ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'];
 
 /** An open, authenticated session. Close it when done; exec may be called many times. */
@@ -143,7 +155,7 @@ export class SshSession {
         kex: KEX as never,
         cipher: CIPHERS as never,
         hmac: MACS as never,
-          compress: ['none'],
+        compress: ['none'],
       },
       hostVerifier: (key: Buffer): boolean => {
         presented = { type: keyType(key), fp: fingerprint(key) };
@@ -218,7 +230,9 @@ function collect(
   let code: number | null = null;
   let signal: string | null = null;
   const timer = setTimeout(() => {
-    reject(new KickstandError(ErrorCode.BOOTSTRAP_FAILED, `command on ${name} did not finish within ${opts.timeoutMs} ms`));
+    reject(
+      new KickstandError(ErrorCode.BOOTSTRAP_FAILED, `command on ${name} did not finish within ${opts.timeoutMs} ms`),
+    );
   }, opts.timeoutMs);
   const on = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
     const text = chunk.toString('utf8');
@@ -244,13 +258,21 @@ function keyType(blob: Buffer): string {
   return blob.subarray(4, 4 + Math.min(n, 64)).toString('latin1');
 }
 
-function connectError(t: SshTarget, e: Error & { level?: string }, presented: { type: string; fp: string } | undefined, pins: PinnedKey[]): KickstandError {
+function connectError(
+  t: SshTarget,
+  e: Error & { level?: string },
+  presented: { type: string; fp: string } | undefined,
+  pins: PinnedKey[],
+): KickstandError {
   const where = `${t.name} (${t.address}:${t.port})`;
   if (presented && !pins.some((p) => fingerprint(p.blob) === presented.fp)) {
     return new KickstandError(
       ErrorCode.HOST_KEY_MISMATCH,
       `host key mismatch for ${where}: it presented ${presented.type} ${presented.fp}, pinned ${pins.map((p) => `${p.type} ${fingerprint(p.blob)}`).join(', ')}; nothing was sent`,
-      { fix: 'if the host was reinstalled, reimage it through Kickstand so the %post callback pins its new key; otherwise treat this as an impostor', cause: e },
+      {
+        fix: 'if the host was reinstalled, reimage it through Kickstand so the %post callback pins its new key; otherwise treat this as an impostor',
+        cause: e,
+      },
     );
   }
   if (e.level === 'client-authentication') {

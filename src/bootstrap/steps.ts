@@ -45,17 +45,29 @@ done
 `;
 
 export function meshSettings(c: BootstrapConfig): MeshSettings {
-  return { cidr: c.mesh.cidr, listenPort: c.mesh.listenPort, interface: c.mesh.interface, configDir: c.mesh.configDir, persistentKeepalive: c.mesh.persistentKeepalive };
+  return {
+    cidr: c.mesh.cidr,
+    listenPort: c.mesh.listenPort,
+    interface: c.mesh.interface,
+    configDir: c.mesh.configDir,
+    persistentKeepalive: c.mesh.persistentKeepalive,
+  };
 }
 
 export function k3sSettings(c: BootstrapConfig): K3sSettings {
-  return { extraArgs: c.k3s.extraArgs, apiPort: c.k3s.apiPort, meshInterface: c.mesh.interface, nodeStateDir: c.nodeStateDir };
+  return {
+    extraArgs: c.k3s.extraArgs,
+    apiPort: c.k3s.apiPort,
+    meshInterface: c.mesh.interface,
+    nodeStateDir: c.nodeStateDir,
+  };
 }
 
 export function buildPlan(host: Host, endpoint: string, d: StepDeps): Step[] {
   const steps: Step[] = [preflight(d.config)];
   if (d.config.mesh.enabled) steps.push(meshKeys(host, endpoint, d), meshConfig(host, d), meshPeers(d));
-  if (d.config.k3s.enabled && d.config.mesh.enabled && (host.role === 'server' || host.role === 'agent')) steps.push(k3sJoin(host, d));
+  if (d.config.k3s.enabled && d.config.mesh.enabled && (host.role === 'server' || host.role === 'agent'))
+    steps.push(k3sJoin(host, d));
   return steps;
 }
 
@@ -66,8 +78,16 @@ function preflight(c: BootstrapConfig): Step {
     async run(ctx) {
       const f = parseKv((await ctx.exec(shCommand(PREFLIGHT, 'kickstand-preflight', []))).stdout);
       Object.assign(ctx.facts, f);
-      if (f.uid !== '0') throw fail(`the ssh user is not root (uid ${f.uid}); the mesh and k3s steps need root`, 'set bootstrap.ssh.user to root');
-      if (c.mesh.enabled && (f.has_wg !== '1' || f.has_ip !== '1')) throw fail('wireguard-tools (wg) or iproute2 (ip) is missing on the node', 'add wireguard-tools and iproute to the kickstart %packages');
+      if (f.uid !== '0')
+        throw fail(
+          `the ssh user is not root (uid ${f.uid}); the mesh and k3s steps need root`,
+          'set bootstrap.ssh.user to root',
+        );
+      if (c.mesh.enabled && (f.has_wg !== '1' || f.has_ip !== '1'))
+        throw fail(
+          'wireguard-tools (wg) or iproute2 (ip) is missing on the node',
+          'add wireguard-tools and iproute to the kickstart %packages',
+        );
       return { changed: false, detail: `${f.kernel} ${f.arch}` };
     },
   };
@@ -79,7 +99,9 @@ function meshKeys(host: Host, endpoint: string, d: StepDeps): Step {
     async run(ctx) {
       const c = d.config.mesh;
       const m = await d.store.mesh.allocate(host.name, c.cidr);
-      const kv = parseKv((await ctx.exec(shCommand(KEYS_SCRIPT, 'kickstand-wg-keys', [c.configDir, c.interface]))).stdout);
+      const kv = parseKv(
+        (await ctx.exec(shCommand(KEYS_SCRIPT, 'kickstand-wg-keys', [c.configDir, c.interface]))).stdout,
+      );
       const pk = checkKey(kv.public_key ?? '', host.name);
       const stored = m.publicKey === pk && m.endpoint === endpoint && m.listenPort === c.listenPort;
       if (!stored) await d.store.mesh.setPeer(host.name, { publicKey: pk, endpoint, listenPort: c.listenPort });
@@ -106,7 +128,10 @@ async function applyOwn(ctx: StepContext, host: Host, d: StepDeps) {
   const r = await ctx.exec(command, { stdin });
   const peers = members.filter((m) => m.host !== host.name && m.publicKey !== null).length;
   const kv = parseKv(r.stdout);
-  return { changed: kv.changed === '1', detail: `${s.interface} ${self.address} with ${peers} peers${kv.why ? `; changed:${kv.why}` : ''}` };
+  return {
+    changed: kv.changed === '1',
+    detail: `${s.interface} ${self.address} with ${peers} peers${kv.why ? `; changed:${kv.why}` : ''}`,
+  };
 }
 
 function meshPeers(d: StepDeps): Step {
@@ -135,11 +160,20 @@ function k3sJoin(host: Host, d: StepDeps): Step {
       const { ip: initIp, waitedMs } = await waitForServer(host, d);
       const inv = invocation(host.role as 'server' | 'agent', self.address, initIp, k3sSettings(d.config));
       const token = await clusterToken(d.store.settings);
-      const r = await ctx.exec(shCommand(joinScript(inv, k3sSettings(d.config), installer), 'kickstand-k3s', []), { stdin: token + '\n' });
+      const r = await ctx.exec(shCommand(joinScript(inv, k3sSettings(d.config), installer), 'kickstand-k3s', []), {
+        stdin: token + '\n',
+      });
       const changed = parseKv(r.stdout).changed === '1';
-      const waited = waitedMs >= SERVER_POLL_MS ? `, after waiting ${Math.round(waitedMs / 1000)} s for the first server` : '';
-      const from = installer.source === 'bundle' ? `k3s ${installer.fetch.version} ${installer.fetch.arch} from the bundle` : 'k3s from installCommand';
-      return { changed, detail: `${inv.role}${initIp === null ? ' (cluster init)' : ` via ${initIp}`}, ${from}${waited}` };
+      const waited =
+        waitedMs >= SERVER_POLL_MS ? `, after waiting ${Math.round(waitedMs / 1000)} s for the first server` : '';
+      const from =
+        installer.source === 'bundle'
+          ? `k3s ${installer.fetch.version} ${installer.fetch.arch} from the bundle`
+          : 'k3s from installCommand';
+      return {
+        changed,
+        detail: `${inv.role}${initIp === null ? ' (cluster init)' : ` via ${initIp}`}, ${from}${waited}`,
+      };
     },
   };
 }
@@ -153,11 +187,18 @@ async function k3sInstaller(ctx: StepContext, d: StepDeps): Promise<K3sInstaller
   const k = d.config.k3s;
   if (k.source === 'internet') return { source: 'internet', command: k.installCommand };
   const arch = archFromUname(ctx.facts.arch ?? '');
-  if (arch === null) throw fail(`the node's architecture ${ctx.facts.arch ?? '(unknown)'} has no k3s bundle (amd64 and arm64 are imported)`, 'set bootstrap.k3s.source: internet for this cluster');
+  if (arch === null)
+    throw fail(
+      `the node's architecture ${ctx.facts.arch ?? '(unknown)'} has no k3s bundle (amd64 and arm64 are imported)`,
+      'set bootstrap.k3s.source: internet for this cluster',
+    );
   const src = d.bundleSource();
   const bundle = await resolveBundle(src.imagesDir, k.version, arch);
   if (ctx.facts.has_curl !== '1' || ctx.facts.has_sha256sum !== '1') {
-    throw fail('curl or sha256sum (coreutils) is missing on the node; the k3s bundle is fetched and checked with them', 'add curl to the kickstart %packages');
+    throw fail(
+      'curl or sha256sum (coreutils) is missing on the node; the k3s bundle is fetched and checked with them',
+      'add curl to the kickstart %packages',
+    );
   }
   return { source: 'bundle', fetch: bundleFetch(bundle, src.publicUrl) };
 }
@@ -176,9 +217,13 @@ async function waitForServer(host: Host, d: StepDeps): Promise<{ ip: string | nu
     const waitedMs = Date.now() - t0;
     if (ip !== undefined) return { ip, waitedMs };
     if (waitedMs >= budget) {
-      throw new KickstandError(ErrorCode.K3S_NO_SERVER, `no k3s server has initialised the cluster${budget > 0 ? ` within ${Math.round(budget / 1000)} s` : ''}: ${host.name} cannot join yet`, {
-        fix: 'bootstrap a host with role server; this host is bootstrapped again when one becomes ready',
-      });
+      throw new KickstandError(
+        ErrorCode.K3S_NO_SERVER,
+        `no k3s server has initialised the cluster${budget > 0 ? ` within ${Math.round(budget / 1000)} s` : ''}: ${host.name} cannot join yet`,
+        {
+          fix: 'bootstrap a host with role server; this host is bootstrapped again when one becomes ready',
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, Math.min(SERVER_POLL_MS, budget - waitedMs)));
   }

@@ -81,13 +81,21 @@ export class BootstrapTrigger implements Service {
       if (!host || host.state !== 'installed') return;
       if (await this.probe(host)) return void this.run(name, 'installed host answered on SSH');
       if (Date.now() - t0 > p.giveUpAfterMs) {
-        await this.deps.registry.transition(name, 'failed', `SSH did not answer within ${Math.round(p.giveUpAfterMs / 1000)} s after install`).catch(() => undefined);
+        await this.deps.registry
+          .transition(name, 'failed', `SSH did not answer within ${Math.round(p.giveUpAfterMs / 1000)} s after install`)
+          .catch(() => undefined);
         return;
       }
       const next = Math.min(delay * 2, p.maxDelayMs);
-      this.timers.set(name, setTimeout(() => void attempt(next), next));
+      this.timers.set(
+        name,
+        setTimeout(() => void attempt(next), next),
+      );
     };
-    this.timers.set(name, setTimeout(() => void attempt(p.initialDelayMs), p.initialDelayMs));
+    this.timers.set(
+      name,
+      setTimeout(() => void attempt(p.initialDelayMs), p.initialDelayMs),
+    );
   }
 
   private cancel(name: string): void {

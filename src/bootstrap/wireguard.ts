@@ -39,8 +39,15 @@ export function renderConfig(self: MeshMember, members: readonly MeshMember[], s
     if (m.host === self.host || m.publicKey === null) continue;
     if (seen.has(m.address)) throw bad(`mesh address ${m.address} is assigned twice`);
     seen.add(m.address);
-    lines.push('', '[Peer]', `# ${m.host}`, `PublicKey = ${checkKey(m.publicKey, m.host)}`, `AllowedIPs = ${checkAddr(m.address, s)}/32`);
-    if (m.endpoint !== null) lines.push(`Endpoint = ${checkEndpoint(m.endpoint, m.host)}:${m.listenPort ?? s.listenPort}`);
+    lines.push(
+      '',
+      '[Peer]',
+      `# ${m.host}`,
+      `PublicKey = ${checkKey(m.publicKey, m.host)}`,
+      `AllowedIPs = ${checkAddr(m.address, s)}/32`,
+    );
+    if (m.endpoint !== null)
+      lines.push(`Endpoint = ${checkEndpoint(m.endpoint, m.host)}:${m.listenPort ?? s.listenPort}`);
     if (s.persistentKeepalive > 0) lines.push(`PersistentKeepalive = ${s.persistentKeepalive}`);
   }
   return lines.join('\n') + '\n';
@@ -104,7 +111,11 @@ echo "why=$why"
  * The command that installs and applies `self`'s config (APPLY_SCRIPT), and its stdin (the
  * rendered config): the mesh.config step and every peer update (mesh-push.ts) run exactly this.
  */
-export function applyCommand(self: MeshMember, members: readonly MeshMember[], s: MeshSettings): { command: string; stdin: string } {
+export function applyCommand(
+  self: MeshMember,
+  members: readonly MeshMember[],
+  s: MeshSettings,
+): { command: string; stdin: string } {
   const args = [s.configDir, s.interface, `${self.address}/${parseCidr(s.cidr)!.prefix}`];
   return { command: shCommand(APPLY_SCRIPT, 'kickstand-mesh', args), stdin: renderConfig(self, members, s) };
 }
@@ -121,7 +132,8 @@ function checkAddr(a: string, s: MeshSettings): string {
 }
 
 function checkEndpoint(e: string, host: string): string {
-  if (!isIpv4(e) && !HOSTNAME.test(e)) throw bad(`endpoint of ${host} (${JSON.stringify(e)}) is not an address or host name`);
+  if (!isIpv4(e) && !HOSTNAME.test(e))
+    throw bad(`endpoint of ${host} (${JSON.stringify(e)}) is not an address or host name`);
   return e;
 }
 

@@ -27,7 +27,10 @@ function earlySockets(inv: WorkloadInventory): (address: string, port: number) =
   };
 }
 
-export async function workloadMain(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function workloadMain(
+  argv: string[],
+  write: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
   const get = (flag: string) => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;

@@ -73,12 +73,15 @@ export function nodeScript(inv: WorkloadInventory, n: WorkloadNode): string {
   ];
   for (const f of inv.workload.files) {
     const body = f.template !== undefined ? render(f.template, n) : (f.content ?? '');
-    lines.push(`put ${quote(`${n.dir}/${f.path}`)} ${quote(String(Number.parseInt(f.mode, 8).toString(8)))} ${quote(Buffer.from(body).toString('base64'))}`);
+    lines.push(
+      `put ${quote(`${n.dir}/${f.path}`)} ${quote(String(Number.parseInt(f.mode, 8).toString(8)))} ${quote(Buffer.from(body).toString('base64'))}`,
+    );
   }
   const cmds = inv.workload.commands.map((c) => c.replace(/\{dir\}/g, n.dir));
   const creates = inv.workload.creates?.replace(/\{dir\}/g, n.dir);
   cmds.forEach((c, i) => {
-    if (creates !== undefined && i === cmds.length - 1) lines.push(`if [ ! -e ${quote(creates)} ]; then ${c}; c=$((c + 1)); fi`);
+    if (creates !== undefined && i === cmds.length - 1)
+      lines.push(`if [ ! -e ${quote(creates)} ]; then ${c}; c=$((c + 1)); fi`);
     else lines.push(c);
   });
   lines.push(`echo ${quote(n.name)} "changed=$c"`);
@@ -97,9 +100,21 @@ export async function runWorkload(
     const hostKeys = pins.get(`${n.host}:${n.port}`) ?? [];
     let s: SshSession | undefined;
     try {
-      s = await SshSession.open({ name: n.name, address: n.host, port: n.port, user: n.user }, { privateKey, hostKeys, readyTimeoutMs: opts.readyTimeoutMs, ...(opts.connect ? { connect: opts.connect } : {}) });
+      s = await SshSession.open(
+        { name: n.name, address: n.host, port: n.port, user: n.user },
+        {
+          privateKey,
+          hostKeys,
+          readyTimeoutMs: opts.readyTimeoutMs,
+          ...(opts.connect ? { connect: opts.connect } : {}),
+        },
+      );
       const r = await s.exec('sh -s', { stdin: nodeScript(inv, n), timeoutMs: opts.timeoutMs });
-      if (r.code !== 0) throw new KickstandError(ErrorCode.BOOTSTRAP_FAILED, `exit ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+      if (r.code !== 0)
+        throw new KickstandError(
+          ErrorCode.BOOTSTRAP_FAILED,
+          `exit ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+        );
       const m = /changed=(\d+)/.exec(r.stdout);
       return { node: n.name, ok: true, changed: m ? Number(m[1]) : 0 };
     } catch (e) {

@@ -32,15 +32,22 @@ export class ApiClient {
     try {
       res = await fetch(`${this.base}/api/v1${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(30_000),
       });
     } catch (e) {
-      throw new KickstandError(ErrorCode.UNAVAILABLE, `cannot reach the Kickstand daemon at ${this.base} (${causeOf(e)})`, {
-        fix: 'start it with `kickstand serve --config /etc/kickstand/kickstand.yaml` (or `systemctl start kickstand`), or point --server / KICKSTAND_URL at it',
-        cause: e,
-      });
+      throw new KickstandError(
+        ErrorCode.UNAVAILABLE,
+        `cannot reach the Kickstand daemon at ${this.base} (${causeOf(e)})`,
+        {
+          fix: 'start it with `kickstand serve --config /etc/kickstand/kickstand.yaml` (or `systemctl start kickstand`), or point --server / KICKSTAND_URL at it',
+          cause: e,
+        },
+      );
     }
     if (res.status === 204) return undefined as T;
     const text = await res.text();
@@ -51,8 +58,18 @@ export class ApiClient {
       throw new KickstandError(ErrorCode.INTERNAL, `unexpected reply from ${this.base} (HTTP ${res.status}): not JSON`);
     }
     if (!res.ok) {
-      const e = (json ?? {}) as { code?: Code; message?: string; field?: string; fix?: string; details?: ErrorDetail[] };
-      throw new KickstandError(e.code ?? ErrorCode.INTERNAL, e.message ?? `HTTP ${res.status}`, { field: e.field, fix: e.fix, details: e.details });
+      const e = (json ?? {}) as {
+        code?: Code;
+        message?: string;
+        field?: string;
+        fix?: string;
+        details?: ErrorDetail[];
+      };
+      throw new KickstandError(e.code ?? ErrorCode.INTERNAL, e.message ?? `HTTP ${res.status}`, {
+        field: e.field,
+        fix: e.fix,
+        details: e.details,
+      });
     }
     return json as T;
   }
@@ -61,11 +78,18 @@ export class ApiClient {
   async *stream<T>(path: string, signal?: AbortSignal): AsyncGenerator<{ event: string; data: T }> {
     let res: Response;
     try {
-      res = await fetch(`${this.base}/api/v1${path}`, { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }, signal });
-    } catch (e) {
-      throw new KickstandError(ErrorCode.UNAVAILABLE, `cannot reach the Kickstand daemon at ${this.base} (${causeOf(e)})`, {
-        fix: 'start it with `kickstand serve`, or point --server / KICKSTAND_URL at it',
+      res = await fetch(`${this.base}/api/v1${path}`, {
+        headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
+        signal,
       });
+    } catch (e) {
+      throw new KickstandError(
+        ErrorCode.UNAVAILABLE,
+        `cannot reach the Kickstand daemon at ${this.base} (${causeOf(e)})`,
+        {
+          fix: 'start it with `kickstand serve`, or point --server / KICKSTAND_URL at it',
+        },
+      );
     }
     if (!res.ok || !res.body) {
       const e = (await res.json().catch(() => ({}))) as { code?: Code; message?: string; fix?: string };
@@ -80,7 +104,10 @@ export class ApiClient {
         const frame = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const lines = frame.split('\n');
-        const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const data = lines
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
         const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
         if (data) yield { event, data: JSON.parse(data) as T };
       }
@@ -93,10 +120,14 @@ function readToken(opts: ClientOptions): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (e) {
-    throw new KickstandError(ErrorCode.UNAUTHORIZED, `no API token: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
-      field: '--token',
-      fix: 'pass --token or set KICKSTAND_TOKEN, or --state-dir DIR where the daemon keeps api-token (run as a user who can read it)',
-    });
+    throw new KickstandError(
+      ErrorCode.UNAUTHORIZED,
+      `no API token: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        field: '--token',
+        fix: 'pass --token or set KICKSTAND_TOKEN, or --state-dir DIR where the daemon keeps api-token (run as a user who can read it)',
+      },
+    );
   }
 }
 

@@ -25,14 +25,16 @@ export function clientFor(cmd: Command, env: NodeJS.ProcessEnv = process.env): A
   // Loaded on use: zod and yaml are most of a client command's start-up time.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const load = require('../config/load') as typeof import('../config/load');
-  const file = g.config ?? env.KICKSTAND_CONFIG ?? (existsSync(load.DEFAULT_CONFIG_PATH) ? load.DEFAULT_CONFIG_PATH : undefined);
+  const file =
+    g.config ?? env.KICKSTAND_CONFIG ?? (existsSync(load.DEFAULT_CONFIG_PATH) ? load.DEFAULT_CONFIG_PATH : undefined);
   if (file !== undefined) {
     const c = load.loadConfig({ file, env, overrides: g.stateDir ? { stateDir: g.stateDir } : {} });
     opts.stateDir ??= c.stateDir;
     opts.tokenFile = c.api.tokenFile ?? join(c.stateDir, 'api-token');
     if (needsServer) {
       const [host, port] = load.splitHostPort(c.http.listen);
-      const h = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      const h =
+        host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       opts.server = `http://${h}:${port}`;
     }
   }

@@ -36,7 +36,12 @@ const FLAG_FOR: Array<[RegExp, string]> = [
  * without loading any. `term` is the help listing's left column (what commander prints for the
  * full command), `register` adds the full command (and its `host` subcommands) to the program.
  */
-export const COMMANDS: ReadonlyArray<{ name: string; term: string; description: string; register: (program: Command) => void }> = [
+export const COMMANDS: ReadonlyArray<{
+  name: string;
+  term: string;
+  description: string;
+  register: (program: Command) => void;
+}> = [
   {
     name: 'serve',
     term: 'serve [options]',
@@ -44,7 +49,12 @@ export const COMMANDS: ReadonlyArray<{ name: string; term: string; description: 
     register: (p) => (require('./commands/serve') as typeof import('./commands/serve')).registerServe(p),
   },
   { name: 'host', term: 'host', description: 'manage the host registry', register: registerHostTree },
-  { name: 'watch', term: 'watch [options]', description: "follow every host's timeline live (Ctrl-C to stop)", register: registerHostTree },
+  {
+    name: 'watch',
+    term: 'watch [options]',
+    description: "follow every host's timeline live (Ctrl-C to stop)",
+    register: registerHostTree,
+  },
   {
     name: 'images',
     term: 'images',
@@ -54,7 +64,8 @@ export const COMMANDS: ReadonlyArray<{ name: string; term: string; description: 
   {
     name: 'bootstrap',
     term: 'bootstrap [options]',
-    description: 'run a file/command workload over pinned SSH on every node of a workload inventory (benchmark format), no daemon needed',
+    description:
+      'run a file/command workload over pinned SSH on every node of a workload inventory (benchmark format), no daemon needed',
     register: (p) => (require('./commands/bootstrap') as typeof import('./commands/bootstrap')).registerBootstrap(p),
   },
   {
@@ -124,13 +135,32 @@ export function buildProgram(argv: string[] = []): Command {
 }
 
 export function describeError(e: KickstandError): string {
-  const flag = e.field === undefined ? undefined : FLAG_FOR.reduce<string | undefined>((acc, [re, f]) => acc ?? (re.test(e.field!) ? e.field!.replace(re, f) : undefined), undefined);
+  const flag =
+    e.field === undefined
+      ? undefined
+      : FLAG_FOR.reduce<string | undefined>(
+          (acc, [re, f]) => acc ?? (re.test(e.field!) ? e.field!.replace(re, f) : undefined),
+          undefined,
+        );
   const lines = [`error: ${e.message}${e.field ? ` [${flag ?? e.field}]` : ''} (${e.code})`];
   if (e.fix) lines.push(`  fix: ${e.fix}`);
   return lines.join('\n') + '\n';
 }
 
-const USAGE_CODES = new Set(['KS_INVALID_INPUT', 'KS_INVALID_MAC', 'KS_INVALID_IPV4', 'KS_INVALID_HOSTNAME', 'KS_INVALID_VAR', 'KS_UNKNOWN_PROFILE', 'KS_IP_OUTSIDE_SUBNET', 'KS_HOST_EXISTS', 'KS_MAC_IN_USE', 'KS_IP_IN_USE', 'KS_HOST_NOT_FOUND', 'KS_ILLEGAL_TRANSITION']);
+const USAGE_CODES = new Set([
+  'KS_INVALID_INPUT',
+  'KS_INVALID_MAC',
+  'KS_INVALID_IPV4',
+  'KS_INVALID_HOSTNAME',
+  'KS_INVALID_VAR',
+  'KS_UNKNOWN_PROFILE',
+  'KS_IP_OUTSIDE_SUBNET',
+  'KS_HOST_EXISTS',
+  'KS_MAC_IN_USE',
+  'KS_IP_IN_USE',
+  'KS_HOST_NOT_FOUND',
+  'KS_ILLEGAL_TRANSITION',
+]);
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(argv);
@@ -139,7 +169,8 @@ export async function main(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? EXIT.OK : Number(process.exitCode);
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return EXIT.OK;
       return EXIT.USAGE;
     }
     if (isKickstandError(e)) {

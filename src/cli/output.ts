@@ -12,7 +12,16 @@ export interface Column<T> {
 export function table<T>(rows: T[], cols: Column<T>[]): string {
   const cells = [cols.map((c) => c.header.toUpperCase()), ...rows.map((r) => cols.map((c) => c.value(r)))];
   const widths = cols.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    cells
+      .map((row) =>
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function keyValues(pairs: Array<[string, string]>): string {

@@ -11,7 +11,13 @@
  */
 import { parse as parseYaml } from 'yaml';
 
-const CLIENT_ONLY = new Set(['KICKSTAND_URL', 'KICKSTAND_TOKEN', 'KICKSTAND_CONFIG', 'KICKSTAND_NATIVE', 'KICKSTAND_NATIVE_REQUIRED']);
+const CLIENT_ONLY = new Set([
+  'KICKSTAND_URL',
+  'KICKSTAND_TOKEN',
+  'KICKSTAND_CONFIG',
+  'KICKSTAND_NATIVE',
+  'KICKSTAND_NATIVE_REQUIRED',
+]);
 
 const camel = (s: string): string => s.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 

@@ -8,7 +8,17 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from './schema';
 
-export const RESTART_KEYS = ['stateDir', 'http', 'api', 'network', 'dhcp', 'tftp', 'imagesDir', 'kickstartsDir', 'store'] as const;
+export const RESTART_KEYS = [
+  'stateDir',
+  'http',
+  'api',
+  'network',
+  'dhcp',
+  'tftp',
+  'imagesDir',
+  'kickstartsDir',
+  'store',
+] as const;
 
 export class LiveConfig {
   private listeners: Array<(c: Config) => void> = [];

@@ -38,7 +38,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const raw = readConfigFile(file);
   const doc = parseDocument(raw, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`),
+    );
   }
   const data = (doc.toJS() ?? {}) as unknown;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -59,15 +62,24 @@ function readConfigFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new KickstandError(ErrorCode.CONFIG_UNREADABLE, `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-      field: '--config',
-      fix: `pass --config FILE, or copy examples/kickstand.yaml to ${file}`,
-      cause: e,
-    });
+    throw new KickstandError(
+      ErrorCode.CONFIG_UNREADABLE,
+      `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        field: '--config',
+        fix: `pass --config FILE, or copy examples/kickstand.yaml to ${file}`,
+        cause: e,
+      },
+    );
   }
 }
 
-function validate(file: string, tree: Record<string, unknown>, sources: Map<string, string>, cliStateDir?: string): Config {
+function validate(
+  file: string,
+  tree: Record<string, unknown>,
+  sources: Map<string, string>,
+  cliStateDir?: string,
+): Config {
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => {
@@ -87,7 +99,10 @@ function validate(file: string, tree: Record<string, unknown>, sources: Map<stri
  * file's folder and `http.publicUrl` (default `http://<network.address>:<http.listen port>`, no
  * trailing slash). Tests that build a config from the schema use it too.
  */
-export function resolveConfig(c: ParsedConfig, opts: { base?: string; source?: string | null; stateDir?: string } = {}): Config {
+export function resolveConfig(
+  c: ParsedConfig,
+  opts: { base?: string; source?: string | null; stateDir?: string } = {},
+): Config {
   const base = opts.base ?? process.cwd();
   const [, port] = splitHostPort(c.http.listen);
   return {

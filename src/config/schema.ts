@@ -47,9 +47,17 @@ export const configSchema = z
     install: z
       .object({
         /** Lifetime of a one-time install token, seconds. */
-        tokenTtl: z.number().int().min(60).default(4 * 3600),
+        tokenTtl: z
+          .number()
+          .int()
+          .min(60)
+          .default(4 * 3600),
         /** An armed host that has not reported `installed` after this many seconds moves to `failed`. */
-        timeout: z.number().int().min(60).default(2 * 3600),
+        timeout: z
+          .number()
+          .int()
+          .min(60)
+          .default(2 * 3600),
       })
       .strict()
       .default({ tokenTtl: 4 * 3600, timeout: 2 * 3600 }),

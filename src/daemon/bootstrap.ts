@@ -26,8 +26,23 @@ export function bootstrapWiring(d: BootstrapWiringDeps) {
   const config = () => d.live.current.bootstrap;
   // Air-gapped k3s (bootstrap.k3s.source: bundle): nodes fetch the imported bundle from /images.
   const bundleSource = () => ({ publicUrl: d.live.current.http.publicUrl, imagesDir: d.live.current.imagesDir });
-  const bootstrapper = new Bootstrapper({ store: d.store, registry: d.registry, config, stateDir: d.stateDir, log: d.log, metrics: d.metrics, bundleSource });
-  const trigger = new BootstrapTrigger({ bootstrapper, registry: d.registry, store: d.store, config, subscribe: (fn) => d.timeline.subscribe(fn), log: d.log });
+  const bootstrapper = new Bootstrapper({
+    store: d.store,
+    registry: d.registry,
+    config,
+    stateDir: d.stateDir,
+    log: d.log,
+    metrics: d.metrics,
+    bundleSource,
+  });
+  const trigger = new BootstrapTrigger({
+    bootstrapper,
+    registry: d.registry,
+    store: d.store,
+    config,
+    subscribe: (fn) => d.timeline.subscribe(fn),
+    log: d.log,
+  });
   const api = bootstrapRouter({ bootstrapper, registry: d.registry, store: d.store, sshUser: () => config().ssh.user });
   return { bootstrapper, trigger, api };
 }

@@ -22,7 +22,10 @@ export function dhcpService(config: Config, store: Store, log: Logger, metrics: 
       // optimisation only: if it fails (no loopback, say) DHCP starts cold.
       try {
         const w = await warmUpDhcp(dhcpConfig, () => openSqliteStore(':memory:'));
-        log.info({ component: 'dhcp', exchanges: w.exchanges, ms: w.ms }, 'dhcp warmed up over loopback before opening its sockets');
+        log.info(
+          { component: 'dhcp', exchanges: w.exchanges, ms: w.ms },
+          'dhcp warmed up over loopback before opening its sockets',
+        );
       } catch (err) {
         log.warn({ component: 'dhcp', err }, 'dhcp warm-up failed; starting cold (set dhcp.warmUp: false to skip it)');
       }

@@ -33,6 +33,11 @@ export function chooseFastPaths(addon: NativeBinding | null): FastPaths {
 
 /** Says once whether sendfile(2) and the native TFTP data phase are in use. */
 export function logNativeStatus(log: Logger, st: NativeStatus): void {
-  if (st.loaded) log.info({ file: st.file }, 'native fast paths loaded: sendfile for /images, TFTP data phase on threads');
-  else log.warn({ reason: st.reason }, 'native fast paths unavailable: /images and TFTP use the slower JavaScript paths (fix: build with a C toolchain, npm rebuild kickstand)');
+  if (st.loaded)
+    log.info({ file: st.file }, 'native fast paths loaded: sendfile for /images, TFTP data phase on threads');
+  else
+    log.warn(
+      { reason: st.reason },
+      'native fast paths unavailable: /images and TFTP use the slower JavaScript paths (fix: build with a C toolchain, npm rebuild kickstand)',
+    );
 }

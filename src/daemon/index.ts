@@ -78,9 +78,22 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     },
   });
 
-  const install = buildInstallFlow({ store, registry, config: () => live.current, log, metrics, bootstrapPublicKey: async () => bootstrapPublicKey(live.current.stateDir) });
+  const install = buildInstallFlow({
+    store,
+    registry,
+    config: () => live.current,
+    log,
+    metrics,
+    bootstrapPublicKey: async () => bootstrapPublicKey(live.current.stateDir),
+  });
   const bootstrap = bootstrapWiring({ store, registry, live, timeline, log, metrics, stateDir: config.stateDir });
-  const lifecycleApi = lifecycleWiring({ store, registry, timeline, log, leaveMesh: (h) => bootstrap.bootstrapper.mesh.remove(h.name) });
+  const lifecycleApi = lifecycleWiring({
+    store,
+    registry,
+    timeline,
+    log,
+    leaveMesh: (h) => bootstrap.bootstrapper.mesh.remove(h.name),
+  });
   const assets = createAssets({
     root: config.imagesDir,
     log,
@@ -89,9 +102,20 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     onServed: recordAssetServed(store, log),
     onProgress: publishAssetProgress(store, timeline, log),
   });
-  const app = createApp({ store, registry, timeline, log, metrics, apiToken, mounts: [...install.mounts, { path: '/images', router: assets.router }], apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api] });
+  const app = createApp({
+    store,
+    registry,
+    timeline,
+    log,
+    metrics,
+    apiToken,
+    mounts: [...install.mounts, { path: '/images', router: assets.router }],
+    apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api],
+  });
   const [host, port] = splitHostPort(config.http.listen);
-  const http = new HttpService(app, host, port, log.child({ component: 'http' }), [{ prefix: '/images/', handle: assets.handle }]);
+  const http = new HttpService(app, host, port, log.child({ component: 'http' }), [
+    { prefix: '/images/', handle: assets.handle },
+  ]);
   const services: Service[] = [install.timeout, http];
   // DHCP starts after HTTP: it points machines at URLs that must already answer.
   if (config.dhcp.mode !== 'off') services.push(dhcpService(config, store, log, metrics));

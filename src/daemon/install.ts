@@ -48,7 +48,13 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
     templates,
     config: () => {
       const c = config();
-      return { profiles: c.profiles, vars: c.vars, network: c.network, publicUrl: c.http.publicUrl, cluster: clusterFacts(c.bootstrap) };
+      return {
+        profiles: c.profiles,
+        vars: c.vars,
+        network: c.network,
+        publicUrl: c.http.publicUrl,
+        cluster: clusterFacts(c.bootstrap),
+      };
     },
     bootstrapPublicKey: deps.bootstrapPublicKey,
   });
@@ -56,7 +62,14 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
   const tokens = new InstallTokens({ store, binding, ttlSeconds: () => config().install.tokenTtl, log });
   registry.onArm(tokens.armHook());
   const callbacks = new InstallCallbacks({ store, registry, tokens, binding, log });
-  const timeout = new InstallTimeoutService({ store, registry, tokens, timeoutSeconds: () => config().install.timeout, log, intervalMs: deps.timeoutIntervalMs });
+  const timeout = new InstallTimeoutService({
+    store,
+    registry,
+    tokens,
+    timeoutSeconds: () => config().install.timeout,
+    log,
+    intervalMs: deps.timeoutIntervalMs,
+  });
   const routes = bootRoutes({
     store,
     registry,

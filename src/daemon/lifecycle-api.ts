@@ -23,7 +23,23 @@ export interface LifecycleWiringDeps {
 export function lifecycleWiring(d: LifecycleWiringDeps) {
   const bmcClient = (cfg: BmcConfig) => createBmcClient(cfg, { log: d.log.child({ component: 'bmc' }) });
   const reimageHost = (name: string, opts: { powerCycle: boolean; cause?: string }) =>
-    reimage({ registry: d.registry, store: d.store, log: d.log.child({ component: 'reimage' }), bmcClient, leaveMesh: d.leaveMesh }, name, opts);
-  const rollouts = new Rollouts({ registry: d.registry, store: d.store, timeline: d.timeline, log: d.log.child({ component: 'rollout' }), reimage: reimageHost });
+    reimage(
+      {
+        registry: d.registry,
+        store: d.store,
+        log: d.log.child({ component: 'reimage' }),
+        bmcClient,
+        leaveMesh: d.leaveMesh,
+      },
+      name,
+      opts,
+    );
+  const rollouts = new Rollouts({
+    registry: d.registry,
+    store: d.store,
+    timeline: d.timeline,
+    log: d.log.child({ component: 'rollout' }),
+    reimage: reimageHost,
+  });
   return lifecycleRouter({ registry: d.registry, store: d.store, rollouts, reimage: reimageHost, bmcClient });
 }

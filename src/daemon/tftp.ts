@@ -22,7 +22,10 @@ export function tftpService(config: Config, store: Store, log: Logger, metrics: 
       fix: 'create it and fill it with `kickstand images sync` (see images/README.md), or set tftp.enabled: false',
     });
   }
-  const tftpConfig = { ...config.tftp, listen: config.tftp.listen.length > 0 ? config.tftp.listen : [config.network.address] };
+  const tftpConfig = {
+    ...config.tftp,
+    listen: config.tftp.listen.length > 0 ? config.tftp.listen : [config.network.address],
+  };
   const record = recordFileEvent(store, log);
   const tftp = createTftpServer({
     config: tftpConfig,

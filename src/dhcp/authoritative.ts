@@ -60,7 +60,14 @@ export function onDiscover(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: 
   }
   ctx.book.holdOffer(n, f.key, ctx.config.dhcp.offerTtl * 1000);
   const ip = intToIp(n);
-  if (f.host) ctx.emit({ kind: 'dhcp.offer', host: f.host.name, mac: f.mac, message: `offered ${ip}`, data: { ip, boot: f.decision.kind } });
+  if (f.host)
+    ctx.emit({
+      kind: 'dhcp.offer',
+      host: f.host.name,
+      mac: f.mac,
+      message: `offered ${ip}`,
+      data: { ip, boot: f.decision.kind },
+    });
   return { kind: 'reply', reply: leaseReply(ctx, p, f, scope, MessageType.OFFER, ip) };
 }
 
@@ -87,7 +94,14 @@ async function ack(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, n
   const committed = ctx.book.commit(lease);
   // Queued in the same event-loop turn as the lease, so the event rides the same group commit
   // (one fsync) instead of forcing another one; it reads "granted" even if that commit failed.
-  if (f.host) ctx.emit({ kind: 'dhcp.ack', host: f.host.name, mac: f.mac, message: `leased ${ip}`, data: { ip, boot: f.decision.kind, leaseTime: scope.cfg.leaseTime } });
+  if (f.host)
+    ctx.emit({
+      kind: 'dhcp.ack',
+      host: f.host.name,
+      mac: f.mac,
+      message: `leased ${ip}`,
+      data: { ip, boot: f.decision.kind, leaseTime: scope.cfg.leaseTime },
+    });
   else noteDiscovered(ctx, f, ip);
   await committed; // durable before the ACK leaves (G4)
   return { kind: 'reply', reply: leaseReply(ctx, p, f, scope, MessageType.ACK, ip) };
@@ -104,7 +118,9 @@ function mayHave(ctx: HandlerContext, f: Facts, scope: Scope, n: number): boolea
   if (reserved !== undefined) return reserved === n;
   const own = ctx.book.bindingOf(f.key);
   if (own === n) return ctx.book.isAvailableFor(n, f.key);
-  return ctx.book.pendingOffer(f.key) === n || (inPool(scope, n) && ctx.book.isAvailableFor(n, f.key) && own === undefined);
+  return (
+    ctx.book.pendingOffer(f.key) === n || (inPool(scope, n) && ctx.book.isAvailableFor(n, f.key) && own === undefined)
+  );
 }
 
 /** RFC 2131 §4.3.2: the REQUEST's meaning depends on server-id, ciaddr and option 50. */
@@ -128,15 +144,20 @@ export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, sc
     if (!inScope(scope, wanted)) return nak(ctx, p, f, `${intToIp(wanted)} is on the wrong network`);
     const own = ctx.book.bindingOf(f.key);
     const reserved = reservation(f, scope);
-    if (reserved === wanted || (own === wanted && ctx.book.isAvailableFor(wanted, f.key))) return ack(ctx, p, f, scope, wanted);
-    if (reserved !== undefined || own !== undefined || !ctx.book.isAvailableFor(wanted, f.key)) return nak(ctx, p, f, `${intToIp(wanted)} is not yours`);
+    if (reserved === wanted || (own === wanted && ctx.book.isAvailableFor(wanted, f.key)))
+      return ack(ctx, p, f, scope, wanted);
+    if (reserved !== undefined || own !== undefined || !ctx.book.isAvailableFor(wanted, f.key))
+      return nak(ctx, p, f, `${intToIp(wanted)} is not yours`);
     return silent('init-reboot-no-record');
   }
   // RENEWING (unicast) / REBINDING (broadcast): extend the binding at ciaddr.
   const ci = ipToInt(p.ciaddr);
   const at = ctx.book.leaseAt(ci);
   const reserved = reservation(f, scope);
-  if (reserved === ci || (at && at.state !== 'declined' && ctx.book.keyOf(ci) === f.key && ctx.book.isAvailableFor(ci, f.key))) {
+  if (
+    reserved === ci ||
+    (at && at.state !== 'declined' && ctx.book.keyOf(ci) === f.key && ctx.book.isAvailableFor(ci, f.key))
+  ) {
     return ack(ctx, p, f, scope, ci);
   }
   if (at !== undefined || reserved !== undefined) return nak(ctx, p, f, `${p.ciaddr} is not yours`);
@@ -159,13 +180,33 @@ export async function onDecline(ctx: HandlerContext, p: DhcpPacket, f: Facts): P
   const seen = ctx.state.declines.get(f.key);
   const count = seen && seen.hourStart === hour ? seen.count : 0;
   if (count >= ctx.config.dhcp.declineLimitPerHour) {
-    warnOnce(ctx, `decline:${f.key}`, { mac: f.mac, ip: l.ip, limit: ctx.config.dhcp.declineLimitPerHour }, 'dhcp decline limit reached; decline ignored');
+    warnOnce(
+      ctx,
+      `decline:${f.key}`,
+      { mac: f.mac, ip: l.ip, limit: ctx.config.dhcp.declineLimitPerHour },
+      'dhcp decline limit reached; decline ignored',
+    );
     return silent('decline-limit');
   }
   ctx.state.declines.set(f.key, { hourStart: hour, count: count + 1 });
-  await ctx.book.commit({ ip: l.ip, mac: '', clientId: null, hostname: null, state: 'declined', expiresAt: now + ctx.config.dhcp.declineProbation * 1000, updatedAt: now });
+  await ctx.book.commit({
+    ip: l.ip,
+    mac: '',
+    clientId: null,
+    hostname: null,
+    state: 'declined',
+    expiresAt: now + ctx.config.dhcp.declineProbation * 1000,
+    updatedAt: now,
+  });
   ctx.log.warn({ mac: f.mac, ip: l.ip }, 'dhcp address declined; quarantined');
-  ctx.emit({ kind: 'dhcp.decline', host: f.host?.name ?? null, mac: f.mac, level: 'warn', message: `${l.ip} declined (in use by another machine); quarantined`, data: { ip: l.ip } });
+  ctx.emit({
+    kind: 'dhcp.decline',
+    host: f.host?.name ?? null,
+    mac: f.mac,
+    level: 'warn',
+    message: `${l.ip} declined (in use by another machine); quarantined`,
+    data: { ip: l.ip },
+  });
   return silent('declined');
 }
 
@@ -175,7 +216,8 @@ export async function onRelease(ctx: HandlerContext, p: DhcpPacket, f: Facts): P
   if (!l) return silent('release-not-owned');
   const now = ctx.now();
   await ctx.book.commit({ ...l, state: 'released', expiresAt: now, updatedAt: now });
-  if (f.host) ctx.emit({ kind: 'dhcp.release', host: f.host.name, mac: f.mac, message: `released ${l.ip}`, data: { ip: l.ip } });
+  if (f.host)
+    ctx.emit({ kind: 'dhcp.release', host: f.host.name, mac: f.mac, message: `released ${l.ip}`, data: { ip: l.ip } });
   return silent('released');
 }
 
@@ -185,6 +227,13 @@ export function onInform(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Sc
   addLeaseOptions(r, scope, false);
   addBoot(r, p, f.decision);
   echoRelayInfo(r, p);
-  if (f.host) ctx.emit({ kind: 'dhcp.inform', host: f.host.name, mac: f.mac, message: `configuration for ${p.ciaddr}`, data: {} });
+  if (f.host)
+    ctx.emit({
+      kind: 'dhcp.inform',
+      host: f.host.name,
+      mac: f.mac,
+      message: `configuration for ${p.ciaddr}`,
+      data: {},
+    });
   return { kind: 'reply', reply: r };
 }

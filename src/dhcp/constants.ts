@@ -45,9 +45,7 @@ export const MessageType = {
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
-const TYPE_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(MessageType).map(([k, v]) => [v, k]),
-);
+const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(MessageType).map(([k, v]) => [v, k]));
 
 /** `DISCOVER`, `ACK`, … or `type-N` for an unknown value (metric labels, logs). */
 export function messageTypeName(t: number | undefined): string {

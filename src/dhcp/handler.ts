@@ -27,7 +27,14 @@ function factsOf(ctx: HandlerContext, p: DhcpPacket): Facts {
   const client = bootClientOf(p);
   const rawId = getHex(p.options, Opt.CLIENT_ID);
   const clientId = rawId !== undefined && rawId.length > 0 && rawId.length <= MAX_CLIENT_ID * 2 ? rawId : null;
-  return { mac, key: clientKey(mac, clientId), clientId, host, client, decision: decideBoot(client, host, ctx.config.policy) };
+  return {
+    mac,
+    key: clientKey(mac, clientId),
+    clientId,
+    host,
+    client,
+    decision: decideBoot(client, host, ctx.config.policy),
+  };
 }
 
 /** Runs the message flow for one decoded BOOTREQUEST. */
@@ -67,7 +74,8 @@ export type Processed =
  */
 export async function processDatagram(ctx: HandlerContext, buf: Buffer, route: RouteContext): Promise<Processed> {
   const d = decodePacket(buf);
-  if (!d.ok) return { kind: 'drop', reason: d.error.reason, malformed: true, request: 'malformed', detail: d.error.message };
+  if (!d.ok)
+    return { kind: 'drop', reason: d.error.reason, malformed: true, request: 'malformed', detail: d.error.message };
   const p = d.packet;
   const request = messageTypeName(getU8(p.options, Opt.MESSAGE_TYPE));
   const out = await handlePacket(ctx, p, route.viaPxePort);

@@ -33,9 +33,14 @@ export function clientKey(mac: string, clientId: string | null): string {
 
 /** True when `clientId` (hex) is `01` + the six octets of `mac` (aa:bb:cc:dd:ee:ff). */
 function isHardwareClientId(mac: string, clientId: string): boolean {
-  if (clientId.length !== 14 || mac.length !== 17 || clientId.charCodeAt(0) !== 0x30 || clientId.charCodeAt(1) !== 0x31) return false;
+  if (clientId.length !== 14 || mac.length !== 17 || clientId.charCodeAt(0) !== 0x30 || clientId.charCodeAt(1) !== 0x31)
+    return false;
   for (let i = 0; i < 6; i += 1) {
-    if (clientId.charCodeAt(2 + i * 2) !== mac.charCodeAt(i * 3) || clientId.charCodeAt(3 + i * 2) !== mac.charCodeAt(i * 3 + 1)) return false;
+    if (
+      clientId.charCodeAt(2 + i * 2) !== mac.charCodeAt(i * 3) ||
+      clientId.charCodeAt(3 + i * 2) !== mac.charCodeAt(i * 3 + 1)
+    )
+      return false;
   }
   return true;
 }
@@ -46,7 +51,7 @@ export function inPool(scope: Scope, n: number): boolean {
 
 /** True when address `n` lies in the scope's subnet. */
 export function inScope(scope: Scope, n: number): boolean {
-  return ((n & scope.maskInt) >>> 0) === scope.networkInt;
+  return (n & scope.maskInt) >>> 0 === scope.networkInt;
 }
 
 export class LeaseBook {

@@ -12,7 +12,12 @@ export class LabelledCount {
   private readonly reported = new Map<string, number>();
   readonly counter: Counter<string>;
 
-  constructor(reg: Registry, name: string, help: string, private readonly label: string) {
+  constructor(
+    reg: Registry,
+    name: string,
+    help: string,
+    private readonly label: string,
+  ) {
     const self = this;
     this.counter = new Counter({
       name,
@@ -40,11 +45,30 @@ export class LabelledCount {
 
 export function makeDhcpMetrics(reg: Registry) {
   return {
-    received: new LabelledCount(reg, 'kickstand_dhcp_received_total', 'DHCP datagrams received, by message type', 'type'),
+    received: new LabelledCount(
+      reg,
+      'kickstand_dhcp_received_total',
+      'DHCP datagrams received, by message type',
+      'type',
+    ),
     replies: new LabelledCount(reg, 'kickstand_dhcp_replies_total', 'DHCP replies sent, by message type', 'type'),
-    malformed: new LabelledCount(reg, 'kickstand_dhcp_malformed_total', 'Malformed DHCP datagrams dropped, by reason', 'reason'),
-    ignored: new LabelledCount(reg, 'kickstand_dhcp_ignored_total', 'Well-formed DHCP requests not answered, by reason', 'reason'),
-    errors: new Counter({ name: 'kickstand_dhcp_errors_total', help: 'DHCP requests that failed (store or socket error); no reply sent', registers: [reg] }),
+    malformed: new LabelledCount(
+      reg,
+      'kickstand_dhcp_malformed_total',
+      'Malformed DHCP datagrams dropped, by reason',
+      'reason',
+    ),
+    ignored: new LabelledCount(
+      reg,
+      'kickstand_dhcp_ignored_total',
+      'Well-formed DHCP requests not answered, by reason',
+      'reason',
+    ),
+    errors: new Counter({
+      name: 'kickstand_dhcp_errors_total',
+      help: 'DHCP requests that failed (store or socket error); no reply sent',
+      registers: [reg],
+    }),
     leases: new Gauge({ name: 'kickstand_dhcp_leases', help: 'Lease rows known to the DHCP server', registers: [reg] }),
   };
 }

@@ -25,10 +25,14 @@ export function decodeOptionArea(buf: Buffer, start: number, end: number, into: 
       continue;
     }
     if (code === Opt.END) return undefined;
-    if (i + 1 >= end) return { reason: 'truncated-option', message: `option ${code} at offset ${i} has no length octet` };
+    if (i + 1 >= end)
+      return { reason: 'truncated-option', message: `option ${code} at offset ${i} has no length octet` };
     const len = buf[i + 1]!;
     if (i + 2 + len > end) {
-      return { reason: 'truncated-option', message: `option ${code} claims ${len} bytes but only ${end - i - 2} remain` };
+      return {
+        reason: 'truncated-option',
+        message: `option ${code} claims ${len} bytes but only ${end - i - 2} remain`,
+      };
     }
     // A view of exactly the validated length (D20: never read past what the option declares
     // and the datagram holds). Decoded packets alias the input, which is never mutated.
@@ -70,7 +74,8 @@ export function encodeOptionsInto(options: Options, out: Buffer, off: number): n
       out[off] = code;
       out[off + 1] = part;
       off += 2;
-      if (part <= 16) for (let k = 0; k < part; k += 1) out[off + k] = value[at + k]!; // cheaper than a native copy
+      if (part <= 16)
+        for (let k = 0; k < part; k += 1) out[off + k] = value[at + k]!; // cheaper than a native copy
       else value.copy(out, off, at, at + part);
       off += part;
     }

@@ -19,7 +19,15 @@ import {
   SNAME_LEN,
   SNAME_OFFSET,
 } from './constants';
-import { decodeOptionArea, encodeOptionChunks, encodedOptionsLength, encodeOptionsInto, ipFromBytes, writeIp, type Options } from './options';
+import {
+  decodeOptionArea,
+  encodeOptionChunks,
+  encodedOptionsLength,
+  encodeOptionsInto,
+  ipFromBytes,
+  writeIp,
+  type Options,
+} from './options';
 
 export interface DhcpPacket {
   op: number;
@@ -73,12 +81,14 @@ export function decodePacket(buf: Buffer): DecodeResult {
 }
 
 function decodeUnchecked(buf: Buffer): DecodeResult {
-  if (buf.length < OPTIONS_OFFSET) return fail('short', `${buf.length} bytes is shorter than the ${OPTIONS_OFFSET}-byte header and cookie`);
+  if (buf.length < OPTIONS_OFFSET)
+    return fail('short', `${buf.length} bytes is shorter than the ${OPTIONS_OFFSET}-byte header and cookie`);
   const op = buf[0]!;
   if (op !== BOOTREQUEST && op !== BOOTREPLY) return fail('bad-op', `op ${op} is neither BOOTREQUEST nor BOOTREPLY`);
   const hlen = buf[2]!;
   if (hlen > 16) return fail('bad-hlen', `hlen ${hlen} exceeds the 16-byte chaddr field`);
-  if (buf.readUInt32BE(HEADER_LEN) !== MAGIC_COOKIE) return fail('no-cookie', 'no DHCP magic cookie (plain BOOTP is not served)');
+  if (buf.readUInt32BE(HEADER_LEN) !== MAGIC_COOKIE)
+    return fail('no-cookie', 'no DHCP magic cookie (plain BOOTP is not served)');
   const options: Options = new Map();
   const e1 = decodeOptionArea(buf, OPTIONS_OFFSET, buf.length, options);
   if (e1) return fail(e1.reason, e1.message);
@@ -87,7 +97,8 @@ function decodeUnchecked(buf: Buffer): DecodeResult {
   const ov = options.get(Opt.OVERLOAD);
   if (ov !== undefined) {
     // RFC 2132 §9.3: value 1 = file, 2 = sname, 3 = both; RFC 3396 §5 order: file, then sname.
-    if (ov.length !== 1 || ov[0]! < 1 || ov[0]! > 3) return fail('bad-overload', `option 52 value ${ov.toString('hex')} is not 1, 2 or 3`);
+    if (ov.length !== 1 || ov[0]! < 1 || ov[0]! > 3)
+      return fail('bad-overload', `option 52 value ${ov.toString('hex')} is not 1, 2 or 3`);
     const v = ov[0]!;
     if (v & Overload.FILE) {
       const e = decodeOptionArea(buf, FILE_OFFSET, FILE_OFFSET + FILE_LEN, options);
@@ -152,7 +163,8 @@ function encodeSpilled(p: DhcpPacket, mainSpace: number, maxLen: number): Encode
   let snameArea: Buffer[] | undefined;
   if (total + 1 > mainSpace) {
     const spill = spillOptions(chunks, mainSpace, p.file === '', p.sname === '');
-    if (!spill) return { ok: false, message: `options need ${total + 1} bytes; ${mainSpace} available (max message ${maxLen})` };
+    if (!spill)
+      return { ok: false, message: `options need ${total + 1} bytes; ${mainSpace} available (max message ${maxLen})` };
     ({ main, fileArea, snameArea } = spill);
   }
   const mainLen = main.reduce((n, c) => n + c.length, 0) + 1;

@@ -47,7 +47,13 @@ export function onProxy(ctx: HandlerContext, p: DhcpPacket, f: Facts, viaPxePort
 function answer(ctx: HandlerContext, r: DhcpPacket, f: Facts, port: number): Outcome {
   if (f.host) {
     const what = r.options.get(Opt.MESSAGE_TYPE)?.[0] === MessageType.OFFER ? 'proxy offer' : `proxy ack on ${port}`;
-    ctx.emit({ kind: 'dhcp.proxy', host: f.host.name, mac: f.mac, message: `${what}: boot ${r.file || '(none)'}`, data: { boot: f.decision.kind, port, file: r.file } });
+    ctx.emit({
+      kind: 'dhcp.proxy',
+      host: f.host.name,
+      mac: f.mac,
+      message: `${what}: boot ${r.file || '(none)'}`,
+      data: { boot: f.decision.kind, port, file: r.file },
+    });
   }
   return { kind: 'reply', reply: r };
 }

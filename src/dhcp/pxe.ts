@@ -16,7 +16,7 @@ function bounded(s: string | undefined): string | undefined {
   const t = s.length > MAX_TEXT ? s.slice(0, MAX_TEXT) : s;
   for (let i = 0; i < t.length; i += 1) {
     const c = t.charCodeAt(i);
-     
+
     if (c < 0x20 || c > 0x7e) return t.replace(/[^\x20-\x7e]/g, '?');
   }
   return t; // printable already (the usual case): no regular expression per packet

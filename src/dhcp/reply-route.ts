@@ -38,7 +38,8 @@ export function replyDestination(req: DhcpPacket, reply: DhcpPacket, ctx: RouteC
   // 'DHCP server' port on the BOOTP relay agent whose address appears in giaddr."
   if (req.giaddr !== '0.0.0.0') return { address: req.giaddr, port: ctx.serverPort };
   // "In all cases, when giaddr is zero, the server broadcasts any DHCPNAK messages."
-  if (getU8(reply.options, Opt.MESSAGE_TYPE) === MessageType.NAK) return { address: ctx.broadcast, port: ctx.clientPort };
+  if (getU8(reply.options, Opt.MESSAGE_TYPE) === MessageType.NAK)
+    return { address: ctx.broadcast, port: ctx.clientPort };
   // "If … ciaddr field is nonzero, then the server unicasts DHCPOFFER and DHCPACK messages to ciaddr."
   if (req.ciaddr !== '0.0.0.0') return { address: req.ciaddr, port: ctx.clientPort };
   // Broadcast bit set, or bit clear but unicast to yiaddr impossible (no ARP injection): broadcast.

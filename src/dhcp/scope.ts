@@ -64,7 +64,7 @@ function scopeOptionBytes(cfg: SubnetConfig, mask: string, broadcast: string): S
 
 export function scopeContaining(scopes: readonly Scope[], ip: string): Scope | undefined {
   const n = ipToInt(ip);
-  for (const s of scopes) if (((n & s.maskInt) >>> 0) === s.networkInt) return s;
+  for (const s of scopes) if ((n & s.maskInt) >>> 0 === s.networkInt) return s;
   return undefined;
 }
 
@@ -78,7 +78,8 @@ export function chooseScope(p: DhcpPacket, scopes: readonly Scope[], trustedRela
   if (p.giaddr !== '0.0.0.0') {
     // D12: only configured relays may select a subnet; empty list = any giaddr in a known subnet.
     if (trustedRelays.size > 0 && !trustedRelays.has(p.giaddr)) return { drop: 'untrusted-relay' };
-    const link = linkSelection(p.options.get(Opt.RELAY_AGENT_INFO)) ?? getIp(p.options, Opt.SUBNET_SELECTION) ?? p.giaddr;
+    const link =
+      linkSelection(p.options.get(Opt.RELAY_AGENT_INFO)) ?? getIp(p.options, Opt.SUBNET_SELECTION) ?? p.giaddr;
     const scope = scopeContaining(scopes, link);
     return scope ? { scope, relayed: true } : { drop: 'no-subnet' };
   }

@@ -129,8 +129,19 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
   // Replies to clients go to port+1 (68 for 67), as Kea and dnsmasq do when moved for tests.
   const clientPort = dhcp.port === SERVER_PORT ? CLIENT_PORT : dhcp.port + 1;
 
-  function onMessage(sock: DhcpSocket, viaPxePort: boolean, msg: Buffer, rinfo: { address: string; port: number }): void {
-    const route: RouteContext = { broadcast: direct.subnet.broadcast, serverPort: dhcp.port, clientPort, from: rinfo, viaPxePort };
+  function onMessage(
+    sock: DhcpSocket,
+    viaPxePort: boolean,
+    msg: Buffer,
+    rinfo: { address: string; port: number },
+  ): void {
+    const route: RouteContext = {
+      broadcast: direct.subnet.broadcast,
+      serverPort: dhcp.port,
+      clientPort,
+      from: rinfo,
+      viaPxePort,
+    };
     inflight += 1;
     processDatagram(ctx, msg, route).then(
       (r) => {
@@ -152,7 +163,8 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
     m.received.inc(r.request);
     if (r.kind === 'drop') {
       (r.malformed ? m.malformed : m.ignored).inc(r.reason);
-      if (log.isLevelEnabled('debug')) log.debug({ from: rinfo.address, reason: r.reason, detail: r.detail }, 'dhcp packet dropped');
+      if (log.isLevelEnabled('debug'))
+        log.debug({ from: rinfo.address, reason: r.reason, detail: r.detail }, 'dhcp packet dropped');
       return;
     }
     // A reply for the directly attached segment's broadcast leaves as a limited broadcast
@@ -173,7 +185,8 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
       m.errors.inc();
       log.debug({ err }, 'dhcp send after close');
     }
-    if (log.isLevelEnabled('debug')) log.debug({ mac: r.mac, xid: r.xid, request: r.request, reply: r.reply, to: r.to.address }, 'dhcp reply');
+    if (log.isLevelEnabled('debug'))
+      log.debug({ mac: r.mac, xid: r.xid, request: r.request, reply: r.reply, to: r.to.address }, 'dhcp reply');
   }
 
   async function open(port: number, viaPxePort: boolean, address = dhcp.bind): Promise<DhcpSocket> {
@@ -200,7 +213,10 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
     try {
       bcast = await open(dhcp.port, false, deps.config.network.address);
     } catch (err) {
-      log.warn({ err: (err as Error).message, address: deps.config.network.address }, 'cannot bind network.address: broadcast replies go to the subnet broadcast address (some UEFI PXE firmware ignores those)');
+      log.warn(
+        { err: (err as Error).message, address: deps.config.network.address },
+        'cannot bind network.address: broadcast replies go to the subnet broadcast address (some UEFI PXE firmware ignores those)',
+      );
     }
   }
 
@@ -217,7 +233,10 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
         m.leases.set(book.size);
       }, 10_000);
       sweeper.unref();
-      log.info({ mode: dhcp.mode, port: dhcp.port, leases: n, subnets: ctx.config.scopes.map((s) => s.cfg.subnet) }, 'dhcp listening');
+      log.info(
+        { mode: dhcp.mode, port: dhcp.port, leases: n, subnets: ctx.config.scopes.map((s) => s.cfg.subnet) },
+        'dhcp listening',
+      );
     },
     async stop() {
       if (sweeper) clearInterval(sweeper);

@@ -77,12 +77,33 @@ const CYCLE = 512;
 
 /** Client kinds the path branches on: RFC 4578 arch 0/7/11, UEFI HTTP boot, iPXE, plain. */
 const CLIENTS: Array<[number, Buffer][]> = [
-  [[Opt.VENDOR_CLASS, Buffer.from('PXEClient:Arch:00007:UNDI:003016')], [Opt.CLIENT_ARCH, Buffer.from([0, 7])], [Opt.CLIENT_NDI, Buffer.from([1, 3, 1])]],
-  [[Opt.VENDOR_CLASS, Buffer.from('PXEClient:Arch:00000:UNDI:002001')], [Opt.CLIENT_ARCH, Buffer.from([0, 0])], [Opt.CLIENT_NDI, Buffer.from([1, 2, 1])]],
-  [[Opt.VENDOR_CLASS, Buffer.from('PXEClient:Arch:00011:UNDI:003000')], [Opt.CLIENT_ARCH, Buffer.from([0, 11])]],
-  [[Opt.VENDOR_CLASS, Buffer.from('HTTPClient:Arch:00016:UNDI:003001')], [Opt.CLIENT_ARCH, Buffer.from([0, 16])]],
-  [[Opt.VENDOR_CLASS, Buffer.from('PXEClient:Arch:00007:UNDI:003016')], [Opt.CLIENT_ARCH, Buffer.from([0, 7])], [Opt.USER_CLASS, Buffer.from('iPXE')]],
-  [[Opt.PARAM_REQUEST_LIST, Buffer.from([1, 3, 6, 12, 15, 28, 51, 54, 58, 59])], [Opt.HOSTNAME, Buffer.from('warm')]],
+  [
+    [Opt.VENDOR_CLASS, Buffer.from('PXEClient:Arch:00007:UNDI:003016')],
+    [Opt.CLIENT_ARCH, Buffer.from([0, 7])],
+    [Opt.CLIENT_NDI, Buffer.from([1, 3, 1])],
+  ],
+  [
+    [Opt.VENDOR_CLASS, Buffer.from('PXEClient:Arch:00000:UNDI:002001')],
+    [Opt.CLIENT_ARCH, Buffer.from([0, 0])],
+    [Opt.CLIENT_NDI, Buffer.from([1, 2, 1])],
+  ],
+  [
+    [Opt.VENDOR_CLASS, Buffer.from('PXEClient:Arch:00011:UNDI:003000')],
+    [Opt.CLIENT_ARCH, Buffer.from([0, 11])],
+  ],
+  [
+    [Opt.VENDOR_CLASS, Buffer.from('HTTPClient:Arch:00016:UNDI:003001')],
+    [Opt.CLIENT_ARCH, Buffer.from([0, 16])],
+  ],
+  [
+    [Opt.VENDOR_CLASS, Buffer.from('PXEClient:Arch:00007:UNDI:003016')],
+    [Opt.CLIENT_ARCH, Buffer.from([0, 7])],
+    [Opt.USER_CLASS, Buffer.from('iPXE')],
+  ],
+  [
+    [Opt.PARAM_REQUEST_LIST, Buffer.from([1, 3, 6, 12, 15, 28, 51, 54, 58, 59])],
+    [Opt.HOSTNAME, Buffer.from('warm')],
+  ],
 ];
 
 /** Client `i`'s MAC: locally administered (02:…, IEEE 802 §8.2.2), never a vendor-assigned NIC. */
@@ -98,14 +119,35 @@ function macOf(i: number): Buffer {
  * a client identifier (option 61, type 1 + MAC, as dhclient, udhcpc and networkd do); relayed
  * requests carry a relay agent circuit id (option 82, RFC 3046).
  */
-function request(type: number, i: number, giaddr: string, ciaddr: string, extra: [number, Buffer][], renew = false): Buffer {
+function request(
+  type: number,
+  i: number,
+  giaddr: string,
+  ciaddr: string,
+  extra: [number, Buffer][],
+  renew = false,
+): Buffer {
   const chaddr = macOf(i);
   const options = new Map<number, Buffer>([[Opt.MESSAGE_TYPE, Buffer.from([type])], ...extra]);
   if (i % 2 === 1) options.set(Opt.CLIENT_ID, Buffer.concat([Buffer.from([1]), chaddr.subarray(0, 6)]));
-  if (giaddr !== '0.0.0.0' && i % 3 === 0) options.set(Opt.RELAY_AGENT_INFO, Buffer.from([1, 4, 0x65, 0x74, 0x68, 0x30])); // circuit id "eth0"
+  if (giaddr !== '0.0.0.0' && i % 3 === 0)
+    options.set(Opt.RELAY_AGENT_INFO, Buffer.from([1, 4, 0x65, 0x74, 0x68, 0x30])); // circuit id "eth0"
   const p: DhcpPacket = {
-    op: BOOTREQUEST, htype: 1, hlen: 6, hops: giaddr === '0.0.0.0' ? 0 : 1, xid: renew ? (i | RENEW_BIT) >>> 0 : i, secs: 0, flags: 0,
-    ciaddr, yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr, chaddr, sname: '', file: '', options,
+    op: BOOTREQUEST,
+    htype: 1,
+    hlen: 6,
+    hops: giaddr === '0.0.0.0' ? 0 : 1,
+    xid: renew ? (i | RENEW_BIT) >>> 0 : i,
+    secs: 0,
+    flags: 0,
+    ciaddr,
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr,
+    chaddr,
+    sname: '',
+    file: '',
+    options,
   };
   const e = encodePacket(p, 1500);
   if (!e.ok) throw new Error(`warm-up request: ${e.message}`);
@@ -160,7 +202,10 @@ const bindLoopback = (s: Socket): Promise<number> =>
  * port and address the server asks for) whose every send goes to the loopback `client`.
  * `ports` maps the port the server asked for to the loopback port it got (first socket wins).
  */
-function loopbackFactory(clientPort: () => number, ports: Map<number, number>): { factory: SocketFactory; opened: Socket[] } {
+function loopbackFactory(
+  clientPort: () => number,
+  ports: Map<number, number>,
+): { factory: SocketFactory; opened: Socket[] } {
   const opened: Socket[] = [];
   const factory: SocketFactory = ({ port }) => {
     const s = createSocket('udp4');
@@ -168,10 +213,13 @@ function loopbackFactory(clientPort: () => number, ports: Map<number, number>): 
     const sock: DhcpSocket = {
       on: (event: 'message' | 'error', cb: never) => s.on(event, cb),
       bind: (_port, _address, cb) =>
-        bindLoopback(s).then((p) => {
-          if (!ports.has(port)) ports.set(port, p);
-          cb();
-        }, (err: unknown) => s.emit('error', err)),
+        bindLoopback(s).then(
+          (p) => {
+            if (!ports.has(port)) ports.set(port, p);
+            cb();
+          },
+          (err: unknown) => s.emit('error', err),
+        ),
       setBroadcast: () => undefined,
       send: (buf, _port, _address, cb) => s.send(buf, clientPort(), '127.0.0.1', cb),
       close: (cb) => s.close(cb),
@@ -188,7 +236,11 @@ type ServerConfig = { dhcp: DhcpConfig; network: NetworkConfig; http: { publicUr
  * over `scratchStore()` (an empty store of the real store's kind, closed after its round).
  * Resolves with the totals; a lost loopback datagram just ends that exchange.
  */
-export async function warmUpDhcp(config: ServerConfig, scratchStore: () => Store, budget: WarmupBudget = DEFAULT_WARMUP): Promise<WarmupResult> {
+export async function warmUpDhcp(
+  config: ServerConfig,
+  scratchStore: () => Store,
+  budget: WarmupBudget = DEFAULT_WARMUP,
+): Promise<WarmupResult> {
   const total: WarmupResult = { exchanges: 0, requests: 0, ms: 0 };
   for (let r = 0; r < WARMUP_ROUNDS; r += 1) {
     const w = await round(config, scratchStore(), budget);
@@ -206,7 +258,13 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
   const ports = new Map<number, number>();
   let clientPort = 0;
   const { factory, opened } = loopbackFactory(() => clientPort, ports);
-  const server = createDhcpServer({ config, store: scratch, log: silentLogger(), metrics: new Registry(), socketFactory: factory });
+  const server = createDhcpServer({
+    config,
+    store: scratch,
+    log: silentLogger(),
+    metrics: new Registry(),
+    socketFactory: factory,
+  });
   let sent = 0;
   let answered = 0; // replies received (the server stays silent for some requests)
   let exchanges = 0;
@@ -218,7 +276,15 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
     for (let i = 0; i < REGISTERED; i += 1) {
       const mac = hexPairs(macOf(i), 6); // the form the server looks hosts up by
       const ipv4 = i % 3 === 0 && direct.poolEnd - i >= direct.poolStart ? intToIp(direct.poolEnd - i) : null;
-      await scratch.hosts.create({ name: `warmup-${i}`, macs: [mac], profile: 'warmup', role: 'worker', ipv4, netboot: i % 2 === 0, state: i % 2 === 0 ? 'armed' : 'registered' });
+      await scratch.hosts.create({
+        name: `warmup-${i}`,
+        macs: [mac],
+        profile: 'warmup',
+        role: 'worker',
+        ipv4,
+        netboot: i % 2 === 0,
+        state: i % 2 === 0 ? 'armed' : 'registered',
+      });
     }
     await server.start();
     const mainPort = ports.get(dhcp.port)!;
@@ -226,9 +292,10 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
     const proxy = dhcp.mode === 'proxy';
     // giaddrs that select each scope through a relay (RFC 2131 §4.3.1; the direct segment can
     // have relays too), honouring dhcp.trustedRelays.
-    const relays = dhcp.trustedRelays.length > 0
-      ? dhcp.trustedRelays
-      : [config.network, ...dhcp.relayed].map((s) => s.gateway ?? intToIp(buildScope(s, false).networkInt + 1));
+    const relays =
+      dhcp.trustedRelays.length > 0
+        ? dhcp.trustedRelays
+        : [config.network, ...dhcp.relayed].map((s) => s.gateway ?? intToIp(buildScope(s, false).networkInt + 1));
     const links = ['0.0.0.0', ...relays];
     const sid: [number, Buffer] = [Opt.SERVER_ID, ipToBytes(config.network.address)];
     const send = (b: Buffer, port: number): void => {
@@ -254,7 +321,8 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
       } else if (type === MessageType.ACK) {
         exchanges += 1;
         // Every fourth client renews (RFC 2131 §4.3.2 RENEWING: ciaddr set, no option 50/54).
-        if (!proxy && i % 4 === 0 && yiaddr !== '0.0.0.0') send(request(MessageType.REQUEST, i, giaddr, yiaddr, extra, true), mainPort);
+        if (!proxy && i % 4 === 0 && yiaddr !== '0.0.0.0')
+          send(request(MessageType.REQUEST, i, giaddr, yiaddr, extra, true), mainPort);
       }
     });
     const ROUND = 32; // exchanges in flight: well within loopback socket buffers
@@ -263,7 +331,10 @@ async function round(config: ServerConfig, scratch: Store, budget: WarmupBudget)
       const n = Math.min(ROUND, budget.exchanges - next);
       for (let k = 0; k < n; k += 1, next += 1) {
         const i = next % CYCLE < REGISTERED ? next % CYCLE : next;
-        send(request(MessageType.DISCOVER, i, links[i % links.length]!, '0.0.0.0', CLIENTS[i % CLIENTS.length]!), mainPort);
+        send(
+          request(MessageType.DISCOVER, i, links[i % links.length]!, '0.0.0.0', CLIENTS[i % CLIENTS.length]!),
+          mainPort,
+        );
       }
       // Next round once the round's requests were answered, or the server fell quiet.
       await settle(() => answered, sent, QUIET_MS, 20);

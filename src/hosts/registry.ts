@@ -59,7 +59,10 @@ export class HostRegistry {
   async require(name: string): Promise<Host> {
     const h = await this.store.hosts.get(name);
     if (!h) {
-      throw new KickstandError(ErrorCode.HOST_NOT_FOUND, `no host named ${name}`, { field: 'name', fix: 'list hosts with `kickstand host list`' });
+      throw new KickstandError(ErrorCode.HOST_NOT_FOUND, `no host named ${name}`, {
+        field: 'name',
+        fix: 'list hosts with `kickstand host list`',
+      });
     }
     return h;
   }
@@ -105,7 +108,9 @@ export class HostRegistry {
    * then records `host.created` and runs the arm hooks for each, as `add` does.
    */
   async addMany(hosts: readonly ValidHost[]): Promise<Host[]> {
-    const made = await this.store.hosts.createMany(hosts.map((v) => ({ ...v, state: v.netboot ? 'armed' : 'registered' })));
+    const made = await this.store.hosts.createMany(
+      hosts.map((v) => ({ ...v, state: v.netboot ? 'armed' : 'registered' })),
+    );
     // Concurrently: the SQLite group commit then shares one fsync among many hosts' writes.
     await Promise.all(made.map((h) => this.announce(h)));
     return made;
@@ -113,7 +118,12 @@ export class HostRegistry {
 
   private async announce(host: Host): Promise<void> {
     const { name, macs, profile, role, ipv4, netboot } = host;
-    await this.store.events.append({ host: name, kind: 'host.created', message: `registered with profile ${profile}, role ${role}${netboot ? ', armed for install' : ''}`, data: { macs, profile, role, ipv4, netboot } });
+    await this.store.events.append({
+      host: name,
+      kind: 'host.created',
+      message: `registered with profile ${profile}, role ${role}${netboot ? ', armed for install' : ''}`,
+      data: { macs, profile, role, ipv4, netboot },
+    });
     if (netboot) await this.runArmHooks(host);
   }
 
@@ -122,7 +132,12 @@ export class HostRegistry {
     const cur = await this.require(name);
     const patch: Parameters<Store['hosts']['update']>[1] = {};
     if (input.name !== undefined && input.name !== name) {
-      throw invalid(ErrorCode.INVALID_INPUT, 'name', 'a host cannot be renamed', 'remove it and add it again under the new name');
+      throw invalid(
+        ErrorCode.INVALID_INPUT,
+        'name',
+        'a host cannot be renamed',
+        'remove it and add it again under the new name',
+      );
     }
     const { netboot: nb, ...fields } = this.validateFields(input);
     Object.assign(patch, fields);
@@ -142,7 +157,12 @@ export class HostRegistry {
     }
     const host = await this.store.hosts.update(name, patch, cur.version);
     if (!host.netboot && cur.netboot) await this.store.tokens.revokeFor(name, Date.now()); // disarmed: the kickstart URL dies now
-    await this.store.events.append({ host: name, kind: 'host.updated', message: `updated ${Object.keys(patch).join(', ') || 'nothing'}`, data: { fields: Object.keys(patch) } });
+    await this.store.events.append({
+      host: name,
+      kind: 'host.updated',
+      message: `updated ${Object.keys(patch).join(', ') || 'nothing'}`,
+      data: { fields: Object.keys(patch) },
+    });
     if (host.state !== cur.state) await this.recordState(host, cur.state, host.stateReason ?? 'operator');
     if (armed) await this.runArmHooks(host);
     return host;
@@ -159,7 +179,12 @@ export class HostRegistry {
    * Moves a host to `to` with `cause` (checked against model/host-state.ts), applying `extra`
    * in the same write. Arming (to `armed`) also sets netboot and runs the arm hooks.
    */
-  async transition(name: string, to: HostState, cause: string, extra: Parameters<Store['hosts']['update']>[1] = {}): Promise<Host> {
+  async transition(
+    name: string,
+    to: HostState,
+    cause: string,
+    extra: Parameters<Store['hosts']['update']>[1] = {},
+  ): Promise<Host> {
     const cur = await this.require(name);
     checkTransition(name, cur.state, to);
     const patch = { ...extra, state: to, stateReason: cause };
@@ -189,7 +214,12 @@ export class HostRegistry {
   private macs(v: unknown): string[] {
     const list = typeof v === 'string' ? [v] : v;
     if (!Array.isArray(list) || list.length === 0) {
-      throw invalid(ErrorCode.INVALID_MAC, 'macs', 'at least one MAC address is required', 'pass --mac aa:bb:cc:dd:ee:ff (repeat for more NICs)');
+      throw invalid(
+        ErrorCode.INVALID_MAC,
+        'macs',
+        'at least one MAC address is required',
+        'pass --mac aa:bb:cc:dd:ee:ff (repeat for more NICs)',
+      );
     }
     const out = list.map((m, i) => canonicalMac(String(m), `macs[${i}]`));
     const dup = out.find((m, i) => out.indexOf(m) !== i);
@@ -201,14 +231,25 @@ export class HostRegistry {
     const p = str(v, 'profile', Object.keys(this.config.profiles)[0] ?? 'rocky9');
     if (!Object.prototype.hasOwnProperty.call(this.config.profiles, p)) {
       const known = Object.keys(this.config.profiles);
-      throw invalid(ErrorCode.UNKNOWN_PROFILE, 'profile', `no profile named ${JSON.stringify(p)}`, known.length ? `use one of: ${known.join(', ')}` : 'define profiles in the config file (profiles:)');
+      throw invalid(
+        ErrorCode.UNKNOWN_PROFILE,
+        'profile',
+        `no profile named ${JSON.stringify(p)}`,
+        known.length ? `use one of: ${known.join(', ')}` : 'define profiles in the config file (profiles:)',
+      );
     }
     return p;
   }
 
   private role(v: unknown): string {
     const r = str(v, 'role', 'agent');
-    if (!/^[a-z][a-z0-9-]{0,31}$/.test(r)) throw invalid(ErrorCode.INVALID_INPUT, 'role', `role ${JSON.stringify(r)} is not valid`, 'use a short lower-case word, e.g. server or agent');
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(r))
+      throw invalid(
+        ErrorCode.INVALID_INPUT,
+        'role',
+        `role ${JSON.stringify(r)} is not valid`,
+        'use a short lower-case word, e.g. server or agent',
+      );
     return r;
   }
 
@@ -217,7 +258,12 @@ export class HostRegistry {
     const ip = requireIpv4(str(v, 'ipv4', '198.18.0.20'), 'ipv4');
     const subnet = parseCidr(this.config.network.subnet)!;
     if (!inSubnet(ip, subnet) || ip === subnet.network || ip === subnet.broadcast) {
-      throw invalid(ErrorCode.IP_OUTSIDE_SUBNET, 'ipv4', `${ip} is not a host address in the provisioning subnet ${this.config.network.subnet}`, `pick an address inside ${this.config.network.subnet}, or leave it empty to lease from the pool`);
+      throw invalid(
+        ErrorCode.IP_OUTSIDE_SUBNET,
+        'ipv4',
+        `${ip} is not a host address in the provisioning subnet ${this.config.network.subnet}`,
+        `pick an address inside ${this.config.network.subnet}, or leave it empty to lease from the pool`,
+      );
     }
     if (ip === this.config.network.address) {
       throw invalid(ErrorCode.IP_IN_USE, 'ipv4', `${ip} is Kickstand's own address`, 'pick another address');
@@ -228,7 +274,12 @@ export class HostRegistry {
 
 function str(v: unknown, field: string, example: string): string {
   if (typeof v !== 'string' || v.length === 0) {
-    throw invalid(ErrorCode.INVALID_INPUT, field, `${field} is required and must be a string`, `e.g. ${field}: ${example}`);
+    throw invalid(
+      ErrorCode.INVALID_INPUT,
+      field,
+      `${field} is required and must be a string`,
+      `e.g. ${field}: ${example}`,
+    );
   }
   return v;
 }

@@ -44,7 +44,12 @@ export async function reimage(deps: ReimageDeps, name: string, opts: ReimageOpti
   if (opts.powerCycle) {
     const cfg = await deps.store.bmc.get(name);
     if (!cfg || !deps.bmcClient) {
-      throw invalid(ErrorCode.INVALID_INPUT, 'powerCycle', `host ${name} has no BMC configured`, `set one with kickstand host bmc ${name} --type ipmi|redfish --address … --user …, or reimage without --power-cycle and reboot it by hand`);
+      throw invalid(
+        ErrorCode.INVALID_INPUT,
+        'powerCycle',
+        `host ${name} has no BMC configured`,
+        `set one with kickstand host bmc ${name} --type ipmi|redfish --address … --user …, or reimage without --power-cycle and reboot it by hand`,
+      );
     }
     bmc = deps.bmcClient(cfg);
   }
@@ -74,7 +79,12 @@ async function bmcStep(deps: ReimageDeps, host: string, what: string, run: () =>
     await run();
     await deps.store.events.append({ host, kind: 'bmc.command', message: what });
   } catch (err) {
-    await deps.store.events.append({ host, kind: 'bmc.command', level: 'error', message: `${what} failed: ${(err as Error).message}` });
+    await deps.store.events.append({
+      host,
+      kind: 'bmc.command',
+      level: 'error',
+      message: `${what} failed: ${(err as Error).message}`,
+    });
     throw err;
   }
 }

@@ -59,19 +59,33 @@ export class Rollouts {
     const hosts = (await this.deps.registry.list()).filter((h) => h.role === req.role).map((h) => h.name);
     const batches: string[][] = [];
     for (let i = 0; i < hosts.length; i += req.maxUnavailable) batches.push(hosts.slice(i, i + req.maxUnavailable));
-    const status: RolloutStatus = { id: randomUUID(), role: req.role, state: 'running', batches, batch: 0, done: [], failedHost: null, reason: null };
+    const status: RolloutStatus = {
+      id: randomUUID(),
+      role: req.role,
+      state: 'running',
+      batches,
+      batch: 0,
+      done: [],
+      failedHost: null,
+      reason: null,
+    };
     this.all.set(status.id, status);
     void this.run(status, req);
     return status;
   }
 
   private async run(s: RolloutStatus, req: RolloutRequest): Promise<void> {
-    await this.event(s, 'rollout.started', `rolling rebuild of role ${s.role}: ${s.batches.length} batch(es) of at most ${req.maxUnavailable}`);
+    await this.event(
+      s,
+      'rollout.started',
+      `rolling rebuild of role ${s.role}: ${s.batches.length} batch(es) of at most ${req.maxUnavailable}`,
+    );
     try {
       for (; s.batch < s.batches.length; s.batch++) {
         const batch = s.batches[s.batch]!;
         await this.event(s, 'rollout.batch', `batch ${s.batch + 1}/${s.batches.length}: ${batch.join(', ')}`);
-        for (const name of batch) await this.deps.reimage(name, { powerCycle: req.powerCycle, cause: `rolling rebuild ${s.id.slice(0, 8)}` });
+        for (const name of batch)
+          await this.deps.reimage(name, { powerCycle: req.powerCycle, cause: `rolling rebuild ${s.id.slice(0, 8)}` });
         const failed = await this.waitReady(batch, req.timeoutMs);
         if (failed) {
           s.failedHost = failed.host;
@@ -113,12 +127,21 @@ export class Rollouts {
         if (e.kind === 'host.state' && e.host !== null && batch.includes(e.host)) void check();
       });
       const poll = setInterval(() => void check(), this.deps.pollMs ?? 5000);
-      const timer = setTimeout(() => finish({ host: null, reason: `batch ${batch.join(', ')} not ready after ${Math.round(timeoutMs / 1000)} s` }), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish({ host: null, reason: `batch ${batch.join(', ')} not ready after ${Math.round(timeoutMs / 1000)} s` }),
+        timeoutMs,
+      );
       void check();
     });
   }
 
-  private async event(s: RolloutStatus, kind: string, message: string, level: 'info' | 'error' = 'info'): Promise<void> {
+  private async event(
+    s: RolloutStatus,
+    kind: string,
+    message: string,
+    level: 'info' | 'error' = 'info',
+  ): Promise<void> {
     this.deps.log.info({ rollout: s.id, kind }, message);
     await this.deps.store.events.append({ host: null, kind, level, message, data: { rollout: s.id, role: s.role } });
   }

@@ -19,7 +19,8 @@ async function whoIs(store: Store, address: string): Promise<{ host: string | nu
   const found = await locateByIp(store, ip);
   if (found) return { host: found.host.name, mac: found.mac };
   const lease = ip ? await store.leases.get(ip) : undefined;
-  if (lease && lease.state === 'bound' && lease.expiresAt > Date.now() && lease.mac) return { host: null, mac: lease.mac };
+  if (lease && lease.state === 'bound' && lease.expiresAt > Date.now() && lease.mac)
+    return { host: null, mac: lease.mac };
   return undefined;
 }
 
@@ -74,12 +75,23 @@ export function recordFileEvent(store: Store, log: Logger): (e: FileServiceEvent
 }
 
 /** Live download progress of a known (or leased) machine, for watchers; not stored. */
-export function publishAssetProgress(store: Store, timeline: Timeline, log: Logger): (e: { path: string; remoteAddress: string; bytes: number; total: number }) => void {
+export function publishAssetProgress(
+  store: Store,
+  timeline: Timeline,
+  log: Logger,
+): (e: { path: string; remoteAddress: string; bytes: number; total: number }) => void {
   return (e) => {
     void (async () => {
       const who = await whoIs(store, e.remoteAddress);
       if (!who) return;
-      timeline.publishProgress({ kind: 'http.progress', ts: new Date().toISOString(), ...who, path: e.path, bytes: e.bytes, total: e.total });
+      timeline.publishProgress({
+        kind: 'http.progress',
+        ts: new Date().toISOString(),
+        ...who,
+        path: e.path,
+        bytes: e.bytes,
+        total: e.total,
+      });
     })().catch((err: unknown) => log.debug({ err }, 'could not publish progress'));
   };
 }

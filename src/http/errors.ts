@@ -12,11 +12,17 @@ export function toKickstandError(err: unknown): KickstandError {
   if (isKickstandError(err)) return err;
   const e = err as { type?: string; status?: number; message?: string };
   if (e && e.type === 'entity.parse.failed') {
-    return new KickstandError(ErrorCode.INVALID_INPUT, 'request body is not valid JSON', { field: 'body', fix: 'send a JSON object with Content-Type: application/json' });
+    return new KickstandError(ErrorCode.INVALID_INPUT, 'request body is not valid JSON', {
+      field: 'body',
+      fix: 'send a JSON object with Content-Type: application/json',
+    });
   }
   if (e && e.type === 'entity.too.large') {
     const limit = (e as { limit?: number }).limit;
-    return new KickstandError(ErrorCode.INVALID_INPUT, 'request body is too large', { field: 'body', fix: `send at most ${limit ?? 1048576} bytes (a host import: split the file)` });
+    return new KickstandError(ErrorCode.INVALID_INPUT, 'request body is too large', {
+      field: 'body',
+      fix: `send at most ${limit ?? 1048576} bytes (a host import: split the file)`,
+    });
   }
   return new KickstandError(ErrorCode.INTERNAL, 'internal error', { cause: err });
 }
@@ -36,5 +42,9 @@ export function errorHandler(log: Logger) {
 }
 
 export function notFoundHandler(req: Request, _res: Response, next: NextFunction): void {
-  next(new KickstandError(ErrorCode.NOT_FOUND, `no route for ${req.method} ${req.path}`, { fix: 'see docs/api.md for the routes' }));
+  next(
+    new KickstandError(ErrorCode.NOT_FOUND, `no route for ${req.method} ${req.path}`, {
+      fix: 'see docs/api.md for the routes',
+    }),
+  );
 }

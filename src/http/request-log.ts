@@ -13,7 +13,16 @@ export function requestLog(log: Logger) {
     res.on('finish', () => {
       if (!log.isLevelEnabled('debug')) return;
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      log.debug({ method: req.method, path: redactSecrets(req.originalUrl), status: res.statusCode, ms: Math.round(ms * 10) / 10, remote: req.socket.remoteAddress }, 'http request');
+      log.debug(
+        {
+          method: req.method,
+          path: redactSecrets(req.originalUrl),
+          status: res.statusCode,
+          ms: Math.round(ms * 10) / 10,
+          remote: req.socket.remoteAddress,
+        },
+        'http request',
+      );
     });
     next();
   };

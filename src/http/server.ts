@@ -46,7 +46,10 @@ export class HttpService implements Service {
   ) {}
 
   start(): Promise<void> {
-    const server = createServer({ headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 }, dispatch(this.app, this.fastPaths));
+    const server = createServer(
+      { headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 },
+      dispatch(this.app, this.fastPaths),
+    );
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);

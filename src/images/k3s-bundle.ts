@@ -89,7 +89,8 @@ export async function importedVersions(imagesDir: string): Promise<string[]> {
   return out.sort();
 }
 
-const IMPORT_FIX = 'run `kickstand images import k3s DIR` with the k3s release files (see docs/bootstrap.md, air-gapped k3s)';
+const IMPORT_FIX =
+  'run `kickstand images import k3s DIR` with the k3s release files (see docs/bootstrap.md, air-gapped k3s)';
 
 /**
  * The bundle a node of `arch` installs: `configured` (bootstrap.k3s.version), or the only
@@ -99,26 +100,43 @@ export async function resolveBundle(imagesDir: string, configured: string | null
   const versions = await importedVersions(imagesDir);
   let version = configured;
   if (version === null) {
-    if (versions.length === 0) throw new KickstandError(ErrorCode.K3S_NO_BUNDLE, `no k3s bundle imported in ${k3sRoot(imagesDir)}: run kickstand images import k3s DIR`, { fix: IMPORT_FIX });
+    if (versions.length === 0)
+      throw new KickstandError(
+        ErrorCode.K3S_NO_BUNDLE,
+        `no k3s bundle imported in ${k3sRoot(imagesDir)}: run kickstand images import k3s DIR`,
+        { fix: IMPORT_FIX },
+      );
     if (versions.length > 1) {
-      throw new KickstandError(ErrorCode.K3S_NO_BUNDLE, `several k3s versions are imported (${versions.join(', ')}) and bootstrap.k3s.version is not set`, {
-        field: 'bootstrap.k3s.version',
-        fix: `set bootstrap.k3s.version to one of ${versions.join(', ')}`,
-      });
+      throw new KickstandError(
+        ErrorCode.K3S_NO_BUNDLE,
+        `several k3s versions are imported (${versions.join(', ')}) and bootstrap.k3s.version is not set`,
+        {
+          field: 'bootstrap.k3s.version',
+          fix: `set bootstrap.k3s.version to one of ${versions.join(', ')}`,
+        },
+      );
     }
     version = versions[0]!;
   }
   const b = await readBundle(imagesDir, version, arch);
   if (b !== null) return b;
   if (!versions.includes(version)) {
-    throw new KickstandError(ErrorCode.K3S_NO_BUNDLE, `k3s ${version} (bootstrap.k3s.version) is not imported${versions.length ? ` (imported: ${versions.join(', ')})` : ''}`, {
-      field: 'bootstrap.k3s.version',
-      fix: `${IMPORT_FIX}, or set bootstrap.k3s.version to an imported version`,
-    });
+    throw new KickstandError(
+      ErrorCode.K3S_NO_BUNDLE,
+      `k3s ${version} (bootstrap.k3s.version) is not imported${versions.length ? ` (imported: ${versions.join(', ')})` : ''}`,
+      {
+        field: 'bootstrap.k3s.version',
+        fix: `${IMPORT_FIX}, or set bootstrap.k3s.version to an imported version`,
+      },
+    );
   }
-  throw new KickstandError(ErrorCode.K3S_NO_BUNDLE, `k3s ${version} is imported without ${arch}, the node's architecture`, {
-    fix: `run \`kickstand images import k3s DIR --version ${version}\` with the release's ${arch} files in DIR`,
-  });
+  throw new KickstandError(
+    ErrorCode.K3S_NO_BUNDLE,
+    `k3s ${version} is imported without ${arch}, the node's architecture`,
+    {
+      fix: `run \`kickstand images import k3s DIR --version ${version}\` with the release's ${arch} files in DIR`,
+    },
+  );
 }
 
 /** bundle.json's text (checked against the schema readBundle applies). */

@@ -22,7 +22,16 @@ import { Transform } from 'node:stream';
 import { K3S_VERSION } from '../config/sections/bootstrap';
 import { ErrorCode, KickstandError } from '../errors';
 import { BUNDLE_BINARY, BUNDLE_MANIFEST, bundleDir, manifestText, type BundleFile, type K3sBundle } from './k3s-bundle';
-import { INSTALL_SH, K3S_ARCHES, SELINUX_RPM, binaryAsset, imagesAssets, sumsAsset, versionFromDirName, type K3sArch } from './k3s-release';
+import {
+  INSTALL_SH,
+  K3S_ARCHES,
+  SELINUX_RPM,
+  binaryAsset,
+  imagesAssets,
+  sumsAsset,
+  versionFromDirName,
+  type K3sArch,
+} from './k3s-release';
 import { parseSha256Sums } from './sha256sums';
 
 export interface ImportOptions {
@@ -64,7 +73,12 @@ function incomplete(message: string, fix: string): KickstandError {
 }
 
 /** Copies `src` to `dst` (mode), hashing the bytes on the way; refuses a hash other than `expected`. */
-async function copyHashed(src: string, dst: string, mode: number, expected: { sha256: string; listedIn: string; release: string } | null): Promise<BundleFile> {
+async function copyHashed(
+  src: string,
+  dst: string,
+  mode: number,
+  expected: { sha256: string; listedIn: string; release: string } | null,
+): Promise<BundleFile> {
   const h = createHash('sha256');
   let size = 0;
   const tap = new Transform({
@@ -79,9 +93,13 @@ async function copyHashed(src: string, dst: string, mode: number, expected: { sh
   const sha256 = h.digest('hex');
   const name = path.basename(src);
   if (expected !== null && sha256 !== expected.sha256) {
-    throw new KickstandError(ErrorCode.CHECKSUM_MISMATCH, `${name}: sha256 is ${sha256}, ${expected.listedIn} lists ${expected.sha256}`, {
-      fix: `download ${name} again from ${expected.release} (the file is changed or truncated, or belongs to another release)`,
-    });
+    throw new KickstandError(
+      ErrorCode.CHECKSUM_MISMATCH,
+      `${name}: sha256 is ${sha256}, ${expected.listedIn} lists ${expected.sha256}`,
+      {
+        fix: `download ${name} again from ${expected.release} (the file is changed or truncated, or belongs to another release)`,
+      },
+    );
   }
   return { name: path.basename(dst), sha256, size };
 }
@@ -97,10 +115,12 @@ interface Plan {
 /** What DIR must hold for `arch`; refuses a missing file or checksum line, naming it. */
 async function planArch(dir: string, arch: K3sArch, release: string): Promise<Plan> {
   const sums = sumsAsset(arch);
-  if (!(await isFile(path.join(dir, sums)))) throw incomplete(`${sums} is missing from ${dir}`, `download ${sums} from ${release}`);
+  if (!(await isFile(path.join(dir, sums))))
+    throw incomplete(`${sums} is missing from ${dir}`, `download ${sums} from ${release}`);
   const listed = parseSha256Sums(await fsp.readFile(path.join(dir, sums), 'utf8'), sums);
   const binary = binaryAsset(arch);
-  if (!(await isFile(path.join(dir, binary)))) throw incomplete(`${binary} (the ${arch} k3s binary) is missing from ${dir}`, `download ${binary} from ${release}`);
+  if (!(await isFile(path.join(dir, binary))))
+    throw incomplete(`${binary} (the ${arch} k3s binary) is missing from ${dir}`, `download ${binary} from ${release}`);
   let images: string | undefined;
   for (const n of imagesAssets(arch)) {
     if (await isFile(path.join(dir, n))) {
@@ -108,33 +128,64 @@ async function planArch(dir: string, arch: K3sArch, release: string): Promise<Pl
       break;
     }
   }
-  if (images === undefined) throw incomplete(`no ${arch} airgap images tarball in ${dir} (${imagesAssets(arch).join(', ')})`, `download ${imagesAssets(arch)[0]} from ${release}`);
+  if (images === undefined)
+    throw incomplete(
+      `no ${arch} airgap images tarball in ${dir} (${imagesAssets(arch).join(', ')})`,
+      `download ${imagesAssets(arch)[0]} from ${release}`,
+    );
   for (const n of [binary, images]) {
-    if (!listed.has(n)) throw incomplete(`${sums} has no line for ${n}`, `download ${sums} again from ${release}: the published list has a line for every binary and images tarball`);
+    if (!listed.has(n))
+      throw incomplete(
+        `${sums} has no line for ${n}`,
+        `download ${sums} again from ${release}: the published list has a line for every binary and images tarball`,
+      );
   }
   return { arch, sums, listed, binary, images };
 }
 
 /** Imports the k3s release in `sourceDir` into `<imagesDir>/k3s/<version>/<arch>/`. */
-export async function importK3s(imagesDir: string, sourceDir: string, opts: ImportOptions = {}): Promise<ImportedArch[]> {
+export async function importK3s(
+  imagesDir: string,
+  sourceDir: string,
+  opts: ImportOptions = {},
+): Promise<ImportedArch[]> {
   const dir = path.resolve(sourceDir);
   try {
     if (!(await fsp.stat(dir)).isDirectory()) throw new Error('not a directory');
   } catch {
-    throw new KickstandError(ErrorCode.INVALID_INPUT, `${dir} is not a directory`, { field: 'DIR', fix: 'give the directory holding the downloaded k3s release files' });
+    throw new KickstandError(ErrorCode.INVALID_INPUT, `${dir} is not a directory`, {
+      field: 'DIR',
+      fix: 'give the directory holding the downloaded k3s release files',
+    });
   }
   const version = opts.version ?? versionFromDirName(dir);
   if (version === null) {
-    throw new KickstandError(ErrorCode.INVALID_INPUT, `the k3s version is not in the directory name ${path.basename(dir)}`, { field: 'version', fix: 'pass --version v1.31.4+k3s1 (the release tag), or name the directory after it' });
+    throw new KickstandError(
+      ErrorCode.INVALID_INPUT,
+      `the k3s version is not in the directory name ${path.basename(dir)}`,
+      { field: 'version', fix: 'pass --version v1.31.4+k3s1 (the release tag), or name the directory after it' },
+    );
   }
-  if (!K3S_VERSION.test(version)) throw new KickstandError(ErrorCode.INVALID_INPUT, `${version} is not a k3s release tag`, { field: 'version', fix: 'write it as GitHub tags it, e.g. v1.31.4+k3s1' });
+  if (!K3S_VERSION.test(version))
+    throw new KickstandError(ErrorCode.INVALID_INPUT, `${version} is not a k3s release tag`, {
+      field: 'version',
+      fix: 'write it as GitHub tags it, e.g. v1.31.4+k3s1',
+    });
   const release = `https://github.com/k3s-io/k3s/releases/tag/${encodeURIComponent(version)}`;
 
   let arches = opts.arches ? [...opts.arches] : [];
   if (!opts.arches) for (const a of K3S_ARCHES) if (await isFile(path.join(dir, sumsAsset(a)))) arches.push(a);
   arches = [...new Set(arches)];
-  if (arches.length === 0) throw incomplete(`${dir} has no ${K3S_ARCHES.map(sumsAsset).join(' or ')}`, `download the release's sha256sum-<arch>.txt with its binary and images tarball from ${release}`);
-  if (!(await isFile(path.join(dir, INSTALL_SH)))) throw incomplete(`${INSTALL_SH} is missing from ${dir}`, `download it with: curl -sfL https://get.k3s.io -o ${path.join(dir, INSTALL_SH)}`);
+  if (arches.length === 0)
+    throw incomplete(
+      `${dir} has no ${K3S_ARCHES.map(sumsAsset).join(' or ')}`,
+      `download the release's sha256sum-<arch>.txt with its binary and images tarball from ${release}`,
+    );
+  if (!(await isFile(path.join(dir, INSTALL_SH))))
+    throw incomplete(
+      `${INSTALL_SH} is missing from ${dir}`,
+      `download it with: curl -sfL https://get.k3s.io -o ${path.join(dir, INSTALL_SH)}`,
+    );
   const rpms = (await fsp.readdir(dir)).filter((n) => SELINUX_RPM.test(n)).sort();
 
   const plans: Plan[] = [];
@@ -144,7 +195,10 @@ export async function importK3s(imagesDir: string, sourceDir: string, opts: Impo
     const target = bundleDir(imagesDir, version, p.arch);
     const there = await exists(target);
     if (there && opts.force !== true) {
-      throw new KickstandError(ErrorCode.BUNDLE_EXISTS, `k3s ${version} ${p.arch} is already imported in ${target}`, { field: 'force', fix: 'pass --force to replace it' });
+      throw new KickstandError(ErrorCode.BUNDLE_EXISTS, `k3s ${version} ${p.arch} is already imported in ${target}`, {
+        field: 'force',
+        fix: 'pass --force to replace it',
+      });
     }
     existing.set(p.arch, there);
   }
@@ -166,7 +220,17 @@ export async function importK3s(imagesDir: string, sourceDir: string, opts: Impo
       const sums = await copyHashed(path.join(dir, p.sums), path.join(tmp, p.sums), 0o644, null);
       const selinuxRpms: BundleFile[] = [];
       for (const r of rpms) selinuxRpms.push(await copyHashed(path.join(dir, r), path.join(tmp, r), 0o644, null));
-      const bundle: K3sBundle = { kind: 'k3s-bundle', version, arch: p.arch, importedAt: (opts.now ?? (() => new Date()))().toISOString(), binary, images, installSh, sums, selinuxRpms };
+      const bundle: K3sBundle = {
+        kind: 'k3s-bundle',
+        version,
+        arch: p.arch,
+        importedAt: (opts.now ?? (() => new Date()))().toISOString(),
+        binary,
+        images,
+        installSh,
+        sums,
+        selinuxRpms,
+      };
       await fsp.writeFile(path.join(tmp, BUNDLE_MANIFEST), manifestText(bundle), { mode: 0o644 });
       staged.push({ arch: p.arch, tmp, bundle });
     }

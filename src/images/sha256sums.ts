@@ -19,9 +19,13 @@ export function parseSha256Sums(text: string, source: string): Map<string, strin
     if (line.trim() === '') return;
     const m = LINE.exec(line);
     if (!m) {
-      throw new KickstandError(ErrorCode.BUNDLE_INCOMPLETE, `${source} line ${i + 1} is not a sha256sum line ("<64 hex>  <file>"): ${JSON.stringify(line.slice(0, 120))}`, {
-        fix: `download ${source} again from the release page`,
-      });
+      throw new KickstandError(
+        ErrorCode.BUNDLE_INCOMPLETE,
+        `${source} line ${i + 1} is not a sha256sum line ("<64 hex>  <file>"): ${JSON.stringify(line.slice(0, 120))}`,
+        {
+          fix: `download ${source} again from the release page`,
+        },
+      );
     }
     out.set(m[2]!, m[1]!.toLowerCase());
   });

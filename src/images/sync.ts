@@ -36,7 +36,9 @@ export interface SyncResult {
 
 async function sha256(file: string): Promise<string | null> {
   try {
-    return createHash('sha256').update(await fsp.readFile(file)).digest('hex');
+    return createHash('sha256')
+      .update(await fsp.readFile(file))
+      .digest('hex');
   } catch {
     return null;
   }
@@ -134,7 +136,9 @@ async function treeProblem(dir: string): Promise<string | null> {
  * Missing x86 loaders (bios, uefi) are errors; the 32-bit/ARM ones are warnings (Debian's
  * `ipxe` package does not ship them).
  */
-export async function checkProfiles(config: Pick<Config, 'imagesDir' | 'profiles' | 'dhcp' | 'http'>): Promise<ImageProblem[]> {
+export async function checkProfiles(
+  config: Pick<Config, 'imagesDir' | 'profiles' | 'dhcp' | 'http'>,
+): Promise<ImageProblem[]> {
   const root = path.resolve(config.imagesDir);
   const problems: ImageProblem[] = [];
   for (const [key, file] of Object.entries(config.dhcp.loaders)) {
@@ -145,7 +149,9 @@ export async function checkProfiles(config: Pick<Config, 'imagesDir' | 'profiles
       field: `dhcp.loaders.${key}`,
       path: file,
       message: `loader ${file} is not in images/`,
-      fix: IPXE_LOADERS.includes(file) ? 'run `kickstand images sync` (needs the Debian package ipxe)' : `build or download ${file} into images/`,
+      fix: IPXE_LOADERS.includes(file)
+        ? 'run `kickstand images sync` (needs the Debian package ipxe)'
+        : `build or download ${file} into images/`,
     });
   }
   for (const [name, p] of Object.entries(config.profiles)) {

@@ -28,11 +28,15 @@ export class AddressBinding {
   async check(host: Host, ip: string, opts: { firstUse?: boolean } = {}): Promise<BindingResult> {
     const known = await addressesOf(this.store, host);
     if (known.length > 0) {
-      return known.includes(ip) ? { ok: true, via: 'address' } : { ok: false, reason: `request from ${ip}, but ${host.name} holds ${known.join(', ')}` };
+      return known.includes(ip)
+        ? { ok: true, via: 'address' }
+        : { ok: false, reason: `request from ${ip}, but ${host.name} holds ${known.join(', ')}` };
     }
     const recorded = await this.store.settings.get(key(host.name));
     if (recorded !== undefined) {
-      return recorded === ip ? { ok: true, via: 'first-fetch' } : { ok: false, reason: `request from ${ip}, but this install is bound to ${recorded}` };
+      return recorded === ip
+        ? { ok: true, via: 'first-fetch' }
+        : { ok: false, reason: `request from ${ip}, but this install is bound to ${recorded}` };
     }
     if (opts.firstUse) {
       await this.store.settings.set(key(host.name), ip);

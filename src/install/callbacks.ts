@@ -52,11 +52,13 @@ export class InstallCallbacks {
     if (check.status === 'unknown') return this.refuse(null, kind, ip, 403, 'unknown token');
     const host = await this.deps.store.hosts.get(check.token.host);
     if (!host) return this.refuse(null, kind, ip, 403, 'token of a removed host');
-    if (check.status === 'revoked') return this.refuse(host.name, kind, ip, 410, 'token already used or revoked (replay)');
+    if (check.status === 'revoked')
+      return this.refuse(host.name, kind, ip, 410, 'token already used or revoked (replay)');
     if (check.status === 'expired') return this.refuse(host.name, kind, ip, 410, 'token expired');
     const bound = await this.deps.binding.check(host, ip);
     if (!bound.ok) return this.refuse(host.name, kind, ip, 403, bound.reason);
-    if (this.inFlight.has(host.name)) return this.refuse(host.name, kind, ip, 409, 'another callback for this host is in progress');
+    if (this.inFlight.has(host.name))
+      return this.refuse(host.name, kind, ip, 409, 'another callback for this host is in progress');
     this.inFlight.add(host.name);
     try {
       return kind === 'installing' ? await this.installing(host, ip) : await this.installed(host, ip, body);
@@ -72,15 +74,22 @@ export class InstallCallbacks {
 
   private async installing(host: Host, ip: string): Promise<CallbackOutcome> {
     if (host.state === 'installing') return { status: 200, message: 'already installing' };
-    if (host.state !== 'armed') return this.refuse(host.name, 'installing', ip, 409, `host is ${host.state}, not armed`);
+    if (host.state !== 'armed')
+      return this.refuse(host.name, 'installing', ip, 409, `host is ${host.state}, not armed`);
     await this.deps.registry.transition(host.name, 'installing', `%pre callback from ${ip}`);
-    await this.deps.store.events.append({ host: host.name, kind: 'install.installing', message: `installer started (%pre callback from ${ip})`, data: { ip } });
+    await this.deps.store.events.append({
+      host: host.name,
+      kind: 'install.installing',
+      message: `installer started (%pre callback from ${ip})`,
+      data: { ip },
+    });
     this.log.info({ host: host.name, ip }, 'install started');
     return { status: 200, message: 'ok: installing' };
   }
 
   private async installed(host: Host, ip: string, body: string): Promise<CallbackOutcome> {
-    if (host.state !== 'armed' && host.state !== 'installing') return this.refuse(host.name, 'installed', ip, 409, `host is ${host.state}, not installing`);
+    if (host.state !== 'armed' && host.state !== 'installing')
+      return this.refuse(host.name, 'installed', ip, 409, `host is ${host.state}, not installing`);
     let keys: string[];
     try {
       keys = parseHostKeys(body.trimStart().startsWith('{') ? keysFromJson(body) : body);
@@ -88,16 +97,36 @@ export class InstallCallbacks {
       if (isKickstandError(e)) return this.refuse(host.name, 'installed', ip, 400, e.message);
       throw e;
     }
-    await this.deps.registry.transition(host.name, 'installed', `%post callback from ${ip}`, { sshHostKeys: keys, netboot: false });
+    await this.deps.registry.transition(host.name, 'installed', `%post callback from ${ip}`, {
+      sshHostKeys: keys,
+      netboot: false,
+    });
     await this.deps.tokens.revoke(host.name);
     const fps = keys.map((k) => `${k.split(' ')[0]} ${fingerprint(k)}`);
-    await this.deps.store.events.append({ host: host.name, kind: 'install.installed', message: `installed; host keys pinned (${fps.join(', ')}); netboot disarmed`, data: { ip, hostKeys: fps } });
+    await this.deps.store.events.append({
+      host: host.name,
+      kind: 'install.installed',
+      message: `installed; host keys pinned (${fps.join(', ')}); netboot disarmed`,
+      data: { ip, hostKeys: fps },
+    });
     this.log.info({ host: host.name, ip, hostKeys: fps }, 'install finished');
     return { status: 200, message: 'ok: installed' };
   }
 
-  private async refuse(host: string | null, kind: CallbackKind, ip: string, status: number, reason: string): Promise<CallbackOutcome> {
-    await this.deps.store.events.append({ host, kind: 'install.callback_refused', level: 'warn', message: `${kind} callback from ${ip} refused: ${reason}`, data: { ip, callback: kind, status, reason } });
+  private async refuse(
+    host: string | null,
+    kind: CallbackKind,
+    ip: string,
+    status: number,
+    reason: string,
+  ): Promise<CallbackOutcome> {
+    await this.deps.store.events.append({
+      host,
+      kind: 'install.callback_refused',
+      level: 'warn',
+      message: `${kind} callback from ${ip} refused: ${reason}`,
+      data: { ip, callback: kind, status, reason },
+    });
     this.log.warn({ host, ip, callback: kind, status, reason }, 'install callback refused');
     return { status, message: `refused: ${reason}` };
   }
@@ -112,5 +141,10 @@ function keysFromJson(body: string): string {
     return '{'; // fails validation as "not a key" with the line number
   }
   const list = (v as { sshHostKeys?: unknown }).sshHostKeys;
-  return Array.isArray(list) ? list.filter((k): k is string => typeof k === 'string').map((k) => k.replace(/[\r\n]/g, ' ')).join('\n') : '{';
+  return Array.isArray(list)
+    ? list
+        .filter((k): k is string => typeof k === 'string')
+        .map((k) => k.replace(/[\r\n]/g, ' '))
+        .join('\n')
+    : '{';
 }

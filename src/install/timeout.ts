@@ -94,11 +94,21 @@ export class InstallTimeoutService implements Service {
         await this.deps.registry.transition(host.name, 'failed', cause, { netboot: false });
       } catch (err) {
         // The host moved on meanwhile (callback arrived, operator edit): not a timeout.
-        if (isKickstandError(err) && (err.code === 'KS_CONFLICT' || err.code === 'KS_ILLEGAL_TRANSITION' || err.code === 'KS_HOST_NOT_FOUND')) continue;
+        if (
+          isKickstandError(err) &&
+          (err.code === 'KS_CONFLICT' || err.code === 'KS_ILLEGAL_TRANSITION' || err.code === 'KS_HOST_NOT_FOUND')
+        )
+          continue;
         throw err;
       }
       await this.deps.tokens.revoke(host.name);
-      await this.deps.store.events.append({ host: host.name, kind: 'install.timeout', level: 'error', message: cause, data: { state: host.state, ageSeconds: Math.round(age / 1000), timeoutSeconds: limitMs / 1000 } });
+      await this.deps.store.events.append({
+        host: host.name,
+        kind: 'install.timeout',
+        level: 'error',
+        message: cause,
+        data: { state: host.state, ageSeconds: Math.round(age / 1000), timeoutSeconds: limitMs / 1000 },
+      });
       this.log.warn({ host: host.name, state: host.state, ageSeconds: Math.round(age / 1000) }, 'install timed out');
       moved++;
     }

@@ -47,7 +47,12 @@ export class InstallTokens {
   /** Issues a new token for `host`, revoking its earlier ones, and resets the address binding. */
   async issue(host: string): Promise<InstallToken> {
     const issuedAt = this.now();
-    const t = await this.deps.store.tokens.issue({ token: newToken(), host, issuedAt, expiresAt: issuedAt + this.deps.ttlSeconds() * 1000 });
+    const t = await this.deps.store.tokens.issue({
+      token: newToken(),
+      host,
+      issuedAt,
+      expiresAt: issuedAt + this.deps.ttlSeconds() * 1000,
+    });
     await this.deps.binding.reset(host);
     this.log.info({ host, expiresAt: new Date(t.expiresAt).toISOString() }, 'install token issued');
     return t;

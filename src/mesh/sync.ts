@@ -48,8 +48,15 @@ export class MeshSync {
     const m = await this.deps.store.mesh.get(host);
     if (!m) return;
     await this.deps.store.mesh.delete(host);
-    await this.deps.store.events.append({ host, kind: 'mesh.left', message: `left the mesh; ${m.address} freed`, data: { address: m.address } });
-    this.sync().catch((e: unknown) => this.log.warn({ host, error: (e as Error).message }, 'mesh sync after removal failed'));
+    await this.deps.store.events.append({
+      host,
+      kind: 'mesh.left',
+      message: `left the mesh; ${m.address} freed`,
+      data: { address: m.address },
+    });
+    this.sync().catch((e: unknown) =>
+      this.log.warn({ host, error: (e as Error).message }, 'mesh sync after removal failed'),
+    );
   }
 
   /** Drops rows of hosts that no longer exist (e.g. the daemon stopped between delete and sync). */
@@ -72,12 +79,23 @@ export class MeshSync {
   private async pushOne(host: Host, self: MeshMember, members: MeshMember[]): Promise<void> {
     try {
       if (await this.deps.push(host, self, members)) {
-        await this.deps.store.events.append({ host: host.name, kind: 'mesh.updated', message: `peer list updated (${members.filter((m) => m.host !== host.name && m.publicKey).length} peers)`, data: {} });
+        await this.deps.store.events.append({
+          host: host.name,
+          kind: 'mesh.updated',
+          message: `peer list updated (${members.filter((m) => m.host !== host.name && m.publicKey).length} peers)`,
+          data: {},
+        });
       }
     } catch (e) {
       const msg = (e as Error).message;
       this.log.warn({ host: host.name, error: msg }, 'mesh peer update failed');
-      await this.deps.store.events.append({ host: host.name, kind: 'mesh.sync_failed', level: 'warn', message: `could not update the peer list: ${msg}`, data: {} });
+      await this.deps.store.events.append({
+        host: host.name,
+        kind: 'mesh.sync_failed',
+        level: 'warn',
+        message: `could not update the peer list: ${msg}`,
+        data: {},
+      });
     }
   }
 }

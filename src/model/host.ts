@@ -88,16 +88,36 @@ export function validateVars(vars: unknown, field = 'vars'): Record<string, stri
   const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(vars as Record<string, unknown>)) {
     if (!VAR_KEY.test(k) || RESERVED_KEYS.has(k)) {
-      throw invalid(ErrorCode.INVALID_VAR, `${field}.${k}`, `var name ${JSON.stringify(k)} is not an identifier, or is reserved`, 'use letters, digits and _ (not first), at most 64, and not a JavaScript built-in name such as constructor or __proto__');
+      throw invalid(
+        ErrorCode.INVALID_VAR,
+        `${field}.${k}`,
+        `var name ${JSON.stringify(k)} is not an identifier, or is reserved`,
+        'use letters, digits and _ (not first), at most 64, and not a JavaScript built-in name such as constructor or __proto__',
+      );
     }
     if (typeof v !== 'string') {
-      throw invalid(ErrorCode.INVALID_VAR, `${field}.${k}`, `var ${k} must be a string`, `quote the value, e.g. ${k}="value"`);
+      throw invalid(
+        ErrorCode.INVALID_VAR,
+        `${field}.${k}`,
+        `var ${k} must be a string`,
+        `quote the value, e.g. ${k}="value"`,
+      );
     }
     if (FORBIDDEN_IN_VALUE.test(v)) {
-      throw invalid(ErrorCode.INVALID_VAR, `${field}.${k}`, `var ${k} contains a control character or line break`, 'a var is a single line of printable text');
+      throw invalid(
+        ErrorCode.INVALID_VAR,
+        `${field}.${k}`,
+        `var ${k} contains a control character or line break`,
+        'a var is a single line of printable text',
+      );
     }
     if (v.length > MAX_VAR_VALUE) {
-      throw invalid(ErrorCode.INVALID_VAR, `${field}.${k}`, `var ${k} is longer than ${MAX_VAR_VALUE} characters`, 'shorten it');
+      throw invalid(
+        ErrorCode.INVALID_VAR,
+        `${field}.${k}`,
+        `var ${k} is longer than ${MAX_VAR_VALUE} characters`,
+        'shorten it',
+      );
     }
     out[k] = v;
   }

@@ -59,13 +59,18 @@ export function parseCidr(cidr: string): Subnet | undefined {
 
 export function inSubnet(ip: string, subnet: Subnet): boolean {
   const maskInt = ipToInt(subnet.mask);
-  return ((ipToInt(ip) & maskInt) >>> 0) === ipToInt(subnet.network);
+  return (ipToInt(ip) & maskInt) >>> 0 === ipToInt(subnet.network);
 }
 
 /** Validated dotted quad; throws KS_INVALID_IPV4 naming `field`. */
 export function requireIpv4(input: string, field: string): string {
   if (!isIpv4(input)) {
-    throw invalid(ErrorCode.INVALID_IPV4, field, `${JSON.stringify(input)} is not an IPv4 address`, 'write it as a dotted quad, e.g. 198.18.0.20');
+    throw invalid(
+      ErrorCode.INVALID_IPV4,
+      field,
+      `${JSON.stringify(input)} is not an IPv4 address`,
+      'write it as a dotted quad, e.g. 198.18.0.20',
+    );
   }
   return input;
 }

@@ -30,7 +30,10 @@ export const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 /** The lowest address of `cidr` not in `used` (network and broadcast excluded). */
 export function nextFreeAddress(cidr: string, used: ReadonlySet<string>): string {
   const sn = parseCidr(cidr);
-  if (!sn) throw new KickstandError(ErrorCode.CONFIG_INVALID, `mesh CIDR ${cidr} is not valid`, { field: 'bootstrap.mesh.cidr' });
+  if (!sn)
+    throw new KickstandError(ErrorCode.CONFIG_INVALID, `mesh CIDR ${cidr} is not valid`, {
+      field: 'bootstrap.mesh.cidr',
+    });
   const first = ipToInt(sn.network) + (sn.prefix >= 31 ? 0 : 1);
   const last = ipToInt(sn.broadcast) - (sn.prefix >= 31 ? 0 : 1);
   for (let n = first; n <= last; n++) {

@@ -45,9 +45,14 @@ function parseUncached(line: string): ParsedKey {
   const parsed = utils.parseKey(`${type} ${b64}`);
   if (parsed instanceof Error) return { ok: false, reason: `${type} key does not decode (${parsed.message})` };
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || key.type !== type) return { ok: false, reason: `blob is a ${key?.type ?? 'unknown'} key, line says ${type}` };
+  if (!key || key.type !== type)
+    return { ok: false, reason: `blob is a ${key?.type ?? 'unknown'} key, line says ${type}` };
   // Comments are free text: keep printable ASCII only, bounded (they end up in logs and files).
-  const c = (comment ?? '').replace(/[^\x21-\x7e ]/g, '').replace(/["'\\`$]/g, '').trim().slice(0, 100);
+  const c = (comment ?? '')
+    .replace(/[^\x21-\x7e ]/g, '')
+    .replace(/["'\\`$]/g, '')
+    .trim()
+    .slice(0, 100);
   return { ok: true, key: c ? `${type} ${b64} ${c}` : `${type} ${b64}`, type };
 }
 
@@ -63,12 +68,23 @@ export function parseHostKeys(text: string, field = 'body'): string[] {
     const l = lines[i]!.trim();
     if (l === '' || l.startsWith('#')) continue;
     const r = parsePublicKey(l);
-    if (!r.ok) throw new KickstandError(ErrorCode.INVALID_INPUT, `line ${i + 1} is not an OpenSSH public key: ${r.reason}`, { field, fix: 'send the contents of /etc/ssh/ssh_host_*_key.pub' });
+    if (!r.ok)
+      throw new KickstandError(ErrorCode.INVALID_INPUT, `line ${i + 1} is not an OpenSSH public key: ${r.reason}`, {
+        field,
+        fix: 'send the contents of /etc/ssh/ssh_host_*_key.pub',
+      });
     if (!keys.includes(r.key)) keys.push(r.key);
-    if (keys.length > MAX_KEYS) throw new KickstandError(ErrorCode.INVALID_INPUT, `more than ${MAX_KEYS} host keys`, { field, fix: 'send only the host keys' });
+    if (keys.length > MAX_KEYS)
+      throw new KickstandError(ErrorCode.INVALID_INPUT, `more than ${MAX_KEYS} host keys`, {
+        field,
+        fix: 'send only the host keys',
+      });
   }
   if (!keys.some((k) => k.startsWith('ssh-ed25519 '))) {
-    throw new KickstandError(ErrorCode.INVALID_INPUT, 'no ssh-ed25519 host key in the callback', { field, fix: 'run `ssh-keygen -A` in %post and send /etc/ssh/ssh_host_ed25519_key.pub' });
+    throw new KickstandError(ErrorCode.INVALID_INPUT, 'no ssh-ed25519 host key in the callback', {
+      field,
+      fix: 'run `ssh-keygen -A` in %post and send /etc/ssh/ssh_host_ed25519_key.pub',
+    });
   }
   return keys;
 }
@@ -79,7 +95,12 @@ export function parseAuthorizedKeys(value: string, field: string): string[] {
   for (const part of value.split(';')) {
     if (part.trim() === '') continue;
     const r = parsePublicKey(part);
-    if (!r.ok) throw new KickstandError(ErrorCode.INVALID_VAR, `${field} holds something that is not an OpenSSH public key: ${r.reason}`, { field, fix: 'separate keys with ";", each "ssh-ed25519 AAAA… comment"' });
+    if (!r.ok)
+      throw new KickstandError(
+        ErrorCode.INVALID_VAR,
+        `${field} holds something that is not an OpenSSH public key: ${r.reason}`,
+        { field, fix: 'separate keys with ";", each "ssh-ed25519 AAAA… comment"' },
+      );
     out.push(r.key);
   }
   return out;

@@ -41,11 +41,20 @@ function packageRoot(): string | null {
 
 function load(): { binding: NativeBinding | null; status: NativeStatus } {
   const env = (process.env.KICKSTAND_NATIVE ?? '').toLowerCase();
-  if (env === 'off' || env === '0' || env === 'false') return { binding: null, status: { loaded: false, reason: 'disabled by KICKSTAND_NATIVE=off' } };
+  if (env === 'off' || env === '0' || env === 'false')
+    return { binding: null, status: { loaded: false, reason: 'disabled by KICKSTAND_NATIVE=off' } };
   const root = packageRoot();
   if (!root) return { binding: null, status: { loaded: false, reason: 'package root not found' } };
   const file = path.join(root, 'build', 'Release', 'kickstand_native.node');
-  if (!existsSync(file)) return { binding: null, status: { loaded: false, reason: `not built (${file} missing; run npm rebuild kickstand with a C toolchain)`, file } };
+  if (!existsSync(file))
+    return {
+      binding: null,
+      status: {
+        loaded: false,
+        reason: `not built (${file} missing; run npm rebuild kickstand with a C toolchain)`,
+        file,
+      },
+    };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const binding = require(file) as NativeBinding;

@@ -12,7 +12,14 @@ export interface NativeSendfile {
    * "ETIMEDOUT" after `idleMs` without progress, "ESHORT" when the file ended early).
    * Throws (code EBUSY when too many jobs run, EMFILE, EINVAL, …) when the job could not start.
    */
-  sendfile(socketFd: number, fileFd: number, offset: number, length: number, idleMs: number, done: (code: string | null, sent: number) => void): SendfileJob;
+  sendfile(
+    socketFd: number,
+    fileFd: number,
+    offset: number,
+    length: number,
+    idleMs: number,
+    done: (code: string | null, sent: number) => void,
+  ): SendfileJob;
   /**
    * sendfile(2) on the calling thread, stopping at EAGAIN: bytes sent (0 when the socket buffer
    * is full). Throws ESHORT when the file ends before the first byte, else the errno name.

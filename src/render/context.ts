@@ -113,7 +113,11 @@ export function mergedVars(input: Pick<ContextInput, 'host' | 'profile' | 'globa
   for (const [field, layer] of layers) {
     const checked = validateVars({ ...layer }, field);
     for (const [k, v] of Object.entries(checked)) {
-      if (RESERVED.has(k)) throw new KickstandError(ErrorCode.INVALID_VAR, `var name ${k} is reserved`, { field: `${field}.${k}`, fix: 'pick another name' });
+      if (RESERVED.has(k))
+        throw new KickstandError(ErrorCode.INVALID_VAR, `var name ${k} is reserved`, {
+          field: `${field}.${k}`,
+          fix: 'pick another name',
+        });
       out.set(k, v);
     }
   }
@@ -129,7 +133,11 @@ export function buildContext(input: ContextInput): TemplateContext {
   let bootstrap = '';
   if (input.bootstrapKey !== null) {
     const k = parsePublicKey(input.bootstrapKey);
-    if (!k.ok) throw new KickstandError(ErrorCode.INTERNAL, `Kickstand's bootstrap public key is not an OpenSSH key: ${k.reason}`);
+    if (!k.ok)
+      throw new KickstandError(
+        ErrorCode.INTERNAL,
+        `Kickstand's bootstrap public key is not an OpenSSH key: ${k.reason}`,
+      );
     bootstrap = k.key;
   }
   const builtins: Array<[string, string | readonly string[]]> = [
@@ -154,12 +162,16 @@ export function buildContext(input: ContextInput): TemplateContext {
     ['k3s_mesh_ports', k3sMeshPorts(host.role, input.cluster)],
   ];
   if (bootstrap) builtins.push(['bootstrap_authorized_key', bootstrap]);
-  const entries: Array<[string, string | readonly string[]]> = [...vars.entries()].filter(([k]) => !(BUILTIN_VARS as readonly string[]).includes(k));
+  const entries: Array<[string, string | readonly string[]]> = [...vars.entries()].filter(
+    ([k]) => !(BUILTIN_VARS as readonly string[]).includes(k),
+  );
   // Object.fromEntries defines own data properties (no __proto__ setter).
   return Object.fromEntries([...entries, ...builtins]);
 }
 
 /** The same context with every secret var value replaced by a mask. */
 export function maskSecrets(ctx: TemplateContext): TemplateContext {
-  return Object.fromEntries(Object.entries(ctx).map(([k, v]) => [k, typeof v === 'string' && SECRET_VAR.test(k) && v !== '' ? '********' : v]));
+  return Object.fromEntries(
+    Object.entries(ctx).map(([k, v]) => [k, typeof v === 'string' && SECRET_VAR.test(k) && v !== '' ? '********' : v]),
+  );
 }

@@ -77,7 +77,8 @@ export function parseKickstart(text: string): KickstartLayout {
         problems.push(`line ${n}: %end without an open section`);
         lines.push({ line: n, role: 'end', head, words });
       } else {
-        if (head.startsWith('%') && !DIRECTIVES.has(head)) problems.push(`line ${n}: unknown section or directive ${head}`);
+        if (head.startsWith('%') && !DIRECTIVES.has(head))
+          problems.push(`line ${n}: unknown section or directive ${head}`);
         lines.push({ line: n, role: 'command', head, words });
       }
       continue;
@@ -126,7 +127,10 @@ export function compareLayouts(actual: KickstartLayout, reference: KickstartLayo
     const r = reference.lines[i]!;
     if (a.role !== r.role) out.push(`line ${a.line}: is ${a.role}, expected ${r.role}`);
     else if (a.role !== 'body' && (headDiffers(a, r) || a.words !== r.words)) {
-      const why = a.head !== r.head ? `starts with ${JSON.stringify(a.head.slice(0, 40))} instead of ${JSON.stringify(r.head.slice(0, 40))}` : `has ${a.words} words instead of ${r.words}`;
+      const why =
+        a.head !== r.head
+          ? `starts with ${JSON.stringify(a.head.slice(0, 40))} instead of ${JSON.stringify(r.head.slice(0, 40))}`
+          : `has ${a.words} words instead of ${r.words}`;
       out.push(`line ${a.line}: ${why} (a variable is unquoted or changes the structure; quote it with {{shq …}})`);
     }
   }
@@ -151,7 +155,8 @@ export function checkAgainstReference(text: string, refText: readonly string[], 
     const r = reference.lines[i]!;
     if (r.role === 'body') {
       const w0 = firstWord(raw);
-      if (w0 === '%end' || SECTION_KEYWORDS.has(w0) || DIRECTIVES.has(w0)) out.push(`line ${r.line}: a variable starts a section boundary (${w0}) inside a section`);
+      if (w0 === '%end' || SECTION_KEYWORDS.has(w0) || DIRECTIVES.has(w0))
+        out.push(`line ${r.line}: a variable starts a section boundary (${w0}) inside a section`);
       continue;
     }
     if (r.role === 'end') {
@@ -159,9 +164,12 @@ export function checkAgainstReference(text: string, refText: readonly string[], 
       continue;
     }
     const a: LayoutLine = { line: r.line, role: r.role, ...splitLine(raw) };
-    if (r.role === 'command' && SECTION_KEYWORDS.has(a.head)) out.push(`line ${r.line}: a variable opens a section (${a.head})`);
+    if (r.role === 'command' && SECTION_KEYWORDS.has(a.head))
+      out.push(`line ${r.line}: a variable opens a section (${a.head})`);
     else if (headDiffers(a, r) || a.words !== r.words) {
-      const why = headDiffers(a, r) ? `starts with ${JSON.stringify(a.head.slice(0, 40))} instead of ${JSON.stringify(r.head.slice(0, 40))}` : `has ${a.words} words instead of ${r.words}`;
+      const why = headDiffers(a, r)
+        ? `starts with ${JSON.stringify(a.head.slice(0, 40))} instead of ${JSON.stringify(r.head.slice(0, 40))}`
+        : `has ${a.words} words instead of ${r.words}`;
       out.push(`line ${r.line}: ${why} (a variable is unquoted or changes the structure; quote it with {{shq …}})`);
     }
   }

@@ -42,10 +42,14 @@ export class KickstartRenderer {
   profileOf(host: Host): ProfileConfig {
     const p = this.deps.config().profiles[host.profile];
     if (!p || !Object.prototype.hasOwnProperty.call(this.deps.config().profiles, host.profile)) {
-      throw new KickstandError(ErrorCode.UNKNOWN_PROFILE, `host ${host.name} uses profile ${host.profile}, which is not in the config`, {
-        field: 'profile',
-        fix: `add profiles.${host.profile} to the config, or move the host to another profile with kickstand host set ${host.name} --profile …`,
-      });
+      throw new KickstandError(
+        ErrorCode.UNKNOWN_PROFILE,
+        `host ${host.name} uses profile ${host.profile}, which is not in the config`,
+        {
+          field: 'profile',
+          fix: `add profiles.${host.profile} to the config, or move the host to another profile with kickstand host set ${host.name} --profile …`,
+        },
+      );
     }
     return p;
   }
@@ -74,8 +78,16 @@ export class KickstartRenderer {
       return renderChecked(this.deps.templates, template, ctx);
     } catch (e) {
       // A built-in cannot be set as a var: say where Kickstand's own key comes from instead.
-      if (isKickstandError(e) && e.code === ErrorCode.TEMPLATE_MISSING_VAR && e.message.includes('"bootstrap_authorized_key"')) {
-        throw new KickstandError(e.code, e.message, { field: 'bootstrap_authorized_key', fix: "Kickstand's bootstrap public key (bootstrap_ed25519.pub in the state directory) is not available: check that the daemon can create and read it", cause: e });
+      if (
+        isKickstandError(e) &&
+        e.code === ErrorCode.TEMPLATE_MISSING_VAR &&
+        e.message.includes('"bootstrap_authorized_key"')
+      ) {
+        throw new KickstandError(e.code, e.message, {
+          field: 'bootstrap_authorized_key',
+          fix: "Kickstand's bootstrap public key (bootstrap_ed25519.pub in the state directory) is not available: check that the daemon can create and read it",
+          cause: e,
+        });
       }
       throw e;
     }
@@ -88,9 +100,13 @@ export function renderChecked(templates: TemplateSet, template: string, ctx: Tem
   const ref = reference(templates, template, ctx);
   const diff = checkAgainstReference(out, ref.lines, ref.layout);
   if (diff.length > 0) {
-    throw new KickstandError(ErrorCode.TEMPLATE_INVALID, `${template}: the rendered kickstart is unsound: ${diff.slice(0, 3).join('; ')}`, {
-      fix: 'quote variables with {{shq VAR}}, never place one at the start of a line, and close every %pre/%post/%packages with %end',
-    });
+    throw new KickstandError(
+      ErrorCode.TEMPLATE_INVALID,
+      `${template}: the rendered kickstart is unsound: ${diff.slice(0, 3).join('; ')}`,
+      {
+        fix: 'quote variables with {{shq VAR}}, never place one at the start of a line, and close every %pre/%post/%packages with %end',
+      },
+    );
   }
   return out;
 }
@@ -122,5 +138,7 @@ function reference(templates: TemplateSet, template: string, ctx: TemplateContex
 
 /** Every value replaced by a one-word placeholder of the same truthiness. */
 export function neutral(ctx: TemplateContext): TemplateContext {
-  return Object.fromEntries(Object.entries(ctx).map(([k, v]) => [k, typeof v === 'string' ? (v === '' ? '' : 'x') : v.map(() => 'x')]));
+  return Object.fromEntries(
+    Object.entries(ctx).map(([k, v]) => [k, typeof v === 'string' ? (v === '' ? '' : 'x') : v.map(() => 'x')]),
+  );
 }

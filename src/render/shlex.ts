@@ -26,7 +26,9 @@ export function shlexShape(line: string): { head: string; words: number } | null
   return r.ok ? { head: r.head, words: r.count } : null;
 }
 
-type ScanResult = { ok: true; words: string[]; head: string; count: number } | { ok: false; error: 'unclosed quote' | 'trailing backslash' };
+type ScanResult =
+  | { ok: true; words: string[]; head: string; count: number }
+  | { ok: false; error: 'unclosed quote' | 'trailing backslash' };
 
 const SQ = 39; // '
 const DQ = 34; // "

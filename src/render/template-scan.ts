@@ -105,10 +105,12 @@ export class TemplateScanner {
 
   private block(s: Node, scope: number): void {
     const path = s.path as PathNode;
-    if (path.type !== 'PathExpression' || !BLOCKS.has(path.original)) this.fail(s, `block helper "${path.original}" is not allowed (allowed: if, unless, each)`);
+    if (path.type !== 'PathExpression' || !BLOCKS.has(path.original))
+      this.fail(s, `block helper "${path.original}" is not allowed (allowed: if, unless, each)`);
     const params = s.params as Node[];
     if (params.length !== 1) this.fail(s, `{{#${path.original}}} takes exactly one argument`);
-    if ((s.program as Node & { blockParams?: unknown[] })?.blockParams?.length) this.fail(s, 'block parameters (as |x|) are not allowed');
+    if ((s.program as Node & { blockParams?: unknown[] })?.blockParams?.length)
+      this.fail(s, 'block parameters (as |x|) are not allowed');
     this.expr(params[0]!, scope);
     this.program(s.program as Node, path.original === 'each' ? scope + 1 : scope);
     this.program(s.inverse as Node, scope);

@@ -101,7 +101,8 @@ export class TemplateSet {
     const t = this.get(name);
     const data: Record<string, string | readonly string[]> = { ...ctx };
     for (const r of t.refs) {
-      if (Object.prototype.hasOwnProperty.call(data, r.name) && data[r.name] !== undefined && data[r.name] !== null) continue;
+      if (Object.prototype.hasOwnProperty.call(data, r.name) && data[r.name] !== undefined && data[r.name] !== null)
+        continue;
       if (t.optional.has(r.name)) {
         data[r.name] = '';
         continue;
@@ -121,7 +122,11 @@ export class TemplateSet {
       });
     }
     if (out.length > MAX_OUTPUT) {
-      throw new KickstandError(ErrorCode.TEMPLATE_INVALID, `${t.file}: rendered output is larger than ${MAX_OUTPUT} bytes`, { fix: 'shorten the template or its variables' });
+      throw new KickstandError(
+        ErrorCode.TEMPLATE_INVALID,
+        `${t.file}: rendered output is larger than ${MAX_OUTPUT} bytes`,
+        { fix: 'shorten the template or its variables' },
+      );
     }
     return out;
   }
@@ -162,10 +167,16 @@ function listFiles(dir: string): FileInfo[] {
   const add = (d: string, kind: FileInfo['kind'], suffix: string) => {
     let names: string[];
     try {
-      names = readdirSync(d).filter((n) => n.endsWith(suffix)).sort();
+      names = readdirSync(d)
+        .filter((n) => n.endsWith(suffix))
+        .sort();
     } catch (e) {
       if (kind === 'snippet' && (e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new KickstandError(ErrorCode.TEMPLATE_INVALID, `cannot read the kickstart directory ${d}: ${(e as NodeJS.ErrnoException).code ?? e}`, { field: 'kickstartsDir', fix: 'set kickstartsDir to the folder holding *.ks.hbs' });
+      throw new KickstandError(
+        ErrorCode.TEMPLATE_INVALID,
+        `cannot read the kickstart directory ${d}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+        { field: 'kickstartsDir', fix: 'set kickstartsDir to the folder holding *.ks.hbs' },
+      );
     }
     for (const n of names) {
       const st = statSync(join(d, n));
@@ -181,7 +192,11 @@ function parse(file: string, text: string): unknown {
   try {
     return Handlebars.parse(text);
   } catch (e) {
-    throw new KickstandError(ErrorCode.TEMPLATE_INVALID, `${file}: ${(e as Error).message.split('\n')[0]}`, { field: file, fix: 'fix the handlebars syntax', cause: e });
+    throw new KickstandError(ErrorCode.TEMPLATE_INVALID, `${file}: ${(e as Error).message.split('\n')[0]}`, {
+      field: file,
+      fix: 'fix the handlebars syntax',
+      cause: e,
+    });
   }
 }
 
@@ -212,7 +227,12 @@ function compileAll(dir: string, files: FileInfo[]): Map<string, Compiled> {
       if (seen.has(p)) continue;
       seen.add(p);
       const s = snippets.get(p);
-      if (!s) throw new KickstandError(ErrorCode.TEMPLATE_INVALID, `${name}: snippet "${p}" not found in ${join(dir, 'snippets')}`, { field: name, fix: `create snippets/${p}.hbs or fix the {{> ${p}}} name` });
+      if (!s)
+        throw new KickstandError(
+          ErrorCode.TEMPLATE_INVALID,
+          `${name}: snippet "${p}" not found in ${join(dir, 'snippets')}`,
+          { field: name, fix: `create snippets/${p}.hbs or fix the {{> ${p}}} name` },
+        );
       refs.push(...s.scan.refs);
       for (const o of s.scan.optional) optional.add(o);
       queue.push(...s.scan.partials);

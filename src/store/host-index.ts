@@ -49,7 +49,12 @@ export class HostIndex implements HostLookup {
   /** Adds or replaces the host named `h.name` (its old MACs and address are dropped). */
   put(h: Host): void {
     this.remove(h.name);
-    const e: Host = Object.freeze({ ...h, macs: Object.freeze([...h.macs]) as string[], vars: Object.freeze({ ...h.vars }), sshHostKeys: Object.freeze([...h.sshHostKeys]) as string[] });
+    const e: Host = Object.freeze({
+      ...h,
+      macs: Object.freeze([...h.macs]) as string[],
+      vars: Object.freeze({ ...h.vars }),
+      sshHostKeys: Object.freeze([...h.sshHostKeys]) as string[],
+    });
     this.names.set(e.name, e);
     for (const m of e.macs) this.macs.set(m, e);
     if (e.ipv4 !== null) this.ips.set(ipToInt(e.ipv4), e);
@@ -73,7 +78,11 @@ export class HostIndex implements HostLookup {
  * not have reached the database, so the index is rebuilt from the rows (`reload`) before the
  * write's own error propagates.
  */
-export function trackWrite<T>(write: Promise<T>, apply: (v: T) => void, reload: () => void | Promise<void>): Promise<T> {
+export function trackWrite<T>(
+  write: Promise<T>,
+  apply: (v: T) => void,
+  reload: () => void | Promise<void>,
+): Promise<T> {
   return write.then(
     (v) => {
       apply(v);

@@ -25,7 +25,10 @@ export interface FileHandlerOptions {
   cacheTotalBytes?: number;
 }
 
-interface CacheEntry { key: string; buffer: Buffer }
+interface CacheEntry {
+  key: string;
+  buffer: Buffer;
+}
 
 function refuse(message: string): KickstandError {
   return new KickstandError(ErrorCode.PATH_REFUSED, message, { fix: 'request a relative path inside the TFTP root' });

@@ -21,8 +21,16 @@ export interface TftpMetrics {
 export function createTftpMetrics(registry: Registry): TftpMetrics {
   const registers = [registry];
   return {
-    started: new Counter({ name: 'kickstand_tftp_transfers_started_total', help: 'TFTP read transfers started', registers }),
-    completed: new Counter({ name: 'kickstand_tftp_transfers_completed_total', help: 'TFTP read transfers completed (last block ACKed)', registers }),
+    started: new Counter({
+      name: 'kickstand_tftp_transfers_started_total',
+      help: 'TFTP read transfers started',
+      registers,
+    }),
+    completed: new Counter({
+      name: 'kickstand_tftp_transfers_completed_total',
+      help: 'TFTP read transfers completed (last block ACKed)',
+      registers,
+    }),
     failed: new Counter({
       name: 'kickstand_tftp_transfers_failed_total',
       help: 'TFTP transfers that started and did not complete, by reason',
@@ -41,9 +49,21 @@ export function createTftpMetrics(registry: Registry): TftpMetrics {
       labelNames: ['reason'],
       registers,
     }),
-    bytes: new Counter({ name: 'kickstand_tftp_sent_bytes_total', help: 'Payload bytes sent in TFTP DATA (first transmissions)', registers }),
-    retransmits: new Counter({ name: 'kickstand_tftp_retransmits_total', help: 'TFTP DATA/OACK packets sent again after a timeout or a partial window ACK', registers }),
-    duplicateAcks: new Counter({ name: 'kickstand_tftp_duplicate_acks_total', help: 'ACKs that did not advance a transfer (ignored, RFC 1123 4.2.3.1)', registers }),
+    bytes: new Counter({
+      name: 'kickstand_tftp_sent_bytes_total',
+      help: 'Payload bytes sent in TFTP DATA (first transmissions)',
+      registers,
+    }),
+    retransmits: new Counter({
+      name: 'kickstand_tftp_retransmits_total',
+      help: 'TFTP DATA/OACK packets sent again after a timeout or a partial window ACK',
+      registers,
+    }),
+    duplicateAcks: new Counter({
+      name: 'kickstand_tftp_duplicate_acks_total',
+      help: 'ACKs that did not advance a transfer (ignored, RFC 1123 4.2.3.1)',
+      registers,
+    }),
     native: new Counter({
       name: 'kickstand_tftp_native_transfers_total',
       help: 'TFTP transfers whose data phase ran on a native thread (a subset of started; the rest ran in JavaScript)',

@@ -82,7 +82,9 @@ export class NativeSession {
     this.done = true;
     void this.o.file.close().catch(() => undefined);
     const message =
-      r.reason === 'client_error' ? `client sent ERROR ${r.clientErrorCode ?? 0}: ${printable(r.clientErrorMessage ?? '', 100)}` : r.message;
+      r.reason === 'client_error'
+        ? `client sent ERROR ${r.clientErrorCode ?? 0}: ${printable(r.clientErrorMessage ?? '', 100)}`
+        : r.message;
     try {
       this.o.onEnd(
         {

@@ -35,7 +35,11 @@ function int(v: string): number | undefined {
   return /^[0-9]{1,6}$/.test(v) ? Number(v) : undefined;
 }
 
-export function negotiate(requested: ReadonlyArray<[string, string]>, limits: OptionLimits, size: number | undefined): Negotiated {
+export function negotiate(
+  requested: ReadonlyArray<[string, string]>,
+  limits: OptionLimits,
+  size: number | undefined,
+): Negotiated {
   const out: Negotiated = { blksize: DEFAULT_BLKSIZE, windowsize: 1, timeoutMs: undefined, oack: null };
   const oack: Array<[string, string]> = [];
   for (const [name, value] of requested) {

@@ -40,10 +40,24 @@ export interface RequestPacket {
   /** Options in request order, names lower-cased, first occurrence of a name wins. */
   options: Array<[string, string]>;
 }
-export interface DataPacket { op: 'DATA'; block: number; data: Buffer }
-export interface AckPacket { op: 'ACK'; block: number }
-export interface ErrorPacket { op: 'ERROR'; code: number; message: string }
-export interface OackPacket { op: 'OACK'; options: Array<[string, string]> }
+export interface DataPacket {
+  op: 'DATA';
+  block: number;
+  data: Buffer;
+}
+export interface AckPacket {
+  op: 'ACK';
+  block: number;
+}
+export interface ErrorPacket {
+  op: 'ERROR';
+  code: number;
+  message: string;
+}
+export interface OackPacket {
+  op: 'OACK';
+  options: Array<[string, string]>;
+}
 export type TftpPacket = RequestPacket | DataPacket | AckPacket | ErrorPacket | OackPacket;
 
 export type DecodeFailureReason = 'short' | 'opcode' | 'too_long' | 'unterminated' | 'filename' | 'mode';
@@ -100,10 +114,12 @@ function decodeOptions(parts: Buffer[], from: number): Array<[string, string]> {
 }
 
 function decodeRequest(buf: Buffer, opcode: 1 | 2): DecodeResult {
-  if (buf.length > MAX_REQUEST_BYTES) return fail('too_long', opcode, `request of ${buf.length} bytes > ${MAX_REQUEST_BYTES}`);
+  if (buf.length > MAX_REQUEST_BYTES)
+    return fail('too_long', opcode, `request of ${buf.length} bytes > ${MAX_REQUEST_BYTES}`);
   const { parts, terminated } = splitStrings(buf, 2);
   // filename and mode MUST be NUL-terminated; a trailing unterminated option is dropped (CVE-2021-46671).
-  if (parts.length < 2 || (parts.length === 2 && !terminated)) return fail('unterminated', opcode, 'filename or mode not NUL-terminated');
+  if (parts.length < 2 || (parts.length === 2 && !terminated))
+    return fail('unterminated', opcode, 'filename or mode not NUL-terminated');
   const filename = decodeText(parts[0]!);
   if (filename === undefined || filename.length === 0) return fail('filename', opcode, 'filename empty or not UTF-8');
   const mode = parts[1]!.toString('latin1').toLowerCase();
@@ -160,7 +176,12 @@ function strings(op: number, items: string[]): Buffer {
   return out;
 }
 
-export function encodeRequest(op: 'RRQ' | 'WRQ', filename: string, mode: string, options: Array<[string, string]> = []): Buffer {
+export function encodeRequest(
+  op: 'RRQ' | 'WRQ',
+  filename: string,
+  mode: string,
+  options: Array<[string, string]> = [],
+): Buffer {
   const fname = Buffer.from(filename, 'utf8').toString('latin1');
   return strings(op === 'RRQ' ? Opcode.RRQ : Opcode.WRQ, [fname, mode, ...options.flat()]);
 }
@@ -204,7 +225,7 @@ function errorBuffer(code: number, message: string): Buffer {
  */
 export function printable(s: string, max = 128): string {
   const cut = s.length > max ? s.slice(0, max) : s;
-   
+
   const clean = cut.replace(/[^\x20-\x7e]/g, '?');
   return s.length > max ? `${clean}...` : clean;
 }

@@ -107,7 +107,13 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
   const perClient = new Map<string, number>();
   let stopped = false;
 
-  const emit = (kind: TftpEvent['kind'], client: TftpClient, path: string, message: string, data: Record<string, unknown>): void => {
+  const emit = (
+    kind: TftpEvent['kind'],
+    client: TftpClient,
+    path: string,
+    message: string,
+    data: Record<string, unknown>,
+  ): void => {
     try {
       deps.onEvent?.({ kind, client, path: printable(path), message, data });
     } catch (e) {
@@ -142,16 +148,32 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
       m.malformed.inc({ reason: p.reason });
       log.debug({ client: r.address, reason: p.reason, detail: p.detail }, 'tftp malformed packet dropped');
       // A broken request still gets an answer, so the client does not wait for a timeout.
-      if (p.opcode === 1 || p.opcode === 2) refuse(sock, client, '', TftpErrorCode.ILLEGAL_OPERATION, 'malformed', 'malformed request');
+      if (p.opcode === 1 || p.opcode === 2)
+        refuse(sock, client, '', TftpErrorCode.ILLEGAL_OPERATION, 'malformed', 'malformed request');
       return;
     }
-    if (p.op === 'WRQ') return refuse(sock, client, p.filename, TftpErrorCode.ACCESS_VIOLATION, 'write', 'read-only server: write requests are refused');
+    if (p.op === 'WRQ')
+      return refuse(
+        sock,
+        client,
+        p.filename,
+        TftpErrorCode.ACCESS_VIOLATION,
+        'write',
+        'read-only server: write requests are refused',
+      );
     if (p.op !== 'RRQ') {
       m.malformed.inc({ reason: 'unexpected_opcode' });
       return;
     }
     if (p.mode !== 'octet' && p.mode !== 'netascii') {
-      return refuse(sock, client, p.filename, TftpErrorCode.ILLEGAL_OPERATION, 'mode', `unsupported mode ${printable(p.mode, 20)}`);
+      return refuse(
+        sock,
+        client,
+        p.filename,
+        TftpErrorCode.ILLEGAL_OPERATION,
+        'mode',
+        `unsupported mode ${printable(p.mode, 20)}`,
+      );
     }
     const key = `${r.address}:${r.port}`;
     if (sessions.has(key)) {
@@ -159,7 +181,14 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
       return;
     }
     if (sessions.size >= config.maxSessions || (perClient.get(r.address) ?? 0) >= config.maxSessionsPerClient) {
-      return refuse(sock, client, p.filename, TftpErrorCode.NOT_DEFINED, 'busy', 'server busy: too many transfers, try again later');
+      return refuse(
+        sock,
+        client,
+        p.filename,
+        TftpErrorCode.NOT_DEFINED,
+        'busy',
+        'server busy: too many transfers, try again later',
+      );
     }
     sessions.set(key, null);
     perClient.set(r.address, (perClient.get(r.address) ?? 0) + 1);
@@ -177,11 +206,25 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
     } catch (e) {
       release(key, client.address);
       if (isKickstandError(e) && e.code === ErrorCode.PATH_REFUSED) {
-        return refuse(sock, client, req.filename, TftpErrorCode.ACCESS_VIOLATION, 'path', `access violation: ${e.message}`);
+        return refuse(
+          sock,
+          client,
+          req.filename,
+          TftpErrorCode.ACCESS_VIOLATION,
+          'path',
+          `access violation: ${e.message}`,
+        );
       }
       if (isKickstandError(e) && (e.code === ErrorCode.NOT_FOUND || e.code === ErrorCode.FORBIDDEN)) {
         const code = e.code === ErrorCode.NOT_FOUND ? TftpErrorCode.FILE_NOT_FOUND : TftpErrorCode.ACCESS_VIOLATION;
-        return refuse(sock, client, req.filename, code, e.code === ErrorCode.NOT_FOUND ? 'not_found' : 'forbidden', e.message);
+        return refuse(
+          sock,
+          client,
+          req.filename,
+          code,
+          e.code === ErrorCode.NOT_FOUND ? 'not_found' : 'forbidden',
+          e.message,
+        );
       }
       throw e;
     }
@@ -223,39 +266,88 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
     file: { size: number; file: FileHandle } | null,
   ): void {
     const netascii = req.mode === 'netascii';
-    const size = !netascii ? content.size : 'buffer' in content ? netasciiSize(content.buffer.subarray(0, content.size)) : undefined;
-    const negotiated = negotiate(req.options, { maxBlksize: config.maxBlksize, maxWindowsize: config.maxWindowsize }, size);
+    const size = !netascii
+      ? content.size
+      : 'buffer' in content
+        ? netasciiSize(content.buffer.subarray(0, content.size))
+        : undefined;
+    const negotiated = negotiate(
+      req.options,
+      { maxBlksize: config.maxBlksize, maxWindowsize: config.maxWindowsize },
+      size,
+    );
     const info = { blksize: negotiated.blksize, windowsize: negotiated.windowsize, size: size ?? null, mode: req.mode };
-    const onEnd = (res: SessionResult, timeouts?: number): void => finished(key, client, req.filename, info, res, timeouts);
+    const onEnd = (res: SessionResult, timeouts?: number): void =>
+      finished(key, client, req.filename, info, res, timeouts);
     let session: Transfer;
     let js: Session | null = null;
     if (file && binding) {
-      const ns = new NativeSession({ binding, client, file: file.file, size: file.size, negotiated, timeoutMs: config.timeoutMs, retries: config.retries, onEnd });
+      const ns = new NativeSession({
+        binding,
+        client,
+        file: file.file,
+        size: file.size,
+        negotiated,
+        timeoutMs: config.timeoutMs,
+        retries: config.retries,
+        onEnd,
+      });
       ns.start();
       m.native.inc();
       session = ns;
     } else {
       const source = new BlockSource(content, negotiated.blksize, netascii, negotiated.windowsize);
-      js = new Session({ socket: ts!, client, source, negotiated, timeoutMs: config.timeoutMs, retries: config.retries, onEnd });
+      js = new Session({
+        socket: ts!,
+        client,
+        source,
+        negotiated,
+        timeoutMs: config.timeoutMs,
+        retries: config.retries,
+        onEnd,
+      });
       session = js;
     }
     sessions.set(key, session);
     m.started.inc();
     m.active.inc();
-    log.debug({ client: client.address, port: client.port, path: printable(req.filename), native: file !== null, ...info }, 'tftp transfer started');
+    log.debug(
+      { client: client.address, port: client.port, path: printable(req.filename), native: file !== null, ...info },
+      'tftp transfer started',
+    );
     emit('tftp.start', client, req.filename, 'transfer started', info);
     js?.start(); // a native thread already runs; its end arrives through the event loop, after this
   }
 
-  function finished(key: string, client: TftpClient, path: string, info: Record<string, unknown>, r: SessionResult, timeouts?: number): void {
+  function finished(
+    key: string,
+    client: TftpClient,
+    path: string,
+    info: Record<string, unknown>,
+    r: SessionResult,
+    timeouts?: number,
+  ): void {
     release(key, client.address);
     m.active.dec();
     m.bytes.inc(r.bytes);
     m.retransmits.inc(r.retransmits);
     m.duplicateAcks.inc(r.duplicateAcks);
     if (r.ignored > 0) m.malformed.inc({ reason: 'in_session' }, r.ignored);
-    const data = { ...info, bytes: r.bytes, blocks: r.blocks, retransmits: r.retransmits, duplicateAcks: r.duplicateAcks, durationMs: r.durationMs };
-    const fields = { client: client.address, port: client.port, path: printable(path), ...data, ...(timeouts === undefined ? {} : { timeouts }) };
+    const data = {
+      ...info,
+      bytes: r.bytes,
+      blocks: r.blocks,
+      retransmits: r.retransmits,
+      duplicateAcks: r.duplicateAcks,
+      durationMs: r.durationMs,
+    };
+    const fields = {
+      client: client.address,
+      port: client.port,
+      path: printable(path),
+      ...data,
+      ...(timeouts === undefined ? {} : { timeouts }),
+    };
     if (r.ok) {
       m.completed.inc();
       log.info(fields, 'tftp transfer complete');
@@ -278,7 +370,10 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
         s.on('error', (e: Error) => log.warn({ err: e, address }, 'tftp listener socket error'));
         listeners.push(s);
       }
-      log.info({ addresses: listeners.map((s) => s.address()), dataPhase: binding ? 'native for plain files' : 'javascript' }, 'tftp listening');
+      log.info(
+        { addresses: listeners.map((s) => s.address()), dataPhase: binding ? 'native for plain files' : 'javascript' },
+        'tftp listening',
+      );
     },
     async stop() {
       stopped = true;

@@ -48,7 +48,11 @@ export interface SessionOptions {
   onEnd: (r: SessionResult) => void;
 }
 
-const enum State { Oack, Data, Done }
+const enum State {
+  Oack,
+  Data,
+  Done,
+}
 
 /** Upper bound of the backed-off retransmission timeout. */
 export const MAX_BACKOFF_MS = 8000;
@@ -212,7 +216,8 @@ export class Session {
       return;
     }
     // Back off (RFC 1123 §4.2.3.2) unless the client chose the timeout.
-    if (this.o.negotiated.timeoutMs === undefined) this.curMs = Math.min(this.curMs * 2, Math.max(MAX_BACKOFF_MS, this.baseMs));
+    if (this.o.negotiated.timeoutMs === undefined)
+      this.curMs = Math.min(this.curMs * 2, Math.max(MAX_BACKOFF_MS, this.baseMs));
     if (this.state === State.Oack) {
       this.retransmits++;
       this.send(this.oack!);

@@ -53,7 +53,11 @@ export class BlockSource {
     private readonly window: number,
   ) {
     this.slot = blksize + 4;
-    this.slots = Math.max(8, 4 * window, Math.min(Math.ceil(RING_BYTES / this.slot), Math.floor(MAX_RING_BYTES / this.slot)));
+    this.slots = Math.max(
+      8,
+      4 * window,
+      Math.min(Math.ceil(RING_BYTES / this.slot), Math.floor(MAX_RING_BYTES / this.slot)),
+    );
     this.ring = Buffer.allocUnsafeSlow(this.slots * this.slot);
     this.views = [];
     for (let i = 0; i < this.slots; i++) {
@@ -61,7 +65,9 @@ export class BlockSource {
       this.ring.writeUInt16BE(3, i * this.slot); // opcode DATA
     }
     if ('buffer' in content) {
-      this.buffer = netascii ? toNetascii(content.buffer.subarray(0, content.size)) : content.buffer.subarray(0, content.size);
+      this.buffer = netascii
+        ? toNetascii(content.buffer.subarray(0, content.size))
+        : content.buffer.subarray(0, content.size);
       this.total = this.buffer.length;
       this.ended = true;
     } else if ('file' in content && !netascii) {
@@ -69,7 +75,10 @@ export class BlockSource {
       this.total = content.size;
     } else {
       this.total = netascii ? -1 : content.size;
-      const raw = 'file' in content ? content.file.createReadStream({ start: 0, highWaterMark: 256 * 1024 }) : (content.stream() as Readable);
+      const raw =
+        'file' in content
+          ? content.file.createReadStream({ start: 0, highWaterMark: 256 * 1024 })
+          : (content.stream() as Readable);
       const s = netascii ? raw.pipe(netasciiTransform()) : raw;
       if (netascii) raw.on('error', (e: Error) => this.fail(e));
       this.stream = s;
@@ -167,7 +176,8 @@ export class BlockSource {
       ({ bytesRead }) => {
         this.reading = false;
         if (this.closed) return void this.file!.close().catch(() => undefined);
-        if (bytesRead < want) return this.fail(new Error(`file ended at ${position + bytesRead} of ${this.total} bytes`));
+        if (bytesRead < want)
+          return this.fail(new Error(`file ended at ${position + bytesRead} of ${this.total} bytes`));
         this.filled = first + count - 1;
         this.onChange?.();
         this.readAhead();

@@ -61,9 +61,20 @@ describe('architecture: the checker itself', () => {
     ]);
     assert.ok(!got.some((p) => /upward import/.test(p) && /src\/a\/x\.ts:5/.test(p)), got.join('\n'));
     assert.ok(!got.some((p) => p.startsWith('folder import cycle')), got.join('\n'));
-    assert.ok(got.some((p) => /^KNOWN_VIOLATIONS lists src\/a\/x\.ts -> src\/c\.ts \(someone\), but there is no such import/.test(p)), got.join('\n'));
-    assert.ok(got.some((p) => /^KNOWN_VIOLATIONS lists src\/b\/r\.ts:9 .* no longer upward or in a cycle/.test(p)), got.join('\n'));
-    assert.ok(got.some((p) => p.startsWith('file import cycle')), 'an unrelated cycle is still reported');
+    assert.ok(
+      got.some((p) =>
+        /^KNOWN_VIOLATIONS lists src\/a\/x\.ts -> src\/c\.ts \(someone\), but there is no such import/.test(p),
+      ),
+      got.join('\n'),
+    );
+    assert.ok(
+      got.some((p) => /^KNOWN_VIOLATIONS lists src\/b\/r\.ts:9 .* no longer upward or in a cycle/.test(p)),
+      got.join('\n'),
+    );
+    assert.ok(
+      got.some((p) => p.startsWith('file import cycle')),
+      'an unrelated cycle is still reported',
+    );
   });
 
   it('reads every form of relative import, with its line, and nothing in comments or strings', () => {
@@ -73,7 +84,8 @@ describe('architecture: the checker itself', () => {
         mkdirSync(dirname(join(dir, f)), { recursive: true });
         writeFileSync(join(dir, f), text);
       };
-      for (const f of ['t1.ts', 't2.ts', 't3.ts', 't4.ts', 't5.ts', 't6.ts', 'sub/index.ts', 'c1.ts', 'c2.ts']) put(f, '');
+      for (const f of ['t1.ts', 't2.ts', 't3.ts', 't4.ts', 't5.ts', 't6.ts', 'sub/index.ts', 'c1.ts', 'c2.ts'])
+        put(f, '');
       put(
         'main.ts',
         [
@@ -86,7 +98,7 @@ describe('architecture: the checker itself', () => {
           "void import('./t6');", // 7
           "import './sub';", // 8
           "// import x from './c1';", // 9
-          "const s = \"import y from './c2'\";", // 10
+          'const s = "import y from \'./c2\'";', // 10
           "import fs from 'node:fs';", // 11
           "import nope from './nope';", // 12
         ].join('\n'),
@@ -94,7 +106,10 @@ describe('architecture: the checker itself', () => {
       const g = readGraph(dir);
       const fromMain = g.edges.filter((e) => e.from === 'main.ts').map((e) => `${e.line} ${e.to}`);
       assert.deepEqual(fromMain, ['1 t1.ts', '4 t2.ts', '5 t3.ts', '6 t4.ts', '6 t5.ts', '7 t6.ts', '8 sub/index.ts']);
-      assert.deepEqual(g.unresolved.map((e) => `${e.line} ${e.specifier}`), ['12 ./nope']);
+      assert.deepEqual(
+        g.unresolved.map((e) => `${e.line} ${e.specifier}`),
+        ['12 ./nope'],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -134,7 +134,9 @@ function resolve(srcDir: string, fromAbs: string, spec: string): string | 'outsi
 
 /** Reads every src/**\/*.ts file and its relative imports. */
 export function readGraph(srcDir: string): Graph {
-  const files = walk(srcDir).map((f) => relative(srcDir, f).split('\\').join('/')).sort();
+  const files = walk(srcDir)
+    .map((f) => relative(srcDir, f).split('\\').join('/'))
+    .sort();
   const edges: Edge[] = [];
   const unresolved: Edge[] = [];
   for (const from of files) {
@@ -265,7 +267,9 @@ export function checkLayers(graph: Graph, layers: readonly Layer[], known: reado
 
   for (const f of graph.files) {
     if (layerOf(layers, f) < 0) {
-      problems.push(`src/${f}: not in any layer; add it (or its top-level folder) to LAYERS in test/architecture/layers.ts`);
+      problems.push(
+        `src/${f}: not in any layer; add it (or its top-level folder) to LAYERS in test/architecture/layers.ts`,
+      );
     }
   }
   for (const l of layers) {
@@ -289,7 +293,8 @@ export function checkLayers(graph: Graph, layers: readonly Layer[], known: reado
   const fileNext = (adj: Adjacency) => (n: string) => [...(adj.get(n)?.keys() ?? [])];
   const allFile = adjacency(graph.edges, (f) => f, true);
   const allFolder = adjacency(graph.edges, topLevel, false);
-  const sameComp = (comps: string[][], a: string, b: string): boolean => comps.some((c) => c.includes(a) && c.includes(b));
+  const sameComp = (comps: string[][], a: string, b: string): boolean =>
+    comps.some((c) => c.includes(a) && c.includes(b));
   const fileComps = cycles(graph.files, fileNext(allFile));
   const folderComps = cycles([...new Set(graph.files.map(topLevel))], fileNext(allFolder));
   const knownKeys = new Set<string>();
@@ -297,7 +302,9 @@ export function checkLayers(graph: Graph, layers: readonly Layer[], known: reado
     knownKeys.add(key(k.from, k.to));
     const e = graph.edges.find((x) => x.from === k.from && x.to === k.to);
     if (!e) {
-      problems.push(`KNOWN_VIOLATIONS lists src/${k.from} -> src/${k.to} (${k.owner}), but there is no such import any more; delete the entry`);
+      problems.push(
+        `KNOWN_VIOLATIONS lists src/${k.from} -> src/${k.to} (${k.owner}), but there is no such import any more; delete the entry`,
+      );
       continue;
     }
     const still =
@@ -305,7 +312,9 @@ export function checkLayers(graph: Graph, layers: readonly Layer[], known: reado
       sameComp(fileComps, e.from, e.to) ||
       (topLevel(e.from) !== topLevel(e.to) && sameComp(folderComps, topLevel(e.from), topLevel(e.to)));
     if (!still) {
-      problems.push(`KNOWN_VIOLATIONS lists ${at(e)} (${k.owner}), but it is no longer upward or in a cycle; delete the entry`);
+      problems.push(
+        `KNOWN_VIOLATIONS lists ${at(e)} (${k.owner}), but it is no longer upward or in a cycle; delete the entry`,
+      );
     }
   }
   const edges = graph.edges.filter((e) => !knownKeys.has(key(e.from, e.to)));
@@ -314,7 +323,9 @@ export function checkLayers(graph: Graph, layers: readonly Layer[], known: reado
     if (upward(e)) {
       const a = layerOf(layers, e.from);
       const b = layerOf(layers, e.to);
-      problems.push(`${at(e)}: upward import, from layer ${layerName(a)} to layer ${layerName(b)}; layers may only import from their own layer or below`);
+      problems.push(
+        `${at(e)}: upward import, from layer ${layerName(a)} to layer ${layerName(b)}; layers may only import from their own layer or below`,
+      );
     }
   }
 
@@ -322,7 +333,9 @@ export function checkLayers(graph: Graph, layers: readonly Layer[], known: reado
   for (const comp of cycles(graph.files, fileNext(fileAdj))) {
     const path = cycleThrough(comp[0]!, new Set(comp), fileNext(fileAdj));
     const steps = path.map((f, i) => at(fileAdj.get(f)!.get(path[(i + 1) % path.length]!)![0]!));
-    problems.push(`file import cycle (${comp.map((f) => `src/${f}`).join(', ')}): ${steps.join(' -> ')}; move what both sides need below both`);
+    problems.push(
+      `file import cycle (${comp.map((f) => `src/${f}`).join(', ')}): ${steps.join(' -> ')}; move what both sides need below both`,
+    );
   }
 
   const folderAdj = adjacency(edges, topLevel, false);
@@ -334,7 +347,9 @@ export function checkLayers(graph: Graph, layers: readonly Layer[], known: reado
       const more = by.length > 3 ? ` and ${by.length - 3} more` : '';
       return `${d} -> ${n} by ${by.slice(0, 3).map(at).join(', ')}${more}`;
     });
-    problems.push(`folder import cycle between top-level parts of src/ (${comp.join(', ')}): ${steps.join('; ')}; one direction has to go`);
+    problems.push(
+      `folder import cycle between top-level parts of src/ (${comp.join(', ')}): ${steps.join('; ')}; one direction has to go`,
+    );
   }
   return problems;
 }

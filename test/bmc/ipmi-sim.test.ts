@@ -35,7 +35,9 @@ async function freeUdpPort(): Promise<number> {
 /** True once a UDP socket is bound on 127.0.0.1:port (/proc/net/udp, local address column). */
 function udpBound(port: number): boolean {
   const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return readFileSync('/proc/net/udp', 'utf8').split('\n').some((l) => l.trim().split(/\s+/)[1] === want);
+  return readFileSync('/proc/net/udp', 'utf8')
+    .split('\n')
+    .some((l) => l.trim().split(/\s+/)[1] === want);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -57,9 +59,13 @@ class Sim {
         .replaceAll('@STATE@', this.state)
         .replaceAll('@CHASSIS@', join(FIXTURES, 'chassis-control.sh'));
       writeFileSync(join(this.dir, 'lab.conf'), conf);
-      const p = spawn('ipmi_sim', ['-n', '-c', join(this.dir, 'lab.conf'), '-f', join(FIXTURES, 'sim.emu'), '-s', join(this.dir, 'persist')], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const p = spawn(
+        'ipmi_sim',
+        ['-n', '-c', join(this.dir, 'lab.conf'), '-f', join(FIXTURES, 'sim.emu'), '-s', join(this.dir, 'persist')],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       this.proc = p;
       p.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()));
       for (let i = 0; i < 50 && p.exitCode === null && !udpBound(this.port); i++) await sleep(100);
@@ -72,17 +78,26 @@ class Sim {
   /** Lines chassis-control.sh logged (`mc=0x20 set power 1`), without the `mc=` prefix. */
   calls(): string[] {
     const f = join(this.state, 'calls.log');
-    return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^mc=0x20 /, '')) : [];
+    return existsSync(f)
+      ? readFileSync(f, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.replace(/^mc=0x20 /, ''))
+      : [];
   }
 
   /** Ask the simulated BMC directly with ipmitool (an independent read-back). */
   ipmitool(args: string[]): string {
-    return execFileSync('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(this.port), '-U', USER, '-E', ...args], {
-      env: { PATH: process.env.PATH, IPMI_PASSWORD: PASSWORD },
-      encoding: 'utf8',
-      timeout: 20_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    return execFileSync(
+      'ipmitool',
+      ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(this.port), '-U', USER, '-E', ...args],
+      {
+        env: { PATH: process.env.PATH, IPMI_PASSWORD: PASSWORD },
+        encoding: 'utf8',
+        timeout: 20_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
   }
 
   stop(): void {
@@ -102,7 +117,14 @@ class Sim {
  * retries for ~10 s before falling back to 3) nor suite 17; one test keeps the default probe.
  */
 function cfg(sim: Sim, extra: Partial<BmcConfig> = {}): BmcConfig {
-  return { type: 'ipmi', address: `127.0.0.1:${sim.port}`, username: USER, password: PASSWORD, ipmiCipherSuite: 3, ...extra };
+  return {
+    type: 'ipmi',
+    address: `127.0.0.1:${sim.port}`,
+    username: USER,
+    password: PASSWORD,
+    ipmiCipherSuite: 3,
+    ...extra,
+  };
 }
 
 /** Waits (bounded: 40 × 250 ms) until the sim reports `want`; returns the last answer. */
@@ -163,7 +185,10 @@ describe('IPMI client against ipmi_sim (OpenIPMI) with ipmitool lanplus', { skip
     const before = sim.calls().length;
     await client.power('cycle');
     assert.equal(await waitStatus(client, 'on'), 'on');
-    const sets = sim.calls().slice(before).filter((l) => l.startsWith('set '));
+    const sets = sim
+      .calls()
+      .slice(before)
+      .filter((l) => l.startsWith('set '));
     assert.deepEqual(sets, ['set power 0', 'set power 1']);
   });
 
@@ -182,7 +207,10 @@ describe('IPMI client against ipmi_sim (OpenIPMI) with ipmitool lanplus', { skip
     assert.equal(await client.status(), 'off');
     const before = sim.calls().length;
     await client.power('cycle');
-    const sets = sim.calls().slice(before).filter((l) => l.startsWith('set '));
+    const sets = sim
+      .calls()
+      .slice(before)
+      .filter((l) => l.startsWith('set '));
     assert.deepEqual(sets, ['set power 1']);
     assert.equal(await client.status(), 'on');
   });
@@ -209,7 +237,10 @@ describe('IPMI client against ipmi_sim (OpenIPMI) with ipmitool lanplus', { skip
   test('the password is never on the ipmitool command line: argv recorded by a wrapper that execs the real ipmitool', async () => {
     const wrapper = join(sim.dir, 'ipmitool-argv');
     const argvLog = join(sim.dir, 'argv.log');
-    writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\n[ -n "$IPMI_PASSWORD" ] && echo env-password-set >> '${argvLog}'\nexec ipmitool "$@"\n`);
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\n[ -n "$IPMI_PASSWORD" ] && echo env-password-set >> '${argvLog}'\nexec ipmitool "$@"\n`,
+    );
     chmodSync(wrapper, 0o755);
     const c = createBmcClient(cfg(sim, { efiBoot: true }), { log, timeoutMs: 20_000, ipmitool: wrapper });
     await c.bootOncePxe();
@@ -242,12 +273,18 @@ describe('IPMI client failures without a BMC', { skip: skip ?? false }, () => {
       { type: 'ipmi', address: '127.0.0.1:9', username: 'u', password: 'p-123456' },
       { log: silentLogger(), ipmitool: '/nonexistent/ipmitool' },
     );
-    await assert.rejects(c.status(), (e: unknown) => e instanceof KickstandError && e.code === ErrorCode.BMC_FAILED && /not installed/.test(e.message));
+    await assert.rejects(
+      c.status(),
+      (e: unknown) => e instanceof KickstandError && e.code === ErrorCode.BMC_FAILED && /not installed/.test(e.message),
+    );
   });
 
   test('nobody answering: ipmitool is killed at the timeout and the error says so', async () => {
     const port = await freeUdpPort(); // bound by nobody now
-    const c = createBmcClient({ type: 'ipmi', address: `127.0.0.1:${port}`, username: 'u', password: 'p-123456' }, { log: silentLogger(), timeoutMs: 1500 });
+    const c = createBmcClient(
+      { type: 'ipmi', address: `127.0.0.1:${port}`, username: 'u', password: 'p-123456' },
+      { log: silentLogger(), timeoutMs: 1500 },
+    );
     await assert.rejects(c.status(), (e: unknown) => {
       assert.ok(e instanceof KickstandError && e.code === ErrorCode.BMC_FAILED);
       assert.match(e.message, /timed out after 1500 ms/);

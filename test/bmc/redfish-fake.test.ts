@@ -30,7 +30,14 @@ async function fake(opts: Partial<FakeRedfishOptions> = {}): Promise<{ fake: Fak
 }
 
 function cfg(port: number, extra: Partial<BmcConfig> = {}): BmcConfig {
-  return { type: 'redfish', address: `127.0.0.1:${port}`, username: USER, password: PASSWORD, insecureTls: true, ...extra };
+  return {
+    type: 'redfish',
+    address: `127.0.0.1:${port}`,
+    username: USER,
+    password: PASSWORD,
+    insecureTls: true,
+    ...extra,
+  };
 }
 
 /** method, path, If-Match and body of each recorded request: the wire traffic in order. */
@@ -46,7 +53,6 @@ after(async () => {
 });
 
 describe('Redfish client against a fake Redfish service (HTTPS, self-signed)', { skip: skip ?? false }, () => {
-
   test('fake Redfish: bootOncePxe finds the only system, PATCHes Boot with If-Match of its ETag', async () => {
     const { fake: f, port } = await fake();
     await createBmcClient(cfg(port), { log: silentLogger() }).bootOncePxe();
@@ -103,7 +109,10 @@ describe('Redfish client against a fake Redfish service (HTTPS, self-signed)', {
 
   test('fake Redfish: a system without Pxe in the allowable targets fails before any PATCH', async () => {
     const { fake: f, port } = await fake({ bootTargets: ['None', 'Hdd', 'Cd'] });
-    await assert.rejects(createBmcClient(cfg(port), { log: silentLogger() }).bootOncePxe(), (e: unknown) => e instanceof KickstandError && /does not offer a PXE boot override/.test(e.message));
+    await assert.rejects(
+      createBmcClient(cfg(port), { log: silentLogger() }).bootOncePxe(),
+      (e: unknown) => e instanceof KickstandError && /does not offer a PXE boot override/.test(e.message),
+    );
     assert.ok(!f.requests.some((r) => r.method === 'PATCH'));
   });
 
@@ -113,14 +122,28 @@ describe('Redfish client against a fake Redfish service (HTTPS, self-signed)', {
     for (const a of ['off', 'on', 'reset', 'soft'] as const) await c.power(a);
     await c.power('on');
     await c.power('cycle'); // host is on: PowerCycle
-    assert.deepEqual(f.systems.get('1')!.resets, ['ForceOff', 'On', 'ForceRestart', 'GracefulShutdown', 'On', 'PowerCycle']);
+    assert.deepEqual(f.systems.get('1')!.resets, [
+      'ForceOff',
+      'On',
+      'ForceRestart',
+      'GracefulShutdown',
+      'On',
+      'PowerCycle',
+    ]);
     const posts = f.requests.filter((r) => r.method === 'POST');
-    assert.ok(posts.every((r) => r.path === '/redfish/v1/Systems/1/Actions/ComputerSystem.Reset' && r.contentType === 'application/json'));
+    assert.ok(
+      posts.every(
+        (r) => r.path === '/redfish/v1/Systems/1/Actions/ComputerSystem.Reset' && r.contentType === 'application/json',
+      ),
+    );
     assert.deepEqual(posts[0]!.body, { ResetType: 'ForceOff' });
   });
 
   test('fake Redfish: AllowableValues from the Reset ActionInfo (bmcweb style); cycle falls back to ForceRestart without PowerCycle (iLO 5 set)', async () => {
-    const { fake: f, port } = await fake({ allowable: 'actioninfo', resetTypes: ['On', 'ForceOff', 'GracefulShutdown', 'ForceRestart', 'Nmi', 'PushPowerButton'] });
+    const { fake: f, port } = await fake({
+      allowable: 'actioninfo',
+      resetTypes: ['On', 'ForceOff', 'GracefulShutdown', 'ForceRestart', 'Nmi', 'PushPowerButton'],
+    });
     await createBmcClient(cfg(port), { log: silentLogger() }).power('cycle');
     assert.deepEqual(wire(f), [
       ['GET', '/redfish/v1/Systems', undefined, undefined],
@@ -148,52 +171,73 @@ describe('Redfish client against a fake Redfish service (HTTPS, self-signed)', {
 
   test('fake Redfish: no allowed ResetType for the action fails without a POST', async () => {
     const { fake: f, port } = await fake({ resetTypes: ['On', 'ForceOff'] });
-    await assert.rejects(createBmcClient(cfg(port), { log: silentLogger() }).power('soft'), (e: unknown) => e instanceof KickstandError && /allows no ResetType for power soft/.test(e.message));
+    await assert.rejects(
+      createBmcClient(cfg(port), { log: silentLogger() }).power('soft'),
+      (e: unknown) => e instanceof KickstandError && /allows no ResetType for power soft/.test(e.message),
+    );
     assert.ok(!f.requests.some((r) => r.method === 'POST'));
   });
 
   test('fake Redfish: wrong password is a 401 turned into KS_BMC_FAILED without the password', async () => {
     const { port } = await fake();
     const wrong = 'wrong-Pw-0000';
-    await assert.rejects(createBmcClient(cfg(port, { password: wrong }), { log: silentLogger() }).status(), (e: unknown) => {
-      assert.ok(e instanceof KickstandError);
-      assert.equal(e.code, ErrorCode.BMC_FAILED);
-      assert.match(e.message, /refused the user name or password \(HTTP 401/);
-      assert.ok(!JSON.stringify(e.toJSON()).includes(wrong));
-      return true;
-    });
+    await assert.rejects(
+      createBmcClient(cfg(port, { password: wrong }), { log: silentLogger() }).status(),
+      (e: unknown) => {
+        assert.ok(e instanceof KickstandError);
+        assert.equal(e.code, ErrorCode.BMC_FAILED);
+        assert.match(e.message, /refused the user name or password \(HTTP 401/);
+        assert.ok(!JSON.stringify(e.toJSON()).includes(wrong));
+        return true;
+      },
+    );
   });
 
   test('fake Redfish: several systems and no systemId is an error listing the ids', async () => {
     const { port } = await fake({ systemIds: ['a', 'b'] });
-    await assert.rejects(createBmcClient(cfg(port), { log: silentLogger() }).status(), (e: unknown) => e instanceof KickstandError && /has 2 systems/.test(e.message) && /a, b/.test(e.fix ?? ''));
+    await assert.rejects(
+      createBmcClient(cfg(port), { log: silentLogger() }).status(),
+      (e: unknown) => e instanceof KickstandError && /has 2 systems/.test(e.message) && /a, b/.test(e.fix ?? ''),
+    );
   });
 
   test('fake Redfish: a member link to another origin is refused, never requested', async () => {
     const { fake: f, port } = await fake({ memberLinks: ['https://198.18.0.99/redfish/v1/Systems/1'] });
-    await assert.rejects(createBmcClient(cfg(port), { log: silentLogger() }).status(), (e: unknown) => e instanceof KickstandError && /not a path on its Redfish service/.test(e.message));
+    await assert.rejects(
+      createBmcClient(cfg(port), { log: silentLogger() }).status(),
+      (e: unknown) => e instanceof KickstandError && /not a path on its Redfish service/.test(e.message),
+    );
     assert.equal(f.requests.length, 1);
   });
 
   test('fake Redfish: TLS is verified by default, so the self-signed BMC is refused with a fix naming insecureTls', async () => {
     const { fake: f, port } = await fake();
-    await assert.rejects(createBmcClient(cfg(port, { insecureTls: false }), { log: silentLogger() }).status(), (e: unknown) => {
-      assert.ok(e instanceof KickstandError && e.code === ErrorCode.BMC_FAILED);
-      assert.match(e.message, /TLS certificate was not accepted/);
-      assert.match(e.fix ?? '', /insecureTls/);
-      return true;
-    });
+    await assert.rejects(
+      createBmcClient(cfg(port, { insecureTls: false }), { log: silentLogger() }).status(),
+      (e: unknown) => {
+        assert.ok(e instanceof KickstandError && e.code === ErrorCode.BMC_FAILED);
+        assert.match(e.message, /TLS certificate was not accepted/);
+        assert.match(e.fix ?? '', /insecureTls/);
+        return true;
+      },
+    );
     assert.equal(f.requests.length, 0); // no request (and no credentials) reached the server
   });
 
   test('fake Redfish: a BMC that never answers hits the deadline', async () => {
     const { port } = await fake({ hangPaths: ['/redfish/v1/Systems'] });
-    await assert.rejects(createBmcClient(cfg(port), { log: silentLogger(), timeoutMs: 500 }).status(), (e: unknown) => e instanceof KickstandError && /timed out after 500 ms/.test(e.message));
+    await assert.rejects(
+      createBmcClient(cfg(port), { log: silentLogger(), timeoutMs: 500 }).status(),
+      (e: unknown) => e instanceof KickstandError && /timed out after 500 ms/.test(e.message),
+    );
   });
 
   test('fake Redfish: a body that stops half way hits the deadline too', async () => {
     const { port } = await fake({ stallBodyPaths: ['/redfish/v1/Systems'] });
-    await assert.rejects(createBmcClient(cfg(port), { log: silentLogger(), timeoutMs: 500 }).status(), (e: unknown) => e instanceof KickstandError && /timed out after 500 ms/.test(e.message));
+    await assert.rejects(
+      createBmcClient(cfg(port), { log: silentLogger(), timeoutMs: 500 }).status(),
+      (e: unknown) => e instanceof KickstandError && /timed out after 500 ms/.test(e.message),
+    );
   });
 
   test('fake Redfish over plain http:// (emulator address) works and warns', async () => {
@@ -201,15 +245,26 @@ describe('Redfish client against a fake Redfish service (HTTPS, self-signed)', {
     fakes.push(f);
     const port = await f.start();
     const lines: string[] = [];
-    const log = createLogger({ level: 'warn', pretty: false, destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
-    assert.equal(await createBmcClient(cfg(port, { address: `http://127.0.0.1:${port}`, insecureTls: false }), { log }).status(), 'on');
+    const log = createLogger({
+      level: 'warn',
+      pretty: false,
+      destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
+    });
+    assert.equal(
+      await createBmcClient(cfg(port, { address: `http://127.0.0.1:${port}`, insecureTls: false }), { log }).status(),
+      'on',
+    );
     assert.match(lines.join(''), /plain http sends the BMC password in clear text/);
   });
 });
 
 describe('BMC credentials stay out of logs (fake Redfish + pino at trace)', { skip: skip ?? false }, () => {
   const lines: string[] = [];
-  const log = createLogger({ level: 'trace', pretty: false, destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+  const log = createLogger({
+    level: 'trace',
+    pretty: false,
+    destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
+  });
   let port = 0;
   before(async () => {
     port = (await fake({ allowable: 'actioninfo' })).port;

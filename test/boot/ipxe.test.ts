@@ -31,14 +31,27 @@ describe('iPXE scripts', () => {
       kernelArgs: 'console=ttyS0,115200n8 ',
     });
     matchGolden('install.ipxe', s);
-    assert.match(s, new RegExp(`^kernel --name vmlinuz ${BASE}/images/rocky9/vmlinuz initrd=initrd.img inst.ks=${BASE}/ks/${TOKEN} inst.repo=${BASE}/images/rocky9/tree inst.nosave=all ip=dhcp BOOTIF=01-52-54-00-12-34-56 console=ttyS0,115200n8 \\|\\| goto failed$`, 'm'));
-    assert.match(s, /^initrd --name initrd.img http:\/\/198\.18\.0\.1:8080\/images\/rocky9\/initrd\.img \|\| goto failed$/m);
+    assert.match(
+      s,
+      new RegExp(
+        `^kernel --name vmlinuz ${BASE}/images/rocky9/vmlinuz initrd=initrd.img inst.ks=${BASE}/ks/${TOKEN} inst.repo=${BASE}/images/rocky9/tree inst.nosave=all ip=dhcp BOOTIF=01-52-54-00-12-34-56 console=ttyS0,115200n8 \\|\\| goto failed$`,
+        'm',
+      ),
+    );
+    assert.match(
+      s,
+      /^initrd --name initrd.img http:\/\/198\.18\.0\.1:8080\/images\/rocky9\/initrd\.img \|\| goto failed$/m,
+    );
   });
 
   it('local boot: sanboot the first disk on BIOS, exit to the firmware on UEFI', () => {
     const s = localBootScript('node1', 'state installed, netboot off');
     matchGolden('local.ipxe', s);
-    assert.ok(s.includes('iseq ${platform} efi && goto kickstand_exit ||\nsanboot --no-describe --drive 0x80 ||\n:kickstand_exit\nexit\n'));
+    assert.ok(
+      s.includes(
+        'iseq ${platform} efi && goto kickstand_exit ||\nsanboot --no-describe --drive 0x80 ||\n:kickstand_exit\nexit\n',
+      ),
+    );
     assert.ok(!s.includes('kernel'));
   });
 

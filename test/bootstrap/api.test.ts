@@ -31,7 +31,10 @@ const API_TOKEN = 'test-api-token-0123456789abcdef';
 
 function cli(args: string[], server: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [...cliArgv(), '--server', server, '--token', API_TOKEN, ...args], { cwd: REPO, env: { ...process.env, KICKSTAND_CONFIG: undefined } });
+    const c = spawn(process.execPath, [...cliArgv(), '--server', server, '--token', API_TOKEN, ...args], {
+      cwd: REPO,
+      env: { ...process.env, KICKSTAND_CONFIG: undefined },
+    });
     let out = '';
     c.stdout.on('data', (d) => (out += d));
     c.stderr.on('data', (d) => (out += d));
@@ -63,12 +66,21 @@ describe('bootstrap: API, CLI, trigger and inventory', { skip: why ?? false, tim
       log: h.log,
       metrics: new Registry(),
       apiToken: API_TOKEN,
-      apiRouters: [bootstrapRouter({ bootstrapper: h.boot, registry: h.registry, store: h.store, sshUser: () => 'root' })],
+      apiRouters: [
+        bootstrapRouter({ bootstrapper: h.boot, registry: h.registry, store: h.store, sshUser: () => 'root' }),
+      ],
     });
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    trigger = new BootstrapTrigger({ bootstrapper: h.boot, registry: h.registry, store: h.store, config: () => h.config, subscribe: (fn) => h.timeline.subscribe(fn), log: h.log });
+    trigger = new BootstrapTrigger({
+      bootstrapper: h.boot,
+      registry: h.registry,
+      store: h.store,
+      config: () => h.config,
+      subscribe: (fn) => h.timeline.subscribe(fn),
+      log: h.log,
+    });
     await trigger.start();
   });
   after(async () => {
@@ -97,7 +109,10 @@ describe('bootstrap: API, CLI, trigger and inventory', { skip: why ?? false, tim
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /node2: ready/);
     assert.match(r.out, /bootstrap\.done/);
-    const again = await fetch(`${url}/api/v1/hosts/node2/bootstrap?wait=true`, { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const again = await fetch(`${url}/api/v1/hosts/node2/bootstrap?wait=true`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
     const body = await again.text();
     outputs.push(body);
     assert.equal(again.status, 200);
@@ -107,11 +122,23 @@ describe('bootstrap: API, CLI, trigger and inventory', { skip: why ?? false, tim
   });
 
   it('refuses to bootstrap a host that is not installed yet (409), and an unknown host (404)', async () => {
-    await h.registry.add({ name: 'node9', macs: ['52:54:00:00:09:09'], profile: 'rocky9', role: 'agent', netboot: true });
-    const a = await fetch(`${url}/api/v1/hosts/node9/bootstrap`, { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` } });
+    await h.registry.add({
+      name: 'node9',
+      macs: ['52:54:00:00:09:09'],
+      profile: 'rocky9',
+      role: 'agent',
+      netboot: true,
+    });
+    const a = await fetch(`${url}/api/v1/hosts/node9/bootstrap`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
     assert.equal(a.status, 409);
     assert.equal(((await a.json()) as { code: string }).code, 'KS_ILLEGAL_TRANSITION');
-    const b = await fetch(`${url}/api/v1/hosts/nope/bootstrap`, { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const b = await fetch(`${url}/api/v1/hosts/nope/bootstrap`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
     assert.equal(b.status, 404);
     const c = await fetch(`${url}/api/v1/hosts/node1/bootstrap`, { method: 'POST' });
     assert.equal(c.status, 401);
@@ -124,14 +151,25 @@ describe('bootstrap: API, CLI, trigger and inventory', { skip: why ?? false, tim
     const jsn = await cli(['inventory', '--format', 'json'], url);
     outputs.push(ini.out, yml.out, jsn.out);
     for (const r of [ini, yml, jsn]) assert.equal(r.code, 0, r.out);
-    assert.match(ini.out, new RegExp(`^node1 ansible_host=${nodes[0]!.address} ansible_user=root mesh_address=${m1} kickstand_role=server`, 'm'));
+    assert.match(
+      ini.out,
+      new RegExp(
+        `^node1 ansible_host=${nodes[0]!.address} ansible_user=root mesh_address=${m1} kickstand_role=server`,
+        'm',
+      ),
+    );
     assert.match(ini.out, /^\[role_server\]\nnode1$/m);
     assert.match(ini.out, /^\[role_agent\]\nnode2\nnode9$/m);
     assert.match(ini.out, /^\[profile_rocky9\]\nnode1\nnode2\nnode9$/m);
-    const y = parseYaml(yml.out) as { all: { children: Record<string, { hosts: Record<string, Record<string, string>> }> } };
+    const y = parseYaml(yml.out) as {
+      all: { children: Record<string, { hosts: Record<string, Record<string, string>> }> };
+    };
     assert.equal(y.all.children.kickstand!.hosts.node1!.mesh_address, m1);
     assert.deepEqual(Object.keys(y.all.children.role_agent!.hosts), ['node2', 'node9']);
-    const j = JSON.parse(jsn.out) as { _meta: { hostvars: Record<string, Record<string, string>> }; role_server: { hosts: string[] } };
+    const j = JSON.parse(jsn.out) as {
+      _meta: { hostvars: Record<string, Record<string, string>> };
+      role_server: { hosts: string[] };
+    };
     assert.equal(j._meta.hostvars.node1!.mesh_address, m1);
     assert.deepEqual(j.role_server.hosts, ['node1']);
     assert.equal(j._meta.hostvars.node9!.mesh_address, undefined);
@@ -145,8 +183,15 @@ describe('bootstrap: API, CLI, trigger and inventory', { skip: why ?? false, tim
       const file = join(h.dir, fmt === 'json' ? 'inventory.sh' : `inventory.${fmt}`);
       if (fmt === 'json') writeFileSync(file, `#!/bin/sh\ncat <<'EOF'\n${r.out}EOF\n`, { mode: 0o755 });
       else writeFileSync(file, r.out);
-      const out = execFileSync('ansible-inventory', ['-i', file, '--list'], { encoding: 'utf8', env: { ...process.env, ANSIBLE_LOCAL_TEMP: join(h.dir, 'ansible-tmp') }, timeout: 60_000 });
-      const j = JSON.parse(out) as { _meta: { hostvars: Record<string, Record<string, string>> }; role_agent: { hosts: string[] } };
+      const out = execFileSync('ansible-inventory', ['-i', file, '--list'], {
+        encoding: 'utf8',
+        env: { ...process.env, ANSIBLE_LOCAL_TEMP: join(h.dir, 'ansible-tmp') },
+        timeout: 60_000,
+      });
+      const j = JSON.parse(out) as {
+        _meta: { hostvars: Record<string, Record<string, string>> };
+        role_agent: { hosts: string[] };
+      };
       assert.equal(j._meta.hostvars.node1?.mesh_address, m1, `${fmt}: ${out.slice(0, 300)}`);
       assert.deepEqual(j.role_agent.hosts, ['node2', 'node9'], fmt);
     }
@@ -157,10 +202,13 @@ describe('bootstrap: API, CLI, trigger and inventory', { skip: why ?? false, tim
     outputs.push(await mesh.text());
     const events = JSON.stringify(await h.store.events.list({ limit: 100000 }));
     const privs = [nodes[0]!, nodes[1]!].map((n) => n.exec('cat', ['/etc/wireguard/wg0.key']).trim());
-    const sshKey = loadBootstrapKey(h.stateDir).privateKey.split('\n').filter((l) => l.length > 40)[1]!;
+    const sshKey = loadBootstrapKey(h.stateDir)
+      .privateKey.split('\n')
+      .filter((l) => l.length > 40)[1]!;
     const blobs = { log: h.logText(), events, outputs: outputs.join('\n') };
     for (const secret of [CANARY, ...privs, sshKey]) {
-      for (const [where, text] of Object.entries(blobs)) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 6)}…) appears in ${where}`);
+      for (const [where, text] of Object.entries(blobs))
+        assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 6)}…) appears in ${where}`);
     }
     // and the scan is not vacuous: the token really reached the nodes (k3s stand-in records its hash)
     assert.match(nodes[0]!.exec('cat', ['/run/k3s-recorder/token.sha256.1']), /^[0-9a-f]{64}/);

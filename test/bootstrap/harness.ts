@@ -46,7 +46,10 @@ export interface Harness {
 /** For harnesses on `source: internet`: a bundle source with nothing imported (never fetched). */
 export const noBundle = (dir: string) => () => ({ publicUrl: 'http://127.0.0.1:9', imagesDir: dir });
 
-export async function harness(overrides: Record<string, unknown> = {}, opts: { bundleSource?: () => BundleSource } = {}): Promise<Harness> {
+export async function harness(
+  overrides: Record<string, unknown> = {},
+  opts: { bundleSource?: () => BundleSource } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-boot-'));
   const stateDir = join(dir, 'state');
   const kp = ensureBootstrapKey(stateDir);
@@ -56,7 +59,9 @@ export async function harness(overrides: Record<string, unknown> = {}, opts: { b
   const cfg = configSchema.parse({
     stateDir,
     network: { address: `${sn}.1`, subnet: lab.subnetCidr, pool: { start: `${sn}.100`, end: `${sn}.199` } },
-    profiles: { rocky9: { kernel: 'k', initrd: 'i', installTree: 'http://198.18.0.1/tree', kickstart: 'rocky9.ks.hbs' } },
+    profiles: {
+      rocky9: { kernel: 'k', initrd: 'i', installTree: 'http://198.18.0.1/tree', kickstart: 'rocky9.ks.hbs' },
+    },
   });
   const config = bootstrapSchema.parse({
     ssh: { readyTimeoutMs: 10_000 },
@@ -80,7 +85,15 @@ export async function harness(overrides: Record<string, unknown> = {}, opts: { b
     },
   });
   const log = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
-  const boot = new Bootstrapper({ store, registry, config: () => config, stateDir, log, socketFactory: lab.connect, bundleSource: opts.bundleSource ?? noBundle(stateDir) });
+  const boot = new Bootstrapper({
+    store,
+    registry,
+    config: () => config,
+    stateDir,
+    log,
+    socketFactory: lab.connect,
+    bundleSource: opts.bundleSource ?? noBundle(stateDir),
+  });
   return {
     dir,
     store,
@@ -93,9 +106,19 @@ export async function harness(overrides: Record<string, unknown> = {}, opts: { b
     stateDir,
     logText: () => logs,
     async install(node, role, hostKey) {
-      await registry.add({ name: node.name, macs: [`52:54:00:00:00:${node.index.toString(16).padStart(2, '0')}`], profile: 'rocky9', role, ipv4: node.address, netboot: false });
+      await registry.add({
+        name: node.name,
+        macs: [`52:54:00:00:00:${node.index.toString(16).padStart(2, '0')}`],
+        profile: 'rocky9',
+        role,
+        ipv4: node.address,
+        netboot: false,
+      });
       await registry.transition(node.name, 'armed', 'test: arm');
-      await registry.transition(node.name, 'installed', 'test: %post callback', { sshHostKeys: [hostKey ?? node.hostKey], netboot: false });
+      await registry.transition(node.name, 'installed', 'test: %post callback', {
+        sshHostKeys: [hostKey ?? node.hostKey],
+        netboot: false,
+      });
     },
     async close() {
       await boot.idle().catch(() => undefined);

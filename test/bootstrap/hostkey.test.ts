@@ -45,7 +45,10 @@ describe('bootstrap: host-key pinning and failure isolation', { skip: why ?? fal
     const events = await h.store.events.list({ host: node.name });
     const failed = events.find((e) => e.kind === 'bootstrap.failed');
     assert.ok(failed, 'a bootstrap.failed event');
-    assert.match(failed.message, /host key mismatch .* presented ssh-ed25519 SHA256:.*pinned ssh-ed25519 SHA256:.*nothing was sent/);
+    assert.match(
+      failed.message,
+      /host key mismatch .* presented ssh-ed25519 SHA256:.*pinned ssh-ed25519 SHA256:.*nothing was sent/,
+    );
     // exactly one attempt: a mismatch is never retried
     assert.equal(events.filter((e) => e.kind === 'bootstrap.step' && /attempt/.test(e.message)).length, 1);
     // nothing ran on the node: no authentication happened, no key, no k3s invocation
@@ -67,7 +70,14 @@ describe('bootstrap: host-key pinning and failure isolation', { skip: why ?? fal
 
   it('no pinned key at all: refuses to connect (no trust on first use)', async () => {
     const n = nodes[1]!;
-    await h.registry.add({ name: n.name, macs: ['52:54:00:00:01:02'], profile: 'rocky9', role: 'agent', ipv4: n.address, netboot: true });
+    await h.registry.add({
+      name: n.name,
+      macs: ['52:54:00:00:01:02'],
+      profile: 'rocky9',
+      role: 'agent',
+      ipv4: n.address,
+      netboot: true,
+    });
     await h.registry.transition(n.name, 'installed', 'test: %post without keys', { netboot: false });
     const r = await h.boot.bootstrap(n.name, 'test');
     assert.equal(r.error?.code, 'KS_HOST_KEY_MISMATCH');
@@ -90,12 +100,19 @@ describe('bootstrap: host-key pinning and failure isolation', { skip: why ?? fal
       seen = b.exec('sh', ['-c', 'test -e /run/k3s-recorder/argv.1 && echo y || echo n']).trim() === 'y';
       if (!seen) await new Promise((r) => setTimeout(r, 100));
     }
-    assert.ok(seen, `node b reached the k3s step${bEnded ? ` (its bootstrap ended first: ${bEnded.error?.code} ${bEnded.error?.message})` : ''}`);
+    assert.ok(
+      seen,
+      `node b reached the k3s step${bEnded ? ` (its bootstrap ended first: ${bEnded.error?.code} ${bEnded.error?.message})` : ''}`,
+    );
     b.kill();
     const [ra, rb] = await Promise.all([pa, pb]);
     assert.equal(ra.ok, true, ra.error?.message);
     assert.equal((await h.registry.require(a.name)).state, 'ready');
-    assert.match(a.sshdLog(), /Accepted publickey for root/, 'the sshd log shows accepted logins (so its absence above means something)');
+    assert.match(
+      a.sshdLog(),
+      /Accepted publickey for root/,
+      'the sshd log shows accepted logins (so its absence above means something)',
+    );
     assert.equal(rb.ok, false);
     assert.equal((await h.registry.require(b.name)).state, 'failed');
     const ev = (await h.store.events.list({ host: b.name })).find((e) => e.kind === 'bootstrap.failed');
@@ -111,8 +128,18 @@ describe('bootstrap: host-key pinning and failure isolation', { skip: why ?? fal
     const saved = h.config.ssh.readyTimeoutMs;
     h.config.ssh.readyTimeoutMs = 2000;
     try {
-      await h.registry.add({ name: 'tarpit', macs: ['52:54:00:00:09:99'], profile: 'rocky9', role: 'agent', ipv4: tarpitAddr, netboot: true });
-      await h.registry.transition('tarpit', 'installed', 'test: %post', { sshHostKeys: [nodes[0]!.hostKey], netboot: false });
+      await h.registry.add({
+        name: 'tarpit',
+        macs: ['52:54:00:00:09:99'],
+        profile: 'rocky9',
+        role: 'agent',
+        ipv4: tarpitAddr,
+        netboot: true,
+      });
+      await h.registry.transition('tarpit', 'installed', 'test: %post', {
+        sshHostKeys: [nodes[0]!.hostKey],
+        netboot: false,
+      });
       const healthy = nodes[0]!;
       await h.registry.remove(healthy.name);
       await h.install(healthy, 'agent');
@@ -140,7 +167,9 @@ describe('bootstrap: host-key pinning and failure isolation', { skip: why ?? fal
       const since = (await h.store.events.list({ limit: 1 })).at(-1)?.id ?? 0;
       const [rx, ry] = await Promise.all([h.boot.bootstrap(x, 'test'), h.boot.bootstrap(y, 'test')]);
       assert.equal(rx.ok && ry.ok, true, `${rx.error?.message} ${ry.error?.message}`);
-      const ev = (await h.store.events.list({ after: since, limit: 10000 })).filter((e) => e.kind.startsWith('bootstrap.'));
+      const ev = (await h.store.events.list({ after: since, limit: 10000 })).filter((e) =>
+        e.kind.startsWith('bootstrap.'),
+      );
       const doneX = ev.find((e) => e.host === x && e.kind === 'bootstrap.done')!;
       const firstY = ev.find((e) => e.host === y)!;
       assert.ok(doneX && firstY && firstY.id > doneX.id, 'the second plan ran after the first finished');

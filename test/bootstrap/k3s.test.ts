@@ -12,7 +12,12 @@ import { invocation, joinScript, invocationId, type K3sInstaller, type K3sSettin
 import { bundleFetch } from '../../src/bootstrap/k3s-fetch';
 import type { K3sBundle } from '../../src/images/k3s-bundle';
 
-const S: K3sSettings = { extraArgs: ['--disable=traefik'], apiPort: 6443, meshInterface: 'wg0', nodeStateDir: '/var/lib/kickstand' };
+const S: K3sSettings = {
+  extraArgs: ['--disable=traefik'],
+  apiPort: 6443,
+  meshInterface: 'wg0',
+  nodeStateDir: '/var/lib/kickstand',
+};
 const NET: K3sInstaller = { source: 'internet', command: '/opt/k3s/install.sh' };
 
 const sha = (c: string) => c.repeat(64);
@@ -27,12 +32,28 @@ const BUNDLE: K3sBundle = {
   sums: { name: 'sha256sum-arm64.txt', sha256: sha('d'), size: 1 },
   selinuxRpms: [],
 };
-const bundle = (b: K3sBundle = BUNDLE): K3sInstaller => ({ source: 'bundle', fetch: bundleFetch(b, 'http://198.18.0.1:8080/') });
+const bundle = (b: K3sBundle = BUNDLE): K3sInstaller => ({
+  source: 'bundle',
+  fetch: bundleFetch(b, 'http://198.18.0.1:8080/'),
+});
 
 describe('k3s invocation', () => {
   it('first server initialises, later servers join with --server, agents with K3S_URL', () => {
-    assert.deepEqual(invocation('server', '198.19.0.1', null, S), { role: 'server', args: ['server', '--cluster-init', '--node-ip', '198.19.0.1', '--flannel-iface', 'wg0', '--disable=traefik'], url: null });
-    assert.deepEqual(invocation('server', '198.19.0.2', '198.19.0.1', S).args, ['server', '--server', 'https://198.19.0.1:6443', '--node-ip', '198.19.0.2', '--flannel-iface', 'wg0', '--disable=traefik']);
+    assert.deepEqual(invocation('server', '198.19.0.1', null, S), {
+      role: 'server',
+      args: ['server', '--cluster-init', '--node-ip', '198.19.0.1', '--flannel-iface', 'wg0', '--disable=traefik'],
+      url: null,
+    });
+    assert.deepEqual(invocation('server', '198.19.0.2', '198.19.0.1', S).args, [
+      'server',
+      '--server',
+      'https://198.19.0.1:6443',
+      '--node-ip',
+      '198.19.0.2',
+      '--flannel-iface',
+      'wg0',
+      '--disable=traefik',
+    ]);
     const agent = invocation('agent', '198.19.0.3', '198.19.0.1', S);
     assert.deepEqual(agent.args, ['agent', '--node-ip', '198.19.0.3', '--flannel-iface', 'wg0', '--disable=traefik']);
     assert.equal(agent.url, 'https://198.19.0.1:6443');
@@ -43,7 +64,10 @@ describe('k3s invocation', () => {
     const script = joinScript(inv, S, NET);
     assert.match(script, /IFS= read -r K3S_TOKEN\nexport K3S_TOKEN/);
     assert.match(script, /export K3S_URL='https:\/\/198\.19\.0\.1:6443'/);
-    assert.match(script, /^\/opt\/k3s\/install\.sh 'agent' '--node-ip' '198\.19\.0\.3' '--flannel-iface' 'wg0' '--disable=traefik' <\/dev\/null$/m);
+    assert.match(
+      script,
+      /^\/opt\/k3s\/install\.sh 'agent' '--node-ip' '198\.19\.0\.3' '--flannel-iface' 'wg0' '--disable=traefik' <\/dev\/null$/m,
+    );
     assert.equal(invocationId(inv, NET), invocationId(invocation('agent', '198.19.0.3', '198.19.0.1', S), NET));
     assert.notEqual(invocationId(inv, NET), invocationId(invocation('agent', '198.19.0.4', '198.19.0.1', S), NET));
   });
@@ -56,16 +80,29 @@ describe('k3s bundle node script', () => {
   it('fetches each file from publicUrl/images/k3s/<version>/<arch>/ and checks it against the hash recorded at import', () => {
     assert.match(script, /^base='http:\/\/198\.18\.0\.1:8080\/images\/k3s\/v1\.31\.4%2Bk3s1\/arm64'$/m);
     assert.match(script, /curl -fsS [^\n]*-o "\$tmp" "\$base\/\$1"/);
-    assert.match(script, /got=\$\(sha256sum "\$tmp" \| cut -d" " -f1\)\n\s+if \[ "\$got" != "\$3" \]; then rm -f "\$tmp"; [^\n]*exit 3; fi/);
+    assert.match(
+      script,
+      /got=\$\(sha256sum "\$tmp" \| cut -d" " -f1\)\n\s+if \[ "\$got" != "\$3" \]; then rm -f "\$tmp"; [^\n]*exit 3; fi/,
+    );
     assert.match(script, new RegExp(`^fetch_verified 'k3s' '/usr/local/bin/k3s' '${sha('a')}' 0755$`, 'm'));
-    assert.match(script, new RegExp(`^fetch_verified 'k3s-airgap-images-arm64.tar.zst' '/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst' '${sha('b')}' 0644$`, 'm'));
-    assert.match(script, new RegExp(`^fetch_verified 'install.sh' '/var/lib/kickstand/k3s-install.sh' '${sha('c')}' 0700$`, 'm'));
+    assert.match(
+      script,
+      new RegExp(
+        `^fetch_verified 'k3s-airgap-images-arm64.tar.zst' '/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst' '${sha('b')}' 0644$`,
+        'm',
+      ),
+    );
+    assert.match(
+      script,
+      new RegExp(`^fetch_verified 'install.sh' '/var/lib/kickstand/k3s-install.sh' '${sha('c')}' 0700$`, 'm'),
+    );
     // the checked file is moved into place only after the check
     assert.ok(script.indexOf('mv -f "$tmp" "$2"') > script.indexOf('if [ "$got" != "$3" ]'));
   });
 
   it('runs the bundle install.sh with INSTALL_K3S_SKIP_DOWNLOAD=true, after every fetch, token from stdin only', () => {
-    const run = "INSTALL_K3S_SKIP_DOWNLOAD=true sh '/var/lib/kickstand/k3s-install.sh' 'agent' '--node-ip' '198.19.0.3' '--flannel-iface' 'wg0' '--disable=traefik' </dev/null";
+    const run =
+      "INSTALL_K3S_SKIP_DOWNLOAD=true sh '/var/lib/kickstand/k3s-install.sh' 'agent' '--node-ip' '198.19.0.3' '--flannel-iface' 'wg0' '--disable=traefik' </dev/null";
     assert.ok(script.split('\n').includes(run), script);
     assert.ok(script.indexOf(run) > script.lastIndexOf('fetch_verified '));
     assert.match(script, /IFS= read -r K3S_TOKEN\nexport K3S_TOKEN\nexport K3S_URL='https:\/\/198\.19\.0\.1:6443'/);
@@ -75,7 +112,10 @@ describe('k3s bundle node script', () => {
 
   it('the marker id changes with the version, the architecture or any recorded hash, not with publicUrl', () => {
     const id = invocationId(inv, bundle());
-    assert.equal(id, invocationId(inv, { source: 'bundle', fetch: bundleFetch(BUNDLE, 'http://kickstand.example:8080') }));
+    assert.equal(
+      id,
+      invocationId(inv, { source: 'bundle', fetch: bundleFetch(BUNDLE, 'http://kickstand.example:8080') }),
+    );
     assert.notEqual(id, invocationId(inv, NET));
     assert.notEqual(id, invocationId(inv, bundle({ ...BUNDLE, version: 'v1.31.5+k3s1' })));
     assert.notEqual(id, invocationId(inv, bundle({ ...BUNDLE, arch: 'amd64' })));

@@ -47,7 +47,11 @@ describe('bootstrap keys and pins', () => {
       const expected = execFileSync('ssh-keygen', ['-l', '-f', join(dir, 'k.pub')], { encoding: 'utf8' }).split(' ')[1];
       const [pin] = parsePins([line]);
       assert.equal(fingerprint(pin!.blob), expected);
-      assert.deepEqual(hostKeyAlgorithms(parsePins([line, 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7'])), ['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256']);
+      assert.deepEqual(hostKeyAlgorithms(parsePins([line, 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7'])), [
+        'ssh-ed25519',
+        'rsa-sha2-512',
+        'rsa-sha2-256',
+      ]);
       assert.throws(() => parsePins(['not a key']), /not an OpenSSH public key/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -7,15 +7,36 @@ import assert from 'node:assert/strict';
 import { renderConfig, type MeshSettings } from '../../src/bootstrap/wireguard';
 import { nextFreeAddress, type MeshMember } from '../../src/model/mesh-member';
 
-const S: MeshSettings = { cidr: '198.19.0.0/24', listenPort: 51820, interface: 'wg0', configDir: '/etc/wireguard', persistentKeepalive: 25 };
+const S: MeshSettings = {
+  cidr: '198.19.0.0/24',
+  listenPort: 51820,
+  interface: 'wg0',
+  configDir: '/etc/wireguard',
+  persistentKeepalive: 25,
+};
 const key = (c: string) => c.repeat(42) + 'A=';
-const m = (host: string, address: string, publicKey: string | null, endpoint: string | null = '198.18.0.10'): MeshMember => ({
-  host, address, publicKey, endpoint, listenPort: 51820, createdAt: '', updatedAt: '',
+const m = (
+  host: string,
+  address: string,
+  publicKey: string | null,
+  endpoint: string | null = '198.18.0.10',
+): MeshMember => ({
+  host,
+  address,
+  publicKey,
+  endpoint,
+  listenPort: 51820,
+  createdAt: '',
+  updatedAt: '',
 });
 
 describe('wireguard config rendering', () => {
   it('renders the interface and one [Peer] per other keyed member, each with exactly its /32', () => {
-    const members = [m('a', '198.19.0.1', key('a')), m('b', '198.19.0.2', key('b'), '198.18.0.12'), m('c', '198.19.0.3', null)];
+    const members = [
+      m('a', '198.19.0.1', key('a')),
+      m('b', '198.19.0.2', key('b'), '198.18.0.12'),
+      m('c', '198.19.0.3', null),
+    ];
     const conf = renderConfig(members[0]!, members, S);
     assert.equal(
       conf,
@@ -41,7 +62,10 @@ describe('wireguard config rendering', () => {
   it('refuses injected or malformed values before touching any node', () => {
     const self = m('a', '198.19.0.1', key('a'));
     assert.throws(() => renderConfig(self, [self, m('b', '198.19.0.2', `${key('b')}\n[Peer]`)], S), /not a valid key/);
-    assert.throws(() => renderConfig(self, [self, m('b', '198.19.0.2', key('b'), '198.18.0.1\nAllowedIPs = 0.0.0.0/0')], S), /not an address or host name/);
+    assert.throws(
+      () => renderConfig(self, [self, m('b', '198.19.0.2', key('b'), '198.18.0.1\nAllowedIPs = 0.0.0.0/0')], S),
+      /not an address or host name/,
+    );
     assert.throws(() => renderConfig(self, [self, m('b', '0.0.0.0/0', key('b'))], S), /not IPv4/);
     assert.throws(() => renderConfig(self, [self, m('b', '198.19.0.1', key('b'))], S), /assigned twice/);
   });

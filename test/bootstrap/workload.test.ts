@@ -52,14 +52,20 @@ describe('workload runner over pinned SSH', { skip: why ?? false, timeout: 60_00
 
   it('converges every node, then a second run changes nothing', async () => {
     const first = await runWorkload(inv, opts());
-    assert.deepEqual(first.map((r) => [r.node, r.ok, r.changed]).sort(), [['node1', true, 3], ['node2', true, 3]]);
+    assert.deepEqual(first.map((r) => [r.node, r.ok, r.changed]).sort(), [
+      ['node1', true, 3],
+      ['node2', true, 3],
+    ]);
     const n2 = inv.nodes[1]!;
     assert.equal(readFileSync(join(n2.dir, 'node.conf'), 'utf8'), 'name=node2\nindex=2\n');
     assert.equal(statSync(join(n2.dir, 'node.conf')).mode & 0o777, 0o640);
     assert.equal(readFileSync(join(n2.dir, 'motd'), 'utf8'), "it's static\n");
     const before = statSync(join(n2.dir, 'motd'));
     const second = await runWorkload(inv, opts());
-    assert.deepEqual(second.map((r) => r.changed), [0, 0]);
+    assert.deepEqual(
+      second.map((r) => r.changed),
+      [0, 0],
+    );
     const now = statSync(join(n2.dir, 'motd'));
     assert.deepEqual([now.ino, now.mtimeMs, now.ctimeMs], [before.ino, before.mtimeMs, before.ctimeMs]);
   });

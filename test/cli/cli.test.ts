@@ -20,12 +20,27 @@ describe('kickstand CLI against a running daemon', () => {
   after(() => d.cleanup());
 
   it('adds, lists, shows, sets and removes a host', () => {
-    const add = d.cli(['host', 'add', 'node1', '--mac', '52-54-00-AA-BB-01', '--profile', 'rocky9', '--role', 'worker', '--var', 'disk=vda']);
+    const add = d.cli([
+      'host',
+      'add',
+      'node1',
+      '--mac',
+      '52-54-00-AA-BB-01',
+      '--profile',
+      'rocky9',
+      '--role',
+      'worker',
+      '--var',
+      'disk=vda',
+    ]);
     assert.equal(add.code, 0, add.stderr);
     assert.equal(add.stdout, 'added node1 (armed)\n');
     const list = d.cli(['host', 'list']);
     assert.equal(list.code, 0);
-    assert.match(list.stdout, /^NAME\s+STATE\s+NETBOOT\s+PROFILE\s+ROLE\s+IPV4\s+MACS\nnode1\s+armed\s+armed\s+rocky9\s+worker\s+-\s+52:54:00:aa:bb:01\n$/);
+    assert.match(
+      list.stdout,
+      /^NAME\s+STATE\s+NETBOOT\s+PROFILE\s+ROLE\s+IPV4\s+MACS\nnode1\s+armed\s+armed\s+rocky9\s+worker\s+-\s+52:54:00:aa:bb:01\n$/,
+    );
     const json = JSON.parse(d.cli(['host', 'list', '--json']).stdout);
     assert.equal(json[0].name, 'node1');
     const show = d.cli(['host', 'show', 'node1']);
@@ -39,18 +54,39 @@ describe('kickstand CLI against a running daemon', () => {
     assert.match(ev.stdout, /host\.state\s+armed → registered: disarmed by operator/);
     assert.equal(JSON.parse(d.cli(['host', 'events', 'node1', '--json']).stdout).length, 3);
     assert.equal(d.cli(['host', 'rm', 'node1']).stdout, 'removed node1\n');
-    assert.equal(d.cli(['host', 'list']).stdout, 'no hosts registered (add one with `kickstand host add NAME --mac … --profile …`)\n');
+    assert.equal(
+      d.cli(['host', 'list']).stdout,
+      'no hosts registered (add one with `kickstand host add NAME --mac … --profile …`)\n',
+    );
   });
 
   it('refuses bad input with exit code 2, naming the flag and the fix', () => {
     d.cli(['host', 'add', 'taken', '--mac', '52:54:00:00:00:aa', '--profile', 'rocky9', '--ip', '198.18.0.40']);
     const cases: Array<[string[], RegExp]> = [
-      [['host', 'add', 'n2', '--mac', 'zz:zz', '--profile', 'rocky9'], /error: "zz:zz" is not a MAC address \[--mac\] \(KS_INVALID_MAC\)\n {2}fix: write it as aa:bb:cc:dd:ee:ff/],
-      [['host', 'add', 'n2', '--mac', '5254.0000.00AA', '--profile', 'rocky9'], /MAC 52:54:00:00:00:aa already belongs to host taken \[--mac\] \(KS_MAC_IN_USE\)/],
-      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--ip', '198.18.0.40'], /198\.18\.0\.40 is already reserved for host taken \[--ip\]/],
-      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'centos'], /no profile named "centos" \[--profile\] \(KS_UNKNOWN_PROFILE\)\n {2}fix: use one of: rocky9/],
-      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--ip', '198.19.1.1'], /not a host address in the provisioning subnet 198\.18\.0\.0\/24 \[--ip\]/],
-      [['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--var', 'novalue'], /--var "novalue": write it as KEY=VALUE/],
+      [
+        ['host', 'add', 'n2', '--mac', 'zz:zz', '--profile', 'rocky9'],
+        /error: "zz:zz" is not a MAC address \[--mac\] \(KS_INVALID_MAC\)\n {2}fix: write it as aa:bb:cc:dd:ee:ff/,
+      ],
+      [
+        ['host', 'add', 'n2', '--mac', '5254.0000.00AA', '--profile', 'rocky9'],
+        /MAC 52:54:00:00:00:aa already belongs to host taken \[--mac\] \(KS_MAC_IN_USE\)/,
+      ],
+      [
+        ['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--ip', '198.18.0.40'],
+        /198\.18\.0\.40 is already reserved for host taken \[--ip\]/,
+      ],
+      [
+        ['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'centos'],
+        /no profile named "centos" \[--profile\] \(KS_UNKNOWN_PROFILE\)\n {2}fix: use one of: rocky9/,
+      ],
+      [
+        ['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--ip', '198.19.1.1'],
+        /not a host address in the provisioning subnet 198\.18\.0\.0\/24 \[--ip\]/,
+      ],
+      [
+        ['host', 'add', 'n2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9', '--var', 'novalue'],
+        /--var "novalue": write it as KEY=VALUE/,
+      ],
       [['host', 'add', 'N_2', '--mac', '52:54:00:00:00:ab', '--profile', 'rocky9'], /\[NAME\] \(KS_INVALID_HOSTNAME\)/],
       [['host', 'add', 'n2', '--profile', 'rocky9'], /required option '--mac <mac>' not specified/],
       [['host', 'frobnicate'], /unknown command 'frobnicate'/],
@@ -65,7 +101,11 @@ describe('kickstand CLI against a running daemon', () => {
 
   it('host watch follows the timeline live (--json lines)', async () => {
     d.cli(['host', 'add', 'w1', '--mac', '52:54:00:00:03:01', '--profile', 'rocky9', '--no-netboot']);
-    const child = spawn(process.execPath, [...cliArgv(), '--server', d.url, '--state-dir', d.stateDir, 'host', 'watch', 'w1', '--json', '--backlog', '0'], { cwd: REPO });
+    const child = spawn(
+      process.execPath,
+      [...cliArgv(), '--server', d.url, '--state-dir', d.stateDir, 'host', 'watch', 'w1', '--json', '--backlog', '0'],
+      { cwd: REPO },
+    );
     try {
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -73,7 +113,10 @@ describe('kickstand CLI against a running daemon', () => {
       assert.equal(d.cli(['host', 'set', 'w1', '--netboot']).code, 0);
       const deadline = Date.now() + 10_000;
       while (!out.includes('"host.state"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      const kinds = out.trim().split('\n').map((l) => JSON.parse(l).kind);
+      const kinds = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).kind);
       assert.deepEqual(kinds, ['host.updated', 'host.state']);
     } finally {
       child.kill('SIGKILL');
@@ -100,7 +143,10 @@ describe('kickstand CLI without a daemon', () => {
     const port = await closedPort();
     const r = runCli(['--server', `http://127.0.0.1:${port}`, '--token', 'x'.repeat(32), 'host', 'list']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`cannot reach the Kickstand daemon at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(`cannot reach the Kickstand daemon at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+    );
     assert.match(r.stderr, /fix: start it with `kickstand serve --config/);
   });
 

@@ -45,7 +45,13 @@ describe('config', () => {
     assert.deepEqual(c.profiles, {});
     // Resolved once here: network.address and http.listen's port; never null for callers.
     assert.equal(c.http.publicUrl, 'http://198.18.0.1:8080');
-    assert.equal(loadConfig({ file: write('pub.yaml', `${MINIMAL}http: { listen: 0.0.0.0:8081, publicUrl: 'http://boot.example:80/' }\n`), env: {} }).http.publicUrl, 'http://boot.example:80');
+    assert.equal(
+      loadConfig({
+        file: write('pub.yaml', `${MINIMAL}http: { listen: 0.0.0.0:8081, publicUrl: 'http://boot.example:80/' }\n`),
+        env: {},
+      }).http.publicUrl,
+      'http://boot.example:80',
+    );
     assert.deepEqual(c.store, { syncIntervalMs: null, checkpointPeriodMs: null });
   });
 
@@ -62,7 +68,13 @@ describe('config', () => {
     const f = write('env.yaml', MINIMAL);
     const c = loadConfig({
       file: f,
-      env: { KICKSTAND_HTTP__LISTEN: '127.0.0.1:9999', KICKSTAND_NETWORK__DNS: '[198.18.0.53]', KICKSTAND_LOG__LEVEL: 'debug', KICKSTAND_TOKEN: 'client-only', KICKSTAND_URL: 'x' },
+      env: {
+        KICKSTAND_HTTP__LISTEN: '127.0.0.1:9999',
+        KICKSTAND_NETWORK__DNS: '[198.18.0.53]',
+        KICKSTAND_LOG__LEVEL: 'debug',
+        KICKSTAND_TOKEN: 'client-only',
+        KICKSTAND_URL: 'x',
+      },
       overrides: { stateDir: 'rel/state' },
     });
     assert.equal(c.http.listen, '127.0.0.1:9999');
@@ -73,14 +85,16 @@ describe('config', () => {
   });
 
   it('maps env names to camelCase paths', () => {
-    assert.deepEqual(envOverrides({ KICKSTAND_STATE_DIR: '/x', KICKSTAND_NETWORK__POOL__START: '198.18.0.5' }).map((o) => o.path), [
-      ['network', 'pool', 'start'],
-      ['stateDir'],
-    ]);
+    assert.deepEqual(
+      envOverrides({ KICKSTAND_STATE_DIR: '/x', KICKSTAND_NETWORK__POOL__START: '198.18.0.5' }).map((o) => o.path),
+      [['network', 'pool', 'start'], ['stateDir']],
+    );
   });
 
   it('refuses a bad file naming the file, the key, the problem and an example', () => {
-    const f = write('bad.yaml', `
+    const f = write(
+      'bad.yaml',
+      `
 network:
   address: 198.18.0.1
   subnet: 198.18.0.0/24
@@ -90,7 +104,8 @@ http:
 dhcp:
   mode: sometimes
 frobnicate: 1
-`);
+`,
+    );
     let err: ConfigError | undefined;
     try {
       loadConfig({ file: f, env: {} });
@@ -100,26 +115,57 @@ frobnicate: 1
     assert.ok(err instanceof ConfigError, 'a ConfigError is thrown');
     assert.equal(err.code, 'KS_CONFIG_INVALID');
     assert.match(err.message, new RegExp(`invalid configuration in ${f.replace(/[.]/g, '\\.')}`));
-    assert.ok(err.problems.some((p) => /^network\.pool\.start: is outside subnet 198\.18\.0\.0\/24 — e\.g\. network\.pool\.start: 198\.18\.0\.100$/.test(p)), err.problems.join('\n'));
-    assert.ok(err.problems.some((p) => p.startsWith('http.listen: HOST:PORT') && p.includes('e.g. http.listen: 0.0.0.0:8080')), err.problems.join('\n'));
-    assert.ok(err.problems.some((p) => p.startsWith('dhcp.mode:') && p.includes('e.g. dhcp.mode: authoritative')), err.problems.join('\n'));
-    assert.ok(err.problems.some((p) => p.includes('unknown key(s) frobnicate')), err.problems.join('\n'));
+    assert.ok(
+      err.problems.some((p) =>
+        /^network\.pool\.start: is outside subnet 198\.18\.0\.0\/24 — e\.g\. network\.pool\.start: 198\.18\.0\.100$/.test(
+          p,
+        ),
+      ),
+      err.problems.join('\n'),
+    );
+    assert.ok(
+      err.problems.some((p) => p.startsWith('http.listen: HOST:PORT') && p.includes('e.g. http.listen: 0.0.0.0:8080')),
+      err.problems.join('\n'),
+    );
+    assert.ok(
+      err.problems.some((p) => p.startsWith('dhcp.mode:') && p.includes('e.g. dhcp.mode: authoritative')),
+      err.problems.join('\n'),
+    );
+    assert.ok(
+      err.problems.some((p) => p.includes('unknown key(s) frobnicate')),
+      err.problems.join('\n'),
+    );
   });
 
   it('names the environment variable when an override is wrong', () => {
     const f = write('envbad.yaml', MINIMAL);
-    assert.throws(() => loadConfig({ file: f, env: { KICKSTAND_TFTP__MAX_SESSIONS: 'lots' } }), (e: ConfigError) =>
-      e.problems.some((p) => p.startsWith('tftp.maxSessions:') && p.includes('(from KICKSTAND_TFTP__MAX_SESSIONS)')),
+    assert.throws(
+      () => loadConfig({ file: f, env: { KICKSTAND_TFTP__MAX_SESSIONS: 'lots' } }),
+      (e: ConfigError) =>
+        e.problems.some((p) => p.startsWith('tftp.maxSessions:') && p.includes('(from KICKSTAND_TFTP__MAX_SESSIONS)')),
     );
   });
 
   it('refuses an unreadable file and YAML syntax errors', () => {
-    assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), { code: 'KS_CONFIG_UNREADABLE', message: /ENOENT/, fix: /--config FILE/ });
-    assert.throws(() => loadConfig({ file: write('syntax.yaml', 'network: [\n'), env: {} }), (e: ConfigError) => e.problems[0]!.startsWith('YAML syntax:'));
-    assert.throws(() => loadConfig({ file: write('list.yaml', '- a\n- b\n'), env: {} }), (e: ConfigError) => /YAML mapping/.test(e.problems[0]!));
+    assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), {
+      code: 'KS_CONFIG_UNREADABLE',
+      message: /ENOENT/,
+      fix: /--config FILE/,
+    });
+    assert.throws(
+      () => loadConfig({ file: write('syntax.yaml', 'network: [\n'), env: {} }),
+      (e: ConfigError) => e.problems[0]!.startsWith('YAML syntax:'),
+    );
+    assert.throws(
+      () => loadConfig({ file: write('list.yaml', '- a\n- b\n'), env: {} }),
+      (e: ConfigError) => /YAML mapping/.test(e.problems[0]!),
+    );
   });
 
   it('requires the network section', () => {
-    assert.throws(() => loadConfig({ file: write('nonet.yaml', 'stateDir: /tmp/x\n'), env: {} }), (e: ConfigError) => e.problems.some((p) => p.startsWith('network:')));
+    assert.throws(
+      () => loadConfig({ file: write('nonet.yaml', 'stateDir: /tmp/x\n'), env: {} }),
+      (e: ConfigError) => e.problems.some((p) => p.startsWith('network:')),
+    );
   });
 });

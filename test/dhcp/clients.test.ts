@@ -15,7 +15,14 @@ import { startDaemon, type Daemon } from './helpers/daemon';
 const NEED = { root: true, binaries: ['busybox', 'dhclient', 'ip'] };
 const why = missing(NEED);
 
-const MACS = { udhcpc: '52:54:00:10:00:01', pxeUefi: '52:54:00:10:00:02', pxeBios: '52:54:00:10:00:03', ipxe: '52:54:00:10:00:04', dhclient: '52:54:00:10:00:05', notArmed: '52:54:00:10:00:06' };
+const MACS = {
+  udhcpc: '52:54:00:10:00:01',
+  pxeUefi: '52:54:00:10:00:02',
+  pxeBios: '52:54:00:10:00:03',
+  ipxe: '52:54:00:10:00:04',
+  dhclient: '52:54:00:10:00:05',
+  notArmed: '52:54:00:10:00:06',
+};
 
 describe('real clients against the daemon (authoritative)', { skip: why }, () => {
   const lab = new Lab();
@@ -34,7 +41,16 @@ describe('real clients against the daemon (authoritative)', { skip: why }, () =>
     // Hosts registered before the daemon starts (it reads the registry per request anyway).
     const store = openSqliteStore(join(dir, 'kickstand.db'));
     const host = (name: string, mac: string, netboot = true) =>
-      store.hosts.create({ name, macs: [mac], profile: 'default', role: 'worker', ipv4: null, vars: {}, netboot, state: netboot ? 'armed' : 'registered' });
+      store.hosts.create({
+        name,
+        macs: [mac],
+        profile: 'default',
+        role: 'worker',
+        ipv4: null,
+        vars: {},
+        netboot,
+        state: netboot ? 'armed' : 'registered',
+      });
     await host('udhcpc', MACS.udhcpc);
     await host('pxe-uefi', MACS.pxeUefi);
     await host('pxe-bios', MACS.pxeBios);
@@ -48,7 +64,15 @@ describe('real clients against the daemon (authoritative)', { skip: why }, () =>
       srv,
       {
         dhcp: { mode: 'authoritative' },
-        network: { address: '198.18.10.1', subnet: '198.18.10.0/24', pool: { start: '198.18.10.100', end: '198.18.10.150' }, gateway: '198.18.10.1', dns: ['198.18.10.1'], domain: 'lab.test', leaseTime: 600 },
+        network: {
+          address: '198.18.10.1',
+          subnet: '198.18.10.0/24',
+          pool: { start: '198.18.10.100', end: '198.18.10.150' },
+          gateway: '198.18.10.1',
+          dns: ['198.18.10.1'],
+          domain: 'lab.test',
+          leaseTime: 600,
+        },
       },
       dir,
     );
@@ -64,7 +88,9 @@ describe('real clients against the daemon (authoritative)', { skip: why }, () =>
     const script = join(dir, `udhcpc-${mac.replace(/:/g, '')}.sh`);
     writeFileSync(script, `#!/bin/sh\n[ "$1" = bound ] && env > ${out}\nexit 0\n`);
     chmodSync(script, 0o755);
-    cli.exec('busybox', ['udhcpc', '-i', ifc, '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', script, ...extra], { timeoutMs: 20_000 });
+    cli.exec('busybox', ['udhcpc', '-i', ifc, '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', script, ...extra], {
+      timeoutMs: 20_000,
+    });
     assert.ok(existsSync(out), `udhcpc did not bind; daemon stderr: ${daemon.stderr()}`);
     return Object.fromEntries(
       readFileSync(out, 'utf8')
@@ -89,14 +115,26 @@ describe('real clients against the daemon (authoritative)', { skip: why }, () =>
       assert.equal(l?.state, 'bound');
       assert.equal(l?.mac, MACS.udhcpc);
       const ev = await store.events.list({ host: 'udhcpc' });
-      assert.ok(ev.some((e) => e.kind === 'dhcp.ack'), 'dhcp.ack on the host timeline');
+      assert.ok(
+        ev.some((e) => e.kind === 'dhcp.ack'),
+        'dhcp.ack on the host timeline',
+      );
     } finally {
       await store.close();
     }
   });
 
   it('PXE vendor class with arch 7 (udhcpc -V PXEClient:Arch:00007… + option 93) gets the UEFI loader', () => {
-    const env = udhcpc(MACS.pxeUefi, ['-V', 'PXEClient:Arch:00007:UNDI:003016', '-x', '0x5d:0007', '-O', '66', '-O', '67']);
+    const env = udhcpc(MACS.pxeUefi, [
+      '-V',
+      'PXEClient:Arch:00007:UNDI:003016',
+      '-x',
+      '0x5d:0007',
+      '-O',
+      '66',
+      '-O',
+      '67',
+    ]);
     assert.equal(env.boot_file, 'ipxe.efi');
     assert.equal(env.siaddr, '198.18.10.1');
   });
@@ -127,7 +165,11 @@ describe('real clients against the daemon (authoritative)', { skip: why }, () =>
     );
     const leases = join(dir, 'dhclient.leases');
     try {
-      cli.exec('dhclient', ['-4', '-1', '-v', '-cf', conf, '-lf', leases, '-pf', join(dir, 'dhclient.pid'), '-sf', '/bin/true', ifc], { timeoutMs: 30_000 });
+      cli.exec(
+        'dhclient',
+        ['-4', '-1', '-v', '-cf', conf, '-lf', leases, '-pf', join(dir, 'dhclient.pid'), '-sf', '/bin/true', ifc],
+        { timeoutMs: 30_000 },
+      );
     } finally {
       // -1 without -d leaves a daemonised dhclient; stop it by the PID it wrote.
       try {

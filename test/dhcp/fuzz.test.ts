@@ -40,13 +40,45 @@ function corpus(): Buffer[] {
   const macs = ['52:54:00:00:00:01', '52:54:00:00:00:02', '52:54:00:aa:bb:cc'];
   const seeds: Buffer[] = GOLDEN.map((g) => g.bytes).concat(MALFORMED.map((m) => m.bytes));
   const dir = join(__dirname, '../fixtures/dhcp/captures');
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.pcap'))) for (const d of readPcap(join(dir, f))) seeds.push(d.payload);
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.pcap')))
+    for (const d of readPcap(join(dir, f))) seeds.push(d.payload);
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.bin'))) seeds.push(readFileSync(join(dir, f)));
   for (const mac of macs) {
     for (const type of [T.DISCOVER, T.REQUEST, T.DECLINE, T.RELEASE, T.INFORM]) {
-      seeds.push(request({ type, mac, options: [[60, 'PXEClient:Arch:00000:UNDI:002001'], [93, [0, 0]], [54, ip4('198.18.0.1')], [50, ip4('198.18.0.100')]] }));
-      seeds.push(request({ type, mac, ciaddr: '198.18.0.100', options: [[77, 'iPXE'], [54, ip4('198.18.0.1')]] }));
-      seeds.push(request({ type, mac, giaddr: '198.18.64.1', options: [[82, [1, 2, 0, 1, 5, 4, 198, 18, 64, 0]], [57, [2, 64]]] }));
+      seeds.push(
+        request({
+          type,
+          mac,
+          options: [
+            [60, 'PXEClient:Arch:00000:UNDI:002001'],
+            [93, [0, 0]],
+            [54, ip4('198.18.0.1')],
+            [50, ip4('198.18.0.100')],
+          ],
+        }),
+      );
+      seeds.push(
+        request({
+          type,
+          mac,
+          ciaddr: '198.18.0.100',
+          options: [
+            [77, 'iPXE'],
+            [54, ip4('198.18.0.1')],
+          ],
+        }),
+      );
+      seeds.push(
+        request({
+          type,
+          mac,
+          giaddr: '198.18.64.1',
+          options: [
+            [82, [1, 2, 0, 1, 5, 4, 198, 18, 64, 0]],
+            [57, [2, 64]],
+          ],
+        }),
+      );
     }
   }
   return seeds;
@@ -110,15 +142,38 @@ describe('dhcp fuzz: decode → decide → encode', () => {
   for (const mode of ['authoritative', 'proxy'] as const) {
     it(`${mode}: ${N / 2} random and mutated datagrams, no exception, every reply decodes`, async (t) => {
       const store = openSqliteStore(':memory:');
-      await store.hosts.create({ name: 'node1', macs: ['52:54:00:00:00:01'], profile: 'default', role: 'worker', ipv4: null, vars: {}, netboot: true, state: 'armed' });
-      await store.hosts.create({ name: 'node2', macs: ['52:54:00:00:00:02'], profile: 'default', role: 'worker', ipv4: '198.18.0.50', vars: {}, netboot: false, state: 'registered' });
+      await store.hosts.create({
+        name: 'node1',
+        macs: ['52:54:00:00:00:01'],
+        profile: 'default',
+        role: 'worker',
+        ipv4: null,
+        vars: {},
+        netboot: true,
+        state: 'armed',
+      });
+      await store.hosts.create({
+        name: 'node2',
+        macs: ['52:54:00:00:00:02'],
+        profile: 'default',
+        role: 'worker',
+        ipv4: '198.18.0.50',
+        vars: {},
+        netboot: false,
+        state: 'registered',
+      });
       const dhcp = dhcpSchema.parse({
         mode,
         unknownHosts: 'discover',
         relayed: [{ subnet: '198.18.64.0/24', pool: { start: '198.18.64.10', end: '198.18.64.12' } }],
       });
       let clock = Date.UTC(2026, 0, 1);
-      const ctx = createHandlerContext({ config: { dhcp, network: NETWORK, http: { publicUrl: 'http://198.18.0.1:8080' } }, store, log: silentLogger(), now: () => clock });
+      const ctx = createHandlerContext({
+        config: { dhcp, network: NETWORK, http: { publicUrl: 'http://198.18.0.1:8080' } },
+        store,
+        log: silentLogger(),
+        now: () => clock,
+      });
       await ctx.book.load();
       const r = rng(SEED ^ (mode === 'proxy' ? 0x9e3779b9 : 0));
       const seeds = corpus();
@@ -132,7 +187,13 @@ describe('dhcp fuzz: decode → decide → encode', () => {
           const t0 = performance.now();
           let out;
           try {
-            out = await processDatagram(ctx, input, { broadcast: '198.18.0.255', serverPort: 67, clientPort: 68, from: { address: '198.18.0.9', port: 68 }, viaPxePort: r.int(8) === 0 });
+            out = await processDatagram(ctx, input, {
+              broadcast: '198.18.0.255',
+              serverPort: 67,
+              clientPort: 68,
+              from: { address: '198.18.0.9', port: 68 },
+              viaPxePort: r.int(8) === 0,
+            });
           } catch (err) {
             assert.fail(`seed ${SEED} index ${i}: ${(err as Error).stack}\ninput ${input.toString('hex')}`);
           }
@@ -153,10 +214,18 @@ describe('dhcp fuzz: decode → decide → encode', () => {
         let again = Infinity;
         for (let k = 0; k < 3; k += 1) {
           const t0 = performance.now();
-          await processDatagram(ctx, slowest.input, { broadcast: '198.18.0.255', serverPort: 67, clientPort: 68, from: { address: '198.18.0.9', port: 68 }, viaPxePort: false });
+          await processDatagram(ctx, slowest.input, {
+            broadcast: '198.18.0.255',
+            serverPort: 67,
+            clientPort: 68,
+            from: { address: '198.18.0.9', port: 68 },
+            viaPxePort: false,
+          });
           again = Math.min(again, performance.now() - t0);
         }
-        t.diagnostic(`seed=${SEED} inputs=${N / 2} replies=${replies} malformed=${malformed} slowest=${slowest.ms.toFixed(2)}ms (#${slowest.index}), same input re-run alone: ${again.toFixed(3)}ms`);
+        t.diagnostic(
+          `seed=${SEED} inputs=${N / 2} replies=${replies} malformed=${malformed} slowest=${slowest.ms.toFixed(2)}ms (#${slowest.index}), same input re-run alone: ${again.toFixed(3)}ms`,
+        );
       } finally {
         await store.close();
       }

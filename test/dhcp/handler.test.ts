@@ -16,8 +16,15 @@ import { MessageType as T, Opt } from '../../src/dhcp/constants';
 import { getIp, getU32, getU8 } from '../../src/dhcp/options';
 import { NETWORK, startHarness, request, ip4, type Harness, type Sent } from './helpers/harness';
 
-const PXE_UEFI: [number, Buffer | string | number[]][] = [[60, 'PXEClient:Arch:00007:UNDI:003016'], [93, [0, 7]], [94, [1, 3, 1]]];
-const PXE_BIOS: [number, Buffer | string | number[]][] = [[60, 'PXEClient:Arch:00000:UNDI:002001'], [93, [0, 0]]];
+const PXE_UEFI: [number, Buffer | string | number[]][] = [
+  [60, 'PXEClient:Arch:00007:UNDI:003016'],
+  [93, [0, 7]],
+  [94, [1, 3, 1]],
+];
+const PXE_BIOS: [number, Buffer | string | number[]][] = [
+  [60, 'PXEClient:Arch:00000:UNDI:002001'],
+  [93, [0, 0]],
+];
 const SID: [number, number[]] = [54, ip4('198.18.0.1')];
 
 let h: Harness | undefined;
@@ -29,11 +36,22 @@ afterEach(async () => {
 const type = (s: Sent) => getU8(s.packet.options, Opt.MESSAGE_TYPE);
 async function metric(h: Harness, name: string, labels: Record<string, string>): Promise<number> {
   const m = (await h.metrics.getMetricsAsJSON()).find((x) => x.name === name);
-  const v = (m?.values as { value: number; labels: Record<string, string> }[] | undefined)?.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
+  const v = (m?.values as { value: number; labels: Record<string, string> }[] | undefined)?.find((x) =>
+    Object.entries(labels).every(([k, val]) => x.labels[k] === val),
+  );
   return v?.value ?? 0;
 }
 async function register(h: Harness, name: string, mac: string, over: { netboot?: boolean; ipv4?: string | null } = {}) {
-  return h.store.hosts.create({ name, macs: [mac], profile: 'default', role: 'worker', ipv4: over.ipv4 ?? null, vars: {}, netboot: over.netboot ?? true, state: over.netboot === false ? 'registered' : 'armed' });
+  return h.store.hosts.create({
+    name,
+    macs: [mac],
+    profile: 'default',
+    role: 'worker',
+    ipv4: over.ipv4 ?? null,
+    vars: {},
+    netboot: over.netboot ?? true,
+    state: over.netboot === false ? 'registered' : 'armed',
+  });
 }
 async function dora(h: Harness, mac: string, opts: [number, Buffer | string | number[]][] = PXE_UEFI) {
   const [offer] = await h.ask(request({ type: T.DISCOVER, mac, options: opts }));
@@ -54,7 +72,11 @@ describe('authoritative DORA', () => {
     assert.equal(offer.packet.yiaddr, '198.18.0.100');
     assert.equal(offer.packet.file, 'ipxe.efi');
     assert.equal(offer.packet.siaddr, '198.18.0.1');
-    assert.deepEqual(offer.to, { address: '255.255.255.255', port: 68 }, 'no ciaddr, no relay: limited broadcast from the socket bound to network.address');
+    assert.deepEqual(
+      offer.to,
+      { address: '255.255.255.255', port: 68 },
+      'no ciaddr, no relay: limited broadcast from the socket bound to network.address',
+    );
     assert.equal(getIp(offer.packet.options, Opt.SERVER_ID), '198.18.0.1');
     assert.equal(getIp(offer.packet.options, Opt.SUBNET_MASK), '255.255.255.0');
     assert.equal(getIp(offer.packet.options, Opt.ROUTER), '198.18.0.1');
@@ -62,7 +84,9 @@ describe('authoritative DORA', () => {
     assert.equal(getU32(offer.packet.options, Opt.RENEWAL_TIME), 1800);
     assert.equal(getU32(offer.packet.options, Opt.REBINDING_TIME), 3150);
     assert.equal(offer.packet.options.get(Opt.HOSTNAME)?.toString(), 'node1');
-    const [ack] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', options: [...PXE_UEFI, SID, [50, ip4('198.18.0.100')]] }));
+    const [ack] = await h.ask(
+      request({ type: T.REQUEST, mac: '52:54:00:00:00:01', options: [...PXE_UEFI, SID, [50, ip4('198.18.0.100')]] }),
+    );
     assert.ok(ack);
     assert.equal(type(ack), T.ACK);
     assert.equal(ack.packet.yiaddr, '198.18.0.100');
@@ -71,7 +95,10 @@ describe('authoritative DORA', () => {
     assert.equal(lease?.mac, '52:54:00:00:00:01');
     assert.equal(lease?.expiresAt, h.clock.t + 3600_000);
     const kinds = (await h.store.events.list({ host: 'node1' })).map((e) => e.kind);
-    assert.deepEqual(kinds.filter((k) => k.startsWith('dhcp.')), ['dhcp.offer', 'dhcp.ack']);
+    assert.deepEqual(
+      kinds.filter((k) => k.startsWith('dhcp.')),
+      ['dhcp.offer', 'dhcp.ack'],
+    );
   });
 
   it('BIOS arch gets undionly.kpxe; iPXE user class gets the boot.ipxe URL', async () => {
@@ -79,10 +106,25 @@ describe('authoritative DORA', () => {
     await register(h, 'node1', '52:54:00:00:00:01');
     const [bios] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: PXE_BIOS }));
     assert.equal(bios!.packet.file, 'undionly.kpxe');
-    const [ipxe] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [...PXE_BIOS, [77, 'iPXE'], [55, [1, 3, 67]]] }));
+    const [ipxe] = await h.ask(
+      request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [...PXE_BIOS, [77, 'iPXE'], [55, [1, 3, 67]]] }),
+    );
     assert.equal(ipxe!.packet.file, 'http://198.18.0.1:8080/boot.ipxe');
-    assert.equal(ipxe!.packet.options.get(Opt.BOOTFILE_NAME)?.toString(), 'http://198.18.0.1:8080/boot.ipxe', 'option 67 when listed in 55');
-    const [http] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[60, 'HTTPClient:Arch:00016:UNDI:003001'], [93, [0, 16]]] }));
+    assert.equal(
+      ipxe!.packet.options.get(Opt.BOOTFILE_NAME)?.toString(),
+      'http://198.18.0.1:8080/boot.ipxe',
+      'option 67 when listed in 55',
+    );
+    const [http] = await h.ask(
+      request({
+        type: T.DISCOVER,
+        mac: '52:54:00:00:00:01',
+        options: [
+          [60, 'HTTPClient:Arch:00016:UNDI:003001'],
+          [93, [0, 16]],
+        ],
+      }),
+    );
     assert.equal(http!.packet.file, 'http://198.18.0.1:8080/images/ipxe.efi');
     assert.equal(http!.packet.options.get(Opt.VENDOR_CLASS)?.toString(), 'HTTPClient');
   });
@@ -143,16 +185,29 @@ describe('REQUEST states (RFC 2131 §4.3.2)', () => {
   it('SELECTING for another server: silent, and our offer is released', async () => {
     h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
     const [offer] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01' }));
-    const r = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', options: [[54, ip4('198.18.0.99')], [50, ip4(offer!.packet.yiaddr)]] }));
+    const r = await h.ask(
+      request({
+        type: T.REQUEST,
+        mac: '52:54:00:00:00:01',
+        options: [
+          [54, ip4('198.18.0.99')],
+          [50, ip4(offer!.packet.yiaddr)],
+        ],
+      }),
+    );
     assert.deepEqual(r, []);
-    const [other] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:02', options: [[50, ip4(offer!.packet.yiaddr)]] }));
+    const [other] = await h.ask(
+      request({ type: T.DISCOVER, mac: '52:54:00:00:00:02', options: [[50, ip4(offer!.packet.yiaddr)]] }),
+    );
     assert.equal(other!.packet.yiaddr, offer!.packet.yiaddr, 'released offer is no longer held');
   });
 
   it('SELECTING for an address not offered: NAK, broadcast', async () => {
     h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
     await dora(h, '52:54:00:00:00:01');
-    const [nak] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:02', options: [SID, [50, ip4('198.18.0.100')]] }));
+    const [nak] = await h.ask(
+      request({ type: T.REQUEST, mac: '52:54:00:00:00:02', options: [SID, [50, ip4('198.18.0.100')]] }),
+    );
     assert.equal(type(nak!), T.NAK);
     assert.equal(nak!.packet.yiaddr, '0.0.0.0');
     assert.deepEqual(nak!.to, { address: '255.255.255.255', port: 68 });
@@ -161,18 +216,28 @@ describe('REQUEST states (RFC 2131 §4.3.2)', () => {
   it('INIT-REBOOT: own address ACKed, wrong network NAKed, no record silent', async () => {
     h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
     const { ack } = await dora(h, '52:54:00:00:00:01');
-    const [again] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', options: [[50, ip4(ack.packet.yiaddr)]] }));
+    const [again] = await h.ask(
+      request({ type: T.REQUEST, mac: '52:54:00:00:00:01', options: [[50, ip4(ack.packet.yiaddr)]] }),
+    );
     assert.equal(type(again!), T.ACK);
-    const [wrong] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', options: [[50, ip4('198.19.5.5')]] }));
+    const [wrong] = await h.ask(
+      request({ type: T.REQUEST, mac: '52:54:00:00:00:01', options: [[50, ip4('198.19.5.5')]] }),
+    );
     assert.equal(type(wrong!), T.NAK);
-    assert.deepEqual(await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:07', options: [[50, ip4('198.18.0.105')]] })), []);
+    assert.deepEqual(
+      await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:07', options: [[50, ip4('198.18.0.105')]] })),
+      [],
+    );
   });
 
   it('RENEWING: unicast ACK to ciaddr; renewing someone else’s address is NAKed', async () => {
     h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
     const { ack } = await dora(h, '52:54:00:00:00:01');
     h.clock.t += 1000_000;
-    const [renew] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', ciaddr: ack.packet.yiaddr }), { address: ack.packet.yiaddr, port: 68 });
+    const [renew] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', ciaddr: ack.packet.yiaddr }), {
+      address: ack.packet.yiaddr,
+      port: 68,
+    });
     assert.equal(type(renew!), T.ACK);
     assert.deepEqual(renew!.to, { address: ack.packet.yiaddr, port: 68 });
     assert.equal((await h.store.leases.get(ack.packet.yiaddr))?.expiresAt, h.clock.t + 3600_000);
@@ -199,7 +264,11 @@ describe('DECLINE, RELEASE, INFORM', () => {
     await h.ask(request({ type: T.DECLINE, mac: '52:54:00:00:00:01', options: [SID, [50, ip4(ack2.packet.yiaddr)]] }));
     const { ack: ack3 } = await dora(h, '52:54:00:00:00:01');
     await h.ask(request({ type: T.DECLINE, mac: '52:54:00:00:00:01', options: [SID, [50, ip4(ack3.packet.yiaddr)]] }));
-    assert.equal((await h.store.leases.get(ack3.packet.yiaddr))?.state, 'bound', 'third decline in the hour ignored (limit 2)');
+    assert.equal(
+      (await h.store.leases.get(ack3.packet.yiaddr))?.state,
+      'bound',
+      'third decline in the hour ignored (limit 2)',
+    );
     assert.equal(await metric(h, 'kickstand_dhcp_ignored_total', { reason: 'decline-limit' }), 1);
   });
 
@@ -214,7 +283,10 @@ describe('DECLINE, RELEASE, INFORM', () => {
 
   it('INFORM: ACK to ciaddr without yiaddr or lease time, nothing allocated', async () => {
     h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
-    const [r] = await h.ask(request({ type: T.INFORM, mac: '52:54:00:00:00:01', ciaddr: '198.18.0.20' }), { address: '198.18.0.20', port: 68 });
+    const [r] = await h.ask(request({ type: T.INFORM, mac: '52:54:00:00:00:01', ciaddr: '198.18.0.20' }), {
+      address: '198.18.0.20',
+      port: 68,
+    });
     assert.equal(type(r!), T.ACK);
     assert.equal(r!.packet.yiaddr, '0.0.0.0');
     assert.equal(r!.packet.options.has(Opt.LEASE_TIME), false);
@@ -232,7 +304,10 @@ describe('relayed subnets (giaddr, option 82)', () => {
 
   it('replies to the relay on port 67 from the giaddr subnet, echoing option 82 byte for byte, last', async () => {
     h = await startHarness({ dhcp: { unknownHosts: 'discover', relayed } });
-    const [o] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', giaddr: '198.18.64.1', hops: 1, options: [[82, opt82]] }), { address: '198.18.64.1', port: 67 });
+    const [o] = await h.ask(
+      request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', giaddr: '198.18.64.1', hops: 1, options: [[82, opt82]] }),
+      { address: '198.18.64.1', port: 67 },
+    );
     assert.equal(o!.packet.yiaddr, '198.18.64.10');
     assert.deepEqual(o!.to, { address: '198.18.64.1', port: 67 });
     assert.equal(o!.packet.giaddr, '198.18.64.1');
@@ -244,7 +319,9 @@ describe('relayed subnets (giaddr, option 82)', () => {
   it('RFC 3527 link selection picks the subnet; unknown giaddr and untrusted relays are dropped', async () => {
     h = await startHarness({ dhcp: { unknownHosts: 'discover', relayed } });
     const link = [5, 4, ...ip4('198.18.65.0')];
-    const [o] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', giaddr: '198.18.64.1', options: [[82, link]] }));
+    const [o] = await h.ask(
+      request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', giaddr: '198.18.64.1', options: [[82, link]] }),
+    );
     assert.equal(o!.packet.yiaddr, '198.18.65.10');
     assert.deepEqual(await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:02', giaddr: '198.18.99.1' })), []);
     assert.equal(await metric(h, 'kickstand_dhcp_ignored_total', { reason: 'no-subnet' }), 1);
@@ -276,7 +353,11 @@ describe('PXE ROM → iPXE on one MAC (one client, one address)', () => {
     assert.equal(ipxe.offer.packet.yiaddr, rom.ack.packet.yiaddr, 'iPXE is offered the address the ROM holds');
     assert.equal(ipxe.ack.packet.yiaddr, rom.ack.packet.yiaddr);
     const leases = await h.store.leases.list();
-    assert.deepEqual(leases.map((l) => [l.ip, l.mac, l.clientId]), [[rom.ack.packet.yiaddr, MAC, '01525400000001']], 'one lease row, now with the client id');
+    assert.deepEqual(
+      leases.map((l) => [l.ip, l.mac, l.clientId]),
+      [[rom.ack.packet.yiaddr, MAC, '01525400000001']],
+      'one lease row, now with the client id',
+    );
     // And back: the ROM on the next power-on finds the binding iPXE left.
     const again = await dora(h, MAC, PXE_BIOS);
     assert.equal(again.ack.packet.yiaddr, rom.ack.packet.yiaddr);
@@ -304,7 +385,13 @@ describe('PXE ROM → iPXE on one MAC (one client, one address)', () => {
 describe('proxyDHCP', () => {
   it('answers PXE clients with boot info and no address, never non-PXE clients; ACKs on 4011 to the sender', async () => {
     h = await startHarness({ dhcp: { mode: 'proxy', unknownHosts: 'discover' } });
-    const [o] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [...PXE_BIOS, [97, [0, ...new Array(16).fill(7)]]] }));
+    const [o] = await h.ask(
+      request({
+        type: T.DISCOVER,
+        mac: '52:54:00:00:00:01',
+        options: [...PXE_BIOS, [97, [0, ...new Array(16).fill(7)]]],
+      }),
+    );
     assert.equal(type(o!), T.OFFER);
     assert.equal(o!.packet.yiaddr, '0.0.0.0');
     assert.equal(o!.packet.file, 'undionly.kpxe');
@@ -314,8 +401,15 @@ describe('proxyDHCP', () => {
     assert.equal(o!.packet.options.get(97)?.length, 17, 'UUID echoed');
     assert.equal(o!.packet.options.has(Opt.LEASE_TIME), false);
     assert.deepEqual(await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:02' })), [], 'non-PXE client');
-    assert.deepEqual(await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:02', options: [[50, ip4('198.18.0.77')]] })), []);
-    const [a] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', ciaddr: '198.18.0.77', options: PXE_BIOS }), { address: '198.18.0.77', port: 4011 }, 4011);
+    assert.deepEqual(
+      await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:02', options: [[50, ip4('198.18.0.77')]] })),
+      [],
+    );
+    const [a] = await h.ask(
+      request({ type: T.REQUEST, mac: '52:54:00:00:00:01', ciaddr: '198.18.0.77', options: PXE_BIOS }),
+      { address: '198.18.0.77', port: 4011 },
+      4011,
+    );
     assert.equal(type(a!), T.ACK);
     assert.deepEqual(a!.to, { address: '198.18.0.77', port: 4011 });
     assert.equal(a!.packet.file, 'undionly.kpxe');
@@ -330,12 +424,23 @@ describe('proxyDHCP', () => {
     assert.equal(type(o!), T.OFFER);
     assert.match(o!.packet.file, /^http:\/\/.*\/boot\.ipxe/);
     assert.equal(o!.packet.siaddr, '198.18.0.1', 'next-server set beside the URL');
-    const [a] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', ciaddr: '198.18.0.77', options: ipxe }), { address: '198.18.0.77', port: 4011 }, 4011);
+    const [a] = await h.ask(
+      request({ type: T.REQUEST, mac: '52:54:00:00:00:01', ciaddr: '198.18.0.77', options: ipxe }),
+      { address: '198.18.0.77', port: 4011 },
+      4011,
+    );
     assert.equal(type(a!), T.ACK);
     assert.equal(a!.packet.file, o!.packet.file);
     assert.equal(a!.packet.siaddr, '198.18.0.1');
     const events = (await h.store.events.list({})).filter((e) => e.kind === 'dhcp.proxy');
-    assert.deepEqual(events.map((e) => [e.host, e.data.port, e.data.boot]), [['node1', 67, 'script'], ['node1', 4011, 'script']], 'both proxy answers on the timeline');
+    assert.deepEqual(
+      events.map((e) => [e.host, e.data.port, e.data.boot]),
+      [
+        ['node1', 67, 'script'],
+        ['node1', 4011, 'script'],
+      ],
+      'both proxy answers on the timeline',
+    );
   });
 });
 
@@ -343,11 +448,31 @@ describe('robustness', () => {
   it('starvation: 20,000 DISCOVERs from spoofed MACs in known-hosts mode persist nothing; a registered host is still served (D08, G7)', async () => {
     const store = openSqliteStore(':memory:');
     try {
-      await store.hosts.create({ name: 'node1', macs: ['52:54:00:00:00:01'], profile: 'default', role: 'worker', ipv4: null, vars: {}, netboot: true, state: 'armed' });
+      await store.hosts.create({
+        name: 'node1',
+        macs: ['52:54:00:00:00:01'],
+        profile: 'default',
+        role: 'worker',
+        ipv4: null,
+        vars: {},
+        netboot: true,
+        state: 'armed',
+      });
       const dhcp = dhcpSchema.parse({});
-      const ctx = createHandlerContext({ config: { dhcp, network: NETWORK, http: { publicUrl: 'http://198.18.0.1:8080' } }, store, log: silentLogger(), now: Date.now });
+      const ctx = createHandlerContext({
+        config: { dhcp, network: NETWORK, http: { publicUrl: 'http://198.18.0.1:8080' } },
+        store,
+        log: silentLogger(),
+        now: Date.now,
+      });
       await ctx.book.load();
-      const route = { broadcast: '198.18.0.255', serverPort: 67, clientPort: 68, from: { address: '0.0.0.0', port: 68 }, viaPxePort: false };
+      const route = {
+        broadcast: '198.18.0.255',
+        serverPort: 67,
+        clientPort: 68,
+        from: { address: '0.0.0.0', port: 68 },
+        viaPxePort: false,
+      };
       for (let i = 0; i < 20_000; i += 1) {
         const mac = `02:${[i >>> 16, (i >>> 8) & 255, i & 255, 7, 9].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
         const out = await processDatagram(ctx, request({ type: T.DISCOVER, mac, options: PXE_UEFI }), route);
@@ -355,7 +480,11 @@ describe('robustness', () => {
       }
       assert.deepEqual(await store.leases.list(), []);
       assert.deepEqual(await store.events.list({}), []);
-      const ok = await processDatagram(ctx, request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: PXE_UEFI }), route);
+      const ok = await processDatagram(
+        ctx,
+        request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: PXE_UEFI }),
+        route,
+      );
       assert.equal(ok.kind, 'send');
     } finally {
       await store.close();
@@ -381,13 +510,20 @@ describe('robustness', () => {
   it('replies fit 548 bytes without option 57; client ids of length 1 and 255 are opaque keys (D02)', async () => {
     h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
     const [a] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[61, [1]]] }));
-    const [b] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[61, Buffer.alloc(255, 9)]] }));
+    const [b] = await h.ask(
+      request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[61, Buffer.alloc(255, 9)]] }),
+    );
     assert.ok(a!.bytes.length <= 548 && b!.bytes.length <= 548);
     assert.notEqual(a!.packet.yiaddr, b!.packet.yiaddr, 'different client ids are different clients');
   });
 
   it('a relayed subnet config uses its own lease time', async () => {
-    const network = networkSchema.parse({ address: '198.18.0.1', subnet: '198.18.0.0/24', pool: { start: '198.18.0.100', end: '198.18.0.101' }, leaseTime: 600 });
+    const network = networkSchema.parse({
+      address: '198.18.0.1',
+      subnet: '198.18.0.0/24',
+      pool: { start: '198.18.0.100', end: '198.18.0.101' },
+      leaseTime: 600,
+    });
     h = await startHarness({ network, dhcp: { unknownHosts: 'discover' } });
     const { ack } = await dora(h, '52:54:00:00:00:01');
     assert.equal(getU32(ack.packet.options, Opt.LEASE_TIME), 600);

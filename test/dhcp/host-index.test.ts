@@ -11,7 +11,11 @@ import { HostRegistry } from '../../src/hosts/registry';
 import type { Config } from '../../src/config/schema';
 import { NETWORK, startHarness, request, type Harness, type Sent } from './helpers/harness';
 
-const PXE_UEFI: [number, Buffer | string | number[]][] = [[60, 'PXEClient:Arch:00007:UNDI:003016'], [93, [0, 7]], [94, [1, 3, 1]]];
+const PXE_UEFI: [number, Buffer | string | number[]][] = [
+  [60, 'PXEClient:Arch:00007:UNDI:003016'],
+  [93, [0, 7]],
+  [94, [1, 3, 1]],
+];
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -80,7 +84,10 @@ describe('DHCP sees host changes made through the registry at the next packet', 
     h = await startHarness();
     const reg = registryOf(h);
     await reg.add({ name: 'node1', macs: ['52:54:00:00:00:01'], profile: 'default', ipv4: '198.18.0.50' });
-    await assert.rejects(reg.add({ name: 'node2', macs: ['52:54:00:00:00:01'], profile: 'default', ipv4: '198.18.0.51' }), { code: 'KS_MAC_IN_USE' });
+    await assert.rejects(
+      reg.add({ name: 'node2', macs: ['52:54:00:00:00:01'], profile: 'default', ipv4: '198.18.0.51' }),
+      { code: 'KS_MAC_IN_USE' },
+    );
     const offer = await discover(h, '52:54:00:00:00:01');
     assert.equal(offer?.packet.yiaddr, '198.18.0.50');
     assert.equal(hostname(offer), 'node1');

@@ -22,12 +22,28 @@ const STEPS = Number(process.env.KS_LEASE_MODEL_STEPS ?? 4000);
 describe('lease state model', () => {
   it(`${STEPS} random operations from 50 clients keep the lease invariants`, async () => {
     const store = openSqliteStore(':memory:');
-    const network = networkSchema.parse({ address: '198.18.0.1', subnet: '198.18.0.0/24', pool: { start: '198.18.0.100', end: '198.18.0.111' }, leaseTime: 600 });
+    const network = networkSchema.parse({
+      address: '198.18.0.1',
+      subnet: '198.18.0.0/24',
+      pool: { start: '198.18.0.100', end: '198.18.0.111' },
+      leaseTime: 600,
+    });
     const dhcp = dhcpSchema.parse({ unknownHosts: 'discover', declineProbation: 900, declineLimitPerHour: 3 });
     let clock = Date.UTC(2026, 0, 1);
-    const ctx = createHandlerContext({ config: { dhcp, network, http: { publicUrl: 'http://198.18.0.1:8080' } }, store, log: silentLogger(), now: () => clock });
+    const ctx = createHandlerContext({
+      config: { dhcp, network, http: { publicUrl: 'http://198.18.0.1:8080' } },
+      store,
+      log: silentLogger(),
+      now: () => clock,
+    });
     await ctx.book.load();
-    const route = { broadcast: '198.18.0.255', serverPort: 67, clientPort: 68, from: { address: '0.0.0.0', port: 68 }, viaPxePort: false };
+    const route = {
+      broadcast: '198.18.0.255',
+      serverPort: 67,
+      clientPort: 68,
+      from: { address: '0.0.0.0', port: 68 },
+      viaPxePort: false,
+    };
     let seed = 0x2545f491;
     const rnd = (n: number) => {
       seed ^= seed << 13;
@@ -74,7 +90,8 @@ describe('lease state model', () => {
           const prev = snapshot.get(r.yiaddr);
           if (prev && prev.expiresAt > clock) {
             assert.notEqual(prev.state, 'declined', `step ${step}: ACKed quarantined ${r.yiaddr}`);
-            if (prev.state === 'bound') assert.equal(prev.mac, mac, `step ${step}: ${r.yiaddr} double-allocated (bound to ${prev.mac})`);
+            if (prev.state === 'bound')
+              assert.equal(prev.mac, mac, `step ${step}: ${r.yiaddr} double-allocated (bound to ${prev.mac})`);
           }
           held.set(mac, r.yiaddr);
         }

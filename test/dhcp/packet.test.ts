@@ -30,7 +30,8 @@ describe('dhcp codec: golden datagrams', () => {
       if (g.expect.hops !== undefined) assert.equal(p.hops, g.expect.hops);
       if (g.expect.sname !== undefined) assert.equal(p.sname, g.expect.sname);
       if (g.expect.file !== undefined) assert.equal(p.file, g.expect.file);
-      for (const [code, hex] of Object.entries(g.expect.options)) assert.equal(p.options.get(Number(code))?.toString('hex'), hex, `option ${code}`);
+      for (const [code, hex] of Object.entries(g.expect.options))
+        assert.equal(p.options.get(Number(code))?.toString('hex'), hex, `option ${code}`);
     });
     it(`round-trips ${g.name}${g.canonical ? ' byte for byte' : ' by value'}`, () => {
       const p = decodeOk(g.bytes);
@@ -62,7 +63,10 @@ describe('dhcp codec: encoder', () => {
 
   it('splits a 600-byte option into 255+255+90 instances that decode back concatenated (RFC 3396)', () => {
     const p = base();
-    p.options = new Map([[53, Buffer.from([2])], [43, Buffer.alloc(600, 7)]]);
+    p.options = new Map([
+      [53, Buffer.from([2])],
+      [43, Buffer.alloc(600, 7)],
+    ]);
     const enc = encodePacket(p, 1500);
     assert.ok(enc.ok);
     const b = enc.bytes;
@@ -84,7 +88,12 @@ describe('dhcp codec: encoder', () => {
 
   it('spills options into file and sname with option 52 when they exceed the 576-byte limit', () => {
     const p = base();
-    p.options = new Map([[53, Buffer.from([2])], [43, Buffer.alloc(250, 1)], [60, Buffer.alloc(100, 2)], [77, Buffer.alloc(60, 3)]]);
+    p.options = new Map([
+      [53, Buffer.from([2])],
+      [43, Buffer.alloc(250, 1)],
+      [60, Buffer.alloc(100, 2)],
+      [77, Buffer.alloc(60, 3)],
+    ]);
     const enc = encodePacket(p); // 548 bytes max
     assert.ok(enc.ok);
     assert.ok(enc.bytes.length <= 548);

@@ -24,7 +24,13 @@ const hex = (s: string) => Buffer.from(s).toString('hex');
 const PXE_OPTS = ['-o', `60,${hex('PXEClient:Arch:00007:UNDI:003016')}`, '-o', '93,0007', '-o', '94,010301'];
 const CONFIG = {
   dhcp: { unknownHosts: 'discover' },
-  network: { address: '198.19.0.1', subnet: '198.19.0.0/16', pool: { start: '198.19.1.1', end: '198.19.254.254' }, gateway: '198.19.0.1', leaseTime: 3600 },
+  network: {
+    address: '198.19.0.1',
+    subnet: '198.19.0.0/16',
+    pool: { start: '198.19.1.1', end: '198.19.254.254' },
+    gateway: '198.19.0.1',
+    leaseTime: 3600,
+  },
 };
 
 function exited(p: ChildProcess): Promise<void> {
@@ -56,8 +62,30 @@ describe('perfdhcp against the daemon', { skip: why }, () => {
   it('300 DORA/s for 10 s from 3,000 PXE clients: zero drops, every ACK a committed lease', async () => {
     const daemon = await startDaemon(lab, srv, CONFIG);
     // Warm-up (JIT, first WAL growth) with other clients; not measured.
-    cli.exec('perfdhcp', ['-4', '-R', '200', '-b', 'mac=00:0c:02:00:00:00', ...PXE_OPTS, '-r', '50', '-p', '2', '-W', '200000', '198.19.0.1'], { timeoutMs: 30_000 });
-    const out = cli.exec('perfdhcp', ['-4', '-R', '3000', ...PXE_OPTS, '-r', '300', '-p', '10', '-W', '500000', '198.19.0.1'], { timeoutMs: 60_000 });
+    cli.exec(
+      'perfdhcp',
+      [
+        '-4',
+        '-R',
+        '200',
+        '-b',
+        'mac=00:0c:02:00:00:00',
+        ...PXE_OPTS,
+        '-r',
+        '50',
+        '-p',
+        '2',
+        '-W',
+        '200000',
+        '198.19.0.1',
+      ],
+      { timeoutMs: 30_000 },
+    );
+    const out = cli.exec(
+      'perfdhcp',
+      ['-4', '-R', '3000', ...PXE_OPTS, '-r', '300', '-p', '10', '-W', '500000', '198.19.0.1'],
+      { timeoutMs: 60_000 },
+    );
     const s = stats(out);
     assert.equal(s.drops.length, 2, out);
     assert.deepEqual(s.drops, [0, 0], `drops (DO, RA):\n${out}`);
@@ -79,13 +107,40 @@ describe('perfdhcp against the daemon', { skip: why }, () => {
     for (let cycle = 0; cycle < 3; cycle += 1) {
       const daemon = await startDaemon(lab, srv, CONFIG, dir);
       const cap = join(dir, `acks-${cycle}.pcap`);
-      const tcpdump = lab.spawnIn(cli, 'tcpdump', ['-i', ifc, '-U', '-n', '-s', '0', '-w', cap, 'udp src port 67 and dst host 198.19.0.2']);
+      const tcpdump = lab.spawnIn(cli, 'tcpdump', [
+        '-i',
+        ifc,
+        '-U',
+        '-n',
+        '-s',
+        '0',
+        '-w',
+        cap,
+        'udp src port 67 and dst host 198.19.0.2',
+      ]);
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
-        tcpdump.stderr?.on('data', (d: Buffer) => d.toString().includes('listening on') && (clearTimeout(t), resolve()));
+        tcpdump.stderr?.on(
+          'data',
+          (d: Buffer) => d.toString().includes('listening on') && (clearTimeout(t), resolve()),
+        );
       });
       // A different client range per cycle (perfdhcp -b mac= base) so each cycle adds leases.
-      const perf = lab.spawnIn(cli, 'perfdhcp', ['-4', '-R', '2000', '-b', `mac=00:0c:01:${cycle.toString(16).padStart(2, '0')}:00:00`, ...PXE_OPTS, '-r', '400', '-p', '4', '-W', '200000', '198.19.0.1']);
+      const perf = lab.spawnIn(cli, 'perfdhcp', [
+        '-4',
+        '-R',
+        '2000',
+        '-b',
+        `mac=00:0c:01:${cycle.toString(16).padStart(2, '0')}:00:00`,
+        ...PXE_OPTS,
+        '-r',
+        '400',
+        '-p',
+        '4',
+        '-W',
+        '200000',
+        '198.19.0.1',
+      ]);
       await new Promise((r) => setTimeout(r, 1000 + Math.floor(Math.random() * 2000)));
       daemon.proc.kill('SIGKILL');
       await exited(daemon.proc);
@@ -95,7 +150,9 @@ describe('perfdhcp against the daemon', { skip: why }, () => {
       await exited(tcpdump);
       const acks = readPcap(cap).flatMap((d) => {
         const r = decodePacket(d.payload);
-        return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === 5 ? [{ ip: r.packet.yiaddr, mac: hardwareAddress(r.packet) }] : [];
+        return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === 5
+          ? [{ ip: r.packet.yiaddr, mac: hardwareAddress(r.packet) }]
+          : [];
       });
       assert.ok(acks.length > 50, `cycle ${cycle}: ACKs captured before the kill: ${acks.length}`);
       total += acks.length;

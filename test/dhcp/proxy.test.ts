@@ -66,24 +66,51 @@ describe('proxyDHCP beside dnsmasq', { skip: why }, () => {
     cli.exec('ip', ['route', 'add', 'default', 'dev', ifc]); // lets the emulator broadcast from 0.0.0.0
 
     const dnsmasq = lab.spawnIn(dns, 'dnsmasq', [
-      '--conf-file=/dev/null', '--keep-in-foreground', '--log-facility=-', '--port=0', '-u', 'nobody',
-      `--interface=${tag}d0`, '--bind-interfaces', `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
-      '--dhcp-range=198.18.40.100,198.18.40.150,255.255.255.0,10m', '--dhcp-option=3,198.18.40.1', '--no-ping',
+      '--conf-file=/dev/null',
+      '--keep-in-foreground',
+      '--log-facility=-',
+      '--port=0',
+      '-u',
+      'nobody',
+      `--interface=${tag}d0`,
+      '--bind-interfaces',
+      `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
+      '--dhcp-range=198.18.40.100,198.18.40.150,255.255.255.0,10m',
+      '--dhcp-option=3,198.18.40.1',
+      '--no-ping',
     ]);
     await waitFor(dnsmasq, 'stderr', 'DHCP, IP range', 10_000);
     const daemon = await startDaemon(
       lab,
       ks,
-      { dhcp: { mode: 'proxy', unknownHosts: 'discover' }, network: { address: '198.18.40.2', subnet: '198.18.40.0/24', pool: { start: '198.18.40.200', end: '198.18.40.210' } } },
+      {
+        dhcp: { mode: 'proxy', unknownHosts: 'discover' },
+        network: {
+          address: '198.18.40.2',
+          subnet: '198.18.40.0/24',
+          pool: { start: '198.18.40.200', end: '198.18.40.210' },
+        },
+      },
       dir,
     );
     const cap = join(dir, 'client.pcap');
-    const tcpdump = lab.spawnIn(cli, 'tcpdump', ['-i', ifc, '-U', '-n', '-s', '0', '-w', cap, 'udp port 67 or udp port 68 or udp port 4011']);
+    const tcpdump = lab.spawnIn(cli, 'tcpdump', [
+      '-i',
+      ifc,
+      '-U',
+      '-n',
+      '-s',
+      '0',
+      '-w',
+      cap,
+      'udp port 67 or udp port 68 or udp port 4011',
+    ]);
     await waitFor(tcpdump, 'stderr', 'listening on', 10_000);
 
     const pxeMac = '52:54:00:40:00:01';
     const xid = 0x4242;
-    const emulate = (...args: string[]) => cli.exec(process.execPath, ['--import', TSX, PXE_CLIENT, ...args], { timeoutMs: 20_000 });
+    const emulate = (...args: string[]) =>
+      cli.exec(process.execPath, ['--import', TSX, PXE_CLIENT, ...args], { timeoutMs: 20_000 });
     const captured = (): { src: string; p: DhcpPacket }[] =>
       readPcap(cap).flatMap((d) => {
         const r = decodePacket(d.payload);
@@ -112,7 +139,10 @@ describe('proxyDHCP beside dnsmasq', { skip: why }, () => {
     for (let i = 0; i < 100 && !acked(); i += 1) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 500));
     const acks = captured().filter((x) => x.p.xid === xid && getU8(x.p.options, Opt.MESSAGE_TYPE) === 5);
-    assert.ok(acks.some((x) => x.src === '198.18.40.1' && x.p.yiaddr === addr), 'dnsmasq ACKed the address');
+    assert.ok(
+      acks.some((x) => x.src === '198.18.40.1' && x.p.yiaddr === addr),
+      'dnsmasq ACKed the address',
+    );
     assert.ok(!acks.some((x) => x.src === '198.18.40.2'), 'Kickstand does not ACK a REQUEST meant for dnsmasq');
 
     cli.exec('ip', ['addr', 'add', `${addr}/24`, 'dev', ifc]);
@@ -130,7 +160,9 @@ describe('proxyDHCP beside dnsmasq', { skip: why }, () => {
     const script = join(dir, 'udhcpc.sh');
     writeFileSync(script, `#!/bin/sh\n[ "$1" = bound ] && env > ${env}\nexit 0\n`);
     chmodSync(script, 0o755);
-    cli.exec('busybox', ['udhcpc', '-i', ifc, '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', script], { timeoutMs: 20_000 });
+    cli.exec('busybox', ['udhcpc', '-i', ifc, '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', script], {
+      timeoutMs: 20_000,
+    });
     assert.ok(existsSync(env), 'udhcpc bound');
     assert.match(readFileSync(env, 'utf8'), /serverid=198\.18\.40\.1\n/);
     // tcpdump -U writes each packet as it comes, but a loaded machine may lag: poll (bounded).
@@ -142,6 +174,10 @@ describe('proxyDHCP beside dnsmasq', { skip: why }, () => {
     await new Promise((r) => setTimeout(r, 1000)); // room for a (wrong) late reply from Kickstand
     toPlain = captured().filter((x) => hardwareAddress(x.p) === plainMac);
     assert.ok(toPlain.length >= 2, 'dnsmasq replies to the plain client were captured');
-    assert.deepEqual(toPlain.filter((x) => x.src === '198.18.40.2'), [], 'Kickstand never answers a non-PXE client');
+    assert.deepEqual(
+      toPlain.filter((x) => x.src === '198.18.40.2'),
+      [],
+      'Kickstand never answers a non-PXE client',
+    );
   });
 });

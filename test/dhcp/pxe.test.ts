@@ -33,10 +33,15 @@ describe('dhcp/pxe: BootClient facts', () => {
     assert.deepEqual(c.userClass, ['iPXE']);
   });
   it('option 175 alone marks iPXE', () => {
-    assert.equal(bootClientOf(pkt(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[175, [1, 1, 1]]] }))).ipxe, true);
+    assert.equal(
+      bootClientOf(pkt(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[175, [1, 1, 1]]] }))).ipxe,
+      true,
+    );
   });
   it('arch from the vendor class when option 93 is missing (udhcpc -V PXEClient:Arch:00007…)', () => {
-    const c = bootClientOf(pkt(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[60, 'PXEClient:Arch:00007:UNDI:003016']] })));
+    const c = bootClientOf(
+      pkt(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[60, 'PXEClient:Arch:00007:UNDI:003016']] })),
+    );
     assert.equal(c.arch, 7);
     assert.equal(c.firmware, 'uefi-x64');
   });
@@ -46,13 +51,35 @@ describe('dhcp/pxe: BootClient facts', () => {
     assert.equal(c.firmware, 'bios');
   });
   it('HTTPClient vendor class and HTTP-boot arch 16', () => {
-    const c = bootClientOf(pkt(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[60, 'HTTPClient:Arch:00016:UNDI:003001'], [93, [0, 16]]] })));
+    const c = bootClientOf(
+      pkt(
+        request({
+          type: T.DISCOVER,
+          mac: '52:54:00:00:00:01',
+          options: [
+            [60, 'HTTPClient:Arch:00016:UNDI:003001'],
+            [93, [0, 16]],
+          ],
+        }),
+      ),
+    );
     assert.equal(c.httpBoot, true);
     assert.equal(c.pxe, false);
     assert.equal(c.firmware, 'uefi-x64');
   });
   it('option 93 of odd length is ignored; vendor class text is bounded and printable', () => {
-    const c = bootClientOf(pkt(request({ type: T.DISCOVER, mac: '52:54:00:00:00:01', options: [[93, [7]], [60, 'PXEClient\x00\x01' + 'x'.repeat(200)]] })));
+    const c = bootClientOf(
+      pkt(
+        request({
+          type: T.DISCOVER,
+          mac: '52:54:00:00:00:01',
+          options: [
+            [93, [7]],
+            [60, 'PXEClient\x00\x01' + 'x'.repeat(200)],
+          ],
+        }),
+      ),
+    );
     assert.equal(c.arch, undefined);
     assert.equal(c.vendorClass!.length, 64);
     assert.match(c.vendorClass!, /^[\x20-\x7e]+$/);
@@ -74,17 +101,66 @@ describe('dhcp/suboptions', () => {
 });
 
 describe('dhcp/reply-route: RFC 2131 §4.1 destination (D11)', () => {
-  const ctx: RouteContext = { broadcast: '198.18.0.255', serverPort: 67, clientPort: 68, from: { address: '198.18.0.50', port: 68 }, viaPxePort: false };
-  const req = (o: { giaddr?: string; ciaddr?: string; flags?: number }) => pkt(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', ...o }));
+  const ctx: RouteContext = {
+    broadcast: '198.18.0.255',
+    serverPort: 67,
+    clientPort: 68,
+    from: { address: '198.18.0.50', port: 68 },
+    viaPxePort: false,
+  };
+  const req = (o: { giaddr?: string; ciaddr?: string; flags?: number }) =>
+    pkt(request({ type: T.REQUEST, mac: '52:54:00:00:00:01', ...o }));
   const rep = (type: number) => pkt(request({ type, mac: '52:54:00:00:00:01' }));
   const cases: [string, DhcpPacket, DhcpPacket, RouteContext, { address: string; port: number }][] = [
-    ['giaddr set → relay port 67', req({ giaddr: '198.18.64.1', ciaddr: '198.18.64.9' }), rep(T.ACK), ctx, { address: '198.18.64.1', port: 67 }],
-    ['giaddr set, NAK → relay port 67', req({ giaddr: '198.18.64.1' }), rep(T.NAK), ctx, { address: '198.18.64.1', port: 67 }],
-    ['NAK, no giaddr → broadcast even with ciaddr', req({ ciaddr: '198.18.0.9' }), rep(T.NAK), ctx, { address: '198.18.0.255', port: 68 }],
-    ['ciaddr set → unicast to ciaddr', req({ ciaddr: '198.18.0.9' }), rep(T.ACK), ctx, { address: '198.18.0.9', port: 68 }],
-    ['broadcast flag → subnet broadcast', req({ flags: 0x8000 }), rep(T.OFFER), ctx, { address: '198.18.0.255', port: 68 }],
-    ['flag clear, no ciaddr → subnet broadcast (no ARP injection in Node)', req({}), rep(T.OFFER), ctx, { address: '198.18.0.255', port: 68 }],
-    ['request on 4011 → back to the sender', req({ ciaddr: '198.18.0.9' }), rep(T.ACK), { ...ctx, viaPxePort: true, from: { address: '198.18.0.9', port: 4011 } }, { address: '198.18.0.9', port: 4011 }],
+    [
+      'giaddr set → relay port 67',
+      req({ giaddr: '198.18.64.1', ciaddr: '198.18.64.9' }),
+      rep(T.ACK),
+      ctx,
+      { address: '198.18.64.1', port: 67 },
+    ],
+    [
+      'giaddr set, NAK → relay port 67',
+      req({ giaddr: '198.18.64.1' }),
+      rep(T.NAK),
+      ctx,
+      { address: '198.18.64.1', port: 67 },
+    ],
+    [
+      'NAK, no giaddr → broadcast even with ciaddr',
+      req({ ciaddr: '198.18.0.9' }),
+      rep(T.NAK),
+      ctx,
+      { address: '198.18.0.255', port: 68 },
+    ],
+    [
+      'ciaddr set → unicast to ciaddr',
+      req({ ciaddr: '198.18.0.9' }),
+      rep(T.ACK),
+      ctx,
+      { address: '198.18.0.9', port: 68 },
+    ],
+    [
+      'broadcast flag → subnet broadcast',
+      req({ flags: 0x8000 }),
+      rep(T.OFFER),
+      ctx,
+      { address: '198.18.0.255', port: 68 },
+    ],
+    [
+      'flag clear, no ciaddr → subnet broadcast (no ARP injection in Node)',
+      req({}),
+      rep(T.OFFER),
+      ctx,
+      { address: '198.18.0.255', port: 68 },
+    ],
+    [
+      'request on 4011 → back to the sender',
+      req({ ciaddr: '198.18.0.9' }),
+      rep(T.ACK),
+      { ...ctx, viaPxePort: true, from: { address: '198.18.0.9', port: 4011 } },
+      { address: '198.18.0.9', port: 4011 },
+    ],
   ];
   for (const [name, q, r, c, want] of cases) it(name, () => assert.deepEqual(replyDestination(q, r, c), want));
 });
@@ -92,7 +168,13 @@ describe('dhcp/reply-route: RFC 2131 §4.1 destination (D11)', () => {
 describe('firmware captures from QEMU (test/fixtures/dhcp/captures/*.bin): facts and boot decision', () => {
   const dir = join(__dirname, '../fixtures/dhcp/captures');
   const cfg = {
-    loaders: { bios: 'undionly.kpxe', uefi: 'ipxe.efi', uefi32: 'ipxe-i386.efi', arm64: 'ipxe-arm64.efi', arm32: 'ipxe-arm32.efi' },
+    loaders: {
+      bios: 'undionly.kpxe',
+      uefi: 'ipxe.efi',
+      uefi32: 'ipxe-i386.efi',
+      arm64: 'ipxe-arm64.efi',
+      arm32: 'ipxe-arm32.efi',
+    },
     nextServer: '198.18.0.1',
     publicUrl: 'http://198.18.0.1:8080',
     httpBootPath: '/images',

@@ -47,8 +47,22 @@ describe('relayed client (dhcrelay)', { skip: why }, () => {
       lab,
       srv,
       {
-        dhcp: { unknownHosts: 'discover', relayed: [{ subnet: '198.18.21.0/24', pool: { start: '198.18.21.100', end: '198.18.21.120' }, gateway: '198.18.21.1', leaseTime: 900 }] },
-        network: { address: '198.18.20.1', subnet: '198.18.20.0/24', pool: { start: '198.18.20.100', end: '198.18.20.120' } },
+        dhcp: {
+          unknownHosts: 'discover',
+          relayed: [
+            {
+              subnet: '198.18.21.0/24',
+              pool: { start: '198.18.21.100', end: '198.18.21.120' },
+              gateway: '198.18.21.1',
+              leaseTime: 900,
+            },
+          ],
+        },
+        network: {
+          address: '198.18.20.1',
+          subnet: '198.18.20.0/24',
+          pool: { start: '198.18.20.100', end: '198.18.20.120' },
+        },
       },
       dir,
     );
@@ -65,18 +79,26 @@ describe('relayed client (dhcrelay)', { skip: why }, () => {
     const script = join(dir, 'udhcpc.sh');
     writeFileSync(script, `#!/bin/sh\n[ "$1" = bound ] && env > ${out}\nexit 0\n`);
     chmodSync(script, 0o755);
-    cli.exec('busybox', ['udhcpc', '-i', `${tag}c0`, '-n', '-q', '-f', '-t', '6', '-T', '1', '-s', script], { timeoutMs: 30_000 });
+    cli.exec('busybox', ['udhcpc', '-i', `${tag}c0`, '-n', '-q', '-f', '-t', '6', '-T', '1', '-s', script], {
+      timeoutMs: 30_000,
+    });
     assert.ok(existsSync(out), `udhcpc did not bind through the relay; daemon: ${daemon.stderr()}`);
-    const env = Object.fromEntries(readFileSync(out, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     assert.match(env.ip!, /^198\.18\.21\.(1[01]\d|120)$/);
     assert.equal(env.router, '198.18.21.1');
     assert.equal(env.lease, '900');
     assert.equal(env.serverid, '198.18.20.1');
     // The upstream side of the relay: requests carry option 82, and so does every reply.
-    const upstream = (): DhcpPacket[] => readPcap(cap).flatMap((d) => {
-      const r = decodePacket(d.payload);
-      return r.ok ? [r.packet] : [];
-    });
+    const upstream = (): DhcpPacket[] =>
+      readPcap(cap).flatMap((d) => {
+        const r = decodePacket(d.payload);
+        return r.ok ? [r.packet] : [];
+      });
     let seen = upstream();
     for (let i = 0; i < 50 && seen.filter((p) => p.op === 2).length < 2; i += 1) {
       await new Promise((r) => setTimeout(r, 100)); // tcpdump -U may lag on a loaded machine (bounded)
@@ -84,17 +106,28 @@ describe('relayed client (dhcrelay)', { skip: why }, () => {
     }
     const requests = seen.filter((p) => p.op === 1);
     const replies = seen.filter((p) => p.op === 2);
-    assert.ok(requests.length >= 2 && replies.length >= 2, `captured ${requests.length} relayed requests and ${replies.length} replies`);
+    assert.ok(
+      requests.length >= 2 && replies.length >= 2,
+      `captured ${requests.length} relayed requests and ${replies.length} replies`,
+    );
     for (const q of requests) {
       assert.equal(q.giaddr, '198.18.21.1', 'relayed with giaddr');
       const o82 = q.options.get(Opt.RELAY_AGENT_INFO);
       assert.ok(o82, 'dhcrelay -a added option 82');
-      assert.equal(subOptions(o82).get(1)?.toString('latin1'), `${tag}r0`, 'circuit id: the relay interface facing the client');
+      assert.equal(
+        subOptions(o82).get(1)?.toString('latin1'),
+        `${tag}r0`,
+        'circuit id: the relay interface facing the client',
+      );
     }
     for (const a of replies) {
       const asked = requests.find((q) => q.xid === a.xid);
       assert.ok(asked, `reply xid ${a.xid} answers a relayed request`);
-      assert.deepEqual(a.options.get(Opt.RELAY_AGENT_INFO), asked.options.get(Opt.RELAY_AGENT_INFO), 'option 82 echoed unchanged');
+      assert.deepEqual(
+        a.options.get(Opt.RELAY_AGENT_INFO),
+        asked.options.get(Opt.RELAY_AGENT_INFO),
+        'option 82 echoed unchanged',
+      );
     }
     const store = openSqliteStore(daemon.db);
     try {

@@ -20,7 +20,9 @@ const network = networkSchema.parse({
   pool: { start: '198.18.48.100', end: '198.18.63.200' },
   gateway: '198.18.48.1',
 });
-const relayed = [{ subnet: '198.18.64.0/24', pool: { start: '198.18.64.10', end: '198.18.64.200' }, gateway: '198.18.64.1' }];
+const relayed = [
+  { subnet: '198.18.64.0/24', pool: { start: '198.18.64.10', end: '198.18.64.200' }, gateway: '198.18.64.1' },
+];
 const http = { publicUrl: 'http://198.18.48.1:8080' };
 
 /** Records every destination passed to dgram send while `fn` runs. */
@@ -40,13 +42,21 @@ async function destinations<T>(fn: () => Promise<T>): Promise<{ result: T; to: s
   }
 }
 
-const handles = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof Socket).length;
+const handles = (): number =>
+  (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof Socket)
+    .length;
 
 describe('dhcp warm-up', () => {
   const cases: Array<[string, Record<string, unknown>]> = [
-    ['authoritative, unknown hosts discovered, relayed subnet', { mode: 'authoritative', unknownHosts: 'discover', relayed }],
+    [
+      'authoritative, unknown hosts discovered, relayed subnet',
+      { mode: 'authoritative', unknownHosts: 'discover', relayed },
+    ],
     ['authoritative, unknown hosts ignored', { mode: 'authoritative', unknownHosts: 'ignore' }],
-    ['authoritative, trusted relays only', { mode: 'authoritative', unknownHosts: 'discover', relayed, trustedRelays: ['198.18.64.1'] }],
+    [
+      'authoritative, trusted relays only',
+      { mode: 'authoritative', unknownHosts: 'discover', relayed, trustedRelays: ['198.18.64.1'] },
+    ],
     ['proxy', { mode: 'proxy', unknownHosts: 'discover' }],
   ];
   for (const [name, dhcp] of cases) {
@@ -64,7 +74,9 @@ describe('dhcp warm-up', () => {
         stores.push(s);
         return s;
       };
-      const { result, to } = await destinations(() => warmUpDhcp({ dhcp: dhcpSchema.parse(dhcp), network, http }, scratch, { exchanges: 400, ms: 5000 }));
+      const { result, to } = await destinations(() =>
+        warmUpDhcp({ dhcp: dhcpSchema.parse(dhcp), network, http }, scratch, { exchanges: 400, ms: 5000 }),
+      );
       assert.ok(result.exchanges > 0, `no exchange completed: ${JSON.stringify(result)}`);
       assert.ok(result.requests >= 400 * WARMUP_ROUNDS, `requests ${result.requests}`);
       assert.ok(to.length > result.requests, `expected requests and replies to be sent, saw ${to.length}`);
@@ -77,7 +89,11 @@ describe('dhcp warm-up', () => {
   }
 
   it('ignore mode only answers registered hosts, and they still complete', async () => {
-    const r = await warmUpDhcp({ dhcp: dhcpSchema.parse({ unknownHosts: 'ignore' }), network, http }, () => openSqliteStore(':memory:'), { exchanges: 600, ms: 5000 });
+    const r = await warmUpDhcp(
+      { dhcp: dhcpSchema.parse({ unknownHosts: 'ignore' }), network, http },
+      () => openSqliteStore(':memory:'),
+      { exchanges: 600, ms: 5000 },
+    );
     // Requests 0-255 and 512-599 of each round come from registered hosts (344), the rest are
     // unknown and ignored. The upper bound is the point: never an unknown host's exchange. The
     // lower bound only asks that registered hosts complete: a round ends when the server falls
@@ -86,14 +102,27 @@ describe('dhcp warm-up', () => {
   });
 
   it('a pool smaller than its clients runs out, quietly, and the warm-up still ends', async () => {
-    const tiny = networkSchema.parse({ address: '198.18.66.1', subnet: '198.18.66.0/24', pool: { start: '198.18.66.10', end: '198.18.66.19' }, gateway: '198.18.66.1' });
-    const r = await warmUpDhcp({ dhcp: dhcpSchema.parse({ unknownHosts: 'discover' }), network: tiny, http }, () => openSqliteStore(':memory:'), { exchanges: 300, ms: 5000 });
+    const tiny = networkSchema.parse({
+      address: '198.18.66.1',
+      subnet: '198.18.66.0/24',
+      pool: { start: '198.18.66.10', end: '198.18.66.19' },
+      gateway: '198.18.66.1',
+    });
+    const r = await warmUpDhcp(
+      { dhcp: dhcpSchema.parse({ unknownHosts: 'discover' }), network: tiny, http },
+      () => openSqliteStore(':memory:'),
+      { exchanges: 300, ms: 5000 },
+    );
     assert.ok(r.exchanges >= 10 && r.exchanges < 300 * WARMUP_ROUNDS, JSON.stringify(r));
   });
 
   it('stops at its time budget', async () => {
     const t0 = performance.now();
-    const r = await warmUpDhcp({ dhcp: dhcpSchema.parse({ unknownHosts: 'discover' }), network, http }, () => openSqliteStore(':memory:'), { exchanges: 10_000_000, ms: 150 });
+    const r = await warmUpDhcp(
+      { dhcp: dhcpSchema.parse({ unknownHosts: 'discover' }), network, http },
+      () => openSqliteStore(':memory:'),
+      { exchanges: 10_000_000, ms: 150 },
+    );
     const took = performance.now() - t0;
     assert.ok(r.requests < 10_000_000);
     // Each round stops starting new work at 150 ms; what is in flight then ends within 20 ms.

@@ -42,11 +42,24 @@ export function testConfig(dir: string, extra: Record<string, unknown> = {}): Re
     http: { listen: '127.0.0.1:0' },
     imagesDir: join(dir, 'images'),
     kickstartsDir: join(REPO, 'kickstarts'),
-    network: { address: '198.18.0.1', subnet: '198.18.0.0/24', pool: { start: '198.18.0.100', end: '198.18.0.199' }, gateway: '198.18.0.1', dns: ['198.18.0.1'] },
+    network: {
+      address: '198.18.0.1',
+      subnet: '198.18.0.0/24',
+      pool: { start: '198.18.0.100', end: '198.18.0.199' },
+      gateway: '198.18.0.1',
+      dns: ['198.18.0.1'],
+    },
     dhcp: { mode: 'off' },
     tftp: { enabled: false },
     log: { level: 'info' },
-    profiles: { rocky9: { kernel: 'rocky9/vmlinuz', initrd: 'rocky9/initrd.img', installTree: 'http://198.18.0.1:8080/images/rocky9/tree', kickstart: 'rocky9.ks.hbs' } },
+    profiles: {
+      rocky9: {
+        kernel: 'rocky9/vmlinuz',
+        initrd: 'rocky9/initrd.img',
+        installTree: 'http://198.18.0.1:8080/images/rocky9/tree',
+        kickstart: 'rocky9.ks.hbs',
+      },
+    },
     ...extra,
   };
 }
@@ -147,7 +160,10 @@ export interface InProcessDaemon {
   close(): Promise<void>;
 }
 
-export async function startInProcess(prefix: string, configure: (dir: string) => Record<string, unknown> = testConfig): Promise<InProcessDaemon> {
+export async function startInProcess(
+  prefix: string,
+  configure: (dir: string) => Record<string, unknown> = testConfig,
+): Promise<InProcessDaemon> {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const file = join(dir, 'kickstand.yaml');
   writeFileSync(file, stringify(configure(dir)));

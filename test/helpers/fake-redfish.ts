@@ -57,14 +57,46 @@ export interface FakeRedfishOptions {
   stallBodyPaths?: string[];
 }
 
-const ALL_RESETS = ['On', 'ForceOff', 'GracefulShutdown', 'GracefulRestart', 'ForceRestart', 'Nmi', 'ForceOn', 'PushPowerButton', 'PowerCycle'];
+const ALL_RESETS = [
+  'On',
+  'ForceOff',
+  'GracefulShutdown',
+  'GracefulRestart',
+  'ForceRestart',
+  'Nmi',
+  'ForceOn',
+  'PushPowerButton',
+  'PowerCycle',
+];
 const ALL_TARGETS = ['None', 'Pxe', 'Cd', 'Usb', 'Hdd', 'BiosSetup', 'UefiHttp'];
 
 /** A self-signed cert for 127.0.0.1 made by the openssl CLI (Debian `openssl`). */
 export function selfSignedCert(dir: string): { key: string; cert: string } {
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore', timeout: 20_000 });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore', timeout: 20_000 },
+  );
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
 }
 
@@ -75,7 +107,16 @@ interface Answer {
 }
 
 function redfishError(status: number, messageId: string, message: string): Answer {
-  return { status, body: { error: { code: `Base.1.16.${messageId}`, message, '@Message.ExtendedInfo': [{ MessageId: `Base.1.16.${messageId}`, Message: message }] } } };
+  return {
+    status,
+    body: {
+      error: {
+        code: `Base.1.16.${messageId}`,
+        message,
+        '@Message.ExtendedInfo': [{ MessageId: `Base.1.16.${messageId}`, Message: message }],
+      },
+    },
+  };
 }
 
 export class FakeRedfish {
@@ -87,7 +128,18 @@ export class FakeRedfish {
   private readonly opts: Required<Omit<FakeRedfishOptions, 'tls' | 'bootModes' | 'memberLinks'>> & FakeRedfishOptions;
 
   constructor(opts: FakeRedfishOptions) {
-    this.opts = { systemIds: ['1'], allowable: 'inline', resetTypes: ALL_RESETS, bootTargets: ALL_TARGETS, etag: 'header', requireIfMatch: false, initialPower: 'On', hangPaths: [], stallBodyPaths: [], ...opts };
+    this.opts = {
+      systemIds: ['1'],
+      allowable: 'inline',
+      resetTypes: ALL_RESETS,
+      bootTargets: ALL_TARGETS,
+      etag: 'header',
+      requireIfMatch: false,
+      initialPower: 'On',
+      hangPaths: [],
+      stallBodyPaths: [],
+      ...opts,
+    };
     for (const id of this.opts.systemIds) {
       const boot: FakeSystem['boot'] = { BootSourceOverrideTarget: 'None', BootSourceOverrideEnabled: 'Disabled' };
       if (opts.bootModes !== undefined) boot.BootSourceOverrideMode = 'Legacy';
@@ -98,7 +150,9 @@ export class FakeRedfish {
   /** Listens on 127.0.0.1:0; resolves to the port. */
   async start(): Promise<number> {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.handle(req, res);
-    this.server = this.opts.tls ? https.createServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, handler) : http.createServer(handler);
+    this.server = this.opts.tls
+      ? https.createServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, handler)
+      : http.createServer(handler);
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
     return (this.server.address() as AddressInfo).port;
   }
@@ -128,15 +182,29 @@ export class FakeRedfish {
     const path = (req.url ?? '/').split('?')[0]!;
     const expected = `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64')}`;
     const authorized = req.headers.authorization === expected;
-    const h = (n: string): string | undefined => (typeof req.headers[n] === 'string' ? (req.headers[n]) : undefined);
-    this.requests.push({ method: req.method ?? '', path, authorized, ifMatch: h('if-match'), contentType: h('content-type'), odataVersion: h('odata-version'), body });
+    const h = (n: string): string | undefined => (typeof req.headers[n] === 'string' ? req.headers[n] : undefined);
+    this.requests.push({
+      method: req.method ?? '',
+      path,
+      authorized,
+      ifMatch: h('if-match'),
+      contentType: h('content-type'),
+      odataVersion: h('odata-version'),
+      body,
+    });
     if (this.opts.hangPaths.includes(path)) return; // never answered
     if (this.opts.stallBodyPaths.includes(path)) {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '1000' });
       res.write('{"Members": [');
       return; // the rest never comes
     }
-    const out: Answer = authorized ? this.route(req.method ?? '', path, body, h('if-match'), h('content-type')) : redfishError(401, 'InsufficientPrivilege', 'There are insufficient privileges for the account or credentials associated with the current session to perform the requested operation.');
+    const out: Answer = authorized
+      ? this.route(req.method ?? '', path, body, h('if-match'), h('content-type'))
+      : redfishError(
+          401,
+          'InsufficientPrivilege',
+          'There are insufficient privileges for the account or credentials associated with the current session to perform the requested operation.',
+        );
     const headers: Record<string, string> = { 'OData-Version': '4.0' };
     if (out.status === 401) headers['WWW-Authenticate'] = 'Basic realm="fake-redfish"';
     if (out.etag !== undefined) headers.ETag = out.etag;
@@ -145,26 +213,62 @@ export class FakeRedfish {
     res.end(out.body === undefined ? undefined : JSON.stringify(out.body));
   }
 
-  private route(method: string, path: string, body: unknown, ifMatch: string | undefined, contentType: string | undefined): Answer {
+  private route(
+    method: string,
+    path: string,
+    body: unknown,
+    ifMatch: string | undefined,
+    contentType: string | undefined,
+  ): Answer {
     if (method === 'GET' && path === '/redfish/v1/Systems') {
       const links = this.opts.memberLinks ?? [...this.systems.keys()].map((id) => `/redfish/v1/Systems/${id}`);
-      return { status: 200, body: { '@odata.id': path, '@odata.type': '#ComputerSystemCollection.ComputerSystemCollection', Name: 'Computer System Collection', 'Members@odata.count': links.length, Members: links.map((l) => ({ '@odata.id': l })) } };
+      return {
+        status: 200,
+        body: {
+          '@odata.id': path,
+          '@odata.type': '#ComputerSystemCollection.ComputerSystemCollection',
+          Name: 'Computer System Collection',
+          'Members@odata.count': links.length,
+          Members: links.map((l) => ({ '@odata.id': l })),
+        },
+      };
     }
     const m = /^\/redfish\/v1\/Systems\/([^/]+)(\/.*)?$/.exec(path);
     const sys = m ? this.systems.get(decodeURIComponent(m[1]!)) : undefined;
-    if (!m || !sys) return redfishError(404, 'ResourceNotFound', `The requested resource of type ComputerSystem named '${m?.[1] ?? path}' was not found.`);
+    if (!m || !sys)
+      return redfishError(
+        404,
+        'ResourceNotFound',
+        `The requested resource of type ComputerSystem named '${m?.[1] ?? path}' was not found.`,
+      );
     const sub = m[2] ?? '';
     if (sub === '' && method === 'GET') {
-      const out = { status: 200, body: this.systemBody(sys), ...(this.opts.etag === 'header' ? { etag: this.etagOf(sys) } : {}) };
+      const out = {
+        status: 200,
+        body: this.systemBody(sys),
+        ...(this.opts.etag === 'header' ? { etag: this.etagOf(sys) } : {}),
+      };
       this.afterSystemGet?.(sys);
       return out;
     }
     if (sub === '' && method === 'PATCH') return this.patchSystem(sys, body, ifMatch, contentType);
     if (sub === '/ResetActionInfo' && method === 'GET' && this.opts.allowable === 'actioninfo') {
-      return { status: 200, body: { '@odata.id': path, '@odata.type': '#ActionInfo.v1_1_2.ActionInfo', Id: 'ResetActionInfo', Name: 'Reset Action Info', Parameters: [{ Name: 'ResetType', Required: true, DataType: 'String', AllowableValues: this.opts.resetTypes }] } };
+      return {
+        status: 200,
+        body: {
+          '@odata.id': path,
+          '@odata.type': '#ActionInfo.v1_1_2.ActionInfo',
+          Id: 'ResetActionInfo',
+          Name: 'Reset Action Info',
+          Parameters: [
+            { Name: 'ResetType', Required: true, DataType: 'String', AllowableValues: this.opts.resetTypes },
+          ],
+        },
+      };
     }
     if (sub === '/Actions/ComputerSystem.Reset' && method === 'POST') return this.reset(sys, body, contentType);
-    if (sub === '' || sub.startsWith('/Actions/')) return redfishError(405, 'OperationNotAllowed', `The HTTP method ${method} is not allowed on this resource.`);
+    if (sub === '' || sub.startsWith('/Actions/'))
+      return redfishError(405, 'OperationNotAllowed', `The HTTP method ${method} is not allowed on this resource.`);
     return redfishError(404, 'ResourceNotFound', `The requested resource was not found: ${path}`);
   }
 
@@ -173,7 +277,10 @@ export class FakeRedfish {
     const reset: Record<string, unknown> = { target: `${base}/Actions/ComputerSystem.Reset` };
     if (this.opts.allowable === 'inline') reset['ResetType@Redfish.AllowableValues'] = this.opts.resetTypes;
     if (this.opts.allowable === 'actioninfo') reset['@Redfish.ActionInfo'] = `${base}/ResetActionInfo`;
-    const boot: Record<string, unknown> = { ...sys.boot, 'BootSourceOverrideTarget@Redfish.AllowableValues': this.opts.bootTargets };
+    const boot: Record<string, unknown> = {
+      ...sys.boot,
+      'BootSourceOverrideTarget@Redfish.AllowableValues': this.opts.bootTargets,
+    };
     if (this.opts.bootModes !== undefined) boot['BootSourceOverrideMode@Redfish.AllowableValues'] = this.opts.bootModes;
     return {
       '@odata.id': base,
@@ -188,13 +295,34 @@ export class FakeRedfish {
   }
 
   /** DSP0266 "PATCH (update)": If-Match checked, unknown properties and values refused. */
-  private patchSystem(sys: FakeSystem, body: unknown, ifMatch: string | undefined, contentType: string | undefined): Answer {
-    if (contentType !== 'application/json') return redfishError(415, 'UnsupportedMediaType', 'The request specified a media type that is not supported.');
-    if (ifMatch === undefined && this.opts.requireIfMatch) return redfishError(428, 'PreconditionRequired', 'A precondition header or annotation is required to change this resource.');
-    if (ifMatch !== undefined && ifMatch !== this.etagOf(sys)) return redfishError(412, 'PreconditionFailed', 'The ETag supplied did not match the ETag required to change this resource.');
+  private patchSystem(
+    sys: FakeSystem,
+    body: unknown,
+    ifMatch: string | undefined,
+    contentType: string | undefined,
+  ): Answer {
+    if (contentType !== 'application/json')
+      return redfishError(415, 'UnsupportedMediaType', 'The request specified a media type that is not supported.');
+    if (ifMatch === undefined && this.opts.requireIfMatch)
+      return redfishError(
+        428,
+        'PreconditionRequired',
+        'A precondition header or annotation is required to change this resource.',
+      );
+    if (ifMatch !== undefined && ifMatch !== this.etagOf(sys))
+      return redfishError(
+        412,
+        'PreconditionFailed',
+        'The ETag supplied did not match the ETag required to change this resource.',
+      );
     const patch = (body as { Boot?: Record<string, unknown> } | undefined) ?? {};
     const keys = Object.keys(patch);
-    if (keys.length !== 1 || keys[0] !== 'Boot' || typeof patch.Boot !== 'object' || patch.Boot === null) return redfishError(400, 'PropertyUnknown', `The property ${keys.find((k) => k !== 'Boot') ?? 'Boot'} is not in the list of valid properties for the resource.`);
+    if (keys.length !== 1 || keys[0] !== 'Boot' || typeof patch.Boot !== 'object' || patch.Boot === null)
+      return redfishError(
+        400,
+        'PropertyUnknown',
+        `The property ${keys.find((k) => k !== 'Boot') ?? 'Boot'} is not in the list of valid properties for the resource.`,
+      );
     const allowed: Record<string, string[] | undefined> = {
       BootSourceOverrideTarget: this.opts.bootTargets,
       BootSourceOverrideEnabled: ['Disabled', 'Once', 'Continuous'],
@@ -202,8 +330,18 @@ export class FakeRedfish {
     };
     for (const [k, v] of Object.entries(patch.Boot)) {
       const list = allowed[k];
-      if (list === undefined) return redfishError(400, 'PropertyUnknown', `The property ${k} is not in the list of valid properties for the resource.`);
-      if (typeof v !== 'string' || !list.includes(v)) return redfishError(400, 'PropertyValueNotInList', `The value ${JSON.stringify(v)} for the property ${k} is not in the list of acceptable values.`);
+      if (list === undefined)
+        return redfishError(
+          400,
+          'PropertyUnknown',
+          `The property ${k} is not in the list of valid properties for the resource.`,
+        );
+      if (typeof v !== 'string' || !list.includes(v))
+        return redfishError(
+          400,
+          'PropertyValueNotInList',
+          `The value ${JSON.stringify(v)} for the property ${k} is not in the list of acceptable values.`,
+        );
     }
     Object.assign(sys.boot, patch.Boot);
     sys.version++;
@@ -211,10 +349,15 @@ export class FakeRedfish {
   }
 
   private reset(sys: FakeSystem, body: unknown, contentType: string | undefined): Answer {
-    if (contentType !== 'application/json') return redfishError(415, 'UnsupportedMediaType', 'The request specified a media type that is not supported.');
+    if (contentType !== 'application/json')
+      return redfishError(415, 'UnsupportedMediaType', 'The request specified a media type that is not supported.');
     const type = (body as { ResetType?: unknown } | undefined)?.ResetType;
     if (typeof type !== 'string' || !this.opts.resetTypes.includes(type)) {
-      return redfishError(400, 'ActionParameterValueNotInList', `The value ${JSON.stringify(type)} for the parameter ResetType in the action ComputerSystem.Reset is not in the list of acceptable values.`);
+      return redfishError(
+        400,
+        'ActionParameterValueNotInList',
+        `The value ${JSON.stringify(type)} for the parameter ResetType in the action ComputerSystem.Reset is not in the list of acceptable values.`,
+      );
     }
     sys.resets.push(type);
     if (type === 'ForceOff' || type === 'GracefulShutdown') sys.powerState = 'Off';

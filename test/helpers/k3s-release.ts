@@ -21,7 +21,11 @@ export interface StandinRelease {
 }
 
 /** Writes the release for `arches` into `<parent>/<name>` (name defaults to `k3s-<version>`). */
-export function standinK3sRelease(parent: string, version: string, opts: { arches?: Array<'amd64' | 'arm64'>; name?: string; selinuxRpm?: boolean; tag?: string } = {}): StandinRelease {
+export function standinK3sRelease(
+  parent: string,
+  version: string,
+  opts: { arches?: Array<'amd64' | 'arm64'>; name?: string; selinuxRpm?: boolean; tag?: string } = {},
+): StandinRelease {
   const dir = path.join(parent, opts.name ?? `k3s-${version}`);
   mkdirSync(dir, { recursive: true });
   const sums: Record<string, string> = {};
@@ -46,6 +50,7 @@ export function standinK3sRelease(parent: string, version: string, opts: { arche
     writeFileSync(path.join(dir, `sha256sum-${arch}.txt`), lines.join('\n') + '\n');
   }
   copyFileSync(INSTALL_STANDIN, path.join(dir, 'install.sh'));
-  if (opts.selinuxRpm) writeFileSync(path.join(dir, 'k3s-selinux-1.6-1.el9.noarch.rpm'), 'k3s-selinux RPM STAND-IN, not an RPM\n');
+  if (opts.selinuxRpm)
+    writeFileSync(path.join(dir, 'k3s-selinux-1.6-1.el9.noarch.rpm'), 'k3s-selinux RPM STAND-IN, not an RPM\n');
   return { dir, sums };
 }

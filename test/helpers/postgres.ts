@@ -13,7 +13,9 @@ import { join } from 'node:path';
 export function pgBinDir(): string | undefined {
   const base = '/usr/lib/postgresql';
   if (!existsSync(base)) return undefined;
-  const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(base)
+    .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
   return versions[0] && join(base, versions[0], 'bin');
 }
 
@@ -34,7 +36,9 @@ export class PrivatePostgres {
   constructor(private readonly bin: string) {}
 
   private run(cmd: string, args: string[]): void {
-    const [file, argv] = this.asRoot ? ['runuser', ['-u', 'postgres', '--', join(this.bin, cmd), ...args]] : [join(this.bin, cmd), args];
+    const [file, argv] = this.asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(this.bin, cmd), ...args]]
+      : [join(this.bin, cmd), args];
     execFileSync(file, argv, { stdio: 'pipe', timeout: 60_000 });
   }
 
@@ -48,7 +52,18 @@ export class PrivatePostgres {
     this.port = await freePort();
     const data = join(this.dir, 'data');
     this.run('initdb', ['-D', data, '-U', 'kickstand', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-    this.run('pg_ctl', ['-D', data, '-l', join(this.dir, 'log'), '-w', '-t', '30', '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`, 'start']);
+    this.run('pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      join(this.dir, 'log'),
+      '-w',
+      '-t',
+      '30',
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`,
+      'start',
+    ]);
   }
 
   connection(database = 'postgres'): { host: string; port: number; user: string; database: string } {

@@ -93,10 +93,33 @@ export class SshdLab {
   /** Starts node `index` (1-based), its sshd listening on eth0:22. */
   addNode(index: number, name = `node${index}`): SshdNode {
     const nd = join(this.dir, name);
-    for (const d of ['', 'home', 'etc-wireguard', 'rec', 'ov/usr-local-bin/up', 'ov/usr-local-bin/work', 'ov/var-lib/up', 'ov/var-lib/work']) mkdirSync(join(nd, d), { recursive: true, mode: 0o700 });
+    for (const d of [
+      '',
+      'home',
+      'etc-wireguard',
+      'rec',
+      'ov/usr-local-bin/up',
+      'ov/usr-local-bin/work',
+      'ov/var-lib/up',
+      'ov/var-lib/work',
+    ])
+      mkdirSync(join(nd, d), { recursive: true, mode: 0o700 });
     const ns = this.lab.addNamespace(`${this.tag}n${index}`);
     const address = `198.18.${this.subnet}.${10 + index}`;
-    sh('ip', ['link', 'add', `v${this.tag}${index}`.slice(0, 15), 'netns', this.ctl.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
+    sh('ip', [
+      'link',
+      'add',
+      `v${this.tag}${index}`.slice(0, 15),
+      'netns',
+      this.ctl.name,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      ns.name,
+    ]);
     this.ctl.exec('ip', ['link', 'set', `v${this.tag}${index}`.slice(0, 15), 'master', 'br0', 'up']);
     ns.exec('ip', ['addr', 'add', `${address}/24`, 'dev', 'eth0']);
     ns.exec('ip', ['link', 'set', 'eth0', 'up']);
@@ -105,7 +128,12 @@ export class SshdLab {
     writeFileSync(cfg, sshdConfig(address, nd, join(this.dir, 'authorized_keys')));
     writeFileSync(join(nd, 'boot.sh'), bootScript(nd, cfg), { mode: 0o755 });
     chmodSync(join(nd, 'boot.sh'), 0o755);
-    const child = this.lab.spawnIn(ns, 'unshare', ['--mount', '--propagation', 'private', '--', 'sh', join(nd, 'boot.sh')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = this.lab.spawnIn(
+      ns,
+      'unshare',
+      ['--mount', '--propagation', 'private', '--', 'sh', join(nd, 'boot.sh')],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let log = '';
     child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20000)));
     const node: SshdNode = {
@@ -135,7 +163,9 @@ export class SshdLab {
         /* gone */
       }
     }
-    const child = this.lab.spawnIn(this.ctl, process.execPath, ['-e', FORWARDER, JSON.stringify(maps)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = this.lab.spawnIn(this.ctl, process.execPath, ['-e', FORWARDER, JSON.stringify(maps)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     this.fwdPid = child.pid;
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('forwarder did not start')), 10_000);
@@ -158,7 +188,12 @@ export class SshdLab {
    * http://<bridgeAddress>:<port>: a forwarder in the control namespace, stopped by cleanup().
    */
   async serveOnBridge(port: number, path: string): Promise<void> {
-    const child = this.lab.spawnIn(this.ctl, process.execPath, ['-e', REVERSE, this.bridgeAddress, String(port), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = this.lab.spawnIn(
+      this.ctl,
+      process.execPath,
+      ['-e', REVERSE, this.bridgeAddress, String(port), path],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('bridge forwarder did not start')), 10_000);
       child.stdout!.once('data', () => {

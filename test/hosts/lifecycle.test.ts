@@ -35,7 +35,11 @@ describe('lifecycle: reimage and rolling rebuild', () => {
   });
 
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined, raw: text };
   };
@@ -46,7 +50,11 @@ describe('lifecycle: reimage and rolling rebuild', () => {
     for (const st of path) {
       const cur = (await daemon.registry.require(name)).state;
       if (cur === to) return;
-      if (st === 'installed') await daemon.registry.transition(name, st, 'test: %post callback', { netboot: false, sshHostKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtest test'] });
+      if (st === 'installed')
+        await daemon.registry.transition(name, st, 'test: %post callback', {
+          netboot: false,
+          sshHostKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtest test'],
+        });
       else await daemon.registry.transition(name, st, `test: ${st}`);
       if (st === to) return;
     }
@@ -55,7 +63,12 @@ describe('lifecycle: reimage and rolling rebuild', () => {
   let seq = 0;
   const addHost = async (name: string, role = 'agent'): Promise<void> => {
     seq++;
-    const r = await api('POST', '/hosts', { name, macs: [`52:54:00:10:00:${seq.toString(16).padStart(2, '0')}`], profile: 'rocky9', role });
+    const r = await api('POST', '/hosts', {
+      name,
+      macs: [`52:54:00:10:00:${seq.toString(16).padStart(2, '0')}`],
+      profile: 'rocky9',
+      role,
+    });
     assert.equal(r.status, 201, r.raw);
   };
 
@@ -65,7 +78,12 @@ describe('lifecycle: reimage and rolling rebuild', () => {
     assert.ok(firstToken, 'arming at registration issued a token');
     await advance('r1', 'ready');
 
-    const bmc = await api('PUT', '/hosts/r1/bmc', { type: 'redfish', address: `http://127.0.0.1:${redfishPort}`, username: 'admin', password: BMC_PASSWORD });
+    const bmc = await api('PUT', '/hosts/r1/bmc', {
+      type: 'redfish',
+      address: `http://127.0.0.1:${redfishPort}`,
+      username: 'admin',
+      password: BMC_PASSWORD,
+    });
     assert.equal(bmc.status, 200, bmc.raw);
     assert.equal(bmc.body.passwordSet, true);
     assert.ok(!bmc.raw.includes(BMC_PASSWORD), 'PUT answer holds no password');
@@ -162,13 +180,28 @@ describe('lifecycle: reimage and rolling rebuild', () => {
       assert.deepEqual(s.done, ['w1', 'w2', 'w3']);
       for (const n of ['w1', 'w2', 'w3']) {
         const ev = (await api('GET', `/hosts/${n}/events`)).body.events as Array<{ kind: string; message: string }>;
-        armedAt.push(ev.filter((e) => e.kind === 'host.state' && /→ armed: rolling rebuild/.test(e.message)).map((e) => e.message));
+        armedAt.push(
+          ev.filter((e) => e.kind === 'host.state' && /→ armed: rolling rebuild/.test(e.message)).map((e) => e.message),
+        );
       }
-      assert.ok(armedAt.every((a) => a.length === 1), 'each host reimaged exactly once');
+      assert.ok(
+        armedAt.every((a) => a.length === 1),
+        'each host reimaged exactly once',
+      );
       // w3 was armed only after w1 and w2 were ready.
-      const evAll = (await api('GET', '/events?limit=10000')).body.events as Array<{ id: number; host: string; message: string; kind: string }>;
-      const id = (host: string, re: RegExp) => evAll.find((e) => e.host === host && e.kind === 'host.state' && re.test(e.message))!.id;
-      const lastReady = Math.max(...['w1', 'w2'].map((h) => evAll.filter((e) => e.host === h && e.kind === 'host.state' && /→ ready/.test(e.message)).at(-1)!.id));
+      const evAll = (await api('GET', '/events?limit=10000')).body.events as Array<{
+        id: number;
+        host: string;
+        message: string;
+        kind: string;
+      }>;
+      const id = (host: string, re: RegExp) =>
+        evAll.find((e) => e.host === host && e.kind === 'host.state' && re.test(e.message))!.id;
+      const lastReady = Math.max(
+        ...['w1', 'w2'].map(
+          (h) => evAll.filter((e) => e.host === h && e.kind === 'host.state' && /→ ready/.test(e.message)).at(-1)!.id,
+        ),
+      );
       assert.ok(id('w3', /→ armed: rolling rebuild/) > lastReady, 'batch 2 started after batch 1 was ready');
     } finally {
       stopPilot();

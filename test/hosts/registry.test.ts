@@ -34,14 +34,20 @@ describe('host registry: state changes go through checkTransition', () => {
       const reg = new HostRegistry(store, config);
       await reg.add({ name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9' });
       // With armed → registered illegal, the disarm must be refused and nothing written.
-      await assert.rejects(without('armed', 'registered', () => reg.update('n1', { netboot: false })), { code: 'KS_ILLEGAL_TRANSITION' });
+      await assert.rejects(
+        without('armed', 'registered', () => reg.update('n1', { netboot: false })),
+        { code: 'KS_ILLEGAL_TRANSITION' },
+      );
       const still = await reg.require('n1');
       assert.equal(still.state, 'armed');
       assert.equal(still.netboot, true);
       const h = await reg.update('n1', { netboot: false });
       assert.equal(h.state, 'registered');
       const ev = (await store.events.list({ host: 'n1' })).filter((e) => e.kind === 'host.state');
-      assert.deepEqual(ev.map((e) => e.data), [{ from: 'armed', to: 'registered', cause: 'disarmed by operator' }]);
+      assert.deepEqual(
+        ev.map((e) => e.data),
+        [{ from: 'armed', to: 'registered', cause: 'disarmed by operator' }],
+      );
     } finally {
       await store.close();
     }
@@ -52,7 +58,10 @@ describe('host registry: state changes go through checkTransition', () => {
     try {
       const reg = new HostRegistry(store, config);
       await reg.add({ name: 'n2', macs: ['52:54:00:00:00:02'], profile: 'rocky9', netboot: false });
-      await assert.rejects(without('registered', 'armed', () => reg.update('n2', { netboot: true })), { code: 'KS_ILLEGAL_TRANSITION' });
+      await assert.rejects(
+        without('registered', 'armed', () => reg.update('n2', { netboot: true })),
+        { code: 'KS_ILLEGAL_TRANSITION' },
+      );
       assert.equal((await reg.require('n2')).state, 'registered');
       assert.equal((await reg.update('n2', { netboot: true })).state, 'armed');
     } finally {

@@ -74,7 +74,8 @@ describe('install flow across daemon restarts', () => {
     writeFileSync(d.configFile, 'network: [broken\n');
     d.child!.kill('SIGHUP');
     const deadline2 = Date.now() + 10_000;
-    while (!d.log.includes('config reload refused') && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 100));
+    while (!d.log.includes('config reload refused') && Date.now() < deadline2)
+      await new Promise((r) => setTimeout(r, 100));
     assert.match(d.log, /config reload refused; keeping the running config/);
     assert.equal((await fetch(`${d.url}/healthz`)).status, 200, 'still serving');
   });

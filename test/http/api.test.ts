@@ -17,7 +17,8 @@ export function apiRoutes(app: Express): RouteRef[] {
   const walk = (stack: any[], prefix: string): void => {
     for (const layer of stack) {
       if (layer.route) {
-        for (const m of Object.keys(layer.route.methods)) if (m !== '_all') out.push({ method: m.toUpperCase(), path: prefix + layer.route.path });
+        for (const m of Object.keys(layer.route.methods))
+          if (m !== '_all') out.push({ method: m.toUpperCase(), path: prefix + layer.route.path });
       } else if (layer.handle?.stack) {
         const p = layer.rawPath && layer.rawPath !== '/' ? layer.rawPath : '';
         walk(layer.handle.stack, prefix + p);
@@ -46,7 +47,11 @@ describe('operator API', () => {
   const call = async (method: string, path: string, body?: unknown, auth: string | null = `Bearer ${token}`) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (auth !== null) headers.authorization = auth;
-    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
   };
@@ -62,7 +67,14 @@ describe('operator API', () => {
     assert.ok(routes.length >= 7, `found ${routes.length} routes`);
     for (const r of routes) {
       const path = r.path.replace(/:(\w+)/g, 'x1');
-      for (const auth of [null, 'Bearer', `Bearer ${token}x`, `Basic ${Buffer.from('a:b').toString('base64')}`, token, `Bearer ${token.slice(0, -1)}`]) {
+      for (const auth of [
+        null,
+        'Bearer',
+        `Bearer ${token}x`,
+        `Basic ${Buffer.from('a:b').toString('base64')}`,
+        token,
+        `Bearer ${token.slice(0, -1)}`,
+      ]) {
         const res = await call(r.method, path, r.method === 'GET' || r.method === 'DELETE' ? undefined : {}, auth);
         assert.equal(res.status, 401, `${r.method} ${r.path} with ${auth === null ? 'no header' : auth.slice(0, 12)}`);
         assert.equal(res.body.code, 'KS_UNAUTHORIZED');
@@ -72,7 +84,13 @@ describe('operator API', () => {
   });
 
   it('creates, reads, updates and deletes a host', async () => {
-    const c = await call('POST', '/api/v1/hosts', { name: 'node1', macs: ['52-54-00-AA-BB-01'], profile: 'rocky9', role: 'server', vars: { disk: 'vda' } });
+    const c = await call('POST', '/api/v1/hosts', {
+      name: 'node1',
+      macs: ['52-54-00-AA-BB-01'],
+      profile: 'rocky9',
+      role: 'server',
+      vars: { disk: 'vda' },
+    });
     assert.equal(c.status, 201);
     assert.equal(c.headers.get('location'), '/api/v1/hosts/node1');
     assert.deepEqual(c.body.macs, ['52:54:00:aa:bb:01']);
@@ -83,7 +101,10 @@ describe('operator API', () => {
     assert.equal(u.body.state, 'registered');
     assert.equal(u.body.ipv4, '198.18.0.20');
     const ev = await call('GET', '/api/v1/hosts/node1/events');
-    assert.deepEqual(ev.body.events.map((e: { kind: string }) => e.kind), ['host.created', 'host.updated', 'host.state']);
+    assert.deepEqual(
+      ev.body.events.map((e: { kind: string }) => e.kind),
+      ['host.created', 'host.updated', 'host.state'],
+    );
     assert.equal((await call('GET', '/api/v1/hosts')).body.hosts.length, 1);
     assert.equal((await call('DELETE', '/api/v1/hosts/node1')).status, 204);
     assert.equal((await call('GET', '/api/v1/hosts/node1')).status, 404);
@@ -96,14 +117,39 @@ describe('operator API', () => {
       [{ name: 'Bad_Name', macs: ['52:54:00:00:00:01'], profile: 'rocky9' }, 400, 'KS_INVALID_HOSTNAME', 'name'],
       [{ name: 'n1', macs: ['52:54:00:00:00'], profile: 'rocky9' }, 400, 'KS_INVALID_MAC', 'macs[0]'],
       [{ name: 'n1', macs: [], profile: 'rocky9' }, 400, 'KS_INVALID_MAC', 'macs'],
-      [{ name: 'n1', macs: ['52:54:00:00:00:01', '52-54-00-00-00-01'], profile: 'rocky9' }, 400, 'KS_INVALID_MAC', 'macs'],
+      [
+        { name: 'n1', macs: ['52:54:00:00:00:01', '52-54-00-00-00-01'], profile: 'rocky9' },
+        400,
+        'KS_INVALID_MAC',
+        'macs',
+      ],
       [{ name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'nope' }, 400, 'KS_UNKNOWN_PROFILE', 'profile'],
-      [{ name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', ipv4: '198.19.0.5' }, 400, 'KS_IP_OUTSIDE_SUBNET', 'ipv4'],
-      [{ name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', ipv4: '198.18.0.255' }, 400, 'KS_IP_OUTSIDE_SUBNET', 'ipv4'],
+      [
+        { name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', ipv4: '198.19.0.5' },
+        400,
+        'KS_IP_OUTSIDE_SUBNET',
+        'ipv4',
+      ],
+      [
+        { name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', ipv4: '198.18.0.255' },
+        400,
+        'KS_IP_OUTSIDE_SUBNET',
+        'ipv4',
+      ],
       [{ name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', ipv4: '198.18.0.1' }, 409, 'KS_IP_IN_USE', 'ipv4'],
       [{ name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', ipv4: '1.2.3' }, 400, 'KS_INVALID_IPV4', 'ipv4'],
-      [{ name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', vars: { x: 'a\n%post' } }, 400, 'KS_INVALID_VAR', 'vars.x'],
-      [{ name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', netboot: 'yes' }, 400, 'KS_INVALID_INPUT', 'netboot'],
+      [
+        { name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', vars: { x: 'a\n%post' } },
+        400,
+        'KS_INVALID_VAR',
+        'vars.x',
+      ],
+      [
+        { name: 'n1', macs: ['52:54:00:00:00:01'], profile: 'rocky9', netboot: 'yes' },
+        400,
+        'KS_INVALID_INPUT',
+        'netboot',
+      ],
       ['{"name": ', 400, 'KS_INVALID_INPUT', 'body'],
     ];
     for (const [body, status, code, field] of cases) {
@@ -118,17 +164,41 @@ describe('operator API', () => {
   });
 
   it('refuses duplicates across hosts', async () => {
-    await call('POST', '/api/v1/hosts', { name: 'a1', macs: ['52:54:00:00:01:01'], profile: 'rocky9', ipv4: '198.18.0.30' });
-    assert.equal((await call('POST', '/api/v1/hosts', { name: 'a1', macs: ['52:54:00:00:01:02'], profile: 'rocky9' })).body.code, 'KS_HOST_EXISTS');
-    assert.equal((await call('POST', '/api/v1/hosts', { name: 'a2', macs: ['5254.0000.0101'], profile: 'rocky9' })).body.code, 'KS_MAC_IN_USE');
-    assert.equal((await call('POST', '/api/v1/hosts', { name: 'a3', macs: ['52:54:00:00:01:03'], profile: 'rocky9', ipv4: '198.18.0.30' })).body.code, 'KS_IP_IN_USE');
+    await call('POST', '/api/v1/hosts', {
+      name: 'a1',
+      macs: ['52:54:00:00:01:01'],
+      profile: 'rocky9',
+      ipv4: '198.18.0.30',
+    });
+    assert.equal(
+      (await call('POST', '/api/v1/hosts', { name: 'a1', macs: ['52:54:00:00:01:02'], profile: 'rocky9' })).body.code,
+      'KS_HOST_EXISTS',
+    );
+    assert.equal(
+      (await call('POST', '/api/v1/hosts', { name: 'a2', macs: ['5254.0000.0101'], profile: 'rocky9' })).body.code,
+      'KS_MAC_IN_USE',
+    );
+    assert.equal(
+      (
+        await call('POST', '/api/v1/hosts', {
+          name: 'a3',
+          macs: ['52:54:00:00:01:03'],
+          profile: 'rocky9',
+          ipv4: '198.18.0.30',
+        })
+      ).body.code,
+      'KS_IP_IN_USE',
+    );
     assert.equal((await call('PATCH', '/api/v1/hosts/a1', { name: 'zz' })).body.code, 'KS_INVALID_INPUT');
     await call('DELETE', '/api/v1/hosts/a1');
   });
 
   it('streams the timeline as server-sent events', async () => {
     const ctl = new AbortController();
-    const res = await fetch(`${base}/api/v1/watch?host=w1`, { headers: { authorization: `Bearer ${token}` }, signal: ctl.signal });
+    const res = await fetch(`${base}/api/v1/watch?host=w1`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: ctl.signal,
+    });
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     const reader = res.body!.getReader();
     await call('POST', '/api/v1/hosts', { name: 'w1', macs: ['52:54:00:00:02:01'], profile: 'rocky9' });

@@ -24,13 +24,20 @@ export interface Harness {
 }
 
 /** Starts the router on an ephemeral loopback port over `root` (created by the caller). */
-export async function startAssets(root: string, dir: string, opts: { maxRanges?: number; chunkSize?: number; directPath?: boolean; sendfile?: boolean } = {}): Promise<Harness> {
+export async function startAssets(
+  root: string,
+  dir: string,
+  opts: { maxRanges?: number; chunkSize?: number; directPath?: boolean; sendfile?: boolean } = {},
+): Promise<Harness> {
   const served: ServedEvent[] = [];
   const metrics = new Registry();
   const app = express();
   // As the daemon chooses it (daemon/fast-paths.ts) unless the test asks for the copy path.
   const sendfile = opts.sendfile === false ? null : chooseFastPaths(native()).sendfile;
-  app.use('/images', createAssetsRouter({ root, log: silentLogger(), metrics, onServed: (e) => served.push(e), ...opts, sendfile }));
+  app.use(
+    '/images',
+    createAssetsRouter({ root, log: silentLogger(), metrics, onServed: (e) => served.push(e), ...opts, sendfile }),
+  );
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -125,14 +132,21 @@ export function parseMultipart(contentType: string, body: Buffer): Part[] {
     if (body.subarray(pos, pos + 2).toString('latin1') !== '\r\n') throw new Error('missing CRLF after boundary');
     const headEnd = body.indexOf('\r\n\r\n', pos + 2, 'latin1');
     const head = body.subarray(pos + 2, headEnd).toString('latin1');
-    const fields = new Map(head.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const fields = new Map(
+      head.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+    );
     const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(fields.get('content-range') ?? '');
     if (cr === null) throw new Error(`bad part Content-Range: ${head}`);
     const len = Number(cr[2]) - Number(cr[1]) + 1;
     const start = headEnd + 4;
-    parts.push({ contentType: fields.get('content-type') ?? '', contentRange: fields.get('content-range') ?? '', body: body.subarray(start, start + len) });
+    parts.push({
+      contentType: fields.get('content-type') ?? '',
+      contentRange: fields.get('content-range') ?? '',
+      body: body.subarray(start, start + len),
+    });
     pos = start + len;
-    if (!body.subarray(pos, pos + 2 + delim.length).equals(Buffer.concat([Buffer.from('\r\n'), delim]))) throw new Error('part not followed by a delimiter');
+    if (!body.subarray(pos, pos + 2 + delim.length).equals(Buffer.concat([Buffer.from('\r\n'), delim])))
+      throw new Error('part not followed by a delimiter');
     pos += 2 + delim.length;
   }
 }

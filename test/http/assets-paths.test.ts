@@ -40,7 +40,8 @@ after(async () => {
 const VARYING = new Set(['date', 'connection', 'keep-alive']);
 function comparable(r: CurlResult): { status: number; headers: Record<string, string>; body: string[] } {
   const headers: Record<string, string> = {};
-  for (const [k, v] of r.headers) if (!VARYING.has(k)) headers[k] = k === 'content-type' ? v.replace(/boundary=\S+/, 'boundary=*') : v;
+  for (const [k, v] of r.headers)
+    if (!VARYING.has(k)) headers[k] = k === 'content-type' ? v.replace(/boundary=\S+/, 'boundary=*') : v;
   const ct = r.headers.get('content-type') ?? '';
   const body = ct.startsWith('multipart/byteranges')
     ? parseMultipart(ct, r.body).map((p) => `${p.contentRange} ${p.contentType} ${p.body.toString('base64')}`)
@@ -76,7 +77,11 @@ describe('direct path ≡ send path (curl)', () => {
   it('empty file, GET and Range', async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     assert.ok(direct && viaSend);
-    for (const args of [[], ['-r', '0-']]) assert.deepEqual(comparable(await curl(direct, '/empty.bin', args)), comparable(await curl(viaSend, '/empty.bin', args)));
+    for (const args of [[], ['-r', '0-']])
+      assert.deepEqual(
+        comparable(await curl(direct, '/empty.bin', args)),
+        comparable(await curl(viaSend, '/empty.bin', args)),
+      );
   });
   it('If-Range with the current strong ETag is honoured by both', async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
@@ -85,7 +90,10 @@ describe('direct path ≡ send path (curl)', () => {
     assert.equal(tag, (await curl(viaSend, '/vmlinuz', ['-I'])).headers.get('etag'));
     const a = await curl(direct, '/vmlinuz', ['-r', '5-9', '-H', `If-Range: ${tag}`]);
     assert.equal(a.status, 206);
-    assert.deepEqual(comparable(a), comparable(await curl(viaSend, '/vmlinuz', ['-r', '5-9', '-H', `If-Range: ${tag}`])));
+    assert.deepEqual(
+      comparable(a),
+      comparable(await curl(viaSend, '/vmlinuz', ['-r', '5-9', '-H', `If-Range: ${tag}`])),
+    );
   });
 });
 
@@ -109,7 +117,9 @@ function download(url: string, out: string): Promise<number> {
 function stalledReader(base: string, urlPath: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const url = new URL(base + urlPath);
-    const sock = connect(Number(url.port), url.hostname, () => sock.write(`GET ${url.pathname} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    const sock = connect(Number(url.port), url.hostname, () =>
+      sock.write(`GET ${url.pathname} HTTP/1.1\r\nHost: x\r\n\r\n`),
+    );
     let got = 0;
     sock.on('data', (c: Buffer) => {
       got += c.length;
@@ -133,7 +143,8 @@ describe('boot storm (G16, CI size)', () => {
     const baseline = openFds();
     const jobs = Array.from({ length: 20 }, (_, i) => {
       const out = path.join(dir, `storm-${i}`);
-      if (i % 4 === 0) return stalledReader(h.base, '/big.bin').then((got) => ({ i, out, cut: true, code: got < BIG ? 0 : -1 }));
+      if (i % 4 === 0)
+        return stalledReader(h.base, '/big.bin').then((got) => ({ i, out, cut: true, code: got < BIG ? 0 : -1 }));
       return download(`${h.base}/vmlinuz`, out).then((code) => ({ i, out, cut: false, code }));
     });
     const results = await Promise.all(jobs);

@@ -157,7 +157,8 @@ describe('sendfile body path', () => {
   it('keep-alive: two requests on one connection, and two pipelined in one write, come back whole and in order', async (t) => {
     if (needs(t)) return;
     assert.ok(sf);
-    const req = (range: string): string => `GET /images/initrd.img HTTP/1.1\r\nHost: x\r\nRange: bytes=${range}\r\n\r\n`;
+    const req = (range: string): string =>
+      `GET /images/initrd.img HTTP/1.1\r\nHost: x\r\nRange: bytes=${range}\r\n\r\n`;
     const pipelined = await exchange(sf, req('0-999999') + req('2000000-4999999'), (b) => responses(b, 2) !== null);
     const [r1, r2] = responses(pipelined, 2) ?? [];
     assert.ok(r1 && r2);
@@ -174,7 +175,9 @@ describe('sendfile body path', () => {
     const fds = readdirSync('/proc/self/fd').length;
     const url = new URL(sf.base);
     const got = await new Promise<number>((resolve, reject) => {
-      const sock = connect(Number(url.port), url.hostname, () => sock.write('GET /images/initrd.img HTTP/1.1\r\nHost: x\r\n\r\n'));
+      const sock = connect(Number(url.port), url.hostname, () =>
+        sock.write('GET /images/initrd.img HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
       let n = 0;
       sock.on('data', (c: Buffer) => {
         n += c.length;
@@ -191,7 +194,8 @@ describe('sendfile body path', () => {
     assert.ok(got < BIG);
     assert.equal(await settled(), 0, 'the thread ended after the hang-up');
     const deadline = Date.now() + 3000;
-    while (readdirSync('/proc/self/fd').length > fds && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    while (readdirSync('/proc/self/fd').length > fds && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25));
     assert.ok(readdirSync('/proc/self/fd').length <= fds, 'duplicated descriptors closed');
   });
 
@@ -201,7 +205,9 @@ describe('sendfile body path', () => {
       try {
         const url = new URL(h.base);
         const body = await new Promise<{ n: number; ended: boolean }>((resolve, reject) => {
-          const sock = connect(Number(url.port), url.hostname, () => sock.write('GET /images/x.img HTTP/1.1\r\nHost: x\r\n\r\n'));
+          const sock = connect(Number(url.port), url.hostname, () =>
+            sock.write('GET /images/x.img HTTP/1.1\r\nHost: x\r\n\r\n'),
+          );
           let n = 0;
           let stalled = false;
           sock.on('data', (c: Buffer) => {
@@ -229,7 +235,9 @@ describe('sendfile body path', () => {
     if (needs(t)) return;
     await withOwnServer('stop', async (h) => {
       const url = new URL(h.base);
-      const sock = connect(Number(url.port), url.hostname, () => sock.write('GET /images/x.img HTTP/1.1\r\nHost: x\r\n\r\n'));
+      const sock = connect(Number(url.port), url.hostname, () =>
+        sock.write('GET /images/x.img HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
       sock.on('error', () => undefined);
       await new Promise<void>((resolve) => {
         let n = 0;

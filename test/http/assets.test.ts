@@ -51,7 +51,13 @@ describe('/images ranges with curl', () => {
     assert.equal(r.headers.get('content-type'), 'application/octet-stream');
     assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
     const ev = H().served.find((e) => e.path === 'rocky9/initrd.img' && e.status === 200);
-    assert.deepEqual(ev, { path: 'rocky9/initrd.img', remoteAddress: '127.0.0.1', status: 200, bytes: SIZE, range: null });
+    assert.deepEqual(ev, {
+      path: 'rocky9/initrd.img',
+      remoteAddress: '127.0.0.1',
+      status: 200,
+      bytes: SIZE,
+      range: null,
+    });
   });
 
   const single: Array<[string, number, number]> = [
@@ -205,7 +211,10 @@ describe('/images validators with curl', () => {
     const lm = (await curl(H(), '/dated.bin', ['-I'])).headers.get('last-modified') ?? '';
     assert.equal(lm, 'Tue, 02 Jan 2024 03:04:05 GMT');
     assert.equal((await curl(H(), '/dated.bin', ['-r', '0-9', '-H', `If-Range: ${lm}`])).status, 206);
-    assert.equal((await curl(H(), '/dated.bin', ['-r', '0-9', '-H', 'If-Range: Mon, 01 Jan 2024 00:00:00 GMT'])).status, 200);
+    assert.equal(
+      (await curl(H(), '/dated.bin', ['-r', '0-9', '-H', 'If-Range: Mon, 01 Jan 2024 00:00:00 GMT'])).status,
+      200,
+    );
   });
 
   it('If-None-Match current → 304 (even with Range); If-Match stale → 412', async (t) => {
@@ -224,7 +233,22 @@ describe('/images validators with curl', () => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     const url = `${H().base}/rocky9/initrd.img`;
     // HEAD then a GET on the same keep-alive connection: a stray body would corrupt the GET.
-    const out = await run(['-sS', '--max-time', '20', '-I', '-r', '0-9', url, '--next', '-sS', '--max-time', '20', '-r', '20-29', url]);
+    const out = await run([
+      '-sS',
+      '--max-time',
+      '20',
+      '-I',
+      '-r',
+      '0-9',
+      url,
+      '--next',
+      '-sS',
+      '--max-time',
+      '20',
+      '-r',
+      '20-29',
+      url,
+    ]);
     const text = out.toString('latin1');
     const headEnd = text.indexOf('\r\n\r\n') + 4;
     const head = text.slice(0, headEnd);

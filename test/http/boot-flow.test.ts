@@ -57,7 +57,10 @@ describe('install flow over HTTP (real curl)', () => {
 
     const script = await curl(`${h.base}/ipxe/${MAC_HYP}`, { from: '127.0.0.1' });
     assert.equal(script.status, 200);
-    assert.match(script.body, /^kernel --name vmlinuz .*\/images\/rocky9\/vmlinuz .*inst\.ks=.*\/ks\/[A-Za-z0-9_-]{43} inst\.repo=.*\/images\/rocky9\/tree /m);
+    assert.match(
+      script.body,
+      /^kernel --name vmlinuz .*\/images\/rocky9\/vmlinuz .*inst\.ks=.*\/ks\/[A-Za-z0-9_-]{43} inst\.repo=.*\/images\/rocky9\/tree /m,
+    );
     const token = tokenIn(script.body);
     assert.equal((await h.store.tokens.liveFor('node1'))?.token, token);
 
@@ -84,34 +87,60 @@ describe('install flow over HTTP (real curl)', () => {
     assert.equal((await h.registry.require('node1')).state, 'installing');
 
     // %post exactly as rendered, in a scratch root: generates host keys and reports them.
-    await run('sh', ['-c', sectionBody(ks.body, '%post', 'kickstand_cb=')], { timeout: 60_000, env: { ...process.env, KICKSTAND_SYSROOT: scratch } });
+    await run('sh', ['-c', sectionBody(ks.body, '%post', 'kickstand_cb=')], {
+      timeout: 60_000,
+      env: { ...process.env, KICKSTAND_SYSROOT: scratch },
+    });
     const node = await h.registry.require('node1');
     assert.equal(node.state, 'installed');
     assert.equal(node.netboot, false);
-    const ed = readFileSync(join(scratch, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
-    assert.ok(node.sshHostKeys.some((k) => k.startsWith(ed)), 'the ed25519 host key is pinned');
+    const ed = readFileSync(join(scratch, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')
+      .trim()
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
+    assert.ok(
+      node.sshHostKeys.some((k) => k.startsWith(ed)),
+      'the ed25519 host key is pinned',
+    );
     const tok = await h.store.tokens.get(token);
     assert.ok(tok?.revokedAt !== null, 'token died with the installed callback');
 
     // Replay of the installed callback: refused, nothing changes.
-    const replay = await curl(`${h.base}/cb/${token}/installed`, { from: '127.0.0.1', dataFile: join(scratch, 'etc/ssh/ssh_host_ed25519_key.pub') });
+    const replay = await curl(`${h.base}/cb/${token}/installed`, {
+      from: '127.0.0.1',
+      dataFile: join(scratch, 'etc/ssh/ssh_host_ed25519_key.pub'),
+    });
     assert.equal(replay.status, 410);
     const after = await h.registry.require('node1');
     assert.equal(after.version, node.version);
     // The dead token no longer fetches the kickstart.
     assert.equal((await curl(`${h.base}/ks/${token}`, { from: '127.0.0.1' })).status, 410);
     // Not armed: the per-host script boots the local disk.
-    assert.match((await curl(`${h.base}/ipxe/${MAC_HYP}`, { from: '127.0.0.1' })).body, /not armed for install \(state installed, netboot off\)/);
+    assert.match(
+      (await curl(`${h.base}/ipxe/${MAC_HYP}`, { from: '127.0.0.1' })).body,
+      /not armed for install \(state installed, netboot off\)/,
+    );
 
     const k = await kinds(h, 'node1');
-    for (const want of ['host.created', 'http.ipxe', 'kickstart.refused', 'kickstart.fetched', 'install.installing', 'install.installed', 'install.callback_refused']) {
+    for (const want of [
+      'host.created',
+      'http.ipxe',
+      'kickstart.refused',
+      'kickstart.fetched',
+      'install.installing',
+      'install.installed',
+      'install.callback_refused',
+    ]) {
       assert.ok(k.includes(want), `timeline has ${want}: ${k.join(', ')}`);
     }
-    const states = (await h.store.events.list({ host: 'node1' })).filter((e) => e.kind === 'host.state').map((e) => e.data.to);
+    const states = (await h.store.events.list({ host: 'node1' }))
+      .filter((e) => e.kind === 'host.state')
+      .map((e) => e.data.to);
     assert.deepEqual(states, ['installing', 'installed']);
   });
 
-  it('wrong host: host B presents host A\'s token from its own address → 403', async (t) => {
+  it("wrong host: host B presents host A's token from its own address → 403", async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     await h.registry.add({ name: 'node-a', macs: ['52:54:00:00:00:0a'], profile: 'rocky9', ipv4: '127.0.0.10' });
     await h.registry.add({ name: 'node-b', macs: ['52:54:00:00:00:0b'], profile: 'rocky9', ipv4: '127.0.0.11' });
@@ -121,16 +150,26 @@ describe('install flow over HTTP (real curl)', () => {
     const cb = await curl(`${h.base}/cb/${tokenA}/installing`, { from: '127.0.0.11', data: 'installing' });
     assert.equal(cb.status, 403);
     assert.equal((await h.registry.require('node-a')).state, 'armed');
-    const refused = (await h.store.events.list({ host: 'node-a' })).filter((e) => e.kind === 'kickstart.refused' || e.kind === 'install.callback_refused');
+    const refused = (await h.store.events.list({ host: 'node-a' })).filter(
+      (e) => e.kind === 'kickstart.refused' || e.kind === 'install.callback_refused',
+    );
     assert.equal(refused.length, 2);
-    assert.ok(refused.every((e) => !JSON.stringify(e).includes(tokenA)), 'events never carry the token');
+    assert.ok(
+      refused.every((e) => !JSON.stringify(e).includes(tokenA)),
+      'events never carry the token',
+    );
   });
 
   it('expired token → 410 and an event', async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     await h.registry.add({ name: 'node-exp', macs: ['52:54:00:00:00:0e'], profile: 'rocky9', ipv4: '127.0.0.12' });
     const now = Date.now();
-    const t0 = await h.store.tokens.issue({ token: 'E'.repeat(43), host: 'node-exp', issuedAt: now - 7200_000, expiresAt: now - 1000 });
+    const t0 = await h.store.tokens.issue({
+      token: 'E'.repeat(43),
+      host: 'node-exp',
+      issuedAt: now - 7200_000,
+      expiresAt: now - 1000,
+    });
     const r = await curl(`${h.base}/ks/${t0.token}`, { from: '127.0.0.12' });
     assert.equal(r.status, 410);
     const ev = (await h.store.events.list({ host: 'node-exp' })).filter((e) => e.kind === 'kickstart.refused');
@@ -146,7 +185,9 @@ describe('install flow over HTTP (real curl)', () => {
     assert.equal((await curl(`${h.base}/ks/${forged}`)).status, 403);
     assert.equal((await curl(`${h.base}/ks/not-a-token`)).status, 403);
     assert.equal((await curl(`${h.base}/cb/${forged}/installed`, { data: 'ssh-ed25519 AAAA' })).status, 403);
-    const ev = (await h.store.events.list({})).filter((e) => e.host === null && (e.kind === 'kickstart.refused' || e.kind === 'install.callback_refused'));
+    const ev = (await h.store.events.list({})).filter(
+      (e) => e.host === null && (e.kind === 'kickstart.refused' || e.kind === 'install.callback_refused'),
+    );
     assert.ok(ev.length >= 3);
     assert.ok(ev.every((e) => !JSON.stringify(e).includes(forged)));
   });
@@ -155,8 +196,20 @@ describe('install flow over HTTP (real curl)', () => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     const mac = '52:54:00:00:00:1e';
     await h.registry.add({ name: 'node-lease', macs: [mac], profile: 'rocky9' });
-    await h.store.leases.put({ ip: '127.0.0.120', mac, clientId: null, hostname: null, state: 'bound', expiresAt: Date.now() + 3600_000, updatedAt: Date.now() });
-    assert.equal((await curl(`${h.base}/ipxe/${mac}`, { from: '127.0.0.121' })).status, 403, 'install script only to the lease address');
+    await h.store.leases.put({
+      ip: '127.0.0.120',
+      mac,
+      clientId: null,
+      hostname: null,
+      state: 'bound',
+      expiresAt: Date.now() + 3600_000,
+      updatedAt: Date.now(),
+    });
+    assert.equal(
+      (await curl(`${h.base}/ipxe/${mac}`, { from: '127.0.0.121' })).status,
+      403,
+      'install script only to the lease address',
+    );
     const s = await curl(`${h.base}/ipxe/${mac}`, { from: '127.0.0.120' });
     const token = tokenIn(s.body);
     assert.equal((await curl(`${h.base}/ks/${token}`, { from: '127.0.0.121' })).status, 403);
@@ -179,11 +232,15 @@ describe('install flow over HTTP (real curl)', () => {
     await h.registry.add({ name: 'node-race', macs: ['52:54:00:00:00:3e'], profile: 'rocky9', ipv4: '127.0.0.13' });
     const token = (await h.store.tokens.liveFor('node-race'))!.token;
     const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl root@node-race';
-    const results = await Promise.all(Array.from({ length: 20 }, () => curl(`${h.base}/cb/${token}/installed`, { from: '127.0.0.13', data: key })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => curl(`${h.base}/cb/${token}/installed`, { from: '127.0.0.13', data: key })),
+    );
     const ok = results.filter((r) => r.status === 200);
     assert.equal(ok.length, 1, results.map((r) => r.status).join(','));
     assert.ok(results.every((r) => r.status === 200 || r.status === 409 || r.status === 410));
-    const states = (await h.store.events.list({ host: 'node-race' })).filter((e) => e.kind === 'host.state' && e.data.to === 'installed');
+    const states = (await h.store.events.list({ host: 'node-race' })).filter(
+      (e) => e.kind === 'host.state' && e.data.to === 'installed',
+    );
     assert.equal(states.length, 1);
   });
 
@@ -191,7 +248,11 @@ describe('install flow over HTTP (real curl)', () => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     await h.registry.add({ name: 'node-badkey', macs: ['52:54:00:00:00:4e'], profile: 'rocky9', ipv4: '127.0.0.14' });
     const token = (await h.store.tokens.liveFor('node-badkey'))!.token;
-    for (const body of ['ssh-ed25519 AAAAnotakey', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GK\n%post', 'x'.repeat(70 * 1024)]) {
+    for (const body of [
+      'ssh-ed25519 AAAAnotakey',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GK\n%post',
+      'x'.repeat(70 * 1024),
+    ]) {
       const r = await curl(`${h.base}/cb/${token}/installed`, { from: '127.0.0.14', data: body });
       assert.equal(r.status, 400, r.body);
     }
@@ -207,14 +268,18 @@ describe('install flow over HTTP (real curl)', () => {
     assert.match(r.body, /is not registered/);
     assert.match(r.body, /\nexit\n/);
     assert.ok(!r.body.includes('kernel'));
-    const ev = (await h.store.events.list({})).filter((e) => e.kind === 'host.discovered' && e.mac === '52:54:00:99:99:99');
+    const ev = (await h.store.events.list({})).filter(
+      (e) => e.kind === 'host.discovered' && e.mac === '52:54:00:99:99:99',
+    );
     assert.equal(ev.length, 1);
   });
 
-  it('boot.ipxe fetched from a known host\'s address is on that host\'s timeline', async (t) => {
+  it("boot.ipxe fetched from a known host's address is on that host's timeline", async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     assert.equal((await curl(`${h.base}/boot.ipxe`, { from: '127.0.0.1' })).status, 200);
-    const ev = (await h.store.events.list({ host: 'node1' })).filter((e) => e.kind === 'http.ipxe' && e.data.script === 'chain');
+    const ev = (await h.store.events.list({ host: 'node1' })).filter(
+      (e) => e.kind === 'http.ipxe' && e.data.script === 'chain',
+    );
     assert.equal(ev.length, 1);
   });
 });

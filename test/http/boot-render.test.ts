@@ -11,9 +11,18 @@ import { API_TOKEN, startHarness, type Harness } from '../install/harness';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
-    execFile(process.execPath, [...cliArgv(), ...args], { cwd: REPO, timeout: 30_000, env: { ...process.env, KICKSTAND_URL: undefined, KICKSTAND_TOKEN: undefined, KICKSTAND_CONFIG: undefined } }, (err, stdout, stderr) => {
-      ok({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...cliArgv(), ...args],
+      {
+        cwd: REPO,
+        timeout: 30_000,
+        env: { ...process.env, KICKSTAND_URL: undefined, KICKSTAND_TOKEN: undefined, KICKSTAND_CONFIG: undefined },
+      },
+      (err, stdout, stderr) => {
+        ok({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -30,7 +39,9 @@ describe('host render (dry run)', () => {
   after(async () => h?.close());
 
   const api = async (path: string, auth = true) => {
-    const res = await fetch(`${h.base}/api/v1${path}`, { headers: auth ? { authorization: `Bearer ${API_TOKEN}` } : {} });
+    const res = await fetch(`${h.base}/api/v1${path}`, {
+      headers: auth ? { authorization: `Bearer ${API_TOKEN}` } : {},
+    });
     return { status: res.status, json: (await res.json()) as any };
   };
 
@@ -78,7 +89,17 @@ describe('host render (dry run)', () => {
     assert.match(ks.stdout, /^%post --interpreter=\/bin\/sh/m);
     assert.ok(!ks.stdout.includes(token));
     assert.match(ks.stderr, /secrets masked; --show-secrets to see them/);
-    const ipxe = await cli(['--server', h.base, '--token', API_TOKEN, 'host', 'render', 'node1', '--ipxe', '--show-secrets']);
+    const ipxe = await cli([
+      '--server',
+      h.base,
+      '--token',
+      API_TOKEN,
+      'host',
+      'render',
+      'node1',
+      '--ipxe',
+      '--show-secrets',
+    ]);
     assert.equal(ipxe.code, 0, ipxe.stderr);
     assert.ok(ipxe.stdout.startsWith('#!ipxe\n'));
     assert.ok(ipxe.stdout.includes(`/ks/${token}`));

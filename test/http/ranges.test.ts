@@ -10,7 +10,10 @@ import { planMultipart } from '../../src/http/assets/multipart';
 import { coalesce, parseRange, type RangeDecision } from '../../src/http/assets/ranges';
 import { ifRangeMatches, strongEtag } from '../../src/http/assets/validators';
 
-const R = (...pairs: Array<[number, number]>): RangeDecision => ({ kind: 'ranges', ranges: pairs.map(([start, end]) => ({ start, end })) });
+const R = (...pairs: Array<[number, number]>): RangeDecision => ({
+  kind: 'ranges',
+  ranges: pairs.map(([start, end]) => ({ start, end })),
+});
 
 describe('parseRange (size 1000)', () => {
   const table: Array<[string, RangeDecision]> = [
@@ -74,7 +77,7 @@ describe('parseRange (size 1000)', () => {
 
   it('coalesce output is sorted, disjoint and non-adjacent (property over random input)', () => {
     let seed = 7;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let t = 0; t < 500; t++) {
       const rs = Array.from({ length: 1 + rnd(10) }, () => {
         const a = rnd(200);
@@ -90,7 +93,15 @@ describe('parseRange (size 1000)', () => {
 
 describe('planMultipart', () => {
   it('lays out parts with exact length (RFC 9110 §14.6)', () => {
-    const p = planMultipart([{ start: 0, end: 1 }, { start: 5, end: 6 }], 10, 'application/efi', 'B');
+    const p = planMultipart(
+      [
+        { start: 0, end: 1 },
+        { start: 5, end: 6 },
+      ],
+      10,
+      'application/efi',
+      'B',
+    );
     assert.equal(p.contentType, 'multipart/byteranges; boundary=B');
     const heads = p.segments.filter((s): s is Buffer => Buffer.isBuffer(s)).map((b) => b.toString('latin1'));
     assert.deepEqual(heads, [
@@ -109,7 +120,8 @@ describe('If-Range (§13.1.5)', () => {
   const now = 1_700_000_100_000;
   it('strong ETag is quoted, not weak, and changes with each field', () => {
     assert.match(tag, /^"[A-Za-z0-9_-]+"$/);
-    for (const k of ['dev', 'ino', 'size', 'mtimeNs'] as const) assert.notEqual(strongEtag({ ...st, [k]: st[k] + 1n }), tag);
+    for (const k of ['dev', 'ino', 'size', 'mtimeNs'] as const)
+      assert.notEqual(strongEtag({ ...st, [k]: st[k] + 1n }), tag);
   });
   const cases: Array<[string | undefined, boolean]> = [
     [undefined, true],
@@ -123,7 +135,8 @@ describe('If-Range (§13.1.5)', () => {
     [new Date(1_700_000_001_000).toUTCString(), false], // newer date: not an exact match
     ['yesterday', false],
   ];
-  for (const [h, want] of cases) it(`If-Range ${JSON.stringify(h)} → ${want}`, () => assert.equal(ifRangeMatches(h, tag, st, now), want));
+  for (const [h, want] of cases)
+    it(`If-Range ${JSON.stringify(h)} → ${want}`, () => assert.equal(ifRangeMatches(h, tag, st, now), want));
   it('a Last-Modified less than 1 s old is weak: the date form never matches', () => {
     assert.equal(ifRangeMatches(lm, tag, st, 1_700_000_000_500), false);
   });
@@ -175,7 +188,8 @@ describe('checkUrlPath', () => {
     ['/' + 'a'.repeat(5000), 400, 'too-long'],
   ];
   for (const [p, status, reason] of bad) {
-    it(`refuses ${p.slice(0, 40)} (${status} ${reason})`, () => assert.deepEqual(checkUrlPath(p), { ok: false, status, reason }));
+    it(`refuses ${p.slice(0, 40)} (${status} ${reason})`, () =>
+      assert.deepEqual(checkUrlPath(p), { ok: false, status, reason }));
   }
   it('isInside rejects the root itself and sibling prefixes', () => {
     assert.equal(isInside('/srv/images', '/srv/images'), false);

@@ -6,7 +6,17 @@
  * choice (resolveBundle) names the fix when there is nothing, or too much, to choose from.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -53,7 +63,14 @@ describe('kickstand images import k3s (stand-in release)', () => {
     assert.equal(done.length, 1);
     const dir = path.join(images, 'k3s', V, 'amd64');
     assert.equal(done[0]!.dir, dir);
-    assert.deepEqual(readdirSync(dir).sort(), ['bundle.json', 'install.sh', 'k3s', 'k3s-airgap-images-amd64.tar.zst', 'k3s-selinux-1.6-1.el9.noarch.rpm', 'sha256sum-amd64.txt']);
+    assert.deepEqual(readdirSync(dir).sort(), [
+      'bundle.json',
+      'install.sh',
+      'k3s',
+      'k3s-airgap-images-amd64.tar.zst',
+      'k3s-selinux-1.6-1.el9.noarch.rpm',
+      'sha256sum-amd64.txt',
+    ]);
     assert.equal(statSync(path.join(dir, 'k3s')).mode & 0o777, 0o755);
     assert.equal(statSync(path.join(dir, 'install.sh')).mode & 0o777, 0o644);
     const b = (await readBundle(images, V, 'amd64'))!;
@@ -62,8 +79,12 @@ describe('kickstand images import k3s (stand-in release)', () => {
     assert.equal(b.images.name, 'k3s-airgap-images-amd64.tar.zst');
     assert.equal(b.images.sha256, rel.sums['k3s-airgap-images-amd64.tar.zst']);
     assert.equal(b.installSh.sha256, sha256(readFileSync(path.join(rel.dir, 'install.sh'))));
-    assert.deepEqual(b.selinuxRpms.map((r) => r.name), ['k3s-selinux-1.6-1.el9.noarch.rpm']);
-    for (const f of [b.binary, b.images, b.installSh, b.sums, ...b.selinuxRpms]) assert.equal(sha256(readFileSync(path.join(dir, f.name))), f.sha256, f.name);
+    assert.deepEqual(
+      b.selinuxRpms.map((r) => r.name),
+      ['k3s-selinux-1.6-1.el9.noarch.rpm'],
+    );
+    for (const f of [b.binary, b.images, b.installSh, b.sums, ...b.selinuxRpms])
+      assert.equal(sha256(readFileSync(path.join(dir, f.name))), f.sha256, f.name);
     assert.deepEqual(await importedVersions(images), [V]);
     assert.deepEqual(readdirSync(path.join(images, 'k3s', V)), ['amd64'], 'no staging directory left');
   });
@@ -73,7 +94,10 @@ describe('kickstand images import k3s (stand-in release)', () => {
     const rel = standinK3sRelease(temp(), V, { arches: ['amd64', 'arm64'], name: 'downloads' });
     await refused(importK3s(images, rel.dir), 'KS_INVALID_INPUT');
     const done = await importK3s(images, rel.dir, { version: V });
-    assert.deepEqual(done.map((d) => d.arch), ['amd64', 'arm64']);
+    assert.deepEqual(
+      done.map((d) => d.arch),
+      ['amd64', 'arm64'],
+    );
     assert.equal(sha256(readFileSync(path.join(images, 'k3s', V, 'arm64', 'k3s'))), rel.sums['k3s-arm64']);
     assert.equal((await readBundle(images, V, 'arm64'))!.images.name, 'k3s-airgap-images-arm64.tar.zst');
   });
@@ -99,7 +123,13 @@ describe('kickstand images import k3s (stand-in release)', () => {
     const images = temp();
     const rel = standinK3sRelease(temp(), V);
     const sums = path.join(rel.dir, 'sha256sum-amd64.txt');
-    writeFileSync(sums, readFileSync(sums, 'utf8').split('\n').filter((l) => !l.endsWith('  k3s')).join('\n'));
+    writeFileSync(
+      sums,
+      readFileSync(sums, 'utf8')
+        .split('\n')
+        .filter((l) => !l.endsWith('  k3s'))
+        .join('\n'),
+    );
     const e = await refused(importK3s(images, rel.dir), 'KS_BUNDLE_INCOMPLETE');
     assert.match(e.message, /sha256sum-amd64\.txt has no line for k3s$/);
     nothingImported(images);
@@ -128,25 +158,50 @@ describe('kickstand images import k3s (stand-in release)', () => {
     assert.equal(done[0]!.replaced, true);
     assert.equal((await readBundle(images, V, 'amd64'))!.binary.sha256, second.sums['k3s']);
     assert.notEqual(second.sums['k3s'], first.binary.sha256);
-    assert.deepEqual(readdirSync(path.join(images, 'k3s', V)), ['amd64'], 'the old bundle and the staging directory are gone');
+    assert.deepEqual(
+      readdirSync(path.join(images, 'k3s', V)),
+      ['amd64'],
+      'the old bundle and the staging directory are gone',
+    );
   });
 
   it('the CLI: `kickstand images import k3s DIR` imports into the config imagesDir; a tampered file exits 1 naming the code', async () => {
     const root = temp();
     const images = path.join(root, 'images');
     const cfg = path.join(root, 'kickstand.yaml');
-    writeFileSync(cfg, `stateDir: ${root}/state\nimagesDir: ${images}\nnetwork: { address: 198.18.5.1, subnet: 198.18.5.0/24, pool: { start: 198.18.5.100, end: 198.18.5.199 } }\nprofiles: {}\n`);
+    writeFileSync(
+      cfg,
+      `stateDir: ${root}/state\nimagesDir: ${images}\nnetwork: { address: 198.18.5.1, subnet: 198.18.5.0/24, pool: { start: 198.18.5.100, end: 198.18.5.199 } }\nprofiles: {}\n`,
+    );
     const rel = standinK3sRelease(root, V);
     const err: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
     const out = process.stdout.write.bind(process.stdout);
-    process.stderr.write = ((s: string) => (err.push(String(s)), true));
-    process.stdout.write = (() => true);
+    process.stderr.write = (s: string) => (err.push(String(s)), true);
+    process.stdout.write = () => true;
     try {
-      assert.equal(await main(['node', 'kickstand', '--config', cfg, 'images', 'import', 'k3s', rel.dir]), 0, err.join(''));
+      assert.equal(
+        await main(['node', 'kickstand', '--config', cfg, 'images', 'import', 'k3s', rel.dir]),
+        0,
+        err.join(''),
+      );
       assert.ok(existsSync(path.join(images, 'k3s', V, 'amd64', 'k3s')));
       appendFileSync(path.join(rel.dir, 'k3s'), 'x');
-      assert.equal(await main(['node', 'kickstand', '--config', cfg, 'images', 'import', 'k3s', rel.dir, '--k3s-version', 'v1.31.5+k3s1']), 1);
+      assert.equal(
+        await main([
+          'node',
+          'kickstand',
+          '--config',
+          cfg,
+          'images',
+          'import',
+          'k3s',
+          rel.dir,
+          '--k3s-version',
+          'v1.31.5+k3s1',
+        ]),
+        1,
+      );
       assert.match(err.join(''), /KS_CHECKSUM_MISMATCH/);
     } finally {
       process.stderr.write = write;

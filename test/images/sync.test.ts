@@ -36,11 +36,18 @@ describe('syncLoaders', () => {
     if (needIpxePackage(t)) return;
     const images = path.join(temp(), 'images');
     const first = await syncLoaders(images);
-    assert.deepEqual(first.map((r) => [r.name, r.action]), IPXE_LOADERS.map((n) => [n, 'copied']));
-    for (const n of IPXE_LOADERS) assert.ok(readFileSync(path.join(images, n)).equals(readFileSync(path.join(DEBIAN_IPXE_DIR, n))));
+    assert.deepEqual(
+      first.map((r) => [r.name, r.action]),
+      IPXE_LOADERS.map((n) => [n, 'copied']),
+    );
+    for (const n of IPXE_LOADERS)
+      assert.ok(readFileSync(path.join(images, n)).equals(readFileSync(path.join(DEBIAN_IPXE_DIR, n))));
     assert.deepEqual(readdirSync(images).sort(), [...IPXE_LOADERS].sort()); // no temp files left
     const second = await syncLoaders(images);
-    assert.deepEqual(second.map((r) => r.action), ['unchanged', 'unchanged', 'unchanged']);
+    assert.deepEqual(
+      second.map((r) => r.action),
+      ['unchanged', 'unchanged', 'unchanged'],
+    );
   });
 
   it('replaces a stale loader; dry run writes nothing', async (t) => {
@@ -58,12 +65,21 @@ describe('syncLoaders', () => {
     const src = temp();
     writeFileSync(path.join(src, 'undionly.kpxe'), 'x');
     const res = await syncLoaders(path.join(temp(), 'images'), { sourceDir: src });
-    assert.deepEqual(res.map((r) => r.action), ['copied', 'missing', 'missing']);
+    assert.deepEqual(
+      res.map((r) => r.action),
+      ['copied', 'missing', 'missing'],
+    );
   });
 });
 
 function config(imagesDir: string, profiles: Record<string, unknown>) {
-  return resolveConfig(configSchema.parse({ imagesDir, network: { address: '198.18.0.1', subnet: '198.18.0.0/24', pool: { start: '198.18.0.100', end: '198.18.0.199' } }, profiles }));
+  return resolveConfig(
+    configSchema.parse({
+      imagesDir,
+      network: { address: '198.18.0.1', subnet: '198.18.0.0/24', pool: { start: '198.18.0.100', end: '198.18.0.199' } },
+      profiles,
+    }),
+  );
 }
 
 const rocky = {
@@ -89,7 +105,16 @@ describe('checkProfiles', () => {
 
   it('is clean once the files are there (tree with .treeinfo)', async () => {
     const images = temp();
-    for (const f of ['undionly.kpxe', 'ipxe.efi', 'ipxe-i386.efi', 'ipxe-arm64.efi', 'ipxe-arm32.efi', 'rocky9/vmlinuz', 'rocky9/initrd.img', 'rocky9/tree/.treeinfo']) {
+    for (const f of [
+      'undionly.kpxe',
+      'ipxe.efi',
+      'ipxe-i386.efi',
+      'ipxe-arm64.efi',
+      'ipxe-arm32.efi',
+      'rocky9/vmlinuz',
+      'rocky9/initrd.img',
+      'rocky9/tree/.treeinfo',
+    ]) {
       mkdirSync(path.dirname(path.join(images, f)), { recursive: true });
       writeFileSync(path.join(images, f), 'x');
     }
@@ -102,7 +127,10 @@ describe('checkProfiles', () => {
     writeFileSync(path.join(images, 'rocky9', 'vmlinuz'), '');
     const problems = await checkProfiles(config(images, { rocky9: rocky }));
     assert.ok(problems.some((p) => p.field === 'profiles.rocky9.kernel'));
-    assert.match(problems.find((p) => p.field === 'profiles.rocky9.installTree')?.message ?? '', /neither \.treeinfo nor repodata/);
+    assert.match(
+      problems.find((p) => p.field === 'profiles.rocky9.installTree')?.message ?? '',
+      /neither \.treeinfo nor repodata/,
+    );
   });
 
   it('external URLs are not checked; our own /images URLs map to files', () => {

@@ -21,7 +21,8 @@ import { Timeline } from '../../src/timeline';
 export const REPO = resolve(__dirname, '../..');
 export const API_TOKEN = 'test-api-token-0123456789abcdef';
 /** Kickstand's bootstrap key in these tests (a fixed, valid ed25519 public key). */
-export const BOOTSTRAP_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl kickstand-bootstrap';
+export const BOOTSTRAP_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl kickstand-bootstrap';
 
 /** Provisioning "network" on loopback: 127.0.0.0/24, Kickstand at .254, hosts at .1-.9. */
 export function installConfig(over: Record<string, unknown> = {}): Config {
@@ -29,7 +30,14 @@ export function installConfig(over: Record<string, unknown> = {}): Config {
     stateDir: '/nonexistent-state',
     http: { listen: '127.0.0.1:0', publicUrl: 'http://127.0.0.1:8080' },
     kickstartsDir: join(REPO, 'kickstarts'),
-    network: { address: '127.0.0.254', subnet: '127.0.0.0/24', pool: { start: '127.0.0.100', end: '127.0.0.199' }, gateway: '127.0.0.254', dns: ['127.0.0.254'], domain: 'lab.example' },
+    network: {
+      address: '127.0.0.254',
+      subnet: '127.0.0.0/24',
+      pool: { start: '127.0.0.100', end: '127.0.0.199' },
+      gateway: '127.0.0.254',
+      dns: ['127.0.0.254'],
+      domain: 'lab.example',
+    },
     dhcp: { mode: 'off', unknownHosts: 'discover' },
     vars: { timezone: 'UTC', keyboard: 'us', lang: 'en_US.UTF-8' },
     profiles: {
@@ -39,7 +47,10 @@ export function installConfig(over: Record<string, unknown> = {}): Config {
         installTree: 'rocky9/tree',
         kickstart: 'rocky9.ks.hbs',
         kernelArgs: 'console=ttyS0,115200n8',
-        vars: { root_password_hash: '$6$kickstand$Jp0hY3GvPzQ.ZyM1dQmC7xJm2W1p4bXrVZ3mV3lI7b0a8uJ0fU9n6m5kLrQ3zT2yXwV1uS0tR9qP8oN7mL6kJ.' },
+        vars: {
+          root_password_hash:
+            '$6$kickstand$Jp0hY3GvPzQ.ZyM1dQmC7xJm2W1p4bXrVZ3mV3lI7b0a8uJ0fU9n6m5kLrQ3zT2yXwV1uS0tR9qP8oN7mL6kJ.',
+        },
       },
     },
     ...over,
@@ -61,10 +72,33 @@ export async function startHarness(opts: { config?: Config; log?: Logger } = {})
   const store = openSqliteStore(':memory:');
   const log = opts.log ?? silentLogger();
   let config = opts.config ?? installConfig();
-  const registry = new HostRegistry(store, { get profiles() { return config.profiles; }, get network() { return config.network; } });
+  const registry = new HostRegistry(store, {
+    get profiles() {
+      return config.profiles;
+    },
+    get network() {
+      return config.network;
+    },
+  });
   const metrics = new Registry();
-  const flow = buildInstallFlow({ store, registry, config: () => config, log, metrics, bootstrapPublicKey: async () => BOOTSTRAP_KEY });
-  const app = createApp({ store, registry, timeline: new Timeline(), log, metrics, apiToken: API_TOKEN, mounts: flow.mounts, apiRouters: flow.apiRouters });
+  const flow = buildInstallFlow({
+    store,
+    registry,
+    config: () => config,
+    log,
+    metrics,
+    bootstrapPublicKey: async () => BOOTSTRAP_KEY,
+  });
+  const app = createApp({
+    store,
+    registry,
+    timeline: new Timeline(),
+    log,
+    metrics,
+    apiToken: API_TOKEN,
+    mounts: flow.mounts,
+    apiRouters: flow.apiRouters,
+  });
   const server: Server = await new Promise((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
   });

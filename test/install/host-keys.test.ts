@@ -57,7 +57,12 @@ describe('host keys', () => {
   });
 
   it('refuses an ed25519 blob whose key is not 32 bytes', () => {
-    const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 31]), Buffer.alloc(31, 7)]);
+    const blob = Buffer.concat([
+      Buffer.from([0, 0, 0, 11]),
+      Buffer.from('ssh-ed25519'),
+      Buffer.from([0, 0, 0, 31]),
+      Buffer.alloc(31, 7),
+    ]);
     assert.equal(parsePublicKey(`ssh-ed25519 ${blob.toString('base64')}`).ok, false);
   });
 

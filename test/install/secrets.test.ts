@@ -16,8 +16,15 @@ describe('install flow keeps secrets out of logs and events', () => {
   const lines: string[] = [];
 
   before(async () => {
-    const sink = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
-    h = await startHarness({ log: pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink) });
+    const sink = new Writable({
+      write(chunk, _e, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    h = await startHarness({
+      log: pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink),
+    });
   });
   after(async () => h?.close());
 
@@ -36,7 +43,11 @@ describe('install flow keeps secrets out of logs and events', () => {
     const events = JSON.stringify(await h.store.events.list({}));
     const logs = lines.join('');
     assert.ok(lines.length > 0, 'something was logged');
-    for (const [where, text] of [['logs', logs], ['events', events], ['refusal bodies', bodies.join('\n')]] as const) {
+    for (const [where, text] of [
+      ['logs', logs],
+      ['events', events],
+      ['refusal bodies', bodies.join('\n')],
+    ] as const) {
       assert.ok(!text.includes(token), `token leaked into ${where}`);
       assert.ok(!text.includes(hash), `root hash leaked into ${where}`);
     }

@@ -20,8 +20,23 @@ async function setup() {
   const config = installConfig({ install: { tokenTtl: 4 * 3600, timeout: 2 * 3600 } });
   const store = openSqliteStore(':memory:');
   const registry = new HostRegistry(store, config);
-  const flow = buildInstallFlow({ store, registry, config: () => config, log: silentLogger(), metrics: new Registry(), bootstrapPublicKey: async () => BOOTSTRAP_KEY });
-  const service = (now: number) => new InstallTimeoutService({ store, registry, tokens: flow.tokens, timeoutSeconds: () => config.install.timeout, log: silentLogger(), now: () => now });
+  const flow = buildInstallFlow({
+    store,
+    registry,
+    config: () => config,
+    log: silentLogger(),
+    metrics: new Registry(),
+    bootstrapPublicKey: async () => BOOTSTRAP_KEY,
+  });
+  const service = (now: number) =>
+    new InstallTimeoutService({
+      store,
+      registry,
+      tokens: flow.tokens,
+      timeoutSeconds: () => config.install.timeout,
+      log: silentLogger(),
+      now: () => now,
+    });
   return { store, registry, flow, service };
 }
 
@@ -52,7 +67,9 @@ describe('install timeout', () => {
     try {
       await registry.add({ name: 'inst', macs: ['52:54:00:00:01:02'], profile: 'rocky9', ipv4: '127.0.0.22' });
       await registry.transition('inst', 'installing', 'test: %pre');
-      const entered = Date.parse((await store.events.list({ host: 'inst' })).filter((e) => e.kind === 'host.state').at(-1)!.ts);
+      const entered = Date.parse(
+        (await store.events.list({ host: 'inst' })).filter((e) => e.kind === 'host.state').at(-1)!.ts,
+      );
       // A "restarted" daemon: new service objects, same store.
       assert.equal(await service(entered + 2 * HOUR - 60_000).scan(), 0);
       assert.equal(await service(entered + 2 * HOUR + 60_000).scan(), 1);
@@ -80,7 +97,15 @@ describe('install timeout', () => {
     const { store, registry, flow } = await setup();
     try {
       await registry.add({ name: 'late', macs: ['52:54:00:00:01:05'], profile: 'rocky9' });
-      const s = new InstallTimeoutService({ store, registry, tokens: flow.tokens, timeoutSeconds: () => 7200, log: silentLogger(), now: () => Date.now() + 3 * HOUR, intervalMs: 50 });
+      const s = new InstallTimeoutService({
+        store,
+        registry,
+        tokens: flow.tokens,
+        timeoutSeconds: () => 7200,
+        log: silentLogger(),
+        now: () => Date.now() + 3 * HOUR,
+        intervalMs: 50,
+      });
       await s.start();
       await s.stop();
       assert.equal((await registry.require('late')).state, 'failed');

@@ -24,20 +24,29 @@ describe('MAC addresses', () => {
     it(`${JSON.stringify(input)} → ${want ?? 'refused'}`, () => assert.equal(parseMac(input), want));
   }
   it('names the field and the fix when refusing', () => {
-    assert.throws(() => canonicalMac('nope', 'macs[1]'), { code: 'KS_INVALID_MAC', field: 'macs[1]', fix: /aa:bb:cc:dd:ee:ff/ });
+    assert.throws(() => canonicalMac('nope', 'macs[1]'), {
+      code: 'KS_INVALID_MAC',
+      field: 'macs[1]',
+      fix: /aa:bb:cc:dd:ee:ff/,
+    });
   });
 });
 
 describe('host names (RFC 1123 labels)', () => {
-  for (const ok of ['node1', 'a', 'rack-12-u3', 'x'.repeat(63)]) it(`accepts ${ok.slice(0, 12)}`, () => assert.equal(validateHostName(ok), ok));
+  for (const ok of ['node1', 'a', 'rack-12-u3', 'x'.repeat(63)])
+    it(`accepts ${ok.slice(0, 12)}`, () => assert.equal(validateHostName(ok), ok));
   for (const bad of ['', '-a', 'a-', 'Node1', 'a_b', 'a.b', 'x'.repeat(64), 'nöde']) {
-    it(`refuses ${JSON.stringify(bad.slice(0, 12))}`, () => assert.throws(() => validateHostName(bad), { code: 'KS_INVALID_HOSTNAME', field: 'name' }));
+    it(`refuses ${JSON.stringify(bad.slice(0, 12))}`, () =>
+      assert.throws(() => validateHostName(bad), { code: 'KS_INVALID_HOSTNAME', field: 'name' }));
   }
 });
 
 describe('template vars', () => {
   it('accepts single-line printable values', () => {
-    assert.deepEqual(validateVars({ tz: 'Europe/Paris', pw: '$6$a/b=c&d<e>\'f"g`h' }), { tz: 'Europe/Paris', pw: '$6$a/b=c&d<e>\'f"g`h' });
+    assert.deepEqual(validateVars({ tz: 'Europe/Paris', pw: '$6$a/b=c&d<e>\'f"g`h' }), {
+      tz: 'Europe/Paris',
+      pw: '$6$a/b=c&d<e>\'f"g`h',
+    });
   });
   for (const [name, vars] of [
     ['newline', { a: 'x\n%post' }],
@@ -64,10 +73,24 @@ describe('host state machine', () => {
     }
   });
   it('allows the install path and refuses skipping ahead', () => {
-    for (const [a, b] of [['registered', 'armed'], ['armed', 'installing'], ['installing', 'installed'], ['installed', 'bootstrapping'], ['bootstrapping', 'ready'], ['ready', 'armed'], ['failed', 'armed']] as const) {
+    for (const [a, b] of [
+      ['registered', 'armed'],
+      ['armed', 'installing'],
+      ['installing', 'installed'],
+      ['installed', 'bootstrapping'],
+      ['bootstrapping', 'ready'],
+      ['ready', 'armed'],
+      ['failed', 'armed'],
+    ] as const) {
       assert.ok(canTransition(a, b), `${a} → ${b}`);
     }
-    for (const [a, b] of [['registered', 'installed'], ['registered', 'ready'], ['ready', 'installed'], ['installed', 'installing'], ['armed', 'ready']] as const) {
+    for (const [a, b] of [
+      ['registered', 'installed'],
+      ['registered', 'ready'],
+      ['ready', 'installed'],
+      ['installed', 'installing'],
+      ['armed', 'ready'],
+    ] as const) {
       assert.throws(() => checkTransition('n', a, b), { code: 'KS_ILLEGAL_TRANSITION' }, `${a} → ${b}`);
     }
   });
@@ -86,7 +109,12 @@ describe('IPv4 subnets', () => {
 
 describe('IPv4 integers (also the DHCP hot path)', () => {
   it('converts both ways at the edges', () => {
-    for (const [ip, n] of [['0.0.0.0', 0], ['198.18.0.1', 0xc6120001], ['255.255.255.255', 0xffffffff], ['10.200.3.40', 0x0ac80328]] as const) {
+    for (const [ip, n] of [
+      ['0.0.0.0', 0],
+      ['198.18.0.1', 0xc6120001],
+      ['255.255.255.255', 0xffffffff],
+      ['10.200.3.40', 0x0ac80328],
+    ] as const) {
       assert.equal(ipToInt(ip), n, ip);
       assert.equal(intToIp(n), ip, String(n));
     }
@@ -94,7 +122,8 @@ describe('IPv4 integers (also the DHCP hot path)', () => {
 });
 
 describe('discovered MACs (bounded, rate-limited)', () => {
-  const mac = (i: number): string => `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+  const mac = (i: number): string =>
+    `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 
   it('admits a MAC once', () => {
     const d = new DiscoveredMacs(10, 5);

@@ -17,7 +17,8 @@ describe('shlexSplit (pykickstart / Python shlex POSIX rules)', () => {
     ['cmd a#b', ['cmd', 'a#b']],
     ['   ', []],
   ];
-  for (const [line, words] of cases) it(JSON.stringify(line), () => assert.deepEqual(shlexSplit(line), { ok: true, words }));
+  for (const [line, words] of cases)
+    it(JSON.stringify(line), () => assert.deepEqual(shlexSplit(line), { ok: true, words }));
 
   it('reports unbalanced quoting instead of throwing', () => {
     assert.deepEqual(shlexSplit("a 'b"), { ok: false, error: 'unclosed quote' });
@@ -36,7 +37,10 @@ describe('parseKickstart', () => {
     const l = parseKickstart('text\nlang en_US\n%packages\n@core\n%end\n%post --nochroot\necho hi\n%end\n');
     assert.deepEqual(l.sections, ['%packages', '%post']);
     assert.deepEqual(l.problems, []);
-    assert.deepEqual(l.lines.map((x) => x.role), ['command', 'command', 'header', 'packages', 'end', 'header', 'body', 'end', 'command']);
+    assert.deepEqual(
+      l.lines.map((x) => x.role),
+      ['command', 'command', 'header', 'packages', 'end', 'header', 'body', 'end', 'command'],
+    );
   });
 
   it('finds malformed structure', () => {
@@ -56,7 +60,10 @@ describe('parseKickstart', () => {
   it('compareLayouts catches an extra word, a changed command and an injected section', () => {
     const ref = parseKickstart("timezone 'x' --utc\n%post\ntrue\n%end\n");
     assert.deepEqual(compareLayouts(parseKickstart("timezone 'Europe/Paris' --utc\n%post\ntrue\n%end\n"), ref), []);
-    assert.equal(compareLayouts(parseKickstart('timezone Europe/Paris --isUtc --utc\n%post\ntrue\n%end\n'), ref).length, 1);
+    assert.equal(
+      compareLayouts(parseKickstart('timezone Europe/Paris --isUtc --utc\n%post\ntrue\n%end\n'), ref).length,
+      1,
+    );
     assert.ok(compareLayouts(parseKickstart("reboot 'x' --utc\n%post\ntrue\n%end\n"), ref).length > 0);
     assert.ok(compareLayouts(parseKickstart("%pre 'x' --utc\n%post\ntrue\n%end\n"), ref).length > 0);
   });

@@ -11,7 +11,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema, type Config } from '../../src/config/schema';
@@ -36,22 +45,36 @@ const INCLUDE = '/tmp/kickstand-disk.ks';
 function commands(ks: string): string[] {
   const layout = parseKickstart(ks);
   const lines = ks.split('\n');
-  return layout.lines.filter((l) => l.role === 'command' && l.head !== '' && !l.head.startsWith('#')).map((l) => lines[l.line - 1]!);
+  return layout.lines
+    .filter((l) => l.role === 'command' && l.head !== '' && !l.head.startsWith('#'))
+    .map((l) => lines[l.line - 1]!);
 }
 
 function packages(ks: string): string[] {
   const layout = parseKickstart(ks);
-  return layout.lines.filter((l) => l.role === 'packages').map((l) => l.head).filter((h) => h !== '' && !h.startsWith('#'));
+  return layout.lines
+    .filter((l) => l.role === 'packages')
+    .map((l) => l.head)
+    .filter((h) => h !== '' && !h.startsWith('#'));
 }
 
 /** Config with `bootstrap` overridden (for the built-in variables). */
 function configWith(bootstrap: Record<string, unknown>): Config {
   const base = renderConfig();
-  const c = configSchema.parse({ http: base.http, network: base.network, vars: base.vars, profiles: base.profiles, bootstrap });
+  const c = configSchema.parse({
+    http: base.http,
+    network: base.network,
+    vars: base.vars,
+    profiles: base.profiles,
+    bootstrap,
+  });
   return { ...c, source: null } as Config;
 }
 
-async function renderAll(config = renderConfig(), vars: Record<string, string> = {}): Promise<Map<string, { host: Host; ks: string; template: string }>> {
+async function renderAll(
+  config = renderConfig(),
+  vars: Record<string, string> = {},
+): Promise<Map<string, { host: Host; ks: string; template: string }>> {
   const { renderer, templates } = makeRenderer({ config });
   config.profiles.shipped = { ...config.profiles.rocky9! };
   const { registry, store } = await fixtureHosts(config);
@@ -60,7 +83,15 @@ async function renderAll(config = renderConfig(), vars: Record<string, string> =
     for (const template of templates.names()) {
       for (const [i, c] of CASES.entries()) {
         config.profiles.shipped = { ...config.profiles.rocky9!, kickstart: template };
-        const host = await registry.add({ name: `${c.name}-${out.size}`, macs: [`52:54:00:cc:00:0${i}`], profile: 'shipped', role: c.role, ipv4: c.ipv4, vars: { ...c.vars, ...vars }, netboot: false });
+        const host = await registry.add({
+          name: `${c.name}-${out.size}`,
+          macs: [`52:54:00:cc:00:0${i}`],
+          profile: 'shipped',
+          role: c.role,
+          ipv4: c.ipv4,
+          vars: { ...c.vars, ...vars },
+          netboot: false,
+        });
         out.set(`${template} ${c.name}`, { host, ks: await renderer.render(host, TOKEN), template });
         await registry.remove(host.name);
       }
@@ -72,7 +103,11 @@ async function renderAll(config = renderConfig(), vars: Record<string, string> =
 }
 
 /** A fake sysfs under `root`: /sys/block/<name> → /sys/devices/<path>/block/<name>. */
-function addDisk(root: string, name: string, o: { path?: string; removable?: 0 | 1; ro?: 0 | 1; size?: number; device?: boolean } = {}): void {
+function addDisk(
+  root: string,
+  name: string,
+  o: { path?: string; removable?: 0 | 1; ro?: 0 | 1; size?: number; device?: boolean } = {},
+): void {
   const dev = join(root, 'sys/devices', o.path ?? 'pci0000:00/0000:00:1f.2', 'block', name);
   mkdirSync(dev, { recursive: true });
   writeFileSync(join(dev, 'removable'), `${o.removable ?? 0}\n`);
@@ -102,11 +137,17 @@ describe('shipped kickstarts: cluster-ready defaults', () => {
   /** Runs the %pre that writes the include file; resolves to {code, include, stderr}. */
   async function runDiskPre(ks: string, root: string): Promise<{ code: number; include: string; stderr: string }> {
     try {
-      const r = await run('sh', ['-c', sectionBody(ks, '%pre', INCLUDE)], { env: { ...process.env, KICKSTAND_SYSROOT: root } });
+      const r = await run('sh', ['-c', sectionBody(ks, '%pre', INCLUDE)], {
+        env: { ...process.env, KICKSTAND_SYSROOT: root },
+      });
       return { code: 0, include: readFileSync(join(root, INCLUDE), 'utf8'), stderr: r.stderr };
     } catch (e) {
       const err = e as { code: number; stderr: string };
-      return { code: err.code, include: existsSync(join(root, INCLUDE)) ? readFileSync(join(root, INCLUDE), 'utf8') : '', stderr: err.stderr };
+      return {
+        code: err.code,
+        include: existsSync(join(root, INCLUDE)) ? readFileSync(join(root, INCLUDE), 'utf8') : '',
+        stderr: err.stderr,
+      };
     }
   }
 
@@ -120,10 +161,15 @@ describe('shipped kickstarts: cluster-ready defaults', () => {
       chmodSync(join(bin, tool), 0o755);
     }
     // curl: log, and create the -o file
-    writeFileSync(join(bin, 'curl'), `#!/bin/sh\necho "curl $*" >> '${log}'\nwhile [ $# -gt 0 ]; do if [ "$1" = -o ]; then : > "$2"; fi; shift; done\n`);
+    writeFileSync(
+      join(bin, 'curl'),
+      `#!/bin/sh\necho "curl $*" >> '${log}'\nwhile [ $# -gt 0 ]; do if [ "$1" = -o ]; then : > "$2"; fi; shift; done\n`,
+    );
     chmodSync(join(bin, 'curl'), 0o755);
     const body = sectionBody(ks, '%post', 'set -eu');
-    await run('sh', ['-c', body], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, KICKSTAND_SYSROOT: root } });
+    await run('sh', ['-c', body], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, KICKSTAND_SYSROOT: root },
+    });
     return existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
   }
 
@@ -143,19 +189,28 @@ describe('shipped kickstarts: cluster-ready defaults', () => {
     }
   });
 
-  it('never touches every disk: the command section %includes the %pre\'s one-disk choice', () => {
+  it("never touches every disk: the command section %includes the %pre's one-disk choice", () => {
     for (const [name, { ks }] of renders) {
       const cmds = commands(ks);
       assert.ok(cmds.includes(`%include ${INCLUDE}`), `${name}: no %include ${INCLUDE}`);
-      assert.ok(!cmds.some((l) => /^(clearpart|ignoredisk)\b/.test(l)), `${name}: disk commands outside the include: ${cmds.join(' | ')}`);
-      assert.ok(sectionBodies(ks, '%pre').some((b) => b.includes(INCLUDE)), `${name}: no %pre writes ${INCLUDE}`);
+      assert.ok(
+        !cmds.some((l) => /^(clearpart|ignoredisk)\b/.test(l)),
+        `${name}: disk commands outside the include: ${cmds.join(' | ')}`,
+      );
+      assert.ok(
+        sectionBodies(ks, '%pre').some((b) => b.includes(INCLUDE)),
+        `${name}: no %pre writes ${INCLUDE}`,
+      );
     }
   });
 
   it('opens the mesh port on the provisioning side; SELinux enforcing by default', () => {
     for (const [name, { ks }] of renders) {
       const cmds = commands(ks);
-      assert.ok(cmds.includes('firewall --enabled --service=ssh --port=51820:udp'), `${name}: ${cmds.filter((l) => l.startsWith('firewall')).join()}`);
+      assert.ok(
+        cmds.includes('firewall --enabled --service=ssh --port=51820:udp'),
+        `${name}: ${cmds.filter((l) => l.startsWith('firewall')).join()}`,
+      );
       assert.ok(cmds.includes('selinux --enforcing'), name);
       assert.equal(cmds.filter((l) => l.startsWith('sshkey ')).length, 1, `${name}: one sshkey per user (pykickstart)`);
     }
@@ -168,7 +223,8 @@ describe('shipped kickstarts: cluster-ready defaults', () => {
       assert.ok(zone.includes('firewall-offline-cmd --new-zone=kickstand-mesh'), name);
       assert.ok(zone.includes('firewall-offline-cmd --zone=kickstand-mesh --add-interface=wg0'), name);
       const ports = zone.filter((c) => c.includes('--add-port=')).map((c) => c.split('--add-port=')[1]);
-      const want = host.role === 'server' ? ['6443/tcp', '2379-2380/tcp', '10250/tcp', '8472/udp'] : ['10250/tcp', '8472/udp'];
+      const want =
+        host.role === 'server' ? ['6443/tcp', '2379-2380/tcp', '10250/tcp', '8472/udp'] : ['10250/tcp', '8472/udp'];
       assert.deepEqual(ports, want, name);
       assert.ok(zone.includes('firewall-offline-cmd --zone=trusted --add-source=10.42.0.0/16'), name);
       assert.ok(zone.includes('firewall-offline-cmd --zone=trusted --add-source=10.43.0.0/16'), name);
@@ -181,7 +237,10 @@ describe('shipped kickstarts: cluster-ready defaults', () => {
     const { ks } = renders.get('rocky9.ks.hbs pool-agent')!;
     const root = newRoot();
     await runNodePost(ks, root);
-    assert.equal(readFileSync(join(root, 'etc/NetworkManager/conf.d/kickstand-mesh.conf'), 'utf8'), '[keyfile]\nunmanaged-devices=interface-name:wg0\n');
+    assert.equal(
+      readFileSync(join(root, 'etc/NetworkManager/conf.d/kickstand-mesh.conf'), 'utf8'),
+      '[keyfile]\nunmanaged-devices=interface-name:wg0\n',
+    );
   });
 
   describe('install disk (%pre)', () => {
@@ -238,7 +297,9 @@ describe('shipped kickstarts: cluster-ready defaults', () => {
     });
 
     it('resolves a /dev/disk/by-id name to the kernel name', async () => {
-      const ks = (await renderAll(renderConfig(), { install_disk: 'disk/by-id/nvme-SAMSUNG_1' })).get('rocky9.ks.hbs pool-server')!.ks;
+      const ks = (await renderAll(renderConfig(), { install_disk: 'disk/by-id/nvme-SAMSUNG_1' })).get(
+        'rocky9.ks.hbs pool-server',
+      )!.ks;
       const root = newRoot();
       addDisk(root, 'nvme0n1', { path: 'pci0000:00/nvme/nvme0' });
       addDisk(root, 'nvme1n1', { path: 'pci0000:00/nvme/nvme1' });
@@ -252,20 +313,35 @@ describe('shipped kickstarts: cluster-ready defaults', () => {
   });
 
   it('profile vars: k3s-selinux from the bundle, SELinux mode, AppStream repo', async () => {
-    const vars = { k3s_selinux_rpm_url: 'k3s/v1.30.4+k3s1/x86_64/k3s-selinux-1.6-1.el9.noarch.rpm', selinux: 'permissive', appstream_url: 'http://198.18.0.1:8080/images/rocky9/tree/AppStream' };
+    const vars = {
+      k3s_selinux_rpm_url: 'k3s/v1.30.4+k3s1/x86_64/k3s-selinux-1.6-1.el9.noarch.rpm',
+      selinux: 'permissive',
+      appstream_url: 'http://198.18.0.1:8080/images/rocky9/tree/AppStream',
+    };
     const { ks } = (await renderAll(renderConfig(), vars)).get('rocky9.ks.hbs static-server')!;
     const cmds = commands(ks);
     assert.ok(cmds.includes(`selinux --'permissive'`));
     assert.ok(cmds.includes(`repo --name=AppStream --baseurl='${vars.appstream_url}'`));
-    assert.ok(!commands(renders.get('rocky9.ks.hbs static-server')!.ks).some((l) => l.startsWith('repo ')), 'no repo line without appstream_url');
+    assert.ok(
+      !commands(renders.get('rocky9.ks.hbs static-server')!.ks).some((l) => l.startsWith('repo ')),
+      'no repo line without appstream_url',
+    );
     const calls = await runNodePost(ks, newRoot());
     const curl = calls.find((c) => c.startsWith('curl '));
-    assert.ok(curl?.endsWith(` http://198.18.0.1:8080/images/${vars.k3s_selinux_rpm_url}`), `bundle path resolved under /images/: ${curl}`);
-    assert.ok(calls.some((c) => /^rpm -U --replacepkgs .*\/tmp\/kickstand-k3s-selinux\.rpm$/.test(c)), calls.join('\n'));
+    assert.ok(
+      curl?.endsWith(` http://198.18.0.1:8080/images/${vars.k3s_selinux_rpm_url}`),
+      `bundle path resolved under /images/: ${curl}`,
+    );
+    assert.ok(
+      calls.some((c) => /^rpm -U --replacepkgs .*\/tmp\/kickstand-k3s-selinux\.rpm$/.test(c)),
+      calls.join('\n'),
+    );
   });
 
   it('built-ins follow the bootstrap config: mesh port and interface, k3s off, mesh off', async () => {
-    const moved = await renderAll(configWith({ mesh: { listenPort: 51999, interface: 'wg7' }, k3s: { apiPort: 7443 } }));
+    const moved = await renderAll(
+      configWith({ mesh: { listenPort: 51999, interface: 'wg7' }, k3s: { apiPort: 7443 } }),
+    );
     const server = moved.get('rocky9.ks.hbs pool-server')!.ks;
     assert.ok(commands(server).includes('firewall --enabled --service=ssh --port=51999:udp'));
     assert.match(server, /^firewall-offline-cmd --zone=kickstand-mesh --add-interface='wg7'$/m);
@@ -283,20 +359,24 @@ describe('shipped kickstarts: cluster-ready defaults', () => {
   // pykickstart is not packaged for Debian 12 nor on npm, so CI cannot run this: it is an
   // opt-in check (docs/kickstarts.md says how and records the last result), not a skipped test.
   const py = process.env.KS_PYKICKSTART;
-  if (py) it('pykickstart ksvalidator -v RHEL9 accepts every rendering (KS_PYKICKSTART=<work tree>)', async (t) => {
-    const dir = join(scratch, 'ksvalidator');
-    mkdirSync(dir);
-    const files: string[] = [];
-    for (const [name, { ks }] of renders) {
-      const root = newRoot();
-      addDisk(root, 'vda', { path: 'pci0000:00/0000:00:04.0/virtio2' });
-      const { include } = await runDiskPre(ks, root);
-      const file = join(dir, `${name.replace(/[^A-Za-z0-9.-]+/g, '_')}.ks`);
-      // the include file inlined where anaconda reads it (after %pre ran)
-      writeFileSync(file, ks.replace(`%include ${INCLUDE}\n`, include));
-      files.push(file);
-    }
-    const out = execFileSync('python3', [join(py, 'tools/ksvalidator.py'), '-v', 'RHEL9', ...files], { env: { ...process.env, PYTHONPATH: py }, encoding: 'utf8' });
-    t.diagnostic(out.trim());
-  });
+  if (py)
+    it('pykickstart ksvalidator -v RHEL9 accepts every rendering (KS_PYKICKSTART=<work tree>)', async (t) => {
+      const dir = join(scratch, 'ksvalidator');
+      mkdirSync(dir);
+      const files: string[] = [];
+      for (const [name, { ks }] of renders) {
+        const root = newRoot();
+        addDisk(root, 'vda', { path: 'pci0000:00/0000:00:04.0/virtio2' });
+        const { include } = await runDiskPre(ks, root);
+        const file = join(dir, `${name.replace(/[^A-Za-z0-9.-]+/g, '_')}.ks`);
+        // the include file inlined where anaconda reads it (after %pre ran)
+        writeFileSync(file, ks.replace(`%include ${INCLUDE}\n`, include));
+        files.push(file);
+      }
+      const out = execFileSync('python3', [join(py, 'tools/ksvalidator.py'), '-v', 'RHEL9', ...files], {
+        env: { ...process.env, PYTHONPATH: py },
+        encoding: 'utf8',
+      });
+      t.diagnostic(out.trim());
+    });
 });

@@ -47,7 +47,8 @@ describe('shipped rocky9 template', () => {
     assert.ok(ks.includes(`rootpw --iscrypted '${ROOT_HASH}'`), 'crypt hash reaches the kickstart unescaped');
     // One sshkey per user (pykickstart refuses a second): Kickstand's key there, operators' in %post.
     assert.equal(ks.match(/^sshkey /gm)?.length, 1);
-    for (const k of OPERATOR_KEYS) assert.ok(ks.includes(`printf '%s\\n' '${k}' >> "$kickstand_root/root/.ssh/authorized_keys"`));
+    for (const k of OPERATOR_KEYS)
+      assert.ok(ks.includes(`printf '%s\\n' '${k}' >> "$kickstand_root/root/.ssh/authorized_keys"`));
     await store.close();
   });
 
@@ -70,7 +71,7 @@ describe('shipped rocky9 template', () => {
     await store.close();
   });
 
-  it('without Kickstand\'s bootstrap key the render fails naming the snippet, line and variable', async () => {
+  it("without Kickstand's bootstrap key the render fails naming the snippet, line and variable", async () => {
     const { renderer } = makeRenderer({ bootstrapKey: null });
     const { hosts, store } = await fixtureHosts();
     const e = await errorOfAsync(renderer.render(hosts.static!, TOKEN));
@@ -103,7 +104,10 @@ describe('template rules', () => {
   });
 
   it('a missing variable in an {{#if}} condition is an error unless declared optional', () => {
-    const t = setOf({ 'a.ks.hbs': 'text\n{{#if extra}}x{{/if}}\n', 'b.ks.hbs': '{{!-- kickstand: optional extra --}}\ntext\n{{#if extra}}x{{/if}}\n' });
+    const t = setOf({
+      'a.ks.hbs': 'text\n{{#if extra}}x{{/if}}\n',
+      'b.ks.hbs': '{{!-- kickstand: optional extra --}}\ntext\n{{#if extra}}x{{/if}}\n',
+    });
     assert.equal(errorOf(() => t.render('a.ks.hbs', {})).message, 'a.ks.hbs:2: variable "extra" is not set');
     assert.equal(t.render('b.ks.hbs', {}), 'text\n\n');
   });
@@ -144,11 +148,19 @@ describe('template rules', () => {
     assert.equal(t.render('e.ks.hbs', { v }), `# ${v}\nrootpw --iscrypted '$6$a/b=c&d<e>'\\''f"g\`h'\n`);
   });
 
-  it('routes handlebars\' own logger to pino (not the console)', () => {
+  it("routes handlebars' own logger to pino (not the console)", () => {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+    const sink = new Writable({
+      write(chunk, _e, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
     new TemplateSet(() => dir, pino({ level: 'info' }, sink), 0);
-    (Handlebars.logger as unknown as { log: (l: string, m: string) => void }).log('error', 'Handlebars: Access has been denied to resolve the property "x"');
+    (Handlebars.logger as unknown as { log: (l: string, m: string) => void }).log(
+      'error',
+      'Handlebars: Access has been denied to resolve the property "x"',
+    );
     assert.equal(lines.length, 1);
     const rec = JSON.parse(lines[0]!);
     assert.equal(rec.component, 'templates');
@@ -171,11 +183,17 @@ describe('template rules', () => {
       'noend.ks.hbs': 'text\n%post\ntrue\n',
       'quoted.ks.hbs': 'text\ntimezone {{shq tz}} --utc\n',
     });
-    assert.equal(errorOf(() => renderChecked(t, 'unquoted.ks.hbs', { tz: 'Europe/Paris --isUtc' })).code, 'KS_TEMPLATE_INVALID');
+    assert.equal(
+      errorOf(() => renderChecked(t, 'unquoted.ks.hbs', { tz: 'Europe/Paris --isUtc' })).code,
+      'KS_TEMPLATE_INVALID',
+    );
     const inj = errorOf(() => renderChecked(t, 'linestart.ks.hbs', { extra: '%pre' }));
     assert.equal(inj.code, 'KS_TEMPLATE_INVALID');
     assert.equal(errorOf(() => renderChecked(t, 'noend.ks.hbs', {})).code, 'KS_TEMPLATE_INVALID');
-    assert.equal(renderChecked(t, 'quoted.ks.hbs', { tz: "Europe/Paris --isUtc $(reboot) 'x'" }), "text\ntimezone 'Europe/Paris --isUtc $(reboot) '\\''x'\\''' --utc\n");
+    assert.equal(
+      renderChecked(t, 'quoted.ks.hbs', { tz: "Europe/Paris --isUtc $(reboot) 'x'" }),
+      "text\ntimezone 'Europe/Paris --isUtc $(reboot) '\\''x'\\''' --utc\n",
+    );
     // A line break can never pass (registration refuses it too): the quote is left open.
     assert.equal(errorOf(() => renderChecked(t, 'quoted.ks.hbs', { tz: 'UTC\n%post' })).code, 'KS_TEMPLATE_INVALID');
   });

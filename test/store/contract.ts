@@ -42,11 +42,17 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal((await store.hosts.getByMac('52:54:00:aa:bb:01'))?.name, 'node1');
         assert.equal((await store.hosts.getByIp('198.18.0.20'))?.name, 'node2');
         assert.equal(await store.hosts.get('nope'), undefined);
-        assert.deepEqual((await store.hosts.list()).map((x) => x.name), ['node1', 'node2']);
+        assert.deepEqual(
+          (await store.hosts.list()).map((x) => x.name),
+          ['node1', 'node2'],
+        );
       });
 
       it('keeps several MACs in order', async () => {
-        await store.hosts.create({ ...node('multi', '52:54:00:00:00:01'), macs: ['52:54:00:00:00:01', '52:54:00:00:00:02'] });
+        await store.hosts.create({
+          ...node('multi', '52:54:00:00:00:01'),
+          macs: ['52:54:00:00:00:01', '52:54:00:00:00:02'],
+        });
         assert.deepEqual((await store.hosts.get('multi'))?.macs, ['52:54:00:00:00:01', '52:54:00:00:00:02']);
         assert.equal((await store.hosts.getByMac('52:54:00:00:00:02'))?.name, 'multi');
         assert.deepEqual((await store.hosts.list())[0]?.macs, ['52:54:00:00:00:01', '52:54:00:00:00:02']);
@@ -54,30 +60,85 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
       it('refuses a duplicate name, MAC or IP with the field named', async () => {
         await store.hosts.create(node('a', '52:54:00:00:00:0a', '198.18.0.10'));
-        await assert.rejects(store.hosts.create(node('a', '52:54:00:00:00:0b')), { code: 'KS_HOST_EXISTS', field: 'name' });
-        await assert.rejects(store.hosts.create(node('b', '52:54:00:00:00:0a')), { code: 'KS_MAC_IN_USE', field: 'macs[0]' });
-        await assert.rejects(store.hosts.create(node('c', '52:54:00:00:00:0c', '198.18.0.10')), { code: 'KS_IP_IN_USE', field: 'ipv4' });
+        await assert.rejects(store.hosts.create(node('a', '52:54:00:00:00:0b')), {
+          code: 'KS_HOST_EXISTS',
+          field: 'name',
+        });
+        await assert.rejects(store.hosts.create(node('b', '52:54:00:00:00:0a')), {
+          code: 'KS_MAC_IN_USE',
+          field: 'macs[0]',
+        });
+        await assert.rejects(store.hosts.create(node('c', '52:54:00:00:00:0c', '198.18.0.10')), {
+          code: 'KS_IP_IN_USE',
+          field: 'ipv4',
+        });
         // A refused write leaves nothing half-written.
-        assert.deepEqual((await store.hosts.list()).map((x) => x.name), ['a']);
+        assert.deepEqual(
+          (await store.hosts.list()).map((x) => x.name),
+          ['a'],
+        );
         assert.equal(await store.hosts.getByMac('52:54:00:00:00:0c'), undefined);
       });
 
       it('createMany writes every host in one transaction: all, or none on any refusal', async () => {
         const ip = (x: string) => x.split('.').reduce((n, o) => n * 256 + Number(o), 0);
         await store.hosts.create(node('old', '52:54:00:00:01:00', '198.18.0.60'));
-        const made = await store.hosts.createMany([node('b1', '52:54:00:00:01:01', '198.18.0.61'), { ...node('b2', '52:54:00:00:01:02'), macs: ['52:54:00:00:01:02', '52:54:00:00:01:03'], netboot: false, state: 'registered' }]);
-        assert.deepEqual(made.map((h) => [h.name, h.version, h.state]), [['b1', 1, 'armed'], ['b2', 1, 'registered']]);
+        const made = await store.hosts.createMany([
+          node('b1', '52:54:00:00:01:01', '198.18.0.61'),
+          {
+            ...node('b2', '52:54:00:00:01:02'),
+            macs: ['52:54:00:00:01:02', '52:54:00:00:01:03'],
+            netboot: false,
+            state: 'registered',
+          },
+        ]);
+        assert.deepEqual(
+          made.map((h) => [h.name, h.version, h.state]),
+          [
+            ['b1', 1, 'armed'],
+            ['b2', 1, 'registered'],
+          ],
+        );
         assert.deepEqual((await store.hosts.get('b2'))?.macs, ['52:54:00:00:01:02', '52:54:00:00:01:03']);
-        assert.equal(store.hostLookup.byMac('52:54:00:00:01:03')?.name, 'b2', 'the lookup index knows every created host');
+        assert.equal(
+          store.hostLookup.byMac('52:54:00:00:01:03')?.name,
+          'b2',
+          'the lookup index knows every created host',
+        );
         assert.equal(store.hostLookup.byIp(ip('198.18.0.61'))?.name, 'b1');
         // A duplicate MAC inside the batch: the hosts before it are rolled back too.
-        await assert.rejects(store.hosts.createMany([node('c1', '52:54:00:00:01:11'), node('c2', '52:54:00:00:01:12'), node('c3', '52:54:00:00:01:11')]), { code: 'KS_MAC_IN_USE', field: 'macs[0]' });
+        await assert.rejects(
+          store.hosts.createMany([
+            node('c1', '52:54:00:00:01:11'),
+            node('c2', '52:54:00:00:01:12'),
+            node('c3', '52:54:00:00:01:11'),
+          ]),
+          { code: 'KS_MAC_IN_USE', field: 'macs[0]' },
+        );
         // Against stored hosts: a taken MAC, address or name anywhere in the batch refuses it all.
-        await assert.rejects(store.hosts.createMany([node('d1', '52:54:00:00:01:21'), node('d2', '52:54:00:00:01:00')]), { code: 'KS_MAC_IN_USE' });
-        await assert.rejects(store.hosts.createMany([node('e1', '52:54:00:00:01:31'), node('e2', '52:54:00:00:01:32', '198.18.0.60')]), { code: 'KS_IP_IN_USE', field: 'ipv4' });
-        await assert.rejects(store.hosts.createMany([node('f1', '52:54:00:00:01:41'), node('b1', '52:54:00:00:01:42')]), { code: 'KS_HOST_EXISTS', field: 'name' });
-        assert.deepEqual((await store.hosts.list()).map((x) => x.name), ['b1', 'b2', 'old']);
-        for (const mac of ['52:54:00:00:01:11', '52:54:00:00:01:12', '52:54:00:00:01:21', '52:54:00:00:01:31', '52:54:00:00:01:41']) {
+        await assert.rejects(
+          store.hosts.createMany([node('d1', '52:54:00:00:01:21'), node('d2', '52:54:00:00:01:00')]),
+          { code: 'KS_MAC_IN_USE' },
+        );
+        await assert.rejects(
+          store.hosts.createMany([node('e1', '52:54:00:00:01:31'), node('e2', '52:54:00:00:01:32', '198.18.0.60')]),
+          { code: 'KS_IP_IN_USE', field: 'ipv4' },
+        );
+        await assert.rejects(
+          store.hosts.createMany([node('f1', '52:54:00:00:01:41'), node('b1', '52:54:00:00:01:42')]),
+          { code: 'KS_HOST_EXISTS', field: 'name' },
+        );
+        assert.deepEqual(
+          (await store.hosts.list()).map((x) => x.name),
+          ['b1', 'b2', 'old'],
+        );
+        for (const mac of [
+          '52:54:00:00:01:11',
+          '52:54:00:00:01:12',
+          '52:54:00:00:01:21',
+          '52:54:00:00:01:31',
+          '52:54:00:00:01:41',
+        ]) {
           assert.equal(await store.hosts.getByMac(mac), undefined, `${mac} was rolled back`);
           assert.equal(store.hostLookup.byMac(mac), undefined, `${mac} is not in the lookup index`);
         }
@@ -86,7 +147,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
       it('updates fields, bumps the version and honours expectedVersion', async () => {
         await store.hosts.create(node('u', '52:54:00:00:00:11'));
-        const u = await store.hosts.update('u', { state: 'installed', stateReason: 'callback', netboot: false, sshHostKeys: ['ssh-ed25519 AAAA'] });
+        const u = await store.hosts.update('u', {
+          state: 'installed',
+          stateReason: 'callback',
+          netboot: false,
+          sshHostKeys: ['ssh-ed25519 AAAA'],
+        });
         assert.equal(u.state, 'installed');
         assert.equal(u.stateReason, 'callback');
         assert.equal(u.netboot, false);
@@ -125,13 +191,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.hosts.create(node('x', '52:54:00:00:00:41', '198.18.0.41'));
         assert.equal(look.byMac('52:54:00:00:00:41')?.name, 'x');
         assert.equal(look.byIp(ip('198.18.0.41'))?.name, 'x');
-        await store.hosts.update('x', { macs: ['52:54:00:00:00:42', '52:54:00:00:00:43'], ipv4: '198.18.0.42', state: 'installing' });
+        await store.hosts.update('x', {
+          macs: ['52:54:00:00:00:42', '52:54:00:00:00:43'],
+          ipv4: '198.18.0.42',
+          state: 'installing',
+        });
         assert.equal(look.byMac('52:54:00:00:00:41'), undefined, 'old MAC dropped');
         assert.equal(look.byMac('52:54:00:00:00:43')?.state, 'installing');
         assert.equal(look.byIp(ip('198.18.0.41')), undefined, 'old address dropped');
         assert.equal(look.byIp(ip('198.18.0.42'))?.name, 'x');
         // A refused write changes nothing.
-        await assert.rejects(store.hosts.create(node('y', '52:54:00:00:00:42', '198.18.0.50')), { code: 'KS_MAC_IN_USE' });
+        await assert.rejects(store.hosts.create(node('y', '52:54:00:00:00:42', '198.18.0.50')), {
+          code: 'KS_MAC_IN_USE',
+        });
         assert.equal(look.byMac('52:54:00:00:00:42')?.name, 'x');
         assert.equal(look.byIp(ip('198.18.0.50')), undefined);
         await store.hosts.update('x', { ipv4: null });
@@ -144,12 +216,26 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
     describe('events', () => {
       it('appends with increasing ids and lists per host, oldest first', async () => {
-        const a = await store.events.append({ host: 'n1', kind: 'dhcp.offer', message: 'offered 198.18.0.100', data: { ip: '198.18.0.100' } });
+        const a = await store.events.append({
+          host: 'n1',
+          kind: 'dhcp.offer',
+          message: 'offered 198.18.0.100',
+          data: { ip: '198.18.0.100' },
+        });
         const b = await store.events.append({ host: 'n2', kind: 'dhcp.offer', message: 'x' });
-        const c = await store.events.append({ host: 'n1', mac: '52:54:00:00:00:01', kind: 'dhcp.ack', level: 'info', message: 'acked' });
+        const c = await store.events.append({
+          host: 'n1',
+          mac: '52:54:00:00:00:01',
+          kind: 'dhcp.ack',
+          level: 'info',
+          message: 'acked',
+        });
         assert.ok(a.id < b.id && b.id < c.id);
         const n1 = await store.events.list({ host: 'n1' });
-        assert.deepEqual(n1.map((e) => e.kind), ['dhcp.offer', 'dhcp.ack']);
+        assert.deepEqual(
+          n1.map((e) => e.kind),
+          ['dhcp.offer', 'dhcp.ack'],
+        );
         assert.deepEqual(n1[0]?.data, { ip: '198.18.0.100' });
         assert.equal(n1[1]?.mac, '52:54:00:00:00:01');
         assert.equal(n1[0]?.level, 'info');
@@ -158,13 +244,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
       it('follows with `after` and keeps the newest `limit`', async () => {
         const ids: number[] = [];
-        for (let i = 0; i < 5; i++) ids.push((await store.events.append({ host: null, kind: 'host.discovered', message: `m${i}` })).id);
-        assert.deepEqual((await store.events.list({ after: ids[2] })).map((e) => e.message), ['m3', 'm4']);
-        assert.deepEqual((await store.events.list({ limit: 2 })).map((e) => e.message), ['m3', 'm4']);
+        for (let i = 0; i < 5; i++)
+          ids.push((await store.events.append({ host: null, kind: 'host.discovered', message: `m${i}` })).id);
+        assert.deepEqual(
+          (await store.events.list({ after: ids[2] })).map((e) => e.message),
+          ['m3', 'm4'],
+        );
+        assert.deepEqual(
+          (await store.events.list({ limit: 2 })).map((e) => e.message),
+          ['m3', 'm4'],
+        );
       });
 
       it('commits many concurrent appends, all of them', async () => {
-        const all = await Promise.all(Array.from({ length: 200 }, (_, i) => store.events.append({ host: 'c', kind: 'dhcp.ack', message: String(i) })));
+        const all = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            store.events.append({ host: 'c', kind: 'dhcp.ack', message: String(i) }),
+          ),
+        );
         assert.equal(new Set(all.map((e) => e.id)).size, 200);
         assert.equal((await store.events.list({ host: 'c', limit: 1000 })).length, 200);
       });
@@ -172,17 +269,30 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
     describe('leases', () => {
       const lease = (ip: string, mac: string, over: Partial<Lease> = {}): Lease => ({
-        ip, mac, clientId: null, hostname: null, state: 'bound', expiresAt: 2_000, updatedAt: 1_000, ...over,
+        ip,
+        mac,
+        clientId: null,
+        hostname: null,
+        state: 'bound',
+        expiresAt: 2_000,
+        updatedAt: 1_000,
+        ...over,
       });
 
       it('puts, replaces and finds by IP, MAC and client id', async () => {
-        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:01', { clientId: '01525400000001', updatedAt: 1 }));
+        await store.leases.put(
+          lease('198.18.0.100', '52:54:00:00:00:01', { clientId: '01525400000001', updatedAt: 1 }),
+        );
         await store.leases.put(lease('198.18.0.101', '52:54:00:00:00:01', { updatedAt: 5 }));
         await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { state: 'offered' }));
         assert.equal((await store.leases.get('198.18.0.100'))?.mac, '52:54:00:00:00:02');
         assert.equal((await store.leases.get('198.18.0.100'))?.state, 'offered');
         assert.equal((await store.leases.findByMac('52:54:00:00:00:01'))?.ip, '198.18.0.101');
-        assert.equal(await store.leases.findByClientId('01525400000001'), undefined, 'replaced lease keeps no stale client id');
+        assert.equal(
+          await store.leases.findByClientId('01525400000001'),
+          undefined,
+          'replaced lease keeps no stale client id',
+        );
         assert.equal((await store.leases.list()).length, 2);
         await store.leases.delete('198.18.0.101');
         assert.equal(await store.leases.get('198.18.0.101'), undefined);
@@ -191,7 +301,14 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('resolves every concurrent put only once it is readable', async () => {
         const puts = Array.from({ length: 300 }, (_, i) => {
           const ip = `198.18.${1 + (i >> 8)}.${i & 255}`;
-          return store.leases.put(lease(ip, `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`)).then(() => store.leases.get(ip));
+          return store.leases
+            .put(
+              lease(
+                ip,
+                `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+              ),
+            )
+            .then(() => store.leases.get(ip));
         });
         const got = await Promise.all(puts);
         assert.ok(got.every((l) => l !== undefined));
@@ -244,14 +361,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const pk = 'x'.repeat(42) + 'A=';
         const set = await store.mesh.setPeer('a', { publicKey: pk, endpoint: '198.18.0.20', listenPort: 51820 });
         assert.deepEqual([set.publicKey, set.endpoint, set.listenPort], [pk, '198.18.0.20', 51820]);
-        assert.deepEqual((await store.mesh.list()).map((m) => m.host), ['a', 'b']);
+        assert.deepEqual(
+          (await store.mesh.list()).map((m) => m.host),
+          ['a', 'b'],
+        );
         await store.mesh.delete('a');
         assert.equal(await store.mesh.get('a'), undefined);
         assert.equal((await store.mesh.allocate('c', '198.19.0.0/29')).address, '198.19.0.1');
       });
 
       it('allocates distinct addresses under concurrency and refuses when the CIDR is full', async () => {
-        const got = await Promise.all(['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((h) => store.mesh.allocate(h, '198.19.0.0/29')));
+        const got = await Promise.all(
+          ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((h) => store.mesh.allocate(h, '198.19.0.0/29')),
+        );
         assert.equal(new Set(got.map((m) => m.address)).size, 6);
         await assert.rejects(store.mesh.allocate('h7', '198.19.0.0/29'), /no free address/);
       });
@@ -261,10 +383,29 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('stores per-host BMC settings, replaces them and drops them with the host', async () => {
         await store.hosts.create(node('b1', '52:54:00:00:00:51'));
         assert.equal(await store.bmc.get('b1'), undefined);
-        await store.bmc.set('b1', { type: 'ipmi', address: '198.18.0.10:623', username: 'admin', password: 'canary-pw' });
-        await store.bmc.set('b1', { type: 'redfish', address: 'https://198.18.0.11', username: 'root', password: 'pw2', insecureTls: true });
-        assert.deepEqual(await store.bmc.get('b1'), { type: 'redfish', address: 'https://198.18.0.11', username: 'root', password: 'pw2', insecureTls: true });
-        await assert.rejects(store.bmc.set('ghost', { type: 'ipmi', address: 'x', username: 'u', password: 'p' }), { code: 'KS_HOST_NOT_FOUND' });
+        await store.bmc.set('b1', {
+          type: 'ipmi',
+          address: '198.18.0.10:623',
+          username: 'admin',
+          password: 'canary-pw',
+        });
+        await store.bmc.set('b1', {
+          type: 'redfish',
+          address: 'https://198.18.0.11',
+          username: 'root',
+          password: 'pw2',
+          insecureTls: true,
+        });
+        assert.deepEqual(await store.bmc.get('b1'), {
+          type: 'redfish',
+          address: 'https://198.18.0.11',
+          username: 'root',
+          password: 'pw2',
+          insecureTls: true,
+        });
+        await assert.rejects(store.bmc.set('ghost', { type: 'ipmi', address: 'x', username: 'u', password: 'p' }), {
+          code: 'KS_HOST_NOT_FOUND',
+        });
         await store.hosts.delete('b1');
         await store.hosts.create(node('b1', '52:54:00:00:00:51'));
         assert.equal(await store.bmc.get('b1'), undefined, 'a re-created host does not inherit old credentials');
@@ -302,7 +443,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const names = ['c1', 'c2', 'c3', 'c4'];
         for (const [i, n] of names.entries()) await store.hosts.create(node(n, `52:54:00:00:00:7${i}`));
         await Promise.all(names.map((n) => store.serverWaits.add(n)));
-        const got = (await Promise.all([store.serverWaits.take(), store.serverWaits.take(), store.serverWaits.take()])).flat();
+        const got = (
+          await Promise.all([store.serverWaits.take(), store.serverWaits.take(), store.serverWaits.take()])
+        ).flat();
         assert.deepEqual([...got].sort(), names);
       });
     });

@@ -45,13 +45,18 @@ if (why !== undefined) {
       const stores = await Promise.all([openPostgresStore(opts), openPostgresStore(opts), openPostgresStore(opts)]);
       const c = new pg.Client(server.connection());
       await c.connect();
-      const rows = (await c.query('SELECT version FROM public.schema_migrations ORDER BY version')).rows.map((r) => r.version);
+      const rows = (await c.query('SELECT version FROM public.schema_migrations ORDER BY version')).rows.map(
+        (r) => r.version,
+      );
       await c.end();
-      assert.deepEqual(rows, PG_MIGRATIONS.map((m) => m.version).sort((a, b) => a - b));
+      assert.deepEqual(
+        rows,
+        PG_MIGRATIONS.map((m) => m.version).sort((a, b) => a - b),
+      );
       await Promise.all(stores.map((s) => s.close()));
     });
 
-    it('loads the host lookup at open; another daemon\'s host writes reach it only at restart (docs/dhcp.md)', async () => {
+    it("loads the host lookup at open; another daemon's host writes reach it only at restart (docs/dhcp.md)", async () => {
       const schema = `lookup_${process.pid}`;
       const admin = new pg.Client(server.connection());
       await admin.connect();
@@ -59,14 +64,31 @@ if (why !== undefined) {
       await admin.end();
       const opts = { ...server.connection(), options: `-c search_path=${schema}` };
       const a = await openPostgresStore(opts);
-      await a.hosts.create({ name: 'a', macs: ['52:54:00:00:00:01'], profile: 'p', role: 'agent', ipv4: '198.18.0.9', state: 'registered' });
+      await a.hosts.create({
+        name: 'a',
+        macs: ['52:54:00:00:00:01'],
+        profile: 'p',
+        role: 'agent',
+        ipv4: '198.18.0.9',
+        state: 'registered',
+      });
       const b = await openPostgresStore(opts);
       try {
         assert.equal(b.hostLookup.byMac('52:54:00:00:00:01')?.name, 'a', 'loaded at open');
         assert.equal(b.hostLookup.byIp(((198 * 256 + 18) * 256 + 0) * 256 + 9)?.name, 'a');
-        await a.hosts.create({ name: 'c', macs: ['52:54:00:00:00:03'], profile: 'p', role: 'agent', state: 'registered' });
+        await a.hosts.create({
+          name: 'c',
+          macs: ['52:54:00:00:00:03'],
+          profile: 'p',
+          role: 'agent',
+          state: 'registered',
+        });
         assert.equal(a.hostLookup.byMac('52:54:00:00:00:03')?.name, 'c', 'its own write: seen at once');
-        assert.equal(b.hostLookup.byMac('52:54:00:00:00:03'), undefined, 'the other daemon\'s write: not seen (known limit)');
+        assert.equal(
+          b.hostLookup.byMac('52:54:00:00:00:03'),
+          undefined,
+          "the other daemon's write: not seen (known limit)",
+        );
       } finally {
         await Promise.all([a.close(), b.close()]);
       }

@@ -38,11 +38,23 @@ describe('sqlite specifics', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ks-sqlite-'));
     try {
       const s = openSqliteStore(join(dir, 'k.db'));
-      const mk = (name: string, mac: string) => s.hosts.create({ name, macs: [mac], profile: 'p', role: 'agent', state: 'registered' });
-      const results = await Promise.allSettled([mk('a', '52:54:00:00:00:01'), mk('b', '52:54:00:00:00:01'), mk('c', '52:54:00:00:00:03'), s.events.append({ kind: 'x', message: 'y' })]);
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      const mk = (name: string, mac: string) =>
+        s.hosts.create({ name, macs: [mac], profile: 'p', role: 'agent', state: 'registered' });
+      const results = await Promise.allSettled([
+        mk('a', '52:54:00:00:00:01'),
+        mk('b', '52:54:00:00:00:01'),
+        mk('c', '52:54:00:00:00:03'),
+        s.events.append({ kind: 'x', message: 'y' }),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+      );
       assert.equal((results[1] as PromiseRejectedResult).reason.code, 'KS_MAC_IN_USE');
-      assert.deepEqual((await s.hosts.list()).map((h) => h.name), ['a', 'c']);
+      assert.deepEqual(
+        (await s.hosts.list()).map((h) => h.name),
+        ['a', 'c'],
+      );
       await s.close();
       await assert.rejects(s.settings.set('k', 'v'), { code: 'KS_UNAVAILABLE' });
     } finally {
@@ -55,7 +67,14 @@ describe('sqlite specifics', () => {
     try {
       const file = join(dir, 'k.db');
       const s = openSqliteStore(file);
-      await s.hosts.create({ name: 'a', macs: ['52:54:00:00:00:01'], profile: 'p', role: 'agent', ipv4: '198.18.0.9', state: 'registered' });
+      await s.hosts.create({
+        name: 'a',
+        macs: ['52:54:00:00:00:01'],
+        profile: 'p',
+        role: 'agent',
+        ipv4: '198.18.0.9',
+        state: 'registered',
+      });
       await s.close();
       const s2 = openSqliteStore(file);
       assert.equal(s2.hostLookup?.byMac('52:54:00:00:00:01')?.name, 'a');
@@ -77,7 +96,8 @@ describe('sqlite specifics', () => {
       const file = join(dir, 'k.db');
       const store = openSqliteStore(file, opts);
       const reader = new Database(file, { readonly: true });
-      const committed = () => new Set((reader.prepare('SELECT key FROM settings').all() as Array<{ key: string }>).map((r) => r.key));
+      const committed = () =>
+        new Set((reader.prepare('SELECT key FROM settings').all() as Array<{ key: string }>).map((r) => r.key));
       // Committed keys at the start of each fsync: a write may be acknowledged only after an
       // fsync that began once it was committed.
       const atSync: Set<string>[] = [];
@@ -89,7 +109,10 @@ describe('sqlite specifics', () => {
       const acked: string[] = [];
       const set = (k: string) =>
         store.settings.set(k, 'v').then(() => {
-          assert.ok(atSync.some((keys) => keys.has(k)), `${k} acknowledged before an fsync covered it`);
+          assert.ok(
+            atSync.some((keys) => keys.has(k)),
+            `${k} acknowledged before an fsync covered it`,
+          );
           acked.push(k);
         });
       const cleanup = () => {
@@ -155,13 +178,17 @@ describe('sqlite specifics', () => {
     });
   });
 
-  it('checkpoints the WAL on a worker thread, not in the writer\'s COMMIT (checkpointer.ts)', async () => {
+  it("checkpoints the WAL on a worker thread, not in the writer's COMMIT (checkpointer.ts)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ks-sqlite-'));
     try {
       const file = join(dir, 'k.db');
       const db = openDatabase(file);
       const cp = new Checkpointer(db, { periodMs: 60_000 });
-      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), SAFETY_NET_PAGES, 'the writer only checkpoints as a safety net');
+      assert.equal(
+        db.pragma('wal_autocheckpoint', { simple: true }),
+        SAFETY_NET_PAGES,
+        'the writer only checkpoints as a safety net',
+      );
       const before = statSync(file).size;
       db.exec('CREATE TABLE big (x BLOB)');
       const ins = db.prepare('INSERT INTO big VALUES (?)');
@@ -170,9 +197,16 @@ describe('sqlite specifics', () => {
       })();
       assert.equal(statSync(file).size, before, 'committed pages are still only in the WAL');
       await cp.checkpointNow();
-      assert.ok(statSync(file).size > before + 300 * 4000, `the worker copied them into the database file (${before} → ${statSync(file).size} bytes)`);
+      assert.ok(
+        statSync(file).size > before + 300 * 4000,
+        `the worker copied them into the database file (${before} → ${statSync(file).size} bytes)`,
+      );
       await cp.stop();
-      assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'after stop, SQLite checkpoints in COMMIT again');
+      assert.equal(
+        db.pragma('wal_autocheckpoint', { simple: true }),
+        1000,
+        'after stop, SQLite checkpoints in COMMIT again',
+      );
       assert.equal((db.prepare('SELECT count(*) AS n FROM big').get() as { n: number }).n, 300);
       db.close();
     } finally {
@@ -198,7 +232,10 @@ describe('sqlite specifics', () => {
     migrate(db, ms);
     for (const r of db.prepare('SELECT v FROM t').all() as Array<{ v: string }>) order.push(r.v);
     assert.deepEqual(order, ['one', 'two']);
-    assert.throws(() => migrate(db, ms.slice(1)), { code: 'KS_STORE_FAILED', message: /schema version\(s\) 2 unknown/ });
+    assert.throws(() => migrate(db, ms.slice(1)), {
+      code: 'KS_STORE_FAILED',
+      message: /schema version\(s\) 2 unknown/,
+    });
     db.close();
   });
 });

@@ -8,16 +8,31 @@ import { REPO } from '../helpers/daemon';
 import { skipUnless } from '../helpers/env';
 
 const unit = readFileSync(join(REPO, 'systemd/kickstand.service'), 'utf8');
-const directives = (key: string): string[] => unit.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+const directives = (key: string): string[] =>
+  unit
+    .split('\n')
+    .filter((l) => l.startsWith(`${key}=`))
+    .map((l) => l.slice(key.length + 1));
 
 describe('systemd/kickstand.service', () => {
   it('is hardened: one capability, no new privileges, read-only system, private state dir', () => {
     assert.deepEqual(directives('AmbientCapabilities'), ['CAP_NET_BIND_SERVICE']);
     assert.deepEqual(directives('CapabilityBoundingSet'), ['CAP_NET_BIND_SERVICE']);
-    for (const [k, v] of [['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['StateDirectory', 'kickstand'], ['StateDirectoryMode', '0700'], ['UMask', '0077']]) {
+    for (const [k, v] of [
+      ['NoNewPrivileges', 'yes'],
+      ['ProtectSystem', 'strict'],
+      ['ProtectHome', 'yes'],
+      ['PrivateTmp', 'yes'],
+      ['StateDirectory', 'kickstand'],
+      ['StateDirectoryMode', '0700'],
+      ['UMask', '0077'],
+    ]) {
       assert.deepEqual(directives(k!), [v], k);
     }
-    assert.match(directives('ExecStart')[0]!, /kickstand serve --config \/etc\/kickstand\/kickstand\.yaml --state-dir \/var\/lib\/kickstand$/);
+    assert.match(
+      directives('ExecStart')[0]!,
+      /kickstand serve --config \/etc\/kickstand\/kickstand\.yaml --state-dir \/var\/lib\/kickstand$/,
+    );
     assert.deepEqual(directives('ExecReload'), ['/bin/kill -HUP $MAINPID']);
   });
 

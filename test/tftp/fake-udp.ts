@@ -10,7 +10,11 @@ import { EventEmitter } from 'node:events';
 import type { RemoteInfo, Socket } from 'node:dgram';
 
 export type Verdict = 'pass' | 'drop' | 'dup';
-export interface Datagram { from: string; to: string; data: Buffer }
+export interface Datagram {
+  from: string;
+  to: string;
+  data: Buffer;
+}
 
 export class FakeUdpNet {
   private readonly sockets = new Map<string, FakeUdpSocket>();
@@ -102,7 +106,12 @@ export class FakeUdpSocket extends EventEmitter {
     if (this.closed) return;
     if (this.peer !== null && this.peer !== from) return; // connected: other TIDs dropped
     const i = from.lastIndexOf(':');
-    const rinfo: RemoteInfo = { address: from.slice(0, i), port: Number(from.slice(i + 1)), family: 'IPv4', size: data.length };
+    const rinfo: RemoteInfo = {
+      address: from.slice(0, i),
+      port: Number(from.slice(i + 1)),
+      family: 'IPv4',
+      size: data.length,
+    };
     this.emit('message', data, rinfo);
   }
 

@@ -74,7 +74,20 @@ test('serves files inside the root, including through inside symlinks and legal 
 
 test('refuses names and symlinks that lead out (PATH_REFUSED) and missing files (NOT_FOUND)', async () => {
   const h = createFileHandler(root);
-  for (const p of ['../canary.txt', '/etc/passwd', 'sub\\..\\..\\canary.txt', 'a\0b', 'sub//ok.txt', './ok.txt', 'link-out', 'rel-out', 'dir-out/canary.txt', 'sibling/canary.txt', 'x'.repeat(256), 'tab\there']) {
+  for (const p of [
+    '../canary.txt',
+    '/etc/passwd',
+    'sub\\..\\..\\canary.txt',
+    'a\0b',
+    'sub//ok.txt',
+    './ok.txt',
+    'link-out',
+    'rel-out',
+    'dir-out/canary.txt',
+    'sibling/canary.txt',
+    'x'.repeat(256),
+    'tab\there',
+  ]) {
     assert.equal(await code(h(p, client)), ErrorCode.PATH_REFUSED, JSON.stringify(p));
   }
   for (const p of ['missing.bin', 'sub', 'sub/deeper/none']) {
@@ -109,7 +122,22 @@ test('large files are served from the descriptor opened at request time (replace
 
 /** >100 crafted names: traversal, encoded, doubled, backslashed, absolute, symlinked. */
 function craftedPaths(): string[] {
-  const ups = ['..', '../..', '../../..', '....', '.../...', '..././..', '..%2f..', '%2e%2e', '%252e%252e', '.%2e', '%2e.', '..;', '..\u2215..', '\uff0e\uff0e'];
+  const ups = [
+    '..',
+    '../..',
+    '../../..',
+    '....',
+    '.../...',
+    '..././..',
+    '..%2f..',
+    '%2e%2e',
+    '%252e%252e',
+    '.%2e',
+    '%2e.',
+    '..;',
+    '..\u2215..',
+    '\uff0e\uff0e',
+  ];
   const seps = ['/', '\\', '//', '/./', '%2f', '%5c', '\\/'];
   const targets = ['canary.txt', 'images-private/canary.txt', `${dir.slice(1)}/canary.txt`];
   const out = new Set<string>();
@@ -124,7 +152,18 @@ function craftedPaths(): string[] {
     out.add(`..\\..\\${t}`);
     out.add(`sub\\..\\..\\${t}`);
   }
-  for (const l of ['link-out', 'rel-out', 'dir-out/canary.txt', 'dir-out/images-private/canary.txt', 'sibling/canary.txt', 'dir-out/dir-out/canary.txt', 'sub/../link-out', 'sibling/../canary.txt', 'dir-out/images/../canary.txt']) out.add(l);
+  for (const l of [
+    'link-out',
+    'rel-out',
+    'dir-out/canary.txt',
+    'dir-out/images-private/canary.txt',
+    'sibling/canary.txt',
+    'dir-out/dir-out/canary.txt',
+    'sub/../link-out',
+    'sibling/../canary.txt',
+    'dir-out/images/../canary.txt',
+  ])
+    out.add(l);
   out.add('/');
   out.add('.');
   out.add('..');
@@ -156,7 +195,10 @@ test('traversal over real UDP: >100 crafted paths never return the canary (ERROR
         const r = await rawGet(sock, '127.0.0.1', port, p, { timeoutMs: 3000 });
         assert.equal(r.timedOut, false, `answered: ${JSON.stringify(p)}`);
         assert.ok(!r.data.toString('latin1').includes('CANARY'), `canary leaked via ${JSON.stringify(p)}`);
-        assert.ok(r.error !== null && [1, 2, 4].includes(r.error.code), `ERROR for ${JSON.stringify(p)}: ${JSON.stringify(r.error)}`);
+        assert.ok(
+          r.error !== null && [1, 2, 4].includes(r.error.code),
+          `ERROR for ${JSON.stringify(p)}: ${JSON.stringify(r.error)}`,
+        );
       } finally {
         sock.close();
       }

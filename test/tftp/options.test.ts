@@ -22,15 +22,25 @@ test('blksize: granted up to the cap, below 8 or non-numeric ignored (RFC 2348)'
 });
 
 test('timeout 1..255 echoed, others ignored; tsize answered with the size (RFC 2349)', () => {
-  assert.deepEqual(negotiate([['timeout', '3'], ['tsize', '0']], limits, 4242), {
-    blksize: 512,
-    windowsize: 1,
-    timeoutMs: 3000,
-    oack: [
-      ['timeout', '3'],
-      ['tsize', '4242'],
-    ],
-  });
+  assert.deepEqual(
+    negotiate(
+      [
+        ['timeout', '3'],
+        ['tsize', '0'],
+      ],
+      limits,
+      4242,
+    ),
+    {
+      blksize: 512,
+      windowsize: 1,
+      timeoutMs: 3000,
+      oack: [
+        ['timeout', '3'],
+        ['tsize', '4242'],
+      ],
+    },
+  );
   assert.equal(negotiate([['timeout', '0']], limits, 1).oack, null);
   assert.equal(negotiate([['timeout', '256']], limits, 1).oack, null);
   // a nonzero tsize in an RRQ is answered with the real size
@@ -44,17 +54,33 @@ test('windowsize: min(asked, cap), 0 and 65536 ignored (RFC 7440); unknown optio
   assert.deepEqual(negotiate([['windowsize', '64']], limits, 1).oack, [['windowsize', '32']]);
   assert.equal(negotiate([['windowsize', '0']], limits, 1).oack, null);
   assert.equal(negotiate([['windowsize', '65536']], limits, 1).oack, null);
-  assert.deepEqual(negotiate([['multicast', ''], ['utimeout', '1'], ['blksize', '512']], limits, 1).oack, [['blksize', '512']]);
+  assert.deepEqual(
+    negotiate(
+      [
+        ['multicast', ''],
+        ['utimeout', '1'],
+        ['blksize', '512'],
+      ],
+      limits,
+      1,
+    ).oack,
+    [['blksize', '512']],
+  );
 });
 
 test('property: granted values always inside the RFC ranges and the caps', () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.constantFrom('blksize', 'windowsize', 'timeout', 'tsize', 'zz'), fc.string({ maxLength: 7 }))), (opts) => {
-      const n = negotiate(opts, limits, 10);
-      assert.ok(n.blksize >= 8 && n.blksize <= 1468);
-      assert.ok(n.windowsize >= 1 && n.windowsize <= 32);
-      assert.ok(n.timeoutMs === undefined || (n.timeoutMs >= 1000 && n.timeoutMs <= 255000));
-    }),
+    fc.property(
+      fc.array(
+        fc.tuple(fc.constantFrom('blksize', 'windowsize', 'timeout', 'tsize', 'zz'), fc.string({ maxLength: 7 })),
+      ),
+      (opts) => {
+        const n = negotiate(opts, limits, 10);
+        assert.ok(n.blksize >= 8 && n.blksize <= 1468);
+        assert.ok(n.windowsize >= 1 && n.windowsize <= 32);
+        assert.ok(n.timeoutMs === undefined || (n.timeoutMs >= 1000 && n.timeoutMs <= 255000));
+      },
+    ),
   );
 });
 

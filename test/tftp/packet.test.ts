@@ -33,12 +33,24 @@ test('golden: RRQ with options decodes (names lower-cased, first duplicate wins)
 });
 
 test('golden: encoders produce the RFC 1350/2347 bytes', () => {
-  assert.equal(encodeRequest('RRQ', 'a.bin', 'octet', [['blksize', '1468']]).toString('hex'), '0001612e62696e006f6374657400626c6b73697a65003134363800');
+  assert.equal(
+    encodeRequest('RRQ', 'a.bin', 'octet', [['blksize', '1468']]).toString('hex'),
+    '0001612e62696e006f6374657400626c6b73697a65003134363800',
+  );
   assert.equal(encodeAck(1).toString('hex'), '00040001');
   assert.equal(encodeAck(65536).toString('hex'), '00040000');
   assert.equal(encodeData(2, Buffer.from('hi')).toString('hex'), '000300026869');
-  assert.equal(encodeError(1, 'File not found').toString('hex'), '00050001' + Buffer.from('File not found').toString('hex') + '00');
-  assert.equal(encodeOack([['tsize', '3'], ['windowsize', '16']]).toString('hex'), '0006' + Buffer.from('tsize\x003\0windowsize\x0016\0', 'latin1').toString('hex'));
+  assert.equal(
+    encodeError(1, 'File not found').toString('hex'),
+    '00050001' + Buffer.from('File not found').toString('hex') + '00',
+  );
+  assert.equal(
+    encodeOack([
+      ['tsize', '3'],
+      ['windowsize', '16'],
+    ]).toString('hex'),
+    '0006' + Buffer.from('tsize\x003\0windowsize\x0016\0', 'latin1').toString('hex'),
+  );
 });
 
 test('golden: DATA block numbers wrap at 65536 (block-number rollover)', () => {
@@ -53,10 +65,17 @@ test('DATA, ACK, ERROR and OACK decode; peekAck matches decode', () => {
   assert.equal(peekAck(hex('0004 ffff')), 65535);
   assert.equal(peekAck(hex('0003 0001')), -1);
   assert.equal(peekAck(hex('0004 00')), -1);
-  assert.deepEqual(decodePacket(Buffer.from('\0\x05\0\x02no way\0', 'latin1')), { op: 'ERROR', code: 2, message: 'no way' });
+  assert.deepEqual(decodePacket(Buffer.from('\0\x05\0\x02no way\0', 'latin1')), {
+    op: 'ERROR',
+    code: 2,
+    message: 'no way',
+  });
   // ERROR without the terminating NUL: tolerated (OpenTFTP CVE-2008-2161 class)
   assert.deepEqual(decodePacket(Buffer.from('\0\x05\0\x00abc', 'latin1')), { op: 'ERROR', code: 0, message: 'abc' });
-  assert.deepEqual(decodePacket(Buffer.from('\0\x06tsize\x0042\0', 'latin1')), { op: 'OACK', options: [['tsize', '42']] });
+  assert.deepEqual(decodePacket(Buffer.from('\0\x06tsize\x0042\0', 'latin1')), {
+    op: 'OACK',
+    options: [['tsize', '42']],
+  });
 });
 
 test('malformed input yields typed failures, never throws', () => {
@@ -111,12 +130,16 @@ test('property: RRQ round-trips through encodeRequest/decodePacket', () => {
   const name = fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\0'));
   const optName = fc.constantFrom('blksize', 'tsize', 'timeout', 'windowsize', 'x-vendor');
   fc.assert(
-    fc.property(name, fc.uniqueArray(fc.tuple(optName, fc.nat({ max: 99999 }).map(String)), { selector: (t) => t[0], maxLength: 5 }), (f, opts) => {
-      const buf = encodeRequest('RRQ', f, 'octet', opts);
-      const r = decodePacket(buf);
-      if (buf.length > MAX_REQUEST_BYTES) return assert.equal(r.op, 'INVALID');
-      assert.deepEqual(r, { op: 'RRQ', filename: f, mode: 'octet', options: opts });
-    }),
+    fc.property(
+      name,
+      fc.uniqueArray(fc.tuple(optName, fc.nat({ max: 99999 }).map(String)), { selector: (t) => t[0], maxLength: 5 }),
+      (f, opts) => {
+        const buf = encodeRequest('RRQ', f, 'octet', opts);
+        const r = decodePacket(buf);
+        if (buf.length > MAX_REQUEST_BYTES) return assert.equal(r.op, 'INVALID');
+        assert.deepEqual(r, { op: 'RRQ', filename: f, mode: 'octet', options: opts });
+      },
+    ),
   );
 });
 

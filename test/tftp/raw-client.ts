@@ -43,8 +43,22 @@ export interface RawGetResult {
   tid: string | null;
 }
 
-export function rawGet(sock: UdpLike, host: string, port: number, file: string, o: RawGetOptions = {}): Promise<RawGetResult> {
-  const res: RawGetResult = { data: Buffer.alloc(0), error: null, oack: null, dataPackets: 0, acksSent: 0, timedOut: false, tid: null };
+export function rawGet(
+  sock: UdpLike,
+  host: string,
+  port: number,
+  file: string,
+  o: RawGetOptions = {},
+): Promise<RawGetResult> {
+  const res: RawGetResult = {
+    data: Buffer.alloc(0),
+    error: null,
+    oack: null,
+    dataPackets: 0,
+    acksSent: 0,
+    timedOut: false,
+    tid: null,
+  };
   const chunks: Buffer[] = [];
   const drop = new Set(o.dropBlocksOnce ?? []);
   let win = o.windowsize ?? 1;

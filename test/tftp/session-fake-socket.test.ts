@@ -32,7 +32,10 @@ interface Rig {
   metric(name: string, label?: string): Promise<number>;
 }
 
-async function rig(files: Record<string, Buffer | (() => TftpContent | Promise<TftpContent>)>, cfg: Partial<TftpConfig> = {}): Promise<Rig> {
+async function rig(
+  files: Record<string, Buffer | (() => TftpContent | Promise<TftpContent>)>,
+  cfg: Partial<TftpConfig> = {},
+): Promise<Rig> {
   const net = new FakeUdpNet();
   const events: TftpEvent[] = [];
   const registry = new Registry();
@@ -73,13 +76,16 @@ async function rig(files: Record<string, Buffer | (() => TftpContent | Promise<T
     async metric(name, label) {
       const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
       const vals = (m?.values ?? []) as Array<{ value: number; labels: Record<string, string | number> }>;
-      return vals.filter((v) => label === undefined || Object.values(v.labels).includes(label)).reduce((s, v) => s + v.value, 0);
+      return vals
+        .filter((v) => label === undefined || Object.values(v.labels).includes(label))
+        .reduce((s, v) => s + v.value, 0);
     },
   };
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const dataFromServer = (net: FakeUdpNet): number => net.log.filter((d) => d.from.startsWith(SERVER) && d.data[1] === 3).length;
+const dataFromServer = (net: FakeUdpNet): number =>
+  net.log.filter((d) => d.from.startsWith(SERVER) && d.data[1] === 3).length;
 
 test('lock-step transfer without options: byte-exact, no OACK, one DATA per block', async () => {
   const file = randomBytes(512 * 10 + 100);
@@ -92,7 +98,10 @@ test('lock-step transfer without options: byte-exact, no OACK, one DATA per bloc
     assert.equal(res.dataPackets, 11);
     await r.idle();
     assert.equal(await r.metric('kickstand_tftp_transfers_completed_total'), 1);
-    assert.deepEqual(r.events.map((e) => e.kind), ['tftp.start', 'tftp.done']);
+    assert.deepEqual(
+      r.events.map((e) => e.kind),
+      ['tftp.start', 'tftp.done'],
+    );
     assert.equal(r.events[1]!.client.localAddress, SERVER);
   } finally {
     await r.stop();
@@ -115,8 +124,19 @@ test('options: OACK lists accepted options only, DATA has the negotiated size', 
   const file = randomBytes(5000);
   const r = await rig({ f: file }, { maxBlksize: 1468 });
   try {
-    const res = await r.get('f', { options: [['blksize', '9000'], ['tsize', '0'], ['bogus', '1'], ['timeout', '2']] });
-    assert.deepEqual(res.oack, [['blksize', '1468'], ['tsize', '5000'], ['timeout', '2']]);
+    const res = await r.get('f', {
+      options: [
+        ['blksize', '9000'],
+        ['tsize', '0'],
+        ['bogus', '1'],
+        ['timeout', '2'],
+      ],
+    });
+    assert.deepEqual(res.oack, [
+      ['blksize', '1468'],
+      ['tsize', '5000'],
+      ['timeout', '2'],
+    ]);
     assert.equal(sha(res.data), sha(file));
     assert.equal(res.dataPackets, 4);
   } finally {
@@ -125,7 +145,8 @@ test('options: OACK lists accepted options only, DATA has the negotiated size', 
 });
 
 const isAck0 = (d: Buffer): boolean => d.length === 4 && d.readUInt16BE(0) === 4 && d.readUInt16BE(2) === 0;
-const oacksFromServer = (net: FakeUdpNet): number => net.log.filter((d) => d.from.startsWith(SERVER) && d.data[1] === 6).length;
+const oacksFromServer = (net: FakeUdpNet): number =>
+  net.log.filter((d) => d.from.startsWith(SERVER) && d.data[1] === 6).length;
 
 test('a lost ACK 0 gets the OACK resent on the timer (RFC 2347); a duplicated ACK 0 resends nothing', async () => {
   const file = randomBytes(1000 * 20 + 3);
@@ -152,7 +173,10 @@ test('a lost ACK 0 gets the OACK resent on the timer (RFC 2347); a duplicated AC
     assert.equal(oacksFromServer(dup.net), 1);
     assert.equal(dataFromServer(dup.net), 21);
     assert.equal(await dup.metric('kickstand_tftp_retransmits_total'), 0);
-    assert.ok((await dup.metric('kickstand_tftp_duplicate_acks_total')) >= 1, 'the second ACK 0 counted as a duplicate');
+    assert.ok(
+      (await dup.metric('kickstand_tftp_duplicate_acks_total')) >= 1,
+      'the second ACK 0 counted as a duplicate',
+    );
   } finally {
     await dup.stop();
   }
@@ -192,12 +216,26 @@ test('windowsize (RFC 7440): windows of N, a gap resends from the ACKed block + 
   const file = randomBytes(1000 * 100 + 7);
   const r = await rig({ f: file }, { maxBlksize: 1000, maxWindowsize: 16 });
   try {
-    const clean = await r.get('f', { options: [['blksize', '1000'], ['windowsize', '16']] });
-    assert.deepEqual(clean.oack, [['blksize', '1000'], ['windowsize', '16']]);
+    const clean = await r.get('f', {
+      options: [
+        ['blksize', '1000'],
+        ['windowsize', '16'],
+      ],
+    });
+    assert.deepEqual(clean.oack, [
+      ['blksize', '1000'],
+      ['windowsize', '16'],
+    ]);
     assert.equal(sha(clean.data), sha(file));
     assert.equal(clean.dataPackets, 101);
     assert.equal(clean.acksSent, 1 + Math.ceil(101 / 16));
-    const lossy = await r.get('f', { options: [['blksize', '1000'], ['windowsize', '16']], dropBlocksOnce: [5, 40, 41, 101] });
+    const lossy = await r.get('f', {
+      options: [
+        ['blksize', '1000'],
+        ['windowsize', '16'],
+      ],
+      dropBlocksOnce: [5, 40, 41, 101],
+    });
     assert.equal(sha(lossy.data), sha(file));
     assert.ok(lossy.dataPackets < 101 + 4 * 16, `${lossy.dataPackets} DATA packets`);
   } finally {
@@ -209,7 +247,13 @@ test('block numbers wrap past 65535 (blksize 8, 70001 blocks)', async () => {
   const file = randomBytes(8 * 70000);
   const r = await rig({ f: file }, { maxWindowsize: 64 });
   try {
-    const res = await r.get('f', { options: [['blksize', '8'], ['windowsize', '64']], timeoutMs: 60_000 });
+    const res = await r.get('f', {
+      options: [
+        ['blksize', '8'],
+        ['windowsize', '64'],
+      ],
+      timeoutMs: 60_000,
+    });
     assert.equal(res.error, null);
     assert.equal(res.data.length, file.length);
     assert.equal(sha(res.data), sha(file));
@@ -220,14 +264,20 @@ test('block numbers wrap past 65535 (blksize 8, 70001 blocks)', async () => {
 
 test('streamed content: read in chunks, byte-exact, and a short stream fails the transfer', async () => {
   const file = randomBytes(300_000);
-  const chunks = (b: Buffer): Readable => Readable.from([b.subarray(0, 1000), b.subarray(1000, 150_001), b.subarray(150_001)]);
+  const chunks = (b: Buffer): Readable =>
+    Readable.from([b.subarray(0, 1000), b.subarray(1000, 150_001), b.subarray(150_001)]);
   const r = await rig({
     s: () => ({ size: file.length, stream: () => chunks(file) }),
     short: () => ({ size: file.length + 10, stream: () => chunks(file) }),
     nasc: () => ({ size: 5, stream: () => Readable.from([Buffer.from('a\nb'), Buffer.from('\rc')]) }),
   });
   try {
-    const res = await r.get('s', { options: [['blksize', '1468'], ['windowsize', '8']] });
+    const res = await r.get('s', {
+      options: [
+        ['blksize', '1468'],
+        ['windowsize', '8'],
+      ],
+    });
     assert.equal(sha(res.data), sha(file));
     const bad = await r.get('short', { options: [['blksize', '1468']] });
     assert.notEqual(bad.error, null);
@@ -281,7 +331,10 @@ test('refusals: WRQ (ERROR 2, nothing written), missing file (1), bad mode (4), 
     c.send(Buffer.from('\0\x01f\0', 'latin1'), 69, SERVER);
     c.send(Buffer.from([0, 4]), 69, SERVER); // junk: dropped silently
     for (let i = 0; i < 50 && replies.length < 4; i++) await new Promise((res) => setTimeout(res, 10));
-    const codes = replies.map((m) => decodePacket(m)).map((p) => (p.op === 'ERROR' ? p.code : -1)).sort();
+    const codes = replies
+      .map((m) => decodePacket(m))
+      .map((p) => (p.op === 'ERROR' ? p.code : -1))
+      .sort();
     assert.deepEqual(codes, [1, 2, 4, 4]);
     assert.equal(await r.metric('kickstand_tftp_requests_refused_total', 'write'), 1);
     assert.equal(await r.metric('kickstand_tftp_packets_dropped_total', 'short'), 1);
@@ -349,7 +402,9 @@ test('a client ERROR ends the transfer; stop() aborts live sessions', async () =
   const r = await rig({ f: randomBytes(512 * 10) }, { timeoutMs: 5000 });
   try {
     const c = r.client();
-    c.on('message', (_m: Buffer, ri: { port: number }) => c.send(Buffer.from('\0\x05\0\x00user abort\0', 'latin1'), ri.port, SERVER));
+    c.on('message', (_m: Buffer, ri: { port: number }) =>
+      c.send(Buffer.from('\0\x05\0\x00user abort\0', 'latin1'), ri.port, SERVER),
+    );
     c.send(encodeRequest('RRQ', 'f', 'octet'), 69, SERVER);
     for (let i = 0; i < 50 && r.events.length < 2; i++) await new Promise((res) => setTimeout(res, 10));
     assert.equal(r.events[1]?.kind, 'tftp.failed');
@@ -371,7 +426,12 @@ test('file content (FileHandle, readv into the packet ring): sizes 0, exact mult
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'ks-tftp-fh-'));
-  const files: Record<string, Buffer> = { empty: Buffer.alloc(0), exact: randomBytes(1468 * 300), odd: randomBytes(1468 * 777 + 5), cut: randomBytes(3_000_000) };
+  const files: Record<string, Buffer> = {
+    empty: Buffer.alloc(0),
+    exact: randomBytes(1468 * 300),
+    odd: randomBytes(1468 * 777 + 5),
+    cut: randomBytes(3_000_000),
+  };
   for (const [k, v] of Object.entries(files)) writeFileSync(join(dir, k), v);
   const opened = async (k: string): Promise<TftpContent> => {
     const fh = await open(join(dir, k), 'r');
@@ -382,7 +442,14 @@ test('file content (FileHandle, readv into the packet ring): sizes 0, exact mult
   const r = await rig(Object.fromEntries(Object.keys(files).map((k) => [k, () => opened(k)])));
   try {
     for (const k of ['empty', 'exact', 'odd']) {
-      for (const opts of [[['blksize', '1468']], [['blksize', '1468'], ['windowsize', '16']], []] as Array<Array<[string, string]>>) {
+      for (const opts of [
+        [['blksize', '1468']],
+        [
+          ['blksize', '1468'],
+          ['windowsize', '16'],
+        ],
+        [],
+      ] as Array<Array<[string, string]>>) {
         const res = await r.get(k, { options: opts, timeoutMs: 30_000 });
         assert.equal(res.error, null, `${k} ${JSON.stringify(opts)}`);
         assert.equal(sha(res.data), sha(files[k]!), `${k} ${JSON.stringify(opts)}`);

@@ -22,7 +22,9 @@ interface Flags {
 }
 
 export function registerBootstrap(program: Command): void {
-  const host = program.commands.find((c) => c.name() === 'host') ?? program.command('host').description('manage the host registry');
+  const host =
+    program.commands.find((c) => c.name() === 'host') ??
+    program.command('host').description('manage the host registry');
   host
     .command('bootstrap <name>')
     .description('run the SSH bootstrap plan (mesh, cluster) on an installed host; re-running changes nothing')
@@ -31,16 +33,23 @@ export function registerBootstrap(program: Command): void {
     .option('--json', 'print the final host as JSON')
     .action(async (name: string, f: Flags, cmd: Command) => {
       const api = clientFor(cmd);
-      const seen = await api.request<{ events: HostEvent[] }>('GET', `/hosts/${encodeURIComponent(name)}/events?limit=1`);
+      const seen = await api.request<{ events: HostEvent[] }>(
+        'GET',
+        `/hosts/${encodeURIComponent(name)}/events?limit=1`,
+      );
       let after = seen.events.at(-1)?.id ?? 0;
       await api.request('POST', `/hosts/${encodeURIComponent(name)}/bootstrap`);
       if (f.wait === false) return void process.stdout.write(`queued bootstrap of ${name}\n`);
       const deadline = Date.now() + Number(f.timeout ?? 1800) * 1000;
       const printNew = async (): Promise<void> => {
-        const { events } = await api.request<{ events: HostEvent[] }>('GET', `/hosts/${encodeURIComponent(name)}/events?after=${after}`);
+        const { events } = await api.request<{ events: HostEvent[] }>(
+          'GET',
+          `/hosts/${encodeURIComponent(name)}/events?after=${after}`,
+        );
         for (const e of events) {
           after = e.id;
-          if (!f.json && (e.kind.startsWith('bootstrap.') || e.kind.startsWith('mesh.') || e.kind === 'host.state')) process.stdout.write(formatEvent(e, false) + '\n');
+          if (!f.json && (e.kind.startsWith('bootstrap.') || e.kind.startsWith('mesh.') || e.kind === 'host.state'))
+            process.stdout.write(formatEvent(e, false) + '\n');
         }
       };
       let h: Host;
@@ -49,7 +58,10 @@ export function registerBootstrap(program: Command): void {
         await printNew();
         h = await api.request<Host>('GET', `/hosts/${encodeURIComponent(name)}`);
         if (h.state !== 'bootstrapping') break;
-        if (Date.now() > deadline) throw new KickstandError(ErrorCode.UNAVAILABLE, `${name} is still bootstrapping after ${f.timeout} s`, { fix: `follow it with \`kickstand host events ${name} --follow\`` });
+        if (Date.now() > deadline)
+          throw new KickstandError(ErrorCode.UNAVAILABLE, `${name} is still bootstrapping after ${f.timeout} s`, {
+            fix: `follow it with \`kickstand host events ${name} --follow\``,
+          });
       }
       // The run may have ended between the events read and the state read: print its last events
       // (bootstrap.done / bootstrap.failed and the state change) before the verdict.
@@ -61,12 +73,15 @@ export function registerBootstrap(program: Command): void {
 
   program
     .command('bootstrap')
-    .description('run a file/command workload over pinned SSH on every node of a workload inventory (benchmark format), no daemon needed')
+    .description(
+      'run a file/command workload over pinned SSH on every node of a workload inventory (benchmark format), no daemon needed',
+    )
     .requiredOption('--inventory <file>', 'workload inventory JSON (see docs/bootstrap.md)')
     .option('--parallel <n>', 'nodes at once (default: all)')
     .action(async (f: Flags) => {
       // Loaded on use: ssh2 and the runner are not needed by the other commands (start-up time).
-      const { workloadMain } = require('../../bootstrap/workload-main') as typeof import('../../bootstrap/workload-main');
+      const { workloadMain } =
+        require('../../bootstrap/workload-main') as typeof import('../../bootstrap/workload-main');
       const code = await workloadMain(['--inventory', f.inventory!, ...(f.parallel ? ['--parallel', f.parallel] : [])]);
       if (code !== 0) process.exitCode = code;
     });

@@ -58,8 +58,18 @@ function showHost(h: Host): string {
     ['profile', h.profile],
     ['role', h.role],
     ['ipv4', h.ipv4 ?? '(pool)'],
-    ['vars', Object.entries(h.vars).map(([k, v]) => `${k}=${v}`).join(' ') || '-'],
-    ['host keys', h.sshHostKeys.length ? h.sshHostKeys.map((k) => k.split(' ').slice(0, 2).join(' ').slice(0, 40) + '…').join(', ') : '-'],
+    [
+      'vars',
+      Object.entries(h.vars)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '-',
+    ],
+    [
+      'host keys',
+      h.sshHostKeys.length
+        ? h.sshHostKeys.map((k) => k.split(' ').slice(0, 2).join(' ').slice(0, 40) + '…').join(', ')
+        : '-',
+    ],
     ['created', h.createdAt],
     ['updated', h.updatedAt],
   ]);
@@ -71,7 +81,11 @@ export function registerHost(program: Command): Command {
   host
     .command('add <name>')
     .description('register a machine (armed for install unless --no-netboot)')
-    .requiredOption('--mac <mac>', 'MAC address (aa:bb:cc:dd:ee:ff, AA-BB-…, aabb.ccdd.eeff); repeat for more NICs', collect)
+    .requiredOption(
+      '--mac <mac>',
+      'MAC address (aa:bb:cc:dd:ee:ff, AA-BB-…, aabb.ccdd.eeff); repeat for more NICs',
+      collect,
+    )
     .requiredOption('--profile <name>', 'install profile from the config')
     .option('--role <role>', 'cluster role (server or agent)', 'agent')
     .option('--ip <ipv4>', 'static IPv4 inside the provisioning subnet (default: from the pool)')
@@ -148,7 +162,9 @@ export function registerHost(program: Command): Command {
       const path = `/hosts/${encodeURIComponent(name)}/events?limit=${encodeURIComponent(f.limit ?? '200')}`;
       if (!f.follow) {
         const { events } = await client.request<{ events: HostEvent[] }>('GET', path);
-        return out(cmd, f, events, () => (events.length ? events.map((e) => formatEvent(e, false)).join('\n') + '\n' : `no events for ${name}\n`));
+        return out(cmd, f, events, () =>
+          events.length ? events.map((e) => formatEvent(e, false)).join('\n') + '\n' : `no events for ${name}\n`,
+        );
       }
       await follow(cmd, name, { json: f.json, backlog: f.limit });
     });

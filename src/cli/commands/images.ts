@@ -32,13 +32,19 @@ export function registerImages(program: Command): void {
     .action(async (f: { source: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
       const config = configOf(cmd);
       const results = await syncLoaders(config.imagesDir, { sourceDir: f.source, dryRun: f.dryRun === true });
-      process.stdout.write(f.json ? json(results) : table(results, [
-        { header: 'loader', value: (r) => r.name },
-        { header: f.dryRun ? 'would' : 'action', value: (r) => r.action },
-        { header: 'target', value: (r) => r.target },
-      ]));
+      process.stdout.write(
+        f.json
+          ? json(results)
+          : table(results, [
+              { header: 'loader', value: (r) => r.name },
+              { header: f.dryRun ? 'would' : 'action', value: (r) => r.action },
+              { header: 'target', value: (r) => r.target },
+            ]),
+      );
       if (results.some((r) => r.action === 'missing')) {
-        process.stderr.write(`some loaders are missing from ${f.source}: install Debian's ipxe package (apt-get install ipxe)\n`);
+        process.stderr.write(
+          `some loaders are missing from ${f.source}: install Debian's ipxe package (apt-get install ipxe)\n`,
+        );
         process.exitCode = 1;
       }
     });
@@ -51,34 +57,61 @@ export function registerImages(program: Command): void {
       const problems = await checkProfiles(configOf(cmd));
       if (f.json) process.stdout.write(json(problems));
       else if (problems.length === 0) process.stdout.write('all boot assets are present\n');
-      else process.stdout.write(problems.map((p) => `${p.severity}: ${p.field}: ${p.message}\n  fix: ${p.fix}`).join('\n') + '\n');
+      else
+        process.stdout.write(
+          problems.map((p) => `${p.severity}: ${p.field}: ${p.message}\n  fix: ${p.fix}`).join('\n') + '\n',
+        );
       if (problems.some((p) => p.severity === 'error')) process.exitCode = 1;
     });
 
   images
     .command('import')
-    .description('verify a downloaded k3s release (binary, airgap images, sha256sum-<arch>.txt, install.sh) and copy it into imagesDir/k3s/<version>/<arch>/')
+    .description(
+      'verify a downloaded k3s release (binary, airgap images, sha256sum-<arch>.txt, install.sh) and copy it into imagesDir/k3s/<version>/<arch>/',
+    )
     .addArgument(new Argument('<kind>', 'what DIR holds').choices(['k3s']))
     .argument('<dir>', 'the release files as downloaded from github.com/k3s-io/k3s/releases')
     .option('--k3s-version <tag>', 'the release tag, e.g. v1.31.4+k3s1 (default: from the DIR name)')
-    .option('--arch <arch>', `import only this architecture (${K3S_ARCHES.join(', ')}; default: every one with a sha256sum-<arch>.txt in DIR)`)
+    .option(
+      '--arch <arch>',
+      `import only this architecture (${K3S_ARCHES.join(', ')}; default: every one with a sha256sum-<arch>.txt in DIR)`,
+    )
     .option('--force', 'replace an imported version')
     .option('--json', 'print JSON')
-    .action(async (_kind: string, dir: string, f: { k3sVersion?: string; arch?: string; force?: boolean; json?: boolean }, cmd: Command) => {
-      const config = configOf(cmd);
-      let arches: K3sArch[] | undefined;
-      if (f.arch !== undefined) {
-        if (!isK3sArch(f.arch)) throw new KickstandError(ErrorCode.INVALID_INPUT, `${f.arch} is not a k3s architecture Kickstand imports`, { field: 'arch', fix: `use one of ${K3S_ARCHES.join(', ')}` });
-        arches = [f.arch];
-      }
-      const done = await importK3s(config.imagesDir, dir, { ...(f.k3sVersion !== undefined ? { version: f.k3sVersion } : {}), ...(arches ? { arches } : {}), force: f.force === true });
-      process.stdout.write(f.json ? json(done.map((d) => ({ ...d.bundle, dir: d.dir, replaced: d.replaced }))) : table(done, [
-        { header: 'version', value: (d) => d.bundle.version },
-        { header: 'arch', value: (d) => d.arch },
-        { header: 'images', value: (d) => d.bundle.images.name },
-        { header: 'selinux', value: (d) => d.bundle.selinuxRpms.map((r) => r.name).join(' ') || '-' },
-        { header: 'action', value: (d) => (d.replaced ? 'replaced' : 'imported') },
-        { header: 'dir', value: (d) => d.dir },
-      ]));
-    });
+    .action(
+      async (
+        _kind: string,
+        dir: string,
+        f: { k3sVersion?: string; arch?: string; force?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const config = configOf(cmd);
+        let arches: K3sArch[] | undefined;
+        if (f.arch !== undefined) {
+          if (!isK3sArch(f.arch))
+            throw new KickstandError(ErrorCode.INVALID_INPUT, `${f.arch} is not a k3s architecture Kickstand imports`, {
+              field: 'arch',
+              fix: `use one of ${K3S_ARCHES.join(', ')}`,
+            });
+          arches = [f.arch];
+        }
+        const done = await importK3s(config.imagesDir, dir, {
+          ...(f.k3sVersion !== undefined ? { version: f.k3sVersion } : {}),
+          ...(arches ? { arches } : {}),
+          force: f.force === true,
+        });
+        process.stdout.write(
+          f.json
+            ? json(done.map((d) => ({ ...d.bundle, dir: d.dir, replaced: d.replaced })))
+            : table(done, [
+                { header: 'version', value: (d) => d.bundle.version },
+                { header: 'arch', value: (d) => d.arch },
+                { header: 'images', value: (d) => d.bundle.images.name },
+                { header: 'selinux', value: (d) => d.bundle.selinuxRpms.map((r) => r.name).join(' ') || '-' },
+                { header: 'action', value: (d) => (d.replaced ? 'replaced' : 'imported') },
+                { header: 'dir', value: (d) => d.dir },
+              ]),
+        );
+      },
+    );
 }

@@ -22,7 +22,12 @@ export function registerInventory(program: Command): void {
       if (f.host !== undefined) return void process.stdout.write('{}\n');
       const format = (f.list ? 'json' : f.format) as InventoryFormat;
       if (!INVENTORY_FORMATS.includes(format)) {
-        throw invalid(ErrorCode.INVALID_INPUT, '--format', `unknown inventory format ${JSON.stringify(f.format)}`, `use one of: ${INVENTORY_FORMATS.join(', ')}`);
+        throw invalid(
+          ErrorCode.INVALID_INPUT,
+          '--format',
+          `unknown inventory format ${JSON.stringify(f.format)}`,
+          `use one of: ${INVENTORY_FORMATS.join(', ')}`,
+        );
       }
       const inv = fromJson(await clientFor(cmd).request<Record<string, unknown>>('GET', '/inventory?format=json'));
       process.stdout.write(format === 'ini' ? toIni(inv) : format === 'yaml' ? toYaml(inv) : toJson(inv));

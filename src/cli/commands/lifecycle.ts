@@ -23,18 +23,28 @@ interface ReimageFlags {
 async function confirm(question: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;
   if (!process.stdin.isTTY) {
-    throw new KickstandError(ErrorCode.INVALID_INPUT, 'refusing to reimage without confirmation', { field: 'yes', fix: 'pass --yes when not running on a terminal' });
+    throw new KickstandError(ErrorCode.INVALID_INPUT, 'refusing to reimage without confirmation', {
+      field: 'yes',
+      fix: 'pass --yes when not running on a terminal',
+    });
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await rl.question(`${question} [y/N] `);
   rl.close();
-  if (!/^y(es)?$/i.test(answer.trim())) throw new KickstandError(ErrorCode.INVALID_INPUT, 'not confirmed; nothing was changed', { field: 'yes' });
+  if (!/^y(es)?$/i.test(answer.trim()))
+    throw new KickstandError(ErrorCode.INVALID_INPUT, 'not confirmed; nothing was changed', { field: 'yes' });
 }
 
 async function reimageOne(cmd: Command, name: string, f: ReimageFlags): Promise<void> {
   await confirm(`Reimage ${name}? It leaves the mesh and its next netboot reinstalls it (disk erased).`, f.yes);
-  const h = await clientFor(cmd).request<Host>('POST', `/hosts/${encodeURIComponent(name)}/reimage`, { powerCycle: f.powerCycle === true });
-  process.stdout.write(f.json ? json(h) : `${h.name}: ${h.state} — the next netboot reinstalls it${f.powerCycle ? ' (BMC: network boot once, power cycled)' : ''}\n`);
+  const h = await clientFor(cmd).request<Host>('POST', `/hosts/${encodeURIComponent(name)}/reimage`, {
+    powerCycle: f.powerCycle === true,
+  });
+  process.stdout.write(
+    f.json
+      ? json(h)
+      : `${h.name}: ${h.state} — the next netboot reinstalls it${f.powerCycle ? ' (BMC: network boot once, power cycled)' : ''}\n`,
+  );
 }
 
 async function rollout(cmd: Command, f: ReimageFlags): Promise<void> {
@@ -44,7 +54,9 @@ async function rollout(cmd: Command, f: ReimageFlags): Promise<void> {
   const body: Record<string, unknown> = { role: f.role, maxUnavailable, powerCycle: f.powerCycle === true };
   if (f.timeout !== undefined) body.timeoutSeconds = Number(f.timeout);
   let s = await client.request<RolloutStatus>('POST', '/rollouts', body);
-  process.stderr.write(`rollout ${s.id}: ${s.batches.length} batch(es): ${s.batches.map((b) => b.join(',')).join(' | ')}\n`);
+  process.stderr.write(
+    `rollout ${s.id}: ${s.batches.length} batch(es): ${s.batches.map((b) => b.join(',')).join(' | ')}\n`,
+  );
   let reported = -1;
   while (s.state === 'running') {
     if (s.batch !== reported) {
@@ -55,7 +67,10 @@ async function rollout(cmd: Command, f: ReimageFlags): Promise<void> {
     s = await client.request<RolloutStatus>('GET', `/rollouts/${s.id}`);
   }
   if (f.json) process.stdout.write(json(s));
-  else process.stdout.write(s.state === 'done' ? `done: ${s.done.length} host(s) reimaged and ready\n` : `stopped: ${s.reason}\n`);
+  else
+    process.stdout.write(
+      s.state === 'done' ? `done: ${s.done.length} host(s) reimaged and ready\n` : `stopped: ${s.reason}\n`,
+    );
   if (s.state === 'failed') process.exitCode = 1;
 }
 
@@ -77,13 +92,18 @@ function readPassword(f: BmcFlags): string {
   if (f.passwordStdin) return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
   const env = process.env.KICKSTAND_BMC_PASSWORD;
   if (env !== undefined) return env;
-  throw new KickstandError(ErrorCode.INVALID_INPUT, 'no BMC password given', { field: 'password', fix: 'use --password-file FILE, --password-stdin or KICKSTAND_BMC_PASSWORD (never a command-line argument: other users can read those)' });
+  throw new KickstandError(ErrorCode.INVALID_INPUT, 'no BMC password given', {
+    field: 'password',
+    fix: 'use --password-file FILE, --password-stdin or KICKSTAND_BMC_PASSWORD (never a command-line argument: other users can read those)',
+  });
 }
 
 export function registerLifecycle(host: Command): void {
   host
     .command('reimage [name]')
-    .description('rebuild a host (leave the mesh, re-arm netboot, new one-time token), or every host of a role with --role')
+    .description(
+      'rebuild a host (leave the mesh, re-arm netboot, new one-time token), or every host of a role with --role',
+    )
     .option('--role <role>', 'rolling rebuild of every host with this role')
     .option('--max-unavailable <n>', 'rolling rebuild batch size', '1')
     .option('--timeout <seconds>', 'rolling rebuild: how long one batch may take to reach ready')
@@ -92,7 +112,10 @@ export function registerLifecycle(host: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string | undefined, f: ReimageFlags, cmd: Command) => {
       if ((name === undefined) === (f.role === undefined)) {
-        throw new KickstandError(ErrorCode.INVALID_INPUT, 'give either a host NAME or --role ROLE', { field: 'name', fix: 'kickstand host reimage node1, or kickstand host reimage --role agent --max-unavailable 1' });
+        throw new KickstandError(ErrorCode.INVALID_INPUT, 'give either a host NAME or --role ROLE', {
+          field: 'name',
+          fix: 'kickstand host reimage node1, or kickstand host reimage --role agent --max-unavailable 1',
+        });
       }
       return name !== undefined ? reimageOne(cmd, name, f) : rollout(cmd, f);
     });
@@ -119,7 +142,12 @@ export function registerLifecycle(host: Command): void {
       }
       let shown: Record<string, unknown>;
       if (f.type !== undefined || f.address !== undefined || f.user !== undefined) {
-        const body: Record<string, unknown> = { type: f.type, address: f.address, username: f.user, password: readPassword(f) };
+        const body: Record<string, unknown> = {
+          type: f.type,
+          address: f.address,
+          username: f.user,
+          password: readPassword(f),
+        };
         if (f.systemId !== undefined) body.systemId = f.systemId;
         if (f.insecureTls) body.insecureTls = true;
         if (f.efi) body.efiBoot = true;
@@ -135,7 +163,9 @@ export function registerLifecycle(host: Command): void {
     .description('BMC power: on, off, cycle, reset, soft or status')
     .option('--json', 'print JSON')
     .action(async (name: string, action: string, f: { json?: boolean }, cmd: Command) => {
-      const r = await clientFor(cmd).request<{ status: string }>('POST', `/hosts/${encodeURIComponent(name)}/power`, { action });
+      const r = await clientFor(cmd).request<{ status: string }>('POST', `/hosts/${encodeURIComponent(name)}/power`, {
+        action,
+      });
       process.stdout.write(f.json ? json(r) : `${name}: power ${r.status}\n`);
     });
 }

@@ -28,7 +28,12 @@ export function registerServe(program: Command): void {
       await daemon.start();
       const addr = daemon.http.address();
       log.info(
-        { config: config.source, stateDir: config.stateDir, api: `http://${addr?.address}:${addr?.port}/api/v1`, tokenFile: config.api.tokenFile ?? join(config.stateDir, 'api-token') },
+        {
+          config: config.source,
+          stateDir: config.stateDir,
+          api: `http://${addr?.address}:${addr?.port}/api/v1`,
+          tokenFile: config.api.tokenFile ?? join(config.stateDir, 'api-token'),
+        },
         'kickstand ready',
       );
       let stopping = false;
@@ -54,7 +59,8 @@ export function registerServe(program: Command): void {
         try {
           const next = loadConfig({ file, overrides });
           const restart = daemon.reload(next);
-          if (restart.length > 0) log.warn({ keys: restart }, 'config reloaded; these keys changed and need a restart to take effect');
+          if (restart.length > 0)
+            log.warn({ keys: restart }, 'config reloaded; these keys changed and need a restart to take effect');
           else log.info('config reloaded');
         } catch (err) {
           log.error({ err: (err as Error).message }, 'config reload refused; keeping the running config');

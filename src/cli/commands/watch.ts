@@ -32,7 +32,9 @@ export async function follow(cmd: Command, host: string | undefined, f: WatchFla
       }
       if (frame.event === 'progress') {
         // On a terminal one line is rewritten in place; elsewhere each report is a line.
-        process.stdout.write((tty ? '\r\x1b[K' : '') + formatProgress(frame.data as LiveProgress, host === undefined) + (tty ? '' : '\n'));
+        process.stdout.write(
+          (tty ? '\r\x1b[K' : '') + formatProgress(frame.data as LiveProgress, host === undefined) + (tty ? '' : '\n'),
+        );
         progressShown = tty;
         continue;
       }
@@ -48,7 +50,7 @@ export async function follow(cmd: Command, host: string | undefined, f: WatchFla
 export function registerWatch(program: Command, hostCommand: Command): void {
   program
     .command('watch')
-    .description('follow every host\'s timeline live (Ctrl-C to stop)')
+    .description("follow every host's timeline live (Ctrl-C to stop)")
     .option('--backlog <n>', 'show the last N events first', '20')
     .option('--json', 'one JSON object per line')
     .action((f: WatchFlags, cmd: Command) => follow(cmd, undefined, f));

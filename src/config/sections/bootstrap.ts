@@ -17,7 +17,10 @@ export const bootstrapSchema = z
     enabled: z.boolean().default(true),
     ssh: z
       .object({
-        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('root'),
+        user: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_-]{0,31}$/)
+          .default('root'),
         port: z.number().int().min(1).max(65535).default(22),
         /** Handshake bound (reliability.md S05/G20: 20 s). */
         readyTimeoutMs: z.number().int().min(500).max(120_000).default(20_000),
@@ -36,7 +39,11 @@ export const bootstrapSchema = z
         enabled: z.boolean().default(true),
         initialDelayMs: z.number().int().min(100).default(5000),
         maxDelayMs: z.number().int().min(100).default(60_000),
-        giveUpAfterMs: z.number().int().min(1000).default(2 * 3600_000),
+        giveUpAfterMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(2 * 3600_000),
       })
       .strict()
       .default({ enabled: true, initialDelayMs: 5000, maxDelayMs: 60_000, giveUpAfterMs: 2 * 3600_000 }),
@@ -48,13 +55,23 @@ export const bootstrapSchema = z
         /** Mesh addresses are allocated from here, one per host, stable across re-bootstrap. */
         cidr: cidr.default('198.19.0.0/16'),
         listenPort: z.number().int().min(1).max(65535).default(51820),
-        interface: z.string().regex(/^[a-z][a-z0-9]{0,14}$/).default('wg0'),
+        interface: z
+          .string()
+          .regex(/^[a-z][a-z0-9]{0,14}$/)
+          .default('wg0'),
         /** Where the node keeps wg0.conf (wg-quick format) and its private key (generated on the node). */
         configDir: absPath.default('/etc/wireguard'),
         persistentKeepalive: z.number().int().min(0).max(3600).default(25),
       })
       .strict()
-      .default({ enabled: true, cidr: '198.19.0.0/16', listenPort: 51820, interface: 'wg0', configDir: '/etc/wireguard', persistentKeepalive: 25 }),
+      .default({
+        enabled: true,
+        cidr: '198.19.0.0/16',
+        listenPort: 51820,
+        interface: 'wg0',
+        configDir: '/etc/wireguard',
+        persistentKeepalive: 25,
+      }),
     k3s: z
       .object({
         enabled: z.boolean().default(true),
@@ -81,7 +98,15 @@ export const bootstrapSchema = z
         serverWaitMs: z.number().int().min(0).max(3_600_000).default(120_000),
       })
       .strict()
-      .default({ enabled: true, source: 'bundle', version: null, installCommand: 'curl -sfL https://get.k3s.io | sh -s -', extraArgs: [], apiPort: 6443, serverWaitMs: 120_000 }),
+      .default({
+        enabled: true,
+        source: 'bundle',
+        version: null,
+        installCommand: 'curl -sfL https://get.k3s.io | sh -s -',
+        extraArgs: [],
+        apiPort: 6443,
+        serverWaitMs: 120_000,
+      }),
   })
   .strict();
 

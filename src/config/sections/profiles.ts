@@ -25,6 +25,9 @@ export const profileSchema = z
   })
   .strict();
 
-export const profilesSchema = z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'profile names: lower-case letters, digits, . _ -'), profileSchema);
+export const profilesSchema = z.record(
+  z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'profile names: lower-case letters, digits, . _ -'),
+  profileSchema,
+);
 
 export type ProfileConfig = z.infer<typeof profileSchema>;

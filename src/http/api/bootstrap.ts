@@ -40,9 +40,19 @@ export function bootstrapRouter(deps: BootstrapApiDeps): Router {
   r.get('/inventory', async (req, res) => {
     const f = (req.query.format ?? 'json') as string;
     if (!INVENTORY_FORMATS.includes(f as InventoryFormat)) {
-      throw invalid(ErrorCode.INVALID_INPUT, 'format', `unknown inventory format ${JSON.stringify(f)}`, `use one of: ${INVENTORY_FORMATS.join(', ')}`);
+      throw invalid(
+        ErrorCode.INVALID_INPUT,
+        'format',
+        `unknown inventory format ${JSON.stringify(f)}`,
+        `use one of: ${INVENTORY_FORMATS.join(', ')}`,
+      );
     }
-    const text = await inventoryFor(f as InventoryFormat, { registry: deps.registry, store: deps.store, connector: deps.bootstrapper.connector, sshUser: deps.sshUser() });
+    const text = await inventoryFor(f as InventoryFormat, {
+      registry: deps.registry,
+      store: deps.store,
+      connector: deps.bootstrapper.connector,
+      sshUser: deps.sshUser(),
+    });
     res.type(f === 'json' ? 'application/json' : f === 'yaml' ? 'application/yaml' : 'text/plain').send(text);
   });
 

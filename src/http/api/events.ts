@@ -35,7 +35,12 @@ export function eventsRouter(deps: { store: Store; timeline: Timeline }): Router
 
   r.get('/watch', async (req, res) => {
     const q = eventQuery(req.query);
-    res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.status(200).set({
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     res.flushHeaders();
     const send = (e: HostEvent): void => {
       if (q.host !== undefined && e.host !== q.host) return;

@@ -25,7 +25,8 @@ export function hostsRouter(deps: { registry: HostRegistry; store: Store }): Rou
   // Before /hosts/:name routes; its own body limit is set in http/app.ts.
   r.post('/hosts/import', async (req, res) => {
     const b = (req.body ?? {}) as { hosts?: unknown; dryRun?: unknown };
-    if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw invalid(ErrorCode.INVALID_INPUT, 'dryRun', 'dryRun must be true or false', 'e.g. {"dryRun": true}');
+    if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean')
+      throw invalid(ErrorCode.INVALID_INPUT, 'dryRun', 'dryRun must be true or false', 'e.g. {"dryRun": true}');
     res.json(await importHosts(registry, b.hosts, { dryRun: b.dryRun === true }));
   });
 

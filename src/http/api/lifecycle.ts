@@ -48,9 +48,16 @@ export function lifecycleRouter(deps: LifecycleApiDeps): Router {
 
   r.post('/rollouts', async (req, res) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof b.role !== 'string' || b.role === '') throw invalid(ErrorCode.INVALID_INPUT, 'role', 'role is required', 'e.g. {"role": "agent"}');
+    if (typeof b.role !== 'string' || b.role === '')
+      throw invalid(ErrorCode.INVALID_INPUT, 'role', 'role is required', 'e.g. {"role": "agent"}');
     const hosts = (await deps.registry.list()).filter((h) => h.role === b.role);
-    if (hosts.length === 0) throw invalid(ErrorCode.INVALID_INPUT, 'role', `no host has role ${JSON.stringify(b.role)}`, 'check the roles with kickstand host list');
+    if (hosts.length === 0)
+      throw invalid(
+        ErrorCode.INVALID_INPUT,
+        'role',
+        `no host has role ${JSON.stringify(b.role)}`,
+        'check the roles with kickstand host list',
+      );
     const status = await deps.rollouts.start({
       role: b.role,
       maxUnavailable: positiveInt(b.maxUnavailable, 'maxUnavailable', 1),
@@ -62,14 +69,21 @@ export function lifecycleRouter(deps: LifecycleApiDeps): Router {
 
   r.get('/rollouts/:id', (req, res) => {
     const s = deps.rollouts.get(req.params.id);
-    if (!s) throw new KickstandError(ErrorCode.NOT_FOUND, `no rollout ${req.params.id} (rollouts are kept until the daemon restarts)`);
+    if (!s)
+      throw new KickstandError(
+        ErrorCode.NOT_FOUND,
+        `no rollout ${req.params.id} (rollouts are kept until the daemon restarts)`,
+      );
     res.json(s);
   });
 
   r.get('/hosts/:name/bmc', async (req, res) => {
     await deps.registry.require(req.params.name);
     const cfg = await deps.store.bmc.get(req.params.name);
-    if (!cfg) throw new KickstandError(ErrorCode.NOT_FOUND, `host ${req.params.name} has no BMC configured`, { fix: `kickstand host bmc ${req.params.name} --type ipmi --address … --user …` });
+    if (!cfg)
+      throw new KickstandError(ErrorCode.NOT_FOUND, `host ${req.params.name} has no BMC configured`, {
+        fix: `kickstand host bmc ${req.params.name} --type ipmi --address … --user …`,
+      });
     res.json(publicBmcConfig(cfg));
   });
 
@@ -77,7 +91,11 @@ export function lifecycleRouter(deps: LifecycleApiDeps): Router {
     await deps.registry.require(req.params.name);
     const cfg = validateBmcConfig((req.body ?? {}) as BmcConfig);
     await deps.store.bmc.set(req.params.name, cfg);
-    await deps.store.events.append({ host: req.params.name, kind: 'bmc.configured', message: `BMC set: ${cfg.type} at ${cfg.address} as ${cfg.username}` });
+    await deps.store.events.append({
+      host: req.params.name,
+      kind: 'bmc.configured',
+      message: `BMC set: ${cfg.type} at ${cfg.address} as ${cfg.username}`,
+    });
     res.json(publicBmcConfig(cfg));
   });
 
@@ -92,10 +110,21 @@ export function lifecycleRouter(deps: LifecycleApiDeps): Router {
     await deps.registry.require(name);
     const action = (req.body ?? {}).action as unknown;
     if (action !== 'status' && !POWER_ACTIONS.includes(action as PowerAction)) {
-      throw invalid(ErrorCode.INVALID_INPUT, 'action', `unknown power action ${JSON.stringify(action)}`, `use one of: ${[...POWER_ACTIONS, 'status'].join(', ')}`);
+      throw invalid(
+        ErrorCode.INVALID_INPUT,
+        'action',
+        `unknown power action ${JSON.stringify(action)}`,
+        `use one of: ${[...POWER_ACTIONS, 'status'].join(', ')}`,
+      );
     }
     const cfg = await deps.store.bmc.get(name);
-    if (!cfg) throw invalid(ErrorCode.INVALID_INPUT, 'bmc', `host ${name} has no BMC configured`, `kickstand host bmc ${name} --type ipmi --address … --user …`);
+    if (!cfg)
+      throw invalid(
+        ErrorCode.INVALID_INPUT,
+        'bmc',
+        `host ${name} has no BMC configured`,
+        `kickstand host bmc ${name} --type ipmi --address … --user …`,
+      );
     const client = deps.bmcClient(cfg);
     if (action !== 'status') {
       await client.power(action as PowerAction);

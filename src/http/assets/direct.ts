@@ -24,7 +24,13 @@ export function setEntityHeaders(res: ServerResponse, f: AssetFile, contentType:
  * Sets status and headers for `plan` and returns the body segments (empty for HEAD, 416 and
  * empty files). The caller pumps them.
  */
-export function directResponse(res: ServerResponse, method: string, f: AssetFile, plan: Plan, contentType: string): readonly Segment[] | null {
+export function directResponse(
+  res: ServerResponse,
+  method: string,
+  f: AssetFile,
+  plan: Plan,
+  contentType: string,
+): readonly Segment[] | null {
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Cache-Control', 'public, max-age=0');
   res.setHeader('Last-Modified', f.lastModified);

@@ -35,8 +35,7 @@ export interface Refusal {
 export type PathCheck = { readonly ok: true; readonly segments: readonly string[] } | Refusal;
 
 export type Resolved =
-  | { readonly ok: true; readonly path: string; readonly rel: string; readonly stat: BigIntStats }
-  | Refusal;
+  { readonly ok: true; readonly path: string; readonly rel: string; readonly stat: BigIntStats } | Refusal;
 
 /** Dotfiles an install tree legitimately serves (Anaconda reads `$repo/.treeinfo`, `.discinfo`). */
 export const ALLOWED_DOTFILES: ReadonlySet<string> = new Set(['.treeinfo', '.discinfo']);
@@ -104,7 +103,10 @@ export async function resolveInJail(realRoot: string, segments: readonly string[
     return refuse(404, 'not-found'); // ENOENT, ENOTDIR, ELOOP, EACCES: all just "not here"
   }
   if (!isInside(realRoot, real)) return refuse(404, 'outside-root');
-  const rel = real.slice(realRoot.length).split(path.sep).filter((s) => s !== '');
+  const rel = real
+    .slice(realRoot.length)
+    .split(path.sep)
+    .filter((s) => s !== '');
   if (rel.some(isDotfile)) return refuse(404, 'dotfile');
   let stat: BigIntStats;
   try {

@@ -21,10 +21,27 @@ function counter<L extends string>(reg: Registry, name: string, help: string, la
 
 export function assetMetrics(reg: Registry): AssetMetrics {
   return {
-    responses: counter(reg, 'kickstand_http_asset_responses_total', 'Boot-asset responses under /images, by HTTP status', ['status']),
+    responses: counter(
+      reg,
+      'kickstand_http_asset_responses_total',
+      'Boot-asset responses under /images, by HTTP status',
+      ['status'],
+    ),
     bytes: counter(reg, 'kickstand_http_asset_body_bytes_total', 'Boot-asset body bytes written to sockets', []),
-    sendfileBytes: counter(reg, 'kickstand_http_asset_sendfile_bytes_total', 'Of those, bytes sent with sendfile(2) (native addon); the rest were copied through user space', []),
-    refused: counter(reg, 'kickstand_http_asset_refused_total', 'Boot-asset paths refused by the jail, by reason', ['reason']),
-    ranges: counter(reg, 'kickstand_http_asset_ranges_total', 'Range requests by outcome (single, multipart, ignored, unsatisfiable, stale)', ['kind']),
+    sendfileBytes: counter(
+      reg,
+      'kickstand_http_asset_sendfile_bytes_total',
+      'Of those, bytes sent with sendfile(2) (native addon); the rest were copied through user space',
+      [],
+    ),
+    refused: counter(reg, 'kickstand_http_asset_refused_total', 'Boot-asset paths refused by the jail, by reason', [
+      'reason',
+    ]),
+    ranges: counter(
+      reg,
+      'kickstand_http_asset_ranges_total',
+      'Range requests by outcome (single, multipart, ignored, unsatisfiable, stale)',
+      ['kind'],
+    ),
   };
 }

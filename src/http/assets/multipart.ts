@@ -32,7 +32,12 @@ export function newBoundary(): string {
  * Lays out a multipart/byteranges body. Each part carries its own Content-Type and
  * Content-Range (§14.6); the first delimiter has no leading CRLF (empty preamble).
  */
-export function planMultipart(ranges: readonly ByteRange[], size: number, partType: string, boundary: string): MultipartPlan {
+export function planMultipart(
+  ranges: readonly ByteRange[],
+  size: number,
+  partType: string,
+  boundary: string,
+): MultipartPlan {
   const segments: Segment[] = [];
   let length = 0;
   ranges.forEach((r, i) => {

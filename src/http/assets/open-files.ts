@@ -37,7 +37,15 @@ export interface OpenFile extends AssetFile {
 /** Validators for a freshly resolved file (the send path, which opens by path). */
 export function assetFile(found: { path: string; rel: string; stat: BigIntStats }): AssetFile {
   const { path, rel, stat } = found;
-  return { ok: true, path, rel, stat, size: Number(stat.size), etag: strongEtag(stat), lastModified: lastModified(stat) };
+  return {
+    ok: true,
+    path,
+    rel,
+    stat,
+    size: Number(stat.size),
+    etag: strongEtag(stat),
+    lastModified: lastModified(stat),
+  };
 }
 
 interface Entry extends OpenFile {
@@ -71,7 +79,9 @@ function same(a: BigIntStats, b: BigIntStats): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 }
 
-export function createOpenFileCache(opts: { maxEntries?: number; validMs?: number; idleMs?: number; now?: () => number } = {}): OpenFileCache {
+export function createOpenFileCache(
+  opts: { maxEntries?: number; validMs?: number; idleMs?: number; now?: () => number } = {},
+): OpenFileCache {
   const maxEntries = opts.maxEntries ?? 256;
   const validMs = opts.validMs ?? 1000;
   // Entries unused this long are closed at the next request, so a deleted ISO's space is freed.
@@ -107,7 +117,14 @@ export function createOpenFileCache(opts: { maxEntries?: number; validMs?: numbe
       fs.close(fd, () => undefined); // swapped between stat and open
       return { ok: false, status: 404, reason: 'not-found' };
     }
-    const e: Entry = { ...assetFile({ path: found.path, rel: found.rel, stat: st }), fd, refs: 0, checkedAt: now(), usedAt: now(), evicted: false };
+    const e: Entry = {
+      ...assetFile({ path: found.path, rel: found.rel, stat: st }),
+      fd,
+      refs: 0,
+      checkedAt: now(),
+      usedAt: now(),
+      evicted: false,
+    };
     if (old !== undefined) evict(key, old);
     entries.set(key, e);
     for (const [k, v] of entries) {

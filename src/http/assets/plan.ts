@@ -18,10 +18,22 @@ export type Plan =
 
 /** True when the request carries a precondition other than If-Range (§13.1.1–§13.1.4). */
 export function hasPreconditions(h: IncomingHttpHeaders): boolean {
-  return h['if-match'] !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || h['if-unmodified-since'] !== undefined;
+  return (
+    h['if-match'] !== undefined ||
+    h['if-none-match'] !== undefined ||
+    h['if-modified-since'] !== undefined ||
+    h['if-unmodified-since'] !== undefined
+  );
 }
 
-export function planRequest(method: string, h: IncomingHttpHeaders, f: AssetFile, maxRanges: number, metrics: AssetMetrics, nowMs: number): Plan {
+export function planRequest(
+  method: string,
+  h: IncomingHttpHeaders,
+  f: AssetFile,
+  maxRanges: number,
+  metrics: AssetMetrics,
+  nowMs: number,
+): Plan {
   const header = h.range;
   if (method !== 'GET' || header === undefined) return { kind: 'full' };
   const ifRange = h['if-range'];

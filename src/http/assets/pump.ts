@@ -17,7 +17,13 @@
 import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { isSlice, type Segment } from './multipart';
-import { SENDFILE_JOB_BYTES, SENDFILE_MIN_BYTES, SENDFILE_NOW_BYTES, type Sendfile, type SendfileHandle } from './sendfile';
+import {
+  SENDFILE_JOB_BYTES,
+  SENDFILE_MIN_BYTES,
+  SENDFILE_NOW_BYTES,
+  type Sendfile,
+  type SendfileHandle,
+} from './sendfile';
 
 export interface BufferPool {
   readonly chunkSize: number;
@@ -120,7 +126,15 @@ export function pumpSegments(
   opts: PumpOptions = {},
 ): void {
   const sendfile = opts.sendfile ?? null;
-  new BodyPump(source, res, segments, pool, progress, done, sendfile !== null && sendfile.canUse(res) ? sendfile : null).start();
+  new BodyPump(
+    source,
+    res,
+    segments,
+    pool,
+    progress,
+    done,
+    sendfile !== null && sendfile.canUse(res) ? sendfile : null,
+  ).start();
 }
 
 export interface PumpOptions {

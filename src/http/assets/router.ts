@@ -126,11 +126,16 @@ export function createAssets(deps: AssetsDeps): Assets {
   const handle = (req: IncomingMessage, res: ServerResponse, urlPath: string): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
-      return sendError(res, 405, new KickstandError(ErrorCode.INVALID_INPUT, 'only GET and HEAD are served here', { fix: 'use GET' }));
+      return sendError(
+        res,
+        405,
+        new KickstandError(ErrorCode.INVALID_INPUT, 'only GET and HEAD are served here', { fix: 'use GET' }),
+      );
     }
     serve(ctx, req, res, urlPath).catch((err: unknown) => {
       ctx.log.error({ err }, 'asset request failed');
-      if (!res.headersSent) sendError(res, 500, new KickstandError(ErrorCode.INTERNAL, 'internal error', { fix: 'see the daemon log' }));
+      if (!res.headersSent)
+        sendError(res, 500, new KickstandError(ErrorCode.INTERNAL, 'internal error', { fix: 'see the daemon log' }));
       else res.destroy();
     });
   };
@@ -173,7 +178,9 @@ async function serve(ctx: Ctx, req: IncomingMessage, res: ServerResponse, urlPat
     const contentType = contentTypeFor(f.rel);
     const plan = planRequest(method, req.headers, f, ctx.maxRanges, ctx.metrics, Date.now());
     setEntityHeaders(res, f, contentType);
-    serveViaSend({ method, headers: req.headers }, res, realRoot, f, plan, contentType, (segments) => pump(ctx, res, { path: f.path }, f, segments, progress));
+    serveViaSend({ method, headers: req.headers }, res, realRoot, f, plan, contentType, (segments) =>
+      pump(ctx, res, { path: f.path }, f, segments, progress),
+    );
     return;
   }
   const f = await ctx.files.acquire(realRoot, checked.segments);
@@ -188,15 +195,37 @@ async function serve(ctx: Ctx, req: IncomingMessage, res: ServerResponse, urlPat
   pump(ctx, res, { fd: f.fd }, f, segments, progress, () => ctx.files.release(f));
 }
 
-function pump(ctx: Ctx, res: ServerResponse, source: { fd: number } | { path: string }, f: AssetFile, segments: readonly Segment[], progress: PumpProgress, then?: () => void): void {
-  pumpSegments(source, res, segments, ctx.pool, progress, (r) => {
-    if (r.error !== undefined) ctx.log.warn({ err: r.error, path: f.rel }, 'asset body failed');
-    then?.();
-  }, { sendfile: ctx.deps.sendfile ?? null });
+function pump(
+  ctx: Ctx,
+  res: ServerResponse,
+  source: { fd: number } | { path: string },
+  f: AssetFile,
+  segments: readonly Segment[],
+  progress: PumpProgress,
+  then?: () => void,
+): void {
+  pumpSegments(
+    source,
+    res,
+    segments,
+    ctx.pool,
+    progress,
+    (r) => {
+      if (r.error !== undefined) ctx.log.warn({ err: r.error, path: f.rel }, 'asset body failed');
+      then?.();
+    },
+    { sendfile: ctx.deps.sendfile ?? null },
+  );
 }
 
 /** Reports `progress` once a second while a large body is on its way (deps.onProgress). */
-function watchProgress(ctx: Ctx, req: IncomingMessage, res: ServerResponse, path: string, progress: PumpProgress): void {
+function watchProgress(
+  ctx: Ctx,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  progress: PumpProgress,
+): void {
   const hook = ctx.deps.onProgress;
   const total = Number(res.getHeader('content-length') ?? 0);
   if (hook === undefined || req.method !== 'GET' || total < PROGRESS_MIN_BYTES) return;
@@ -217,10 +246,16 @@ function refuse(ctx: Ctx, res: ServerResponse, r: Refusal): void {
   ctx.log.debug({ reason: r.reason, status: r.status }, 'asset path refused');
   const err =
     r.status === 403
-      ? new KickstandError(ErrorCode.PATH_REFUSED, 'path refused', { fix: 'request a file under /images by its plain path' })
+      ? new KickstandError(ErrorCode.PATH_REFUSED, 'path refused', {
+          fix: 'request a file under /images by its plain path',
+        })
       : r.status === 400
-        ? new KickstandError(ErrorCode.INVALID_INPUT, 'malformed path', { fix: 'percent-encode the path once, without NUL bytes' })
-        : new KickstandError(ErrorCode.NOT_FOUND, 'no such asset', { fix: 'see images/README.md for what goes under images/' });
+        ? new KickstandError(ErrorCode.INVALID_INPUT, 'malformed path', {
+            fix: 'percent-encode the path once, without NUL bytes',
+          })
+        : new KickstandError(ErrorCode.NOT_FOUND, 'no such asset', {
+            fix: 'see images/README.md for what goes under images/',
+          });
   sendError(res, r.status, err);
 }
 
@@ -231,7 +266,13 @@ function report(ctx: Ctx, req: IncomingMessage, res: ServerResponse, path: strin
   ctx.metrics.bytes.inc(bytes);
   ctx.metrics.sendfileBytes.inc(progress.sendfileBytes ?? 0);
   ctx.log.debug({ path, status, bytes }, 'asset response');
-  const e: ServedEvent = { path, remoteAddress: req.socket.remoteAddress ?? '', status, bytes, range: req.headers.range ?? null };
+  const e: ServedEvent = {
+    path,
+    remoteAddress: req.socket.remoteAddress ?? '',
+    status,
+    bytes,
+    range: req.headers.range ?? null,
+  };
   try {
     ctx.deps.onServed?.(e);
   } catch (err) {

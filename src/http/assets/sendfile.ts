@@ -58,7 +58,13 @@ export interface Sendfile {
    * `done`) when the response cannot use sendfile right now: the caller uses its own path. An
    * error with code EBUSY and nothing sent means "too many jobs": the caller may copy instead.
    */
-  sendSlice(res: ServerResponse, fd: number, offset: number, length: number, done: (error: Error | null, sent: number) => void): SendfileHandle | null;
+  sendSlice(
+    res: ServerResponse,
+    fd: number,
+    offset: number,
+    length: number,
+    done: (error: Error | null, sent: number) => void,
+  ): SendfileHandle | null;
 }
 
 /**
@@ -116,7 +122,9 @@ export function createSendfile(addon: NativeSendfile): Sendfile {
       let cancelled = false;
       const start = (): void => {
         try {
-          job = addon.sendfile(sfd, fd, offset, length, SENDFILE_IDLE_MS, (code, sent) => done(code === null ? null : errorFor(code), sent));
+          job = addon.sendfile(sfd, fd, offset, length, SENDFILE_IDLE_MS, (code, sent) =>
+            done(code === null ? null : errorFor(code), sent),
+          );
         } catch (e) {
           done(e as Error, 0);
         }

@@ -33,7 +33,12 @@ export function lastModified(st: Pick<BigIntStats, 'mtimeMs'>): string {
  *   (§8.8.2.2: at least one second older than the response's Date).
  * Anything else (malformed) → false: the whole representation is sent (200), which is safe.
  */
-export function ifRangeMatches(ifRange: string | undefined, etag: string, st: Pick<BigIntStats, 'mtimeMs'>, nowMs: number): boolean {
+export function ifRangeMatches(
+  ifRange: string | undefined,
+  etag: string,
+  st: Pick<BigIntStats, 'mtimeMs'>,
+  nowMs: number,
+): boolean {
   if (ifRange === undefined) return true;
   const v = ifRange.trim();
   if (v.startsWith('W/')) return false;

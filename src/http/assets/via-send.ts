@@ -32,7 +32,13 @@ function sendHeaders(h: IncomingHttpHeaders, plan: Plan, size: number): Incoming
   return out;
 }
 
-function bodySegments(res: ServerResponse, plan: Plan, opts: { start?: number; end?: number }, f: AssetFile, contentType: string): readonly Segment[] {
+function bodySegments(
+  res: ServerResponse,
+  plan: Plan,
+  opts: { start?: number; end?: number },
+  f: AssetFile,
+  contentType: string,
+): readonly Segment[] {
   if (plan.kind === 'multi') {
     const mp = planMultipart(plan.ranges, f.size, contentType, newBoundary());
     res.statusCode = 206;
@@ -60,7 +66,9 @@ export function serveViaSend(
   const ss = send(view as unknown as Readable, urlPath, { root: realRoot, index: false, dotfiles: 'allow', maxAge: 0 });
   let sendStat: Stats | undefined;
   ss.on('file', (_p: string, st: Stats) => (sendStat = st));
-  ss.on('error', (err: { status?: number; headers?: Record<string, string> }) => protocolError(res, err.status ?? 500, err.headers));
+  ss.on('error', (err: { status?: number; headers?: Record<string, string> }) =>
+    protocolError(res, err.status ?? 500, err.headers),
+  );
   ss.stream = (_path: string, opts: { start?: number; end?: number }) => {
     const same = sendStat !== undefined && BigInt(sendStat.ino) === f.stat.ino && sendStat.size === f.size;
     if (!same) return protocolError(res, 503, { 'Retry-After': '1' }); // replaced since the jail looked

@@ -25,7 +25,11 @@ export function callbackRouter(deps: BootDeps, m: BootMetrics): Router {
     const body = typeof req.body === 'string' ? req.body : '';
     const out = await deps.callbacks.handle(kind, String(req.params.token), ip, body);
     m.callbacks.inc({ callback: kind, status: String(out.status) });
-    res.status(out.status).type('text/plain').set('cache-control', 'no-store').send(out.message + '\n');
+    res
+      .status(out.status)
+      .type('text/plain')
+      .set('cache-control', 'no-store')
+      .send(out.message + '\n');
   });
 
   return r;

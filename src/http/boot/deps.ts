@@ -39,8 +39,23 @@ export interface BootMetrics {
 
 export function bootMetrics(registry: Registry): BootMetrics {
   return {
-    scripts: new Counter({ name: 'kickstand_ipxe_scripts_total', help: 'iPXE scripts served, by script (chain, install, local, discovered, refused)', labelNames: ['script'], registers: [registry] }),
-    kickstarts: new Counter({ name: 'kickstand_kickstart_requests_total', help: 'Kickstart requests by result (served, refused, gone, error)', labelNames: ['result'], registers: [registry] }),
-    callbacks: new Counter({ name: 'kickstand_install_callbacks_total', help: 'Install callbacks by kind and HTTP status', labelNames: ['callback', 'status'], registers: [registry] }),
+    scripts: new Counter({
+      name: 'kickstand_ipxe_scripts_total',
+      help: 'iPXE scripts served, by script (chain, install, local, discovered, refused)',
+      labelNames: ['script'],
+      registers: [registry],
+    }),
+    kickstarts: new Counter({
+      name: 'kickstand_kickstart_requests_total',
+      help: 'Kickstart requests by result (served, refused, gone, error)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    callbacks: new Counter({
+      name: 'kickstand_install_callbacks_total',
+      help: 'Install callbacks by kind and HTTP status',
+      labelNames: ['callback', 'status'],
+      registers: [registry],
+    }),
   };
 }

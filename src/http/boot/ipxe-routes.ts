@@ -28,7 +28,14 @@ export function ipxeRouter(deps: BootDeps, m: BootMetrics): Router {
   r.get('/boot.ipxe', async (req, res) => {
     const ip = peerAddress(req.socket.remoteAddress);
     const at = await locateByIp(deps.store, ip);
-    if (at) await deps.store.events.append({ host: at.host.name, mac: at.mac, kind: 'http.ipxe', message: `boot.ipxe fetched from ${ip}`, data: { ip, script: 'chain' } });
+    if (at)
+      await deps.store.events.append({
+        host: at.host.name,
+        mac: at.mac,
+        kind: 'http.ipxe',
+        message: `boot.ipxe fetched from ${ip}`,
+        data: { ip, script: 'chain' },
+      });
     else log.debug({ ip }, 'boot.ipxe fetched by an unknown address');
     m.scripts.inc({ script: 'chain' });
     sendScript(res, 200, chainScript(deps.config().publicUrl));
@@ -47,7 +54,12 @@ export function ipxeRouter(deps: BootDeps, m: BootMetrics): Router {
     const d = decideScript(host, token, cfg);
     if (d.kind === 'discovered') {
       if (d.record && discovered.admit(mac, Date.now())) {
-        await deps.store.events.append({ mac, kind: 'host.discovered', message: `unknown machine ${mac} asked for its iPXE script from ${ip}; booting it locally`, data: { ip, source: 'ipxe' } });
+        await deps.store.events.append({
+          mac,
+          kind: 'host.discovered',
+          message: `unknown machine ${mac} asked for its iPXE script from ${ip}; booting it locally`,
+          data: { ip, source: 'ipxe' },
+        });
       }
       m.scripts.inc({ script: 'discovered' });
       return sendScript(res, 200, discoveredScript(mac));
@@ -56,7 +68,14 @@ export function ipxeRouter(deps: BootDeps, m: BootMetrics): Router {
     if (d.kind === 'install') {
       const bound = await deps.binding.check(known, ip, { firstUse: true });
       if (!bound.ok) {
-        await deps.store.events.append({ host: known.name, mac, kind: 'http.refused', level: 'warn', message: `install script refused: ${bound.reason}`, data: { ip, reason: bound.reason } });
+        await deps.store.events.append({
+          host: known.name,
+          mac,
+          kind: 'http.refused',
+          level: 'warn',
+          message: `install script refused: ${bound.reason}`,
+          data: { ip, reason: bound.reason },
+        });
         log.warn({ host: known.name, ip, reason: bound.reason }, 'install script refused');
         m.scripts.inc({ script: 'refused' });
         return sendScript(res, 403, '#!ipxe\necho Kickstand: refused\nexit\n');
@@ -67,9 +86,22 @@ export function ipxeRouter(deps: BootDeps, m: BootMetrics): Router {
         await deps.binding.check(known, ip, { firstUse: true });
       }
     }
-    const text = hostScriptText(d, { host: known, mac, tokenText: token?.token ?? '', publicUrl: cfg.publicUrl, renderer: deps.renderer });
+    const text = hostScriptText(d, {
+      host: known,
+      mac,
+      tokenText: token?.token ?? '',
+      publicUrl: cfg.publicUrl,
+      renderer: deps.renderer,
+    });
     const what = d.kind === 'install' ? 'install script' : `local-boot script (${d.reason})`;
-    await deps.store.events.append({ host: known.name, mac, kind: 'http.ipxe', level: d.kind === 'local' && known.state === 'armed' ? 'warn' : 'info', message: `served ${what} to ${ip}`, data: { ip, script: d.kind } });
+    await deps.store.events.append({
+      host: known.name,
+      mac,
+      kind: 'http.ipxe',
+      level: d.kind === 'local' && known.state === 'armed' ? 'warn' : 'info',
+      message: `served ${what} to ${ip}`,
+      data: { ip, script: d.kind },
+    });
     m.scripts.inc({ script: d.kind });
     sendScript(res, 200, text);
   });

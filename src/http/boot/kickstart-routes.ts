@@ -20,7 +20,13 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
   const log = deps.log.child({ component: 'kickstart' });
 
   const refuse = async (res: Response, host: string | null, ip: string, status: 403 | 410, reason: string) => {
-    await deps.store.events.append({ host, kind: 'kickstart.refused', level: 'warn', message: `kickstart refused to ${ip}: ${reason}`, data: { ip, status, reason } });
+    await deps.store.events.append({
+      host,
+      kind: 'kickstart.refused',
+      level: 'warn',
+      message: `kickstart refused to ${ip}: ${reason}`,
+      data: { ip, status, reason },
+    });
     log.warn({ host, ip, status, reason }, 'kickstart refused');
     m.kickstarts.inc({ result: status === 403 ? 'refused' : 'gone' });
     sendText(res, status, status === 403 ? 'forbidden\n' : 'gone: this install token is no longer valid\n');
@@ -34,7 +40,8 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
     if (!host) return refuse(res, null, ip, 403, 'token of a removed host');
     if (check.status === 'revoked') return refuse(res, host.name, ip, 410, 'token already used or revoked');
     if (check.status === 'expired') return refuse(res, host.name, ip, 410, 'token expired');
-    if (host.state !== 'armed' && host.state !== 'installing') return refuse(res, host.name, ip, 410, `host is ${host.state}`);
+    if (host.state !== 'armed' && host.state !== 'installing')
+      return refuse(res, host.name, ip, 410, `host is ${host.state}`);
     const bound = await deps.binding.check(host, ip);
     if (!bound.ok) return refuse(res, host.name, ip, 403, bound.reason);
     let text: string;
@@ -42,7 +49,13 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
       text = await deps.renderer.render(host, check.token.token);
     } catch (err) {
       const msg = isKickstandError(err) ? err.message : 'internal error';
-      await deps.store.events.append({ host: host.name, kind: 'kickstart.refused', level: 'error', message: `kickstart could not be rendered: ${msg}`, data: { ip, status: 500, reason: msg } });
+      await deps.store.events.append({
+        host: host.name,
+        kind: 'kickstart.refused',
+        level: 'error',
+        message: `kickstart could not be rendered: ${msg}`,
+        data: { ip, status: 500, reason: msg },
+      });
       log.error({ host: host.name, err }, 'kickstart render failed');
       m.kickstarts.inc({ result: 'error' });
       return sendText(res, 500, `kickstart could not be rendered; see \`kickstand host events ${host.name}\`\n`);
@@ -53,7 +66,9 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
       host: host.name,
       kind: 'kickstart.fetched',
       level: again ? 'warn' : 'info',
-      message: again ? `kickstart fetched again from ${ip} (first at ${new Date(t?.fetchedAt ?? 0).toISOString()})` : `kickstart fetched from ${ip}`,
+      message: again
+        ? `kickstart fetched again from ${ip} (first at ${new Date(t?.fetchedAt ?? 0).toISOString()})`
+        : `kickstart fetched from ${ip}`,
       data: { ip, bytes: Buffer.byteLength(text), again },
     });
     m.kickstarts.inc({ result: 'served' });

@@ -30,7 +30,13 @@ export function renderApiRouter(deps: BootDeps): Router {
 
   r.get('/hosts/:name/render', async (req, res) => {
     const kind = String(req.query.kind ?? 'kickstart');
-    if (kind !== 'ipxe' && kind !== 'kickstart') throw invalid(ErrorCode.INVALID_INPUT, 'kind', `kind must be ipxe or kickstart, not ${JSON.stringify(kind)}`, 'use ?kind=ipxe or ?kind=kickstart');
+    if (kind !== 'ipxe' && kind !== 'kickstart')
+      throw invalid(
+        ErrorCode.INVALID_INPUT,
+        'kind',
+        `kind must be ipxe or kickstart, not ${JSON.stringify(kind)}`,
+        'use ?kind=ipxe or ?kind=kickstart',
+      );
     const show = req.query.showSecrets === '1' || req.query.showSecrets === 'true';
     const host = await deps.registry.require(String(req.params.name));
     const token = await deps.tokens.liveFor(host.name);
@@ -39,11 +45,19 @@ export function renderApiRouter(deps: BootDeps): Router {
     const cfg = deps.config();
     const d = decideScript(host, token, cfg);
     if (kind === 'ipxe') {
-      reply.text = hostScriptText(d, { host, mac: host.macs[0]!, tokenText, publicUrl: cfg.publicUrl, renderer: deps.renderer });
-      if (d.kind === 'install' && !token) reply.note = 'no live install token yet: one is issued when the machine fetches its script';
+      reply.text = hostScriptText(d, {
+        host,
+        mac: host.macs[0]!,
+        tokenText,
+        publicUrl: cfg.publicUrl,
+        renderer: deps.renderer,
+      });
+      if (d.kind === 'install' && !token)
+        reply.note = 'no live install token yet: one is issued when the machine fetches its script';
     } else {
       reply.text = await deps.renderer.render(host, tokenText, { mask: !show });
-      if (d.kind === 'local') reply.note = `${host.name} would not be served this kickstart now (${d.reason}); shown as it would render`;
+      if (d.kind === 'local')
+        reply.note = `${host.name} would not be served this kickstart now (${d.reason}); shown as it would render`;
     }
     res.json(reply);
   });

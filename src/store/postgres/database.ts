@@ -26,7 +26,10 @@ export function createPool(config: pg.PoolConfig): pg.Pool {
 
 export async function tx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect().catch((e: unknown) => {
-    throw new KickstandError(ErrorCode.STORE_FAILED, `cannot reach PostgreSQL: ${(e as Error).message}`, { cause: e, fix: 'check store.url and that the server is up' });
+    throw new KickstandError(ErrorCode.STORE_FAILED, `cannot reach PostgreSQL: ${(e as Error).message}`, {
+      cause: e,
+      fix: 'check store.url and that the server is up',
+    });
   });
   try {
     await c.query('BEGIN');
@@ -45,19 +48,31 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[]): 
   await tx(pool, async (c) => {
     // One migrator at a time across daemons sharing the database.
     await c.query('SELECT pg_advisory_xact_lock(7312001)');
-    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-    const applied = new Set((await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    await c.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    const applied = new Set(
+      (await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+    );
     const known = new Set(migrations.map((m) => m.version));
     const newer = [...applied].filter((v) => !known.has(v));
     if (newer.length > 0) {
-      throw new KickstandError(ErrorCode.STORE_FAILED, `database has schema version(s) ${newer.join(', ')} unknown to this Kickstand`, {
-        fix: 'run the Kickstand version that wrote this database, or restore a backup',
-      });
+      throw new KickstandError(
+        ErrorCode.STORE_FAILED,
+        `database has schema version(s) ${newer.join(', ')} unknown to this Kickstand`,
+        {
+          fix: 'run the Kickstand version that wrote this database, or restore a backup',
+        },
+      );
     }
     for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
       if (applied.has(m.version)) continue;
       await c.query(m.sql);
-      await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, new Date().toISOString()]);
+      await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      ]);
     }
   });
 }
@@ -66,12 +81,17 @@ export function mapPgError(e: unknown): unknown {
   if (e instanceof KickstandError) return e;
   const pe = e as { code?: string; constraint?: string; message?: string };
   if (pe && pe.code === '23505') {
-    if (pe.constraint === 'hosts_pkey') return new KickstandError(ErrorCode.HOST_EXISTS, 'host already exists', { field: 'name' });
-    if (pe.constraint === 'host_macs_pkey') return new KickstandError(ErrorCode.MAC_IN_USE, 'MAC already belongs to another host', { field: 'macs' });
-    if (pe.constraint === 'hosts_ipv4_key') return new KickstandError(ErrorCode.IP_IN_USE, 'address already reserved for another host', { field: 'ipv4' });
+    if (pe.constraint === 'hosts_pkey')
+      return new KickstandError(ErrorCode.HOST_EXISTS, 'host already exists', { field: 'name' });
+    if (pe.constraint === 'host_macs_pkey')
+      return new KickstandError(ErrorCode.MAC_IN_USE, 'MAC already belongs to another host', { field: 'macs' });
+    if (pe.constraint === 'hosts_ipv4_key')
+      return new KickstandError(ErrorCode.IP_IN_USE, 'address already reserved for another host', { field: 'ipv4' });
     return new KickstandError(ErrorCode.CONFLICT, `conflicting write: ${pe.message}`, { cause: e });
   }
-  return new KickstandError(ErrorCode.STORE_FAILED, `store operation failed: ${pe?.message ?? String(e)}`, { cause: e });
+  return new KickstandError(ErrorCode.STORE_FAILED, `store operation failed: ${pe?.message ?? String(e)}`, {
+    cause: e,
+  });
 }
 
 /** Runs one statement outside an explicit transaction, mapping errors. */

@@ -83,7 +83,11 @@ export class PgHosts implements HostRepo {
   }
 
   create(input: NewHost & { state: HostState }): Promise<Host> {
-    return trackWrite(this.created(input), (h) => this.index.put(h), () => this.load());
+    return trackWrite(
+      this.created(input),
+      (h) => this.index.put(h),
+      () => this.load(),
+    );
   }
 
   createMany(inputs: ReadonlyArray<NewHost & { state: HostState }>): Promise<Host[]> {
@@ -92,15 +96,27 @@ export class PgHosts implements HostRepo {
       for (const h of inputs) out.push(await this.insertHost(c, h));
       return out;
     });
-    return trackWrite(write, (hs) => hs.forEach((h) => this.index.put(h)), () => this.load());
+    return trackWrite(
+      write,
+      (hs) => hs.forEach((h) => this.index.put(h)),
+      () => this.load(),
+    );
   }
 
   update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
-    return trackWrite(this.updated(name, patch, expectedVersion), (h) => this.index.put(h), () => this.load());
+    return trackWrite(
+      this.updated(name, patch, expectedVersion),
+      (h) => this.index.put(h),
+      () => this.load(),
+    );
   }
 
   delete(name: string): Promise<void> {
-    return trackWrite(this.deleted(name), () => this.index.remove(name), () => this.load());
+    return trackWrite(
+      this.deleted(name),
+      () => this.index.remove(name),
+      () => this.load(),
+    );
   }
 
   private created(input: NewHost & { state: HostState }): Promise<Host> {
@@ -110,14 +126,26 @@ export class PgHosts implements HostRepo {
   /** Inserts one host inside the caller's transaction; throws (rolling it back) on a conflict. */
   private async insertHost(c: Queryable, input: NewHost & { state: HostState }): Promise<Host> {
     if (await this.one(c, 'h.name = $1', input.name)) {
-      throw new KickstandError(ErrorCode.HOST_EXISTS, `host ${input.name} already exists`, { field: 'name', fix: 'pick another name, or change the existing host with `kickstand host set`' });
+      throw new KickstandError(ErrorCode.HOST_EXISTS, `host ${input.name} already exists`, {
+        field: 'name',
+        fix: 'pick another name, or change the existing host with `kickstand host set`',
+      });
     }
     await checkIp(c, input.ipv4 ?? null, input.name);
     const now = new Date().toISOString();
     await c.query(
       `INSERT INTO hosts (name, profile, role, ipv4, vars, netboot, state, state_reason, ssh_host_keys, created_at, updated_at, version)
        VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, '[]', $8, $8, 1)`,
-      [input.name, input.profile, input.role, input.ipv4 ?? null, JSON.stringify(input.vars ?? {}), input.netboot === true, input.state, now],
+      [
+        input.name,
+        input.profile,
+        input.role,
+        input.ipv4 ?? null,
+        JSON.stringify(input.vars ?? {}),
+        input.netboot === true,
+        input.state,
+        now,
+      ],
     );
     await insertMacs(c, input.name, input.macs);
     return (await this.one(c, 'h.name = $1', input.name))!;
@@ -125,10 +153,19 @@ export class PgHosts implements HostRepo {
 
   private updated(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
     return tx(this.pool, async (c) => {
-      const row = (await c.query<{ version: number; ipv4: string | null }>('SELECT version, ipv4 FROM hosts WHERE name = $1 FOR UPDATE', [name])).rows[0];
+      const row = (
+        await c.query<{ version: number; ipv4: string | null }>(
+          'SELECT version, ipv4 FROM hosts WHERE name = $1 FOR UPDATE',
+          [name],
+        )
+      ).rows[0];
       if (!row) throw notFound(name);
       if (expectedVersion !== undefined && row.version !== expectedVersion) {
-        throw new KickstandError(ErrorCode.CONFLICT, `host ${name} changed since it was read (version ${row.version}, expected ${expectedVersion})`, { fix: 'read the host again and retry' });
+        throw new KickstandError(
+          ErrorCode.CONFLICT,
+          `host ${name} changed since it was read (version ${row.version}, expected ${expectedVersion})`,
+          { fix: 'read the host again and retry' },
+        );
       }
       if (patch.ipv4 !== undefined && patch.ipv4 !== row.ipv4) await checkIp(c, patch.ipv4, name);
       if (patch.macs !== undefined) {
@@ -167,7 +204,10 @@ async function checkIp(c: Queryable, ipv4: string | null, self: string): Promise
   if (ipv4 === null) return;
   const owner = (await c.query<{ name: string }>('SELECT name FROM hosts WHERE ipv4 = $1', [ipv4])).rows[0];
   if (owner && owner.name !== self) {
-    throw new KickstandError(ErrorCode.IP_IN_USE, `${ipv4} is already reserved for host ${owner.name}`, { field: 'ipv4', fix: 'pick a free address, or leave it empty to lease from the pool' });
+    throw new KickstandError(ErrorCode.IP_IN_USE, `${ipv4} is already reserved for host ${owner.name}`, {
+      field: 'ipv4',
+      fix: 'pick a free address, or leave it empty to lease from the pool',
+    });
   }
 }
 

@@ -17,8 +17,20 @@ export class PgEvents implements EventRepo {
   constructor(private readonly pool: pg.Pool) {}
 
   async append(e: NewEvent): Promise<HostEvent> {
-    const ev: Omit<HostEvent, 'id'> = { ts: new Date().toISOString(), host: e.host ?? null, mac: e.mac ?? null, kind: e.kind, level: e.level ?? 'info', message: e.message, data: e.data ?? {} };
-    const [r] = await q<{ id: number }>(this.pool, 'INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id', [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data)]);
+    const ev: Omit<HostEvent, 'id'> = {
+      ts: new Date().toISOString(),
+      host: e.host ?? null,
+      mac: e.mac ?? null,
+      kind: e.kind,
+      level: e.level ?? 'info',
+      message: e.message,
+      data: e.data ?? {},
+    };
+    const [r] = await q<{ id: number }>(
+      this.pool,
+      'INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id',
+      [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data)],
+    );
     return { id: r!.id, ...ev };
   }
 
@@ -28,18 +40,23 @@ export class PgEvents implements EventRepo {
     if (query.host !== undefined) where.push(`host = $${args.push(query.host)}`);
     if (query.after !== undefined) where.push(`id > $${args.push(query.after)}`);
     const limit = Math.min(Math.max(query.limit ?? 1000, 1), 10000);
-    const rows = await q<HostEvent>(this.pool, `SELECT id, ts, host, mac, kind, level, message, data FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT ${limit}`, args);
+    const rows = await q<HostEvent>(
+      this.pool,
+      `SELECT id, ts, host, mac, kind, level, message, data FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT ${limit}`,
+      args,
+    );
     if (query.after === undefined) rows.reverse();
     return rows;
   }
 }
 
-
 export class PgLeases implements LeaseRepo {
   constructor(private readonly pool: pg.Pool) {}
 
   private async first(where: string, arg: unknown): Promise<Lease | undefined> {
-    const [r] = await q<LeaseRow>(this.pool, `SELECT * FROM leases WHERE ${where} ORDER BY updated_at DESC LIMIT 1`, [arg]);
+    const [r] = await q<LeaseRow>(this.pool, `SELECT * FROM leases WHERE ${where} ORDER BY updated_at DESC LIMIT 1`, [
+      arg,
+    ]);
     return r && toLease(r);
   }
 
@@ -56,9 +73,13 @@ export class PgLeases implements LeaseRepo {
   }
 
   async put(l: Lease): Promise<void> {
-    await q(this.pool, `INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
+    await q(
+      this.pool,
+      `INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
       ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, hostname = excluded.hostname,
-        state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at`, [l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt]);
+        state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+      [l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt],
+    );
   }
 
   async delete(ip: string): Promise<void> {
@@ -70,14 +91,21 @@ export class PgLeases implements LeaseRepo {
   }
 }
 
-
 export class PgTokens implements TokenRepo {
   constructor(private readonly pool: pg.Pool) {}
 
   issue(t: Omit<InstallToken, 'fetchedAt' | 'revokedAt'>): Promise<InstallToken> {
     return tx(this.pool, async (c) => {
-      await c.query('UPDATE install_tokens SET revoked_at = $1 WHERE host = $2 AND revoked_at IS NULL', [t.issuedAt, t.host]);
-      await c.query('INSERT INTO install_tokens (token, host, issued_at, expires_at) VALUES ($1,$2,$3,$4)', [t.token, t.host, t.issuedAt, t.expiresAt]);
+      await c.query('UPDATE install_tokens SET revoked_at = $1 WHERE host = $2 AND revoked_at IS NULL', [
+        t.issuedAt,
+        t.host,
+      ]);
+      await c.query('INSERT INTO install_tokens (token, host, issued_at, expires_at) VALUES ($1,$2,$3,$4)', [
+        t.token,
+        t.host,
+        t.issuedAt,
+        t.expiresAt,
+      ]);
       return { ...t, fetchedAt: null, revokedAt: null };
     });
   }
@@ -88,12 +116,19 @@ export class PgTokens implements TokenRepo {
   }
 
   async liveFor(host: string): Promise<InstallToken | undefined> {
-    const [r] = await q<TokenRow>(this.pool, 'SELECT * FROM install_tokens WHERE host = $1 AND revoked_at IS NULL ORDER BY issued_at DESC LIMIT 1', [host]);
+    const [r] = await q<TokenRow>(
+      this.pool,
+      'SELECT * FROM install_tokens WHERE host = $1 AND revoked_at IS NULL ORDER BY issued_at DESC LIMIT 1',
+      [host],
+    );
     return r && toToken(r);
   }
 
   async markFetched(token: string, at: number): Promise<InstallToken | undefined> {
-    await q(this.pool, 'UPDATE install_tokens SET fetched_at = $1 WHERE token = $2 AND fetched_at IS NULL', [at, token]);
+    await q(this.pool, 'UPDATE install_tokens SET fetched_at = $1 WHERE token = $2 AND fetched_at IS NULL', [
+      at,
+      token,
+    ]);
     return this.get(token);
   }
 
@@ -110,7 +145,11 @@ export class PgSettings implements SettingRepo {
   }
 
   async set(key: string, value: string): Promise<void> {
-    await q(this.pool, 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    await q(
+      this.pool,
+      'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      [key, value],
+    );
   }
 
   async delete(key: string): Promise<void> {
@@ -122,13 +161,17 @@ export class PgBmc implements BmcRepo {
   constructor(private readonly pool: pg.Pool) {}
 
   async get(host: string): Promise<BmcConfig | undefined> {
-    return (await q<{ config: BmcConfig }>(this.pool, 'SELECT config FROM host_bmc WHERE host = $1', [host]))[0]?.config;
+    return (await q<{ config: BmcConfig }>(this.pool, 'SELECT config FROM host_bmc WHERE host = $1', [host]))[0]
+      ?.config;
   }
 
   set(host: string, config: BmcConfig): Promise<void> {
     return tx(this.pool, async (c) => {
       if ((await c.query('SELECT 1 FROM hosts WHERE name = $1', [host])).rowCount === 0) throw notFound(host);
-      await c.query('INSERT INTO host_bmc (host, config, updated_at) VALUES ($1, $2, $3) ON CONFLICT (host) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at', [host, JSON.stringify(config), new Date().toISOString()]);
+      await c.query(
+        'INSERT INTO host_bmc (host, config, updated_at) VALUES ($1, $2, $3) ON CONFLICT (host) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at',
+        [host, JSON.stringify(config), new Date().toISOString()],
+      );
     });
   }
 
@@ -143,12 +186,17 @@ export class PgServerWaits implements ServerWaitRepo {
   add(host: string): Promise<void> {
     return tx(this.pool, async (c) => {
       if ((await c.query('SELECT 1 FROM hosts WHERE name = $1', [host])).rowCount === 0) throw notFound(host);
-      await c.query('INSERT INTO k3s_server_waits (host, since) VALUES ($1, $2) ON CONFLICT (host) DO NOTHING', [host, new Date().toISOString()]);
+      await c.query('INSERT INTO k3s_server_waits (host, since) VALUES ($1, $2) ON CONFLICT (host) DO NOTHING', [
+        host,
+        new Date().toISOString(),
+      ]);
     });
   }
 
   async list(): Promise<string[]> {
-    return (await q<{ host: string }>(this.pool, 'SELECT host FROM k3s_server_waits ORDER BY since, host COLLATE "C"')).map((r) => r.host);
+    return (
+      await q<{ host: string }>(this.pool, 'SELECT host FROM k3s_server_waits ORDER BY since, host COLLATE "C"')
+    ).map((r) => r.host);
   }
 
   async delete(host: string): Promise<void> {
@@ -157,7 +205,10 @@ export class PgServerWaits implements ServerWaitRepo {
 
   async take(): Promise<string[]> {
     // One statement: a concurrent take() blocks on the deleted rows and then finds none.
-    const rows = await q<{ host: string }>(this.pool, 'WITH t AS (DELETE FROM k3s_server_waits RETURNING host, since) SELECT host FROM t ORDER BY since, host COLLATE "C"');
+    const rows = await q<{ host: string }>(
+      this.pool,
+      'WITH t AS (DELETE FROM k3s_server_waits RETURNING host, since) SELECT host FROM t ORDER BY since, host COLLATE "C"',
+    );
     return rows.map((r) => r.host);
   }
 }

@@ -55,7 +55,11 @@ export class Checkpointer {
     db.pragma(`wal_autocheckpoint = ${SAFETY_NET_PAGES}`);
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver: require.resolve('better-sqlite3'), path: db.name, periodMs: opts.periodMs ?? DEFAULT_CHECKPOINT_PERIOD_MS },
+      workerData: {
+        driver: require.resolve('better-sqlite3'),
+        path: db.name,
+        periodMs: opts.periodMs ?? DEFAULT_CHECKPOINT_PERIOD_MS,
+      },
     });
     this.worker.unref(); // never keeps the process alive on its own
     this.worker.on('message', (m: { type: string; id: number }) => {

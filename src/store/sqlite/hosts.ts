@@ -91,22 +91,38 @@ export class SqliteHosts implements HostRepo {
   }
 
   create(input: NewHost & { state: HostState }): Promise<Host> {
-    return trackWrite(this.created(input), (h) => this.index.put(h), () => this.reindex());
+    return trackWrite(
+      this.created(input),
+      (h) => this.index.put(h),
+      () => this.reindex(),
+    );
   }
 
   createMany(inputs: ReadonlyArray<NewHost & { state: HostState }>): Promise<Host[]> {
     // One writer.write: the group committer runs it as one transaction (or one savepoint when
     // its batch falls back to isolation), so a refused host rolls back the whole list.
     const write = this.writer.write(() => inputs.map((h) => this.insertHost(h)));
-    return trackWrite(write, (hs) => hs.forEach((h) => this.index.put(h)), () => this.reindex());
+    return trackWrite(
+      write,
+      (hs) => hs.forEach((h) => this.index.put(h)),
+      () => this.reindex(),
+    );
   }
 
   update(name: string, patch: HostPatch, expectedVersion?: number): Promise<Host> {
-    return trackWrite(this.updated(name, patch, expectedVersion), (h) => this.index.put(h), () => this.reindex());
+    return trackWrite(
+      this.updated(name, patch, expectedVersion),
+      (h) => this.index.put(h),
+      () => this.reindex(),
+    );
   }
 
   delete(name: string): Promise<void> {
-    return trackWrite(this.deleted(name), () => this.index.remove(name), () => this.reindex());
+    return trackWrite(
+      this.deleted(name),
+      () => this.index.remove(name),
+      () => this.reindex(),
+    );
   }
 
   private created(input: NewHost & { state: HostState }): Promise<Host> {
@@ -145,9 +161,13 @@ export class SqliteHosts implements HostRepo {
       const row = this.q.get.get(name) as HostRow | undefined;
       if (!row) throw notFound(name);
       if (expectedVersion !== undefined && row.version !== expectedVersion) {
-        throw new KickstandError(ErrorCode.CONFLICT, `host ${name} changed since it was read (version ${row.version}, expected ${expectedVersion})`, {
-          fix: 'read the host again and retry',
-        });
+        throw new KickstandError(
+          ErrorCode.CONFLICT,
+          `host ${name} changed since it was read (version ${row.version}, expected ${expectedVersion})`,
+          {
+            fix: 'read the host again and retry',
+          },
+        );
       }
       if (patch.ipv4 !== undefined && patch.ipv4 !== row.ipv4) this.checkIp(patch.ipv4, name);
       if (patch.macs !== undefined) {

@@ -25,7 +25,10 @@ import { SqliteTokens } from './tokens';
 export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Store {
   const db = openDatabase(path);
   const writer = new GroupCommitter(db, opts);
-  const checkpointer = db.memory || opts.checkpointPeriodMs === 0 ? undefined : new Checkpointer(db, { periodMs: opts.checkpointPeriodMs });
+  const checkpointer =
+    db.memory || opts.checkpointPeriodMs === 0
+      ? undefined
+      : new Checkpointer(db, { periodMs: opts.checkpointPeriodMs });
   const hosts = new SqliteHosts(db, writer);
   let closed = false;
   return {

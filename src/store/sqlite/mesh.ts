@@ -21,7 +21,9 @@ export class SqliteMesh implements MeshRepo {
       list: db.prepare('SELECT * FROM mesh_members ORDER BY host'),
       addresses: db.prepare('SELECT address FROM mesh_members'),
       insert: db.prepare('INSERT INTO mesh_members (host, address, created_at, updated_at) VALUES (?, ?, ?, ?)'),
-      setPeer: db.prepare('UPDATE mesh_members SET public_key = ?, endpoint = ?, listen_port = ?, updated_at = ? WHERE host = ?'),
+      setPeer: db.prepare(
+        'UPDATE mesh_members SET public_key = ?, endpoint = ?, listen_port = ?, updated_at = ? WHERE host = ?',
+      ),
       delete: db.prepare('DELETE FROM mesh_members WHERE host = ?'),
     };
   }

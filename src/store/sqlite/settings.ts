@@ -14,7 +14,9 @@ export class SqliteSettings implements SettingRepo {
   ) {
     this.q = {
       get: db.prepare('SELECT value FROM settings WHERE key = ?'),
-      set: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      set: db.prepare(
+        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
       delete: db.prepare('DELETE FROM settings WHERE key = ?'),
     };
   }

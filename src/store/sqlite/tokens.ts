@@ -17,7 +17,9 @@ export class SqliteTokens implements TokenRepo {
   ) {
     this.q = {
       get: db.prepare('SELECT * FROM install_tokens WHERE token = ?'),
-      live: db.prepare('SELECT * FROM install_tokens WHERE host = ? AND revoked_at IS NULL ORDER BY issued_at DESC LIMIT 1'),
+      live: db.prepare(
+        'SELECT * FROM install_tokens WHERE host = ? AND revoked_at IS NULL ORDER BY issued_at DESC LIMIT 1',
+      ),
       revoke: db.prepare('UPDATE install_tokens SET revoked_at = ? WHERE host = ? AND revoked_at IS NULL'),
       insert: db.prepare('INSERT INTO install_tokens (token, host, issued_at, expires_at) VALUES (?, ?, ?, ?)'),
       fetched: db.prepare('UPDATE install_tokens SET fetched_at = ? WHERE token = ? AND fetched_at IS NULL'),

@@ -20,7 +20,12 @@ export interface Daemon {
   stderr: () => string;
 }
 
-export async function startDaemon(lab: Lab, ns: Netns, cfg: { dhcp: unknown; network: unknown }, dir = mkdtempSync(join(tmpdir(), 'ks-dhcp-'))): Promise<Daemon> {
+export async function startDaemon(
+  lab: Lab,
+  ns: Netns,
+  cfg: { dhcp: unknown; network: unknown },
+  dir = mkdtempSync(join(tmpdir(), 'ks-dhcp-')),
+): Promise<Daemon> {
   const file = join(dir, 'kickstand.yaml');
   writeFileSync(
     file,
@@ -34,7 +39,10 @@ export async function startDaemon(lab: Lab, ns: Netns, cfg: { dhcp: unknown; net
       ...cfg,
     }),
   );
-  const proc = lab.spawnIn(ns, process.execPath, [...cliArgv(), '--config', file, 'serve'], { cwd: REPO, env: { ...process.env, KICKSTAND_CONFIG: undefined } });
+  const proc = lab.spawnIn(ns, process.execPath, [...cliArgv(), '--config', file, 'serve'], {
+    cwd: REPO,
+    env: { ...process.env, KICKSTAND_CONFIG: undefined },
+  });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   await new Promise<void>((resolve, reject) => {

@@ -66,7 +66,9 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(opts: { dhcp?: z.input<typeof dhcpSchema>; network?: NetworkConfig; store?: Store } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { dhcp?: z.input<typeof dhcpSchema>; network?: NetworkConfig; store?: Store } = {},
+): Promise<Harness> {
   const store = opts.store ?? openSqliteStore(':memory:');
   const dhcp = dhcpSchema.parse({ ...opts.dhcp });
   const metrics = new Registry();
@@ -125,7 +127,8 @@ export function request(s: RequestSpec): Buffer {
   const chaddr = Buffer.alloc(16);
   macToBytes(s.mac).copy(chaddr);
   const options = new Map<number, Buffer>([[53, Buffer.from([s.type])]]);
-  for (const [code, v] of s.options ?? []) options.set(code, typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.from(v));
+  for (const [code, v] of s.options ?? [])
+    options.set(code, typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.from(v));
   const p: DhcpPacket = {
     op: 1,
     htype: s.htype ?? 1,

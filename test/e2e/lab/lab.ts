@@ -15,7 +15,16 @@ import { join } from 'node:path';
 import type { HostEvent } from '../../../src/model/event';
 import { native } from '../../../src/native';
 import { prepareAssets } from './assets';
-import { checkDhcpWarmUp, checkInstalled, checkNativePaths, checkOneAddress, checkSiteLease, checkStray, type Check, type MachineRecord } from './checks';
+import {
+  checkDhcpWarmUp,
+  checkInstalled,
+  checkNativePaths,
+  checkOneAddress,
+  checkSiteLease,
+  checkStray,
+  type Check,
+  type MachineRecord,
+} from './checks';
 import { LabKickstand, writeLabConfig } from './kickstand';
 import { LIMITS, SCENARIOS, type MachineDef, type Scenario } from './machines';
 import { startSiteDhcp, type SiteDhcp } from './site-dhcp';
@@ -76,7 +85,8 @@ export function abort(): string | undefined {
  * OVMF's own PXE, offered no boot file (a registered host not armed), retries DHCP on the PXE
  * schedule and then says it failed to load its PXEv4 boot option: it moves on to the next one.
  */
-export const LOCAL_BOOT = /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option|BdsDxe: failed to load Boot\d+ "UEFI PXEv4/;
+export const LOCAL_BOOT =
+  /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option|BdsDxe: failed to load Boot\d+ "UEFI PXEv4/;
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -119,16 +129,27 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
 }
 
 /** Network, boot assets, lab config and `kickstand serve` (ready). */
-async function startKickstand(o: LabOptions, sc: Scenario, workDir: string, kver: string): Promise<{ net: LabNet; kickstand: LabKickstand }> {
+async function startKickstand(
+  o: LabOptions,
+  sc: Scenario,
+  workDir: string,
+  kver: string,
+): Promise<{ net: LabNet; kickstand: LabKickstand }> {
   const net = createLabNet(sc.machines.length, sc.third);
   running.net = net;
-  o.out(`  network   ${net.subnet} in namespaces ${net.vmNs} (bridge + taps) and ${net.ksNs} (Kickstand ${net.serverIp})`);
+  o.out(
+    `  network   ${net.subnet} in namespaces ${net.vmNs} (bridge + taps) and ${net.ksNs} (Kickstand ${net.serverIp})`,
+  );
   if (sc.dhcpMode === 'proxy') {
     running.site = await startSiteDhcp(net, workDir);
-    o.out(`  site DHCP dnsmasq on ${running.site.ip} (namespace ${running.site.ns}) leases ${net.poolStart}-${net.poolEnd}; Kickstand answers PXE clients only (proxyDHCP, ports 67 and 4011)`);
+    o.out(
+      `  site DHCP dnsmasq on ${running.site.ip} (namespace ${running.site.ns}) leases ${net.poolStart}-${net.poolEnd}; Kickstand answers PXE clients only (proxyDHCP, ports 67 and 4011)`,
+    );
   }
   const assets = prepareAssets(workDir, kver);
-  o.out(`  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda), install tree of ${assets.treeFiles.length} files`);
+  o.out(
+    `  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda), install tree of ${assets.treeFiles.length} files`,
+  );
   const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode);
   const kickstand = new LabKickstand(net, cfg);
   running.ks = kickstand;
@@ -146,7 +167,12 @@ interface Machines {
 function makeMachines(o: LabOptions, sc: Scenario, net: LabNet, workDir: string, view: LiveView): Machines {
   const lab: Machines = { vms: new Map(), records: new Map() };
   for (const [i, def] of sc.machines.entries()) {
-    const vm = new LabVm({ name: def.name, kind: def.kind, mac: def.mac, tap: net.taps[i]! }, net.vmNs, workDir, o.accel);
+    const vm = new LabVm(
+      { name: def.name, kind: def.kind, mac: def.mac, tap: net.taps[i]! },
+      net.vmNs,
+      workDir,
+      o.accel,
+    );
     lab.vms.set(def.name, vm);
     running.vms.push(vm);
     lab.records.set(def.name, { def, bootStartIds: [], console: vm.lines });
@@ -165,7 +191,12 @@ function followTimeline(ks: LabKickstand, sc: Scenario, o: LabOptions, view: Liv
   let lastId = 0;
   ks.follow((e: HostEvent) => {
     lastId = Math.max(lastId, e.id);
-    const name = (e.mac && byMac.get(e.mac)) ?? (e.host && sc.machines.find((m) => m.registered && m.name === e.host)?.name) ?? e.host ?? e.mac ?? '-';
+    const name =
+      (e.mac && byMac.get(e.mac)) ??
+      (e.host && sc.machines.find((m) => m.registered && m.name === e.host)?.name) ??
+      e.host ??
+      e.mac ??
+      '-';
     const step = stepOfEvent(e, o.verbose);
     if (step) view.add(name, step, eventDetail(e), 'kickstand', e.level === 'error');
   });
@@ -173,17 +204,29 @@ function followTimeline(ks: LabKickstand, sc: Scenario, o: LabOptions, view: Liv
 }
 
 /** `kickstand host add` for the registered machines, then every machine's flow, bounded. */
-async function registerAndBoot(o: LabOptions, sc: Scenario, ks: LabKickstand, lab: Machines, lastId: () => number, view: LiveView): Promise<void> {
+async function registerAndBoot(
+  o: LabOptions,
+  sc: Scenario,
+  ks: LabKickstand,
+  lab: Machines,
+  lastId: () => number,
+  view: LiveView,
+): Promise<void> {
   o.out('  machines:');
-  for (const m of sc.machines) o.out(`    ${m.name.padEnd(6)} ${m.mac}  ${m.firmware.padEnd(36)} ${m.registered ? 'registered with `kickstand host add`' : 'NOT registered'}`);
+  for (const m of sc.machines)
+    o.out(
+      `    ${m.name.padEnd(6)} ${m.mac}  ${m.firmware.padEnd(36)} ${m.registered ? 'registered with `kickstand host add`' : 'NOT registered'}`,
+    );
   o.out('');
   view.legend();
   view.header();
   await Promise.all(
-    sc.machines.filter((x) => x.registered).map(async (m) => {
-      const h = await ks.hostAdd(m.name, m.mac, 'lab', 'agent');
-      view.add(m.name, 'registered', `kickstand host add ${m.name} --mac ${m.mac} --profile lab → ${h.state}`, 'lab');
-    }),
+    sc.machines
+      .filter((x) => x.registered)
+      .map(async (m) => {
+        const h = await ks.hostAdd(m.name, m.mac, 'lab', 'agent');
+        view.add(m.name, 'registered', `kickstand host add ${m.name} --mac ${m.mac} --profile lab → ${h.state}`, 'lab');
+      }),
   );
   await delay(300); // let the follower print the registration events first
   const boot = (name: string): void => {
@@ -197,7 +240,11 @@ async function registerAndBoot(o: LabOptions, sc: Scenario, ks: LabKickstand, la
     view.add(name, 'reimage', `kickstand host reimage ${name} --yes → ${out}`, 'lab');
     return out;
   };
-  const flows = sc.machines.map((m) => (m.registered ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage) : strayFlow(m, lab.vms.get(m.name)!, boot, view)));
+  const flows = sc.machines.map((m) =>
+    m.registered
+      ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage)
+      : strayFlow(m, lab.vms.get(m.name)!, boot, view),
+  );
   let labTimer: NodeJS.Timeout | undefined;
   const labTimeout = new Promise<void>((resolve) => {
     labTimer = setTimeout(() => {
@@ -227,7 +274,14 @@ async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string
     if (m.chain) checks.push(...checkOneAddress(r, ks.events, leases));
   }
   const metrics = await ks.metrics().catch((e: unknown) => `# metrics unavailable: ${(e as Error).message}`);
-  checks.push(...checkNativePaths(metrics, native() !== null, process.env.CI === 'true', sc.machines.some((m) => m.kind === 'uefi-pxe')));
+  checks.push(
+    ...checkNativePaths(
+      metrics,
+      native() !== null,
+      process.env.CI === 'true',
+      sc.machines.some((m) => m.kind === 'uefi-pxe'),
+    ),
+  );
   checks.push(checkDhcpWarmUp(readFileSync(ks.cfg.logFile, 'utf8')));
   return checks;
 }
@@ -236,7 +290,14 @@ async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string
  * Install boot (until the stand-in powers off), then the second boot (until local boot); for a
  * reimage machine then `kickstand host reimage`, a reinstall boot and a last local boot.
  */
-async function installFlow(m: MachineDef, vm: LabVm, r: MachineRecord, boot: (n: string) => void, view: LiveView, reimage: (n: string) => Promise<string>): Promise<void> {
+async function installFlow(
+  m: MachineDef,
+  vm: LabVm,
+  r: MachineRecord,
+  boot: (n: string) => void,
+  view: LiveView,
+  reimage: (n: string) => Promise<string>,
+): Promise<void> {
   r.installExit = await installThenLocal(m, vm, boot, view, 'install', (line) => (r.localBootLine = line));
   if (!m.reimage || r.localBootLine === undefined) return;
   await vm.waitExit(10_000);
@@ -245,7 +306,14 @@ async function installFlow(m: MachineDef, vm: LabVm, r: MachineRecord, boot: (n:
 }
 
 /** One boot that must install and power off, then one that must boot local (the line it printed). */
-async function installThenLocal(m: MachineDef, vm: LabVm, boot: (n: string) => void, view: LiveView, what: string, local: (line: string | undefined) => void): Promise<number | null | 'timeout'> {
+async function installThenLocal(
+  m: MachineDef,
+  vm: LabVm,
+  boot: (n: string) => void,
+  view: LiveView,
+  what: string,
+  local: (line: string | undefined) => void,
+): Promise<number | null | 'timeout'> {
   boot(m.name);
   const exit = await vm.waitExit(LIMITS.installBootMs);
   if (exit === 'timeout') {
@@ -253,7 +321,13 @@ async function installThenLocal(m: MachineDef, vm: LabVm, boot: (n: string) => v
     vm.kill();
     return exit;
   }
-  view.add(m.name, 'powered off', `QEMU exited (${exit}) after the ${what}; booting it again: must boot local disk, not reinstall`, 'lab', exit !== 0);
+  view.add(
+    m.name,
+    'powered off',
+    `QEMU exited (${exit}) after the ${what}; booting it again: must boot local disk, not reinstall`,
+    'lab',
+    exit !== 0,
+  );
   boot(m.name);
   local(await vm.waitLine(LOCAL_BOOT, LIMITS.localBootMs));
   await delay(1000);
@@ -271,7 +345,13 @@ async function strayFlow(m: MachineDef, vm: LabVm, boot: (n: string) => void, vi
   vm.kill();
 }
 
-function printSummary(o: LabOptions, checks: Check[], records: Map<string, MachineRecord>, view: LiveView, wall: number): void {
+function printSummary(
+  o: LabOptions,
+  checks: Check[],
+  records: Map<string, MachineRecord>,
+  view: LiveView,
+  wall: number,
+): void {
   const rows: string[][] = [];
   for (const [name, r] of records) {
     const mine = checks.filter((c) => c.machine === name);
@@ -289,22 +369,54 @@ function printSummary(o: LabOptions, checks: Check[], records: Map<string, Machi
       first('installed'),
       first('local boot'),
       r.host?.state ?? (r.def.registered ? '?' : 'discovered'),
-      mine.every((c) => c.ok) ? 'PASS' : `FAIL (${mine.filter((c) => !c.ok).map((c) => c.step).join(', ')})`,
+      mine.every((c) => c.ok)
+        ? 'PASS'
+        : `FAIL (${mine
+            .filter((c) => !c.ok)
+            .map((c) => c.step)
+            .join(', ')})`,
     ]);
   }
-  o.out(table(['machine', 'firmware', 'registered', 'DHCP', 'kernel', 'kickstart', 'installed', 'local boot', 'final state', 'result'], rows));
+  o.out(
+    table(
+      [
+        'machine',
+        'firmware',
+        'registered',
+        'DHCP',
+        'kernel',
+        'kickstart',
+        'installed',
+        'local boot',
+        'final state',
+        'result',
+      ],
+      rows,
+    ),
+  );
   o.out('');
-  o.out(table(['machine', 'check', 'ok', 'evidence'], checks.map((c) => [c.machine, c.step, c.ok ? 'ok' : 'FAIL', c.detail.slice(0, 100)])));
+  o.out(
+    table(
+      ['machine', 'check', 'ok', 'evidence'],
+      checks.map((c) => [c.machine, c.step, c.ok ? 'ok' : 'FAIL', c.detail.slice(0, 100)]),
+    ),
+  );
   o.out('');
   const ok = checks.every((c) => c.ok);
-  o.out(view.paint(ok ? '\x1b[32;1m' : '\x1b[31;1m', `lab ${ok ? 'PASSED' : 'FAILED'}: ${checks.filter((c) => c.ok).length}/${checks.length} checks, wall time ${wall.toFixed(0)} s`));
+  o.out(
+    view.paint(
+      ok ? '\x1b[32;1m' : '\x1b[31;1m',
+      `lab ${ok ? 'PASSED' : 'FAILED'}: ${checks.filter((c) => c.ok).length}/${checks.length} checks, wall time ${wall.toFixed(0)} s`,
+    ),
+  );
 }
 
 function printFailure(o: LabOptions, checks: Check[], records: Map<string, MachineRecord>, ks: LabKickstand): void {
   for (const name of new Set(checks.filter((c) => !c.ok).map((c) => c.machine))) {
     const r = records.get(name)!;
     o.out(`\n--- ${name}: Kickstand timeline (API) ---`);
-    for (const e of ks.events.filter((e) => e.mac === r.def.mac || e.host === name)) o.out(`  #${e.id} ${e.ts} ${e.kind} ${e.message} ${JSON.stringify(e.data)}`);
+    for (const e of ks.events.filter((e) => e.mac === r.def.mac || e.host === name))
+      o.out(`  #${e.id} ${e.ts} ${e.kind} ${e.message} ${JSON.stringify(e.data)}`);
     o.out(`--- ${name}: serial console, last 40 lines ---`);
     for (const l of r.console.slice(-40)) o.out(`  | ${l}`);
   }

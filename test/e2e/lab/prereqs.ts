@@ -16,9 +16,21 @@ export interface Need {
 
 export const NEEDS: Need[] = [
   { pkg: 'qemu-system-x86', anyOf: ['qemu-system-x86_64'], why: 'runs the lab machines' },
-  { pkg: 'ipxe-qemu', anyOf: ['/usr/lib/ipxe/qemu/efi-e1000.rom'], why: 'iPXE option ROMs (BIOS and EFI) for the NICs' },
-  { pkg: 'ipxe', anyOf: ['/usr/lib/ipxe/undionly.kpxe'], why: 'iPXE loaders Kickstand serves over TFTP (undionly.kpxe, snponly.efi)' },
-  { pkg: 'ovmf', anyOf: ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_CODE.fd'], why: 'UEFI firmware for the UEFI machines' },
+  {
+    pkg: 'ipxe-qemu',
+    anyOf: ['/usr/lib/ipxe/qemu/efi-e1000.rom'],
+    why: 'iPXE option ROMs (BIOS and EFI) for the NICs',
+  },
+  {
+    pkg: 'ipxe',
+    anyOf: ['/usr/lib/ipxe/undionly.kpxe'],
+    why: 'iPXE loaders Kickstand serves over TFTP (undionly.kpxe, snponly.efi)',
+  },
+  {
+    pkg: 'ovmf',
+    anyOf: ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_CODE.fd'],
+    why: 'UEFI firmware for the UEFI machines',
+  },
   { pkg: 'busybox-static', anyOf: ['/bin/busybox'], why: 'userland of the installer stand-in initrd' },
   { pkg: 'curl', anyOf: ['curl'], why: 'HTTP client of the installer stand-in' },
   { pkg: 'openssh-client', anyOf: ['ssh-keygen'], why: 'SSH host key the stand-in reports in %post' },
@@ -67,7 +79,10 @@ export function missingPackages(): string[] {
 export function ensurePrereqs(say: (s: string) => void, install: boolean): void {
   const missing = missingPackages();
   if (missing.length === 0) return;
-  if (!install) throw new Error(`the lab needs these Debian packages: ${missing.join(' ')} (apt-get install -y --no-install-recommends ${missing.join(' ')})`);
+  if (!install)
+    throw new Error(
+      `the lab needs these Debian packages: ${missing.join(' ')} (apt-get install -y --no-install-recommends ${missing.join(' ')})`,
+    );
   say(`installing what the lab needs from Debian: ${missing.join(', ')}`);
   for (const n of NEEDS.filter((x) => missing.includes(x.pkg))) say(`  ${n.pkg}: ${n.why}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

@@ -42,7 +42,10 @@ export function ovmfFiles(): { code: string; vars: string } | undefined {
 /* eslint-disable no-control-regex -- terminal escapes are control characters */
 /** Strip terminal escapes (iPXE colours, OVMF cursor moves) so console lines are greppable. */
 export function plainConsole(s: string): string {
-  return s.replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Z0-9]/g, '').replace(/[\r\x00-\x08\x0b-\x1f]/g, '');
+  return s
+    .replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '')
+    .replace(/\x1b[()][A-Z0-9]/g, '')
+    .replace(/[\r\x00-\x08\x0b-\x1f]/g, '');
 }
 /* eslint-enable no-control-regex */
 
@@ -67,7 +70,16 @@ export class LabVm extends EventEmitter {
   qemuArgs(): string[] {
     const { kind, mac, tap } = this.spec;
     const nic = kind === 'uefi-pxe' ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=` : `e1000,netdev=n0,mac=${mac}`;
-    const args = ['-name', this.spec.name, '-machine', `${kind === 'bios' ? 'pc' : 'q35'},accel=${this.accel}`, '-m', '512', '-smp', '1'];
+    const args = [
+      '-name',
+      this.spec.name,
+      '-machine',
+      `${kind === 'bios' ? 'pc' : 'q35'},accel=${this.accel}`,
+      '-m',
+      '512',
+      '-smp',
+      '1',
+    ];
     // -nodefaults: no VGA, CD-ROM or floppy to emulate or try to boot; -nographic still gives
     // SeaBIOS its serial console (and through it the iPXE ROM's output).
     args.push('-nodefaults', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-no-reboot', '-boot', 'n');
@@ -77,7 +89,12 @@ export class LabVm extends EventEmitter {
       if (!fw) throw new Error('OVMF firmware not found (apt-get install ovmf)');
       // OVMF keeps its boot options in the vars store: one copy per VM, kept across its boots.
       if (!existsSync(this.varsFile)) copyFileSync(fw.vars, this.varsFile);
-      args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${this.varsFile}`);
+      args.push(
+        '-drive',
+        `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`,
+        '-drive',
+        `if=pflash,format=raw,unit=1,file=${this.varsFile}`,
+      );
     }
     return args;
   }
@@ -88,7 +105,9 @@ export class LabVm extends EventEmitter {
     this.boots += 1;
     this.log = createWriteStream(join(this.workDir, `${this.spec.name}-boot${this.boots}.serial.log`));
     this.lines.push(`----- ${this.spec.name}: power on (boot ${this.boots}) -----`);
-    const proc = spawn('ip', ['netns', 'exec', this.ns, 'qemu-system-x86_64', ...this.qemuArgs()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('ip', ['netns', 'exec', this.ns, 'qemu-system-x86_64', ...this.qemuArgs()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = proc;
     let buf = '';
     const onData = (chunk: Buffer): void => {
