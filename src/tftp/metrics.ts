@@ -10,6 +10,7 @@ export interface TftpMetrics {
   completed: Counter<string>;
   failed: Counter<'reason'>;
   refused: Counter<'reason'>;
+  deferred: Counter<string>;
   malformed: Counter<'reason'>;
   bytes: Counter<string>;
   retransmits: Counter<string>;
@@ -41,6 +42,11 @@ export function createTftpMetrics(registry: Registry): TftpMetrics {
       name: 'kickstand_tftp_requests_refused_total',
       help: 'TFTP requests answered with an ERROR instead of a transfer, by reason',
       labelNames: ['reason'],
+      registers,
+    }),
+    deferred: new Counter({
+      name: 'kickstand_tftp_requests_deferred_total',
+      help: 'TFTP read requests left unanswered at tftp.maxSessions (the client retransmits; served once a transfer ends)',
       registers,
     }),
     malformed: new Counter({

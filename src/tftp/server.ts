@@ -13,8 +13,12 @@
  * ```
  * `handler(path, client)` returns `{size, buffer}` or `{size, stream}` (see ./types) and throws
  * KickstandError PATH_REFUSED (→ ERROR 2) or NOT_FOUND (→ ERROR 1). WRQ is always refused.
- * Limits: `maxSessions` global and `maxSessionsPerClient` per client address; the request over a
- * cap gets ERROR 0 "server busy" (dnsmasq `--tftp-max` behaviour, reliability T10).
+ * Limits (reliability T10): at `maxSessions` transfers a new read request is left unanswered and
+ * counted as deferred: the client retransmits its RRQ (RFC 1350 §2: on timeout it resends) and is
+ * served once a transfer ends. A PXE ROM told "busy" gives up and boots the next device instead,
+ * so in a boot storm an ERROR turns a wait into a failed boot (bench/RESULTS.md, boot storm). Over
+ * `maxSessionsPerClient` (one address opening many transfers at once) the answer is ERROR 0
+ * "server busy".
  *
  * Data phase: a plain file in octet mode runs on a native thread with its own socket
  * (./native-session, native/tftp.c) when the daemon passes the addon's data phase (`dataPhase`)
@@ -180,7 +184,7 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
       m.malformed.inc({ reason: 'duplicate_request' }); // the RRQ was retransmitted: the session answers
       return;
     }
-    if (sessions.size >= config.maxSessions || (perClient.get(r.address) ?? 0) >= config.maxSessionsPerClient) {
+    if ((perClient.get(r.address) ?? 0) >= config.maxSessionsPerClient) {
       return refuse(
         sock,
         client,
@@ -189,6 +193,10 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
         'busy',
         'server busy: too many transfers, try again later',
       );
+    }
+    if (sessions.size >= config.maxSessions) {
+      m.deferred.inc();
+      return;
     }
     sessions.set(key, null);
     perClient.set(r.address, (perClient.get(r.address) ?? 0) + 1);

@@ -345,19 +345,27 @@ test('refusals: WRQ (ERROR 2, nothing written), missing file (1), bad mode (4), 
   }
 });
 
-test('limits: global and per-client caps refuse the request over the cap with ERROR 0', async () => {
-  const r = await rig({ f: randomBytes(600) }, { maxSessions: 3, maxSessionsPerClient: 2, timeoutMs: 2000 });
+test('limits: over the per-client cap ERROR 0 busy; at the global cap no answer (deferred), and the retried RRQ is served once a transfer ends', async () => {
+  const file = randomBytes(600);
+  const r = await rig({ f: file }, { maxSessions: 3, maxSessionsPerClient: 2, timeoutMs: 200, retries: 1 });
   try {
-    // silent clients hold their sessions open
+    // silent clients hold their sessions open (until their own timeout: 200 ms x 2 tries)
     const held = [r.client(), r.client(), r.client('198.18.0.51')];
     for (const c of held) c.send(encodeRequest('RRQ', 'f', 'octet'), 69, SERVER);
     await new Promise((res) => setTimeout(res, 30));
     const perClient = await r.get('f', {}, CLIENT);
     assert.equal(perClient.error?.code, 0);
     assert.match(perClient.error.message, /busy/);
-    const global = await r.get('f', {}, '198.18.0.52');
-    assert.match(global.error?.message ?? '', /busy/);
-    assert.equal(await r.metric('kickstand_tftp_requests_refused_total', 'busy'), 2);
+    assert.equal(await r.metric('kickstand_tftp_requests_refused_total', 'busy'), 1);
+    // At the global cap a PXE ROM must not be told "busy" (it would boot the next device): silence.
+    const global = await r.get('f', { timeoutMs: 150 }, '198.18.0.52');
+    assert.equal(global.error, null, 'no ERROR at the global cap');
+    assert.equal(global.timedOut, true);
+    assert.equal(await r.metric('kickstand_tftp_requests_deferred_total'), 1);
+    await r.idle(); // the held transfers time out and free their slots
+    const retried = await r.get('f', {}, '198.18.0.52');
+    assert.equal(retried.error, null);
+    assert.equal(sha(retried.data), sha(file));
     for (const c of held) c.close();
   } finally {
     await r.stop();
