@@ -73,7 +73,7 @@ const host: Host = {
 const TOKEN = 'T0k3n_fixture-0123456789abcdefghijklmnopqrs';
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl kickstand-bootstrap';
 
-async function measure(name: string, fn: () => unknown | Promise<unknown>): Promise<number> {
+async function measure(name: string, fn: () => unknown): Promise<number> {
   for (let i = 0; i < 500; i++) await fn(); // warm-up (JIT, template compile)
   let n = 0;
   const t0 = process.hrtime.bigint();

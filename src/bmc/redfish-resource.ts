@@ -79,7 +79,7 @@ export function resetAction(system: Json, systemPath: string): ResetAction {
 
 /** `Parameters[Name=ResetType].AllowableValues` of an ActionInfo resource. */
 export function actionInfoAllowed(body: unknown, parameter: string): string[] | undefined {
-  const params = isObject(body) && Array.isArray(body.Parameters) ? body.Parameters : [];
+  const params: unknown[] = isObject(body) && Array.isArray(body.Parameters) ? body.Parameters : [];
   const p = params.find((x) => isObject(x) && x.Name === parameter);
   return isObject(p) ? stringArray(p.AllowableValues) : undefined;
 }

@@ -7,7 +7,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { utils } from 'ssh2';
+import { utils, type ParsedKey } from 'ssh2';
 import { ErrorCode, KickstandError } from '../errors';
 
 export const KEY_FILE = 'bootstrap_ed25519';
@@ -44,7 +44,8 @@ export function ensureBootstrapKey(stateDir: string): BootstrapKeyPair {
 export function generateEd25519(): { private: string; public: string } {
   for (let i = 0; i < 20; i++) {
     const kp = utils.generateKeyPairSync('ed25519', { comment: 'kickstand-bootstrap' });
-    const parsed = utils.parseKey(kp.private);
+    // ssh2's typings say one key, but an OpenSSH private key file parses to an array of keys.
+    const parsed = utils.parseKey(kp.private) as ParsedKey | ParsedKey[] | Error;
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     if (key && !(key instanceof Error) && key.getPublicSSH().length === 51) return kp;
   }
@@ -62,7 +63,7 @@ export function loadBootstrapKey(stateDir: string): BootstrapKeyPair {
       fix: 'start the daemon once (it generates the key), or check the state directory permissions',
     });
   }
-  const parsed = utils.parseKey(privateKey);
+  const parsed = utils.parseKey(privateKey) as ParsedKey | ParsedKey[] | Error;
   if (parsed instanceof Error) {
     throw new KickstandError(ErrorCode.BOOTSTRAP_FAILED, `the bootstrap key ${path} is not a valid OpenSSH key`, {
       fix: `move ${path} away; a new key is generated at the next start (re-authorize it on the nodes)`,

@@ -133,13 +133,8 @@ export class SshSession {
   }
 
   /** Connects, verifies the host key against the pins, authenticates with the bootstrap key. */
-  static open(target: SshTarget, opts: SshOptions): Promise<SshSession> {
-    let pins: PinnedKey[];
-    try {
-      pins = pinnedKeys(target.name, opts.hostKeys);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  static async open(target: SshTarget, opts: SshOptions): Promise<SshSession> {
+    const pins = pinnedKeys(target.name, opts.hostKeys);
     const client = new Client();
     let presented: { type: string; fp: string } | undefined;
     const cfg: ConnectConfig = {

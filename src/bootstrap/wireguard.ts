@@ -92,7 +92,7 @@ fi
 # wg(8) syncconf form: the wg-quick file minus wg-quick keys, plus the private key (read on the
 # node, 0600, deleted right after), since syncconf would otherwise clear the interface's key.
 { echo '[Interface]'; echo "PrivateKey = $(cat "$dir/$ifc.key")"
-  grep -v -E '^[[:space:]]*(\[Interface\]|Address|PostUp|PostDown|PreUp|PreDown|DNS|MTU|Table|SaveConfig)[[:space:]]*=?' "$dir/$ifc.conf"
+  grep -v -E '^[[:space:]]*(\\[Interface\\]|Address|PostUp|PostDown|PreUp|PreDown|DNS|MTU|Table|SaveConfig)[[:space:]]*=?' "$dir/$ifc.conf"
 } > "$dir/.$ifc.setconf"
 # What syncconf may change, minus the peers' endpoints (WireGuard roams them) and counters;
 # sorted, since wireguard-go lists peers in no fixed order.

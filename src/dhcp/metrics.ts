@@ -18,14 +18,13 @@ export class LabelledCount {
     help: string,
     private readonly label: string,
   ) {
-    const self = this;
     this.counter = new Counter({
       name,
       help,
       labelNames: [label],
       registers: [reg],
-      collect() {
-        self.report();
+      collect: () => {
+        this.report();
       },
     });
   }

@@ -85,7 +85,7 @@ export function validateVars(vars: unknown, field = 'vars'): Record<string, stri
   if (typeof vars !== 'object' || Array.isArray(vars)) {
     throw invalid(ErrorCode.INVALID_VAR, field, 'vars must be an object of strings', 'pass e.g. {"timezone":"UTC"}');
   }
-  const out: Record<string, string> = Object.create(null);
+  const out = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(vars as Record<string, unknown>)) {
     if (!VAR_KEY.test(k) || RESERVED_KEYS.has(k)) {
       throw invalid(

@@ -6,7 +6,7 @@
  * checks the wire blob and that its embedded type matches) and normalised to
  * `TYPE BASE64 [COMMENT]` with a printable, bounded comment (reliability I04).
  */
-import { utils } from 'ssh2';
+import { utils, type ParsedKey as Ssh2Key } from 'ssh2';
 import { ErrorCode, KickstandError } from '../errors';
 
 export const KEY_TYPES: ReadonlySet<string> = new Set([
@@ -42,7 +42,8 @@ function parseUncached(line: string): ParsedKey {
   const [, type, b64, comment] = m as unknown as [string, string, string, string | undefined];
   if (!KEY_TYPES.has(type)) return { ok: false, reason: `key type ${type.slice(0, 40)} is not accepted` };
   if (b64.length > 2048) return { ok: false, reason: 'key blob too long' };
-  const parsed = utils.parseKey(`${type} ${b64}`);
+  // ssh2's typings say one key; its parsers may also return an array of keys.
+  const parsed = utils.parseKey(`${type} ${b64}`) as Ssh2Key | Ssh2Key[] | Error;
   if (parsed instanceof Error) return { ok: false, reason: `${type} key does not decode (${parsed.message})` };
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key.type !== type)

@@ -174,7 +174,7 @@ function listFiles(dir: string): FileInfo[] {
       if (kind === 'snippet' && (e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw new KickstandError(
         ErrorCode.TEMPLATE_INVALID,
-        `cannot read the kickstart directory ${d}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+        `cannot read the kickstart directory ${d}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
         { field: 'kickstartsDir', fix: 'set kickstartsDir to the folder holding *.ks.hbs' },
       );
     }

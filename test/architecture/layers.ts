@@ -120,8 +120,11 @@ function walk(dir: string): string[] {
   return out;
 }
 
-/** Resolves a relative specifier as Node16 resolution does for our sources (.ts, then index.ts). */
-function resolve(srcDir: string, fromAbs: string, spec: string): string | 'outside' | null {
+/**
+ * Resolves a relative specifier as Node16 resolution does for our sources (.ts, then index.ts):
+ * the path below srcDir, 'outside' for a file outside it, null if nothing matches.
+ */
+function resolve(srcDir: string, fromAbs: string, spec: string): string | null {
   const base = join(dirname(fromAbs), spec);
   for (const c of [base + '.ts', join(base, 'index.ts'), base.replace(/\.js$/, '.ts'), base]) {
     if (existsSync(c) && statSync(c).isFile()) {

@@ -28,6 +28,7 @@ const http = { publicUrl: 'http://198.18.48.1:8080' };
 /** Records every destination passed to dgram send while `fn` runs. */
 async function destinations<T>(fn: () => Promise<T>): Promise<{ result: T; to: string[] }> {
   const to: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- restored below; only ever called with .apply(this)
   const orig = Socket.prototype.send;
   Socket.prototype.send = function (this: Socket, ...args: unknown[]) {
     // send(msg, [offset, length,] port, address, cb): the address is the last string argument

@@ -125,6 +125,7 @@ export class DaemonProcess {
     return runCli(['--server', this.url, '--state-dir', this.stateDir, ...args]);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any API reply; tests assert on its fields
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
     const res = await fetch(`${this.url}/api/v1${path}`, {
       method,

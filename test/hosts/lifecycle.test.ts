@@ -135,24 +135,33 @@ describe('lifecycle: reimage and rolling rebuild', () => {
     assert.equal((await api('POST', '/hosts/r1/power', { action: 'explode' })).body.field, 'action');
   });
 
-  /** Plays installer + bootstrapper for every host that gets armed, ending in `outcome(name)`. */
+  /**
+   * Plays installer + bootstrapper for every host that gets armed, ending in `outcome(name)`.
+   * The returned stop function throws the first error the pilot met.
+   */
   const autopilot = (outcome: (name: string) => 'ready' | 'failed') => {
     const seen = new Set<string>();
-    const timer = setInterval(async () => {
+    const errors: unknown[] = [];
+    const play = async (name: string) => {
+      if (outcome(name) === 'failed') {
+        await daemon.registry.transition(name, 'installing', 'test: %pre');
+        await daemon.registry.transition(name, 'failed', 'test: install failed');
+      } else {
+        await advance(name, 'ready');
+      }
+    };
+    const scan = async () => {
       for (const h of await daemon.registry.list()) {
         if (h.state !== 'armed' || seen.has(h.name) || !h.name.startsWith('w')) continue;
         seen.add(h.name);
-        setTimeout(async () => {
-          if (outcome(h.name) === 'failed') {
-            await daemon.registry.transition(h.name, 'installing', 'test: %pre');
-            await daemon.registry.transition(h.name, 'failed', 'test: install failed');
-          } else {
-            await advance(h.name, 'ready');
-          }
-        }, 50);
+        setTimeout(() => void play(h.name).catch((e: unknown) => errors.push(e)), 50);
       }
-    }, 50);
-    return () => clearInterval(timer);
+    };
+    const timer = setInterval(() => void scan().catch((e: unknown) => errors.push(e)), 50);
+    return () => {
+      clearInterval(timer);
+      if (errors.length > 0) throw errors[0];
+    };
   };
 
   const waitRollout = async (id: string) => {

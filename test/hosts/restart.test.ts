@@ -61,7 +61,10 @@ describe('install flow across daemon restarts', () => {
   it('SIGHUP applies new profiles and keeps socket-bound keys until restart', async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     if (!d.child || d.child.exitCode !== null) await d.start();
-    const cfg = parse(readFileSync(d.configFile, 'utf8')) as Record<string, any>;
+    const cfg = parse(readFileSync(d.configFile, 'utf8')) as {
+      profiles: Record<string, object>;
+      network: { leaseTime: number };
+    };
     cfg.profiles.alma9 = { ...cfg.profiles.rocky9 };
     cfg.network.leaseTime = 7200;
     writeFileSync(d.configFile, stringify(cfg));

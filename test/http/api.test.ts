@@ -11,10 +11,17 @@ interface RouteRef {
   path: string;
 }
 
+/** The parts of an Express (router 2.x) layer the walk reads. */
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+  rawPath?: string;
+}
+
 /** Every route reachable under /api/v1, read from the app's router table (not a list we keep). */
 export function apiRoutes(app: Express): RouteRef[] {
   const out: RouteRef[] = [];
-  const walk = (stack: any[], prefix: string): void => {
+  const walk = (stack: Layer[], prefix: string): void => {
     for (const layer of stack) {
       if (layer.route) {
         for (const m of Object.keys(layer.route.methods))
@@ -25,7 +32,7 @@ export function apiRoutes(app: Express): RouteRef[] {
       }
     }
   };
-  const root = (app as any).router.stack as any[];
+  const root = (app as unknown as { router: { stack: Layer[] } }).router.stack;
   for (const layer of root) if (layer.handle?.stack && layer.rawPath === '/api/v1') walk(layer.handle.stack, '/api/v1');
   return out;
 }

@@ -42,6 +42,7 @@ describe('host render (dry run)', () => {
     const res = await fetch(`${h.base}/api/v1${path}`, {
       headers: auth ? { authorization: `Bearer ${API_TOKEN}` } : {},
     });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a RenderReply or an error body; tests assert on it
     return { status: res.status, json: (await res.json()) as any };
   };
 

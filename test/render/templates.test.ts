@@ -22,7 +22,7 @@ function errorOf(fn: () => unknown): { code: string; message: string; fix?: stri
   try {
     fn();
   } catch (e) {
-    assert.ok(isKickstandError(e), `expected a KickstandError, got ${e}`);
+    assert.ok(isKickstandError(e), `expected a KickstandError, got ${String(e)}`);
     return { code: e.code, message: e.message, fix: e.fix };
   }
   assert.fail('expected an error');
@@ -32,7 +32,7 @@ async function errorOfAsync(p: Promise<unknown>): Promise<{ code: string; messag
   try {
     await p;
   } catch (e) {
-    assert.ok(isKickstandError(e), `expected a KickstandError, got ${e}`);
+    assert.ok(isKickstandError(e), `expected a KickstandError, got ${String(e)}`);
     return { code: e.code, message: e.message, fix: e.fix };
   }
   assert.fail('expected an error');

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,7 +88,7 @@ describe('sqlite specifics', () => {
   describe('WAL fsync pacing (group-commit.ts)', () => {
     type Fsync = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void;
     // group-commit.ts calls fs.fdatasync through the module object, so the test can watch it.
-    const fsm = require('node:fs') as { fdatasync: Fsync };
+    const fsm = fs as { fdatasync: Fsync };
 
     /** Opens a file store plus a read-only connection that sees committed rows only. */
     function open(opts: { syncIntervalMs?: number; maxBatch?: number }) {

@@ -6,6 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { tftpSchema, type TftpConfig } from '../../src/config/sections/tftp';
@@ -429,10 +433,6 @@ test('a client ERROR ends the transfer; stop() aborts live sessions', async () =
 });
 
 test('file content (FileHandle, readv into the packet ring): sizes 0, exact multiple, odd; truncation fails', async () => {
-  const { mkdtempSync, writeFileSync, truncateSync, rmSync } = await import('node:fs');
-  const { open } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'ks-tftp-fh-'));
   const files: Record<string, Buffer> = {
     empty: Buffer.alloc(0),

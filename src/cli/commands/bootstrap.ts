@@ -80,8 +80,7 @@ export function registerBootstrap(program: Command): void {
     .option('--parallel <n>', 'nodes at once (default: all)')
     .action(async (f: Flags) => {
       // Loaded on use: ssh2 and the runner are not needed by the other commands (start-up time).
-      const { workloadMain } =
-        require('../../bootstrap/workload-main') as typeof import('../../bootstrap/workload-main');
+      const { workloadMain } = await import('../../bootstrap/workload-main.js');
       const code = await workloadMain(['--inventory', f.inventory!, ...(f.parallel ? ['--parallel', f.parallel] : [])]);
       if (code !== 0) process.exitCode = code;
     });

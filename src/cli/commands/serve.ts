@@ -22,7 +22,7 @@ export function registerServe(program: Command): void {
       const config = loadConfig({ file, overrides });
       process.umask(0o077); // database, keys and tokens: owner only
       // Loaded on use, so client commands start without express, SQLite, ssh2 (start-up time).
-      const { buildDaemon } = require('../../daemon') as typeof import('../../daemon');
+      const { buildDaemon } = await import('../../daemon/index.js');
       const daemon = buildDaemon(config);
       const log = daemon.log;
       await daemon.start();

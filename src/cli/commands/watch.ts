@@ -25,7 +25,7 @@ export async function follow(cmd: Command, host: string | undefined, f: WatchFla
   try {
     const tty = process.stdout.isTTY === true;
     let progressShown = false;
-    for await (const frame of client.stream<HostEvent | LiveProgress>(`/watch?${q}`, ctl.signal)) {
+    for await (const frame of client.stream<HostEvent | LiveProgress>(`/watch?${q.toString()}`, ctl.signal)) {
       if (f.json) {
         process.stdout.write(JSON.stringify(frame.data) + '\n');
         continue;

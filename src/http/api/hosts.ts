@@ -5,7 +5,7 @@
 import { Router } from 'express';
 import { ErrorCode, invalid } from '../../errors';
 import { importHosts } from '../../hosts/import';
-import type { HostRegistry } from '../../hosts/registry';
+import type { HostInput, HostRegistry } from '../../hosts/registry';
 import type { Store } from '../../store/store';
 import { eventQuery } from './events';
 
@@ -18,7 +18,7 @@ export function hostsRouter(deps: { registry: HostRegistry; store: Store }): Rou
   });
 
   r.post('/hosts', async (req, res) => {
-    const host = await registry.add(req.body ?? {});
+    const host = await registry.add((req.body ?? {}) as HostInput);
     res.status(201).location(`/api/v1/hosts/${host.name}`).json(host);
   });
 
@@ -35,7 +35,7 @@ export function hostsRouter(deps: { registry: HostRegistry; store: Store }): Rou
   });
 
   r.patch('/hosts/:name', async (req, res) => {
-    res.json(await registry.update(req.params.name, req.body ?? {}));
+    res.json(await registry.update(req.params.name, (req.body ?? {}) as HostInput));
   });
 
   r.delete('/hosts/:name', async (req, res) => {

@@ -39,11 +39,14 @@ const positiveInt = (v: unknown, field: string, dflt: number): number => {
   throw invalid(ErrorCode.INVALID_INPUT, field, `${field} must be a whole number ≥ 1`, `e.g. {"${field}": ${dflt}}`);
 };
 
+const isPowerAction = (v: unknown): v is PowerAction => POWER_ACTIONS.includes(v as PowerAction);
+
 export function lifecycleRouter(deps: LifecycleApiDeps): Router {
   const r = Router();
 
   r.post('/hosts/:name/reimage', async (req, res) => {
-    res.json(await deps.reimage(req.params.name, { powerCycle: flag(req.body?.powerCycle, 'powerCycle') }));
+    const body = (req.body ?? {}) as { powerCycle?: unknown };
+    res.json(await deps.reimage(req.params.name, { powerCycle: flag(body.powerCycle, 'powerCycle') }));
   });
 
   r.post('/rollouts', async (req, res) => {
@@ -108,8 +111,8 @@ export function lifecycleRouter(deps: LifecycleApiDeps): Router {
   r.post('/hosts/:name/power', async (req, res) => {
     const name = req.params.name;
     await deps.registry.require(name);
-    const action = (req.body ?? {}).action as unknown;
-    if (action !== 'status' && !POWER_ACTIONS.includes(action as PowerAction)) {
+    const action = ((req.body ?? {}) as { action?: unknown }).action;
+    if (action !== 'status' && !isPowerAction(action)) {
       throw invalid(
         ErrorCode.INVALID_INPUT,
         'action',
@@ -127,7 +130,7 @@ export function lifecycleRouter(deps: LifecycleApiDeps): Router {
       );
     const client = deps.bmcClient(cfg);
     if (action !== 'status') {
-      await client.power(action as PowerAction);
+      await client.power(action);
       await deps.store.events.append({ host: name, kind: 'bmc.command', message: `power ${action}` });
     }
     res.json({ status: await client.status() });

@@ -100,7 +100,7 @@ interface Ctx {
 export interface Assets {
   router: Router;
   /** Serves `urlPath` (the path below the mount point, e.g. `/vmlinuz?x=1`). Never throws. */
-  handle(req: IncomingMessage, res: ServerResponse, urlPath: string): void;
+  handle: (req: IncomingMessage, res: ServerResponse, urlPath: string) => void;
 }
 
 export function createAssetsRouter(deps: AssetsDeps): Router {

@@ -29,7 +29,7 @@ export function renderApiRouter(deps: BootDeps): Router {
   const r = Router();
 
   r.get('/hosts/:name/render', async (req, res) => {
-    const kind = String(req.query.kind ?? 'kickstart');
+    const kind = req.query.kind ?? 'kickstart';
     if (kind !== 'ipxe' && kind !== 'kickstart')
       throw invalid(
         ErrorCode.INVALID_INPUT,

@@ -14,7 +14,9 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
 /** int8 (bigint, bigserial) as JS numbers: our values (epoch ms, event ids) stay below 2^53. */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === 20
+      ? (v: string) => Number(v)
+      : (pg.types.getTypeParser(oid, format) as (v: string) => unknown)) as typeof pg.types.getTypeParser,
 };
 
 export function createPool(config: pg.PoolConfig): pg.Pool {
