@@ -77,9 +77,9 @@ function buildTree(treeDir: string): LabAssets['treeFiles'] {
 const NIC_MODULES = ['e1000', 'virtio_net', 'virtio_pci'];
 /**
  * The journey initrd also writes a disk: virtio-blk, ext4 (crc32c is only its soft dependency,
- * absent from modules.dep), FAT for the ESP (Debian's default codepage 437, iocharset utf8).
+ * absent from modules.dep), FAT for the ESP (the Debian kernel's default codepage 437 and iocharset ascii).
  */
-const DISK_MODULES = ['virtio_blk', 'crc32c_generic', 'ext4', 'vfat', 'nls_cp437', 'nls_utf8'];
+const DISK_MODULES = ['virtio_blk', 'crc32c_generic', 'ext4', 'vfat', 'nls_cp437', 'nls_ascii'];
 /** The host's tools the image-writing stand-in runs (GNU tar keeps numeric owners and modes). */
 export const DISK_TOOLS = ['sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'zstd', 'tar'];
 

@@ -60,7 +60,7 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
   let m: RegExpMatchArray | null;
   if ((m = line.match(/^standin: started/))) return { step: 'installer', detail: 'installer stand-in running (busybox + curl, not anaconda)' };
   if ((m = line.match(/^standin: running (%\w+)/))) return { step: 'kickstart', detail: `stand-in runs ${m[1]}` };
-  if ((m = line.match(/^standin: install tree: (.*)/))) return { step: 'install tree', detail: `Range downloads (resumed + split), sha256 ok: ${m[1]}` };
+  if ((m = line.match(/^standin: install tree: (.*)/))) return { step: 'install tree', detail: / once\b/.test(m[1]!) ? `image downloaded, sha256 ok: ${m[1]}` : `Range downloads (resumed + split), sha256 ok: ${m[1]}` };
   if ((m = line.match(/^standin: (partitioned: .*)/))) return { step: 'disk', detail: m[1]! };
   if ((m = line.match(/^standin: root filesystem extracted: (.*)/))) return { step: 'image', detail: `root filesystem written: ${m[1]}` };
   if ((m = line.match(/^standin: boot loader: (.*)/))) return { step: 'boot loader', detail: m[1]!.slice(0, 100) };

@@ -85,6 +85,12 @@ export class LabVm extends EventEmitter {
       // OVMF keeps its boot options in the vars store: one copy per VM, kept across its boots.
       if (!existsSync(this.varsFile)) copyFileSync(fw.vars, this.varsFile);
       args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${this.varsFile}`);
+      // With a disk behind the NIC, every network boot option the firmware has runs before
+      // the disk: OVMF tries PXEv4, PXEv6, HTTPv4 and HTTPv6, each timing out in about a
+      // minute when Kickstand offers no boot file. IPv6 network boot is switched off, as a
+      // machine's firmware setup would on an IPv4-only rack (OvmfPkg RUNTIME_CONFIG.md; the
+      // older OVMF reads only the IPv6PXESupport knob, the newer one IPv6Support as well).
+      if (disk) args.push('-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no', '-fw_cfg', 'name=opt/org.tianocore/IPv6Support,string=no');
     }
     return args;
   }
