@@ -60,7 +60,7 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
   let m: RegExpMatchArray | null;
   if ((m = line.match(/^standin: started/))) return { step: 'installer', detail: 'installer stand-in running (busybox + curl, not anaconda)' };
   if ((m = line.match(/^standin: running (%\w+)/))) return { step: 'kickstart', detail: `stand-in runs ${m[1]}` };
-  if ((m = line.match(/^standin: install tree: (.*)/))) return { step: 'install tree', detail: / once\b/.test(m[1]!) ? `image downloaded, sha256 ok: ${m[1]}` : `Range downloads (resumed + split), sha256 ok: ${m[1]}` };
+  if ((m = line.match(/^standin: install tree: (.*)/))) return { step: 'install tree', detail: / once\b/.test(m[1]!) ? `rootfs image: ${m[1]}` : `Range downloads (resumed + split), sha256 ok: ${m[1]}` };
   if ((m = line.match(/^standin: (partitioned: .*)/))) return { step: 'disk', detail: m[1]! };
   if ((m = line.match(/^standin: root filesystem extracted: (.*)/))) return { step: 'image', detail: `root filesystem written: ${m[1]}` };
   if ((m = line.match(/^standin: boot loader: (.*)/))) return { step: 'boot loader', detail: m[1]!.slice(0, 100) };
@@ -70,6 +70,7 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
   if ((m = line.match(/^standin: install complete/))) return { step: 'power off', detail: 'install done; the stand-in powers off (the "reboot")' };
   if (/^Nothing to boot/.test(line)) return { step: 'local boot', detail: 'iPXE: no boot file from Kickstand → back to the firmware, which boots the next device' };
   if (/^Kickstand: .*(booting the local disk|not registered)/.test(line)) return { step: 'local boot', detail: `iPXE script says: ${line.trim().slice(11, 100)}` };
+  if (/^BdsDxe: failed to load Boot\d+ "UEFI PXEv4/.test(line)) return { step: 'local boot', detail: "OVMF PXE: Kickstand's offers carry no boot file → the firmware moves on to its next boot option" };
   if (/No bootable device|BdsDxe: No bootable option/.test(line)) return { step: 'no disk', detail: `firmware found no bootable local disk: "${line.trim().slice(0, 60)}"` };
   if ((m = line.match(/^(http:\/\/\S+\/(\S*vmlinuz\S*))\.\.\. ok/))) return { step: 'kernel', detail: `iPXE loaded ${m[1]}` };
   if ((m = line.match(/^(http:\/\/\S+\/(\S*initrd\S*))\.\.\. ok/))) return { step: 'initrd', detail: `iPXE loaded ${m[1]} (installer stand-in)` };
