@@ -19,13 +19,18 @@ PACKAGES=(
   grub-pc-bin grub-efi-amd64-bin grub2-common
 )
 
-# Size: no docs or man pages (dpkg never unpacks them); locales and the kernel drivers a server
-# in this lab never loads (graphics, sound, media, wireless, infiniband, staging ...) are removed
-# in the customize hook, before depmod and the initramfs are made again.
+# Size: no docs (but their copyright files) or man pages (dpkg never unpacks them; the hook
+# removes those of the essential packages mmdebstrap unpacked itself); locales and the kernel
+# drivers the lab's machines never load (graphics, sound, media, wireless, infiniband, staging,
+# USB, SCSI host adapters, Ethernet other than Intel's e1000 family ...; virtio, e1000,
+# WireGuard, VXLAN, veth, netfilter and every filesystem stay) are removed in the customize
+# hook, before depmod and the initramfs are made again.
 DPKG_EXCLUDES=('/usr/share/doc/*' '/usr/share/man/*' '/usr/share/info/*' '/usr/share/lintian/*')
 PRUNE_MODULES="drivers/gpu drivers/media drivers/infiniband drivers/staging drivers/net/wireless drivers/bluetooth
   drivers/iio drivers/isdn drivers/comedi drivers/mtd drivers/nfc drivers/atm drivers/thunderbolt drivers/hwmon
-  drivers/input/touchscreen drivers/usb/gadget drivers/video sound net/bluetooth net/wireless net/mac80211"
+  drivers/input/touchscreen drivers/usb drivers/hid drivers/target drivers/mmc drivers/ufs drivers/message
+  drivers/net/can drivers/net/usb drivers/net/hamradio drivers/net/arcnet drivers/net/fddi drivers/video
+  sound net/bluetooth net/wireless net/mac80211"
 DPKGOPTS=()
 for p in "${DPKG_EXCLUDES[@]}"; do DPKGOPTS+=(--dpkgopt="path-exclude=$p"); done
 DPKGOPTS+=(--dpkgopt='path-include=/usr/share/doc/*/copyright')
@@ -68,9 +73,12 @@ GRUB_TERMINAL="serial console"
 GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
 GRUB_DISABLE_OS_PROBER=true
 EOF
-rm -rf "$1"/usr/share/locale/* "$1"/usr/share/man/* "$1"/usr/share/doc/*
+rm -rf "$1"/usr/share/locale/* "$1"/usr/share/man/* "$1"/usr/share/info/*
+find "$1/usr/share/doc" -type f ! -name copyright -delete
 for kdir in "$1"/lib/modules/*; do
   for d in '"${PRUNE_MODULES//$'\n'/ }"'; do rm -rf "$kdir/kernel/$d"; done
+  for v in "$kdir"/kernel/drivers/net/ethernet/*; do [ "${v##*/}" = intel ] || rm -rf "$v"; done
+  find "$kdir/kernel/drivers/scsi" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
   chroot "$1" depmod -a "${kdir##*/}"
 done
 chroot "$1" update-initramfs -u -k all
