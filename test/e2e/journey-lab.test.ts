@@ -12,8 +12,10 @@ labSuite(
   'journey',
   'journey lab: real firmware → Kickstand → a real Debian 12 on disk, booted and serving SSH',
   {
-    jbios: 'SeaBIOS + iPXE ROM: install onto a virtio disk (GPT, GRUB i386-pc) → second boot: local script → GRUB → Debian 12 up, DHCP from Kickstand, sshd serves the pinned key',
-    juefi: 'OVMF PXE → ipxe.efi: install onto a virtio disk (GPT, ESP, GRUB x86_64-efi removable path) → second boot: PXE declined → OVMF boots the disk → Debian 12 up, DHCP, sshd serves the pinned key',
+    jbios:
+      'SeaBIOS + iPXE ROM: install onto a virtio disk (GPT, GRUB i386-pc) → second boot: local script → GRUB → Debian 12 up, DHCP from Kickstand, sshd serves the pinned key',
+    juefi:
+      'OVMF PXE → ipxe.efi: install onto a virtio disk (GPT, ESP, GRUB x86_64-efi removable path) → second boot: PXE declined → OVMF boots the disk → Debian 12 up, DHCP, sshd serves the pinned key',
     lab: 'native fast paths served the firmware; DHCP warmed up before port 67 opened',
   },
   ['mmdebstrap', 'ssh-keyscan', ...DISK_TOOLS],

@@ -10,7 +10,8 @@ labSuite(
   'proxy',
   'proxy lab: real iPXE boots through Kickstand proxyDHCP beside dnsmasq',
   {
-    pbios: 'SeaBIOS + iPXE ROM: address from dnsmasq, boot from Kickstand proxy (67 + 4011) → installed; second boot local',
+    pbios:
+      'SeaBIOS + iPXE ROM: address from dnsmasq, boot from Kickstand proxy (67 + 4011) → installed; second boot local',
     puefi: 'OVMF + iPXE EFI ROM: the same as an EFI machine',
     lab: 'native fast paths served the firmware; DHCP warmed up before port 67 opened',
   },

@@ -63,7 +63,12 @@ function copyFirst(dest: string, candidates: string[]): void {
 function buildTree(treeDir: string): LabAssets['treeFiles'] {
   const files: LabAssets['treeFiles'] = [];
   for (const [rel, size] of TREE) {
-    const body = size === 0 ? Buffer.from(`<?xml version="1.0"?>\n<repomd><revision>${Date.now()}</revision><!-- Kickstand lab install tree (not a real repository) --></repomd>\n`) : randomBytes(size);
+    const body =
+      size === 0
+        ? Buffer.from(
+            `<?xml version="1.0"?>\n<repomd><revision>${Date.now()}</revision><!-- Kickstand lab install tree (not a real repository) --></repomd>\n`,
+          )
+        : randomBytes(size);
     const p = join(treeDir, rel);
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, body);
@@ -109,12 +114,24 @@ export function prepareAssets(workDir: string, kernelVersion: string, rootfs?: R
   for (const [name, from] of LOADERS) copyFirst(join(imagesDir, name), from);
   copyFileSync(`/boot/vmlinuz-${kernelVersion}`, join(imagesDir, 'lab', 'vmlinuz'));
   const initrd = join(imagesDir, 'lab', 'initrd.img');
-  execFileSync('bash', [join(LAB_DIR, 'build-installer-standin.sh'), initrd, kernelVersion, ...NIC_MODULES, ...(rootfs ? DISK_MODULES : [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120_000,
-    env: { ...process.env, STANDIN_TOOLS: rootfs ? DISK_TOOLS.join(' ') : '' },
-  });
-  const treeFiles = rootfs ? rootfsTree(join(imagesDir, 'lab', 'tree'), rootfs) : buildTree(join(imagesDir, 'lab', 'tree'));
+  execFileSync(
+    'bash',
+    [
+      join(LAB_DIR, 'build-installer-standin.sh'),
+      initrd,
+      kernelVersion,
+      ...NIC_MODULES,
+      ...(rootfs ? DISK_MODULES : []),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+      env: { ...process.env, STANDIN_TOOLS: rootfs ? DISK_TOOLS.join(' ') : '' },
+    },
+  );
+  const treeFiles = rootfs
+    ? rootfsTree(join(imagesDir, 'lab', 'tree'), rootfs)
+    : buildTree(join(imagesDir, 'lab', 'tree'));
   writeFileSync(join(kickstartsDir, 'lab.ks.hbs'), readFileSync(join(LAB_DIR, 'lab.ks.hbs')));
   return {
     imagesDir,

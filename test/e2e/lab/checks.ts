@@ -6,6 +6,7 @@
 import type { HostEvent } from '../../../src/model/event';
 import type { Host } from '../../../src/model/host';
 import type { MachineDef } from './machines';
+import { dataText } from './timeline';
 
 export interface Check {
   machine: string;
@@ -42,7 +43,7 @@ function kindIn(events: HostEvent[], kind: string | RegExp): HostEvent[] {
 }
 
 function assetPath(e: HostEvent): string {
-  return String(e.data.path ?? e.data.file ?? e.data.url ?? e.message);
+  return dataText(e.data.path ?? e.data.file ?? e.data.url ?? e.message);
 }
 
 function stateChanges(events: HostEvent[], to: string): HostEvent[] {
@@ -75,7 +76,11 @@ export function consoleHostKey(lines: string[]): string | undefined {
  * DHCP steps are Kickstand's proxy answers (`dhcp.proxy`); the address comes from the site's
  * DHCP server (checkSiteLease).
  */
-export function checkInstalled(r: MachineRecord, all: HostEvent[], dhcpMode: 'authoritative' | 'proxy' = 'authoritative'): Check[] {
+export function checkInstalled(
+  r: MachineRecord,
+  all: HostEvent[],
+  dhcpMode: 'authoritative' | 'proxy' = 'authoritative',
+): Check[] {
   const m = r.def;
   const c: Check[] = [];
   const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: m.name, step, ok, detail });
@@ -88,39 +93,108 @@ export function checkInstalled(r: MachineRecord, all: HostEvent[], dhcpMode: 'au
   const ack = kindIn(first, dhcpKind);
   add('DHCP', ack.length > 0, ack.length ? ack.map((e) => e.message).join(' | ') : `no ${dhcpKind} for this MAC`);
   const script = kindIn(first, 'http.ipxe');
-  add('iPXE script', script.length > 0, script.length ? script.map((e) => e.message).join(' | ') : 'no http.ipxe event');
+  add(
+    'iPXE script',
+    script.length > 0,
+    script.length ? script.map((e) => e.message).join(' | ') : 'no http.ipxe event',
+  );
   // Kernel and initrd: Kickstand's http.asset events, else iPXE's own "URL... ok" console line
   // for a URL of Kickstand's (no other server exists on the lab network).
   const assets = kindIn(first, 'http.asset').map(assetPath);
   const boot1 = bootLines(r.console, 1);
-  for (const [step, re] of [['kernel', /vmlinuz/], ['initrd', /initrd/]] as const) {
+  for (const [step, re] of [
+    ['kernel', /vmlinuz/],
+    ['initrd', /initrd/],
+  ] as const) {
     const ev = assets.find((p) => re.test(p));
     const seen = boot1.find((l) => re.test(l) && /^http:\/\/\S+\.\.\. ok/.test(l));
-    add(step, ev !== undefined || seen !== undefined, ev ? `http.asset ${ev}` : seen ? `iPXE console: ${seen} (no http.asset event on the timeline)` : `no ${step} download (http.asset events: ${assets.join(', ') || 'none'})`);
+    add(
+      step,
+      ev !== undefined || seen !== undefined,
+      ev
+        ? `http.asset ${ev}`
+        : seen
+          ? `iPXE console: ${seen} (no http.asset event on the timeline)`
+          : `no ${step} download (http.asset events: ${assets.join(', ') || 'none'})`,
+    );
   }
   const ks = kindIn(first, 'kickstart.fetched');
-  add('kickstart', ks.length === 1, ks.length === 1 ? ks[0]!.message : `kickstart.fetched ${ks.length} times (want exactly 1: one-time token)`);
-  add('%pre callback', stateChanges(first, 'installing').length > 0, stateChanges(first, 'installing')[0]?.message ?? 'no installing callback');
+  add(
+    'kickstart',
+    ks.length === 1,
+    ks.length === 1 ? ks[0]!.message : `kickstart.fetched ${ks.length} times (want exactly 1: one-time token)`,
+  );
+  add(
+    '%pre callback',
+    stateChanges(first, 'installing').length > 0,
+    stateChanges(first, 'installing')[0]?.message ?? 'no installing callback',
+  );
   const tree = r.console.find((l) => l.startsWith('standin: install tree:'));
   add('install tree', tree !== undefined, tree ?? 'stand-in did not verify the install tree');
-  add('%post callback', stateChanges(first, 'installed').length > 0, stateChanges(first, 'installed')[0]?.message ?? 'no installed callback');
+  add(
+    '%post callback',
+    stateChanges(first, 'installed').length > 0,
+    stateChanges(first, 'installed')[0]?.message ?? 'no installed callback',
+  );
   const key = consoleHostKey(r.console);
   const keys = r.host?.sshHostKeys ?? [];
-  add('SSH host key', key !== undefined && keys.some((k) => k.startsWith(key)), key ? (keys.some((k) => k.startsWith(key)) ? `${key.slice(0, 40)}… recorded` : `console key ${key.slice(0, 40)}… not in host.sshHostKeys [${keys.join(', ')}]`) : 'no ssh-ed25519 key on the console');
-  add('power off', r.installExit === 0, r.installExit === 0 ? 'stand-in powered the VM off' : `install boot ended with ${String(r.installExit)}`);
-  add('host installed', r.host?.state === 'installed' && r.host.netboot === false, `state=${r.host?.state ?? '?'} netboot=${String(r.host?.netboot)}`);
+  add(
+    'SSH host key',
+    key !== undefined && keys.some((k) => k.startsWith(key)),
+    key
+      ? keys.some((k) => k.startsWith(key))
+        ? `${key.slice(0, 40)}… recorded`
+        : `console key ${key.slice(0, 40)}… not in host.sshHostKeys [${keys.join(', ')}]`
+      : 'no ssh-ed25519 key on the console',
+  );
+  add(
+    'power off',
+    r.installExit === 0,
+    r.installExit === 0 ? 'stand-in powered the VM off' : `install boot ended with ${String(r.installExit)}`,
+  );
+  add(
+    'host installed',
+    r.host?.state === 'installed' && r.host.netboot === false,
+    `state=${r.host?.state ?? '?'} netboot=${String(r.host?.netboot)}`,
+  );
   // Second boot: DHCP answered, local disk, nothing of the installer fetched again.
   // A firmware PXE (no iPXE ROM) offered no boot file declines the offer: no ACK, only the OFFER.
   const answered = second.filter((e) => e.kind === dhcpKind || (!m.chain ? false : e.kind === 'dhcp.offer'));
-  add('2nd boot DHCP', answered.length > 0, answered[0]?.message ?? `no ${dhcpKind}${m.chain ? ' or dhcp.offer' : ''} in the second boot`);
+  add(
+    '2nd boot DHCP',
+    answered.length > 0,
+    answered[0]?.message ?? `no ${dhcpKind}${m.chain ? ' or dhcp.offer' : ''} in the second boot`,
+  );
   // Kickstand's own decision for the second boot: the local-boot script (iPXE is handed its
   // per-host script, which for a host no longer armed boots the disk), or DHCP without a boot
   // file (a firmware PXE ROM). Never a loader or an install script.
-  const local = second.filter((e) => ((e.kind === 'dhcp.ack' || e.kind === 'dhcp.offer') && e.data.boot === 'local') || (e.kind === 'http.ipxe' && e.data.script === 'local'));
-  const other = second.filter((e) => (e.kind === 'dhcp.ack' && (e.data.boot === 'loader' || e.data.boot === 'http-boot')) || (e.kind === 'http.ipxe' && e.data.script === 'install'));
-  add('local decision', local.length > 0 && other.length === 0, local.length ? `${local[0]!.kind}: ${local[0]!.message} (${JSON.stringify(local[0]!.data)})` : `no local decision in the second boot (${other.map((e) => `${e.kind} ${JSON.stringify(e.data)}`).join('; ') || 'no events'})`);
-  const again = second.filter((e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))));
-  add('no reinstall', again.length === 0 && stateChanges(second, 'installing').length === 0, again.length ? `second boot fetched: ${again.map((e) => e.kind + ' ' + e.message).join('; ')}` : 'no kernel/initrd/kickstart in the second boot');
+  const local = second.filter(
+    (e) =>
+      ((e.kind === 'dhcp.ack' || e.kind === 'dhcp.offer') && e.data.boot === 'local') ||
+      (e.kind === 'http.ipxe' && e.data.script === 'local'),
+  );
+  const other = second.filter(
+    (e) =>
+      (e.kind === 'dhcp.ack' && (e.data.boot === 'loader' || e.data.boot === 'http-boot')) ||
+      (e.kind === 'http.ipxe' && e.data.script === 'install'),
+  );
+  add(
+    'local decision',
+    local.length > 0 && other.length === 0,
+    local.length
+      ? `${local[0]!.kind}: ${local[0]!.message} (${JSON.stringify(local[0]!.data)})`
+      : `no local decision in the second boot (${other.map((e) => `${e.kind} ${JSON.stringify(e.data)}`).join('; ') || 'no events'})`,
+  );
+  const again = second.filter(
+    (e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))),
+  );
+  add(
+    'no reinstall',
+    again.length === 0 && stateChanges(second, 'installing').length === 0,
+    again.length
+      ? `second boot fetched: ${again.map((e) => e.kind + ' ' + e.message).join('; ')}`
+      : 'no kernel/initrd/kickstart in the second boot',
+  );
   add('local boot', r.localBootLine !== undefined, r.localBootLine ?? 'firmware did not move on to local boot');
   if (m.reimage) c.push(...checkReimage(r, ev));
   return c;
@@ -129,17 +203,36 @@ export function checkInstalled(r: MachineRecord, all: HostEvent[], dhcpMode: 'au
 /** `kickstand host reimage`: boot 3 reinstalls exactly once (new token), boot 4 boots local. */
 function checkReimage(r: MachineRecord, ev: HostEvent[]): Check[] {
   const c: Check[] = [];
-  const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: r.def.name, step, ok, detail });
+  const add = (step: string, ok: boolean, detail: string): void =>
+    void c.push({ machine: r.def.name, step, ok, detail });
   const boot3 = r.bootStartIds[2] ?? Number.MAX_SAFE_INTEGER;
   const boot4 = r.bootStartIds[3] ?? Number.MAX_SAFE_INTEGER;
-  const rearmed = ev.filter((e) => e.kind === 'host.state' && e.data.to === 'armed' && /reimage/.test(String(e.data.cause ?? e.message)));
-  add('reimage', rearmed.length === 1, rearmed[0]?.message ?? `not re-armed (kickstand host reimage said: ${r.reimageOutput ?? 'nothing'})`);
+  const rearmed = ev.filter(
+    (e) => e.kind === 'host.state' && e.data.to === 'armed' && /reimage/.test(dataText(e.data.cause ?? e.message)),
+  );
+  add(
+    'reimage',
+    rearmed.length === 1,
+    rearmed[0]?.message ?? `not re-armed (kickstand host reimage said: ${r.reimageOutput ?? 'nothing'})`,
+  );
   const third = ev.filter((e) => e.id >= boot3 && e.id < boot4);
   const ks = kindIn(third, 'kickstart.fetched');
-  add('reinstall once', ks.length === 1 && stateChanges(third, 'installed').length > 0 && r.reinstallExit === 0, `boot 3: kickstart fetched ${ks.length}×, ${stateChanges(third, 'installed').length ? 'installed again' : 'not installed'}, exit ${String(r.reinstallExit)}`);
+  add(
+    'reinstall once',
+    ks.length === 1 && stateChanges(third, 'installed').length > 0 && r.reinstallExit === 0,
+    `boot 3: kickstart fetched ${ks.length}×, ${stateChanges(third, 'installed').length ? 'installed again' : 'not installed'}, exit ${String(r.reinstallExit)}`,
+  );
   const fourth = ev.filter((e) => e.id >= boot4);
-  const again = fourth.filter((e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))));
-  add('local after reimage', again.length === 0 && r.finalLocalBootLine !== undefined, again.length ? `boot 4 fetched: ${again.map((e) => e.kind).join(', ')}` : r.finalLocalBootLine ?? 'no local boot in boot 4');
+  const again = fourth.filter(
+    (e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))),
+  );
+  add(
+    'local after reimage',
+    again.length === 0 && r.finalLocalBootLine !== undefined,
+    again.length
+      ? `boot 4 fetched: ${again.map((e) => e.kind).join(', ')}`
+      : (r.finalLocalBootLine ?? 'no local boot in boot 4'),
+  );
   return c;
 }
 
@@ -159,23 +252,59 @@ export function checkJourney(r: MachineRecord, all: HostEvent[]): Check[] {
   const c: Check[] = [];
   const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: m.name, step, ok, detail });
   const boot1 = bootLines(r.console, 1);
-  const disk = ['partitioned', 'root filesystem extracted', 'boot loader'].map((w) => boot1.find((l) => l.startsWith(`standin: ${w}`)));
-  add('disk written', disk.every((l) => l !== undefined), disk.every((l) => l !== undefined) ? disk.map((l) => l!.slice(9)).join('; ').slice(0, 200) : `stand-in lines missing: ${disk.map((l, i) => (l ? '' : ['partitioned', 'extracted', 'boot loader'][i])).filter(Boolean).join(', ')}`);
+  const disk = ['partitioned', 'root filesystem extracted', 'boot loader'].map((w) =>
+    boot1.find((l) => l.startsWith(`standin: ${w}`)),
+  );
+  add(
+    'disk written',
+    disk.every((l) => l !== undefined),
+    disk.every((l) => l !== undefined)
+      ? disk
+          .map((l) => l!.slice(9))
+          .join('; ')
+          .slice(0, 200)
+      : `stand-in lines missing: ${disk
+          .map((l, i) => (l ? '' : ['partitioned', 'extracted', 'boot loader'][i]))
+          .filter(Boolean)
+          .join(', ')}`,
+  );
   const banner = bootLines(r.console, 2)
     .map((l) => l.match(OS_BANNER))
     .find((x) => x !== null);
-  add('OS booted from disk', banner?.[1] === m.name, banner ? `console: "${banner[0]}"${banner[1] === m.name ? '' : ` (host name ${banner[1]}, want ${m.name})`}` : 'no "Debian GNU/Linux 12 … ttyS0" login banner in the second boot');
+  add(
+    'OS booted from disk',
+    banner?.[1] === m.name,
+    banner
+      ? `console: "${banner[0]}"${banner[1] === m.name ? '' : ` (host name ${banner[1]}, want ${m.name})`}`
+      : 'no "Debian GNU/Linux 12 … ttyS0" login banner in the second boot',
+  );
   const boot2 = r.bootStartIds[1] ?? Number.MAX_SAFE_INTEGER;
   const osAcks = all.filter((e) => mine(m)(e) && e.id >= boot2 && e.kind === 'dhcp.ack' && e.data.boot === 'local');
   const ipOk = r.osIp !== undefined && osAcks.some((e) => e.data.ip === r.osIp);
-  add('OS DHCP', ipOk, osAcks.length ? `${osAcks.map((e) => e.message).join(' | ')}; ssh-keyscan target ${r.osIp ?? 'none'}` : 'no dhcp.ack deciding local (a client that is not a network-boot client) in the second boot');
+  add(
+    'OS DHCP',
+    ipOk,
+    osAcks.length
+      ? `${osAcks.map((e) => e.message).join(' | ')}; ssh-keyscan target ${r.osIp ?? 'none'}`
+      : 'no dhcp.ack deciding local (a client that is not a network-boot client) in the second boot',
+  );
   const pinned = consoleHostKey(bootLines(r.console, 1));
-  const served = [...new Set((r.keyscan ?? []).map((l) => l.match(/(ssh-ed25519 [A-Za-z0-9+/=]+)/)?.[1]).filter((k): k is string => k !== undefined))];
+  const served = [
+    ...new Set(
+      (r.keyscan ?? [])
+        .map((l) => l.match(/(ssh-ed25519 [A-Za-z0-9+/=]+)/)?.[1])
+        .filter((k): k is string => k !== undefined),
+    ),
+  ];
   const inHost = pinned !== undefined && (r.host?.sshHostKeys ?? []).some((k) => k.startsWith(pinned));
   add(
     'sshd serves pinned key',
     pinned !== undefined && inHost && served.length === 1 && served[0] === pinned,
-    served.length === 0 ? `ssh-keyscan ${r.osIp ?? '(no address)'}: no ed25519 key` : served.length === 1 && served[0] === pinned ? `ssh-keyscan ${r.osIp}: ${pinned!.slice(0, 50)}… = %post's key${inHost ? ', pinned in host.sshHostKeys' : ' (NOT in host.sshHostKeys)'}` : `ssh-keyscan ${r.osIp}: ${served.map((k) => k.slice(0, 50)).join(', ')}; %post reported ${pinned?.slice(0, 50) ?? 'nothing'}`,
+    served.length === 0
+      ? `ssh-keyscan ${r.osIp ?? '(no address)'}: no ed25519 key`
+      : served.length === 1 && served[0] === pinned
+        ? `ssh-keyscan ${r.osIp}: ${pinned!.slice(0, 50)}… = %post's key${inHost ? ', pinned in host.sshHostKeys' : ' (NOT in host.sshHostKeys)'}`
+        : `ssh-keyscan ${r.osIp}: ${served.map((k) => k.slice(0, 50)).join(', ')}; %post reported ${pinned?.slice(0, 50) ?? 'nothing'}`,
   );
   return c;
 }
@@ -196,7 +325,9 @@ export interface LeaseRow {
 export function checkOneAddress(r: MachineRecord, all: HostEvent[], leases: LeaseRow[]): Check[] {
   const m = r.def;
   const boot2 = r.bootStartIds[1] ?? Number.MAX_SAFE_INTEGER;
-  const acks = all.filter((e) => mine(m)(e) && e.kind === 'dhcp.ack' && e.id >= (r.bootStartIds[0] ?? 0) && e.id < boot2);
+  const acks = all.filter(
+    (e) => mine(m)(e) && e.kind === 'dhcp.ack' && e.id >= (r.bootStartIds[0] ?? 0) && e.id < boot2,
+  );
   const ips = [...new Set(acks.map((e) => String(e.data.ip)))];
   const kinds = acks.map((e) => String(e.data.boot));
   const rows = leases.filter((l) => l.mac === m.mac);
@@ -220,7 +351,11 @@ export function checkOneAddress(r: MachineRecord, all: HostEvent[], leases: Leas
  * Proxy mode: the machine's address came from the site's DHCP server (its lease file names the
  * MAC) and Kickstand bound nothing (its lease table is empty).
  */
-export function checkSiteLease(r: MachineRecord, kickstandLeases: LeaseRow[], site: Array<{ mac: string; ip: string }>): Check {
+export function checkSiteLease(
+  r: MachineRecord,
+  kickstandLeases: LeaseRow[],
+  site: Array<{ mac: string; ip: string }>,
+): Check {
   const m = r.def;
   const theirs = site.filter((l) => l.mac === m.mac);
   return {
@@ -240,8 +375,15 @@ export function checkStray(r: MachineRecord, all: HostEvent[], hosts: Host[]): C
   const disc = kindIn(ev, 'host.discovered');
   add('discovered', disc.length > 0, disc[0]?.message ?? 'no host.discovered event for its MAC');
   // The TFTP event of an unregistered machine may carry only its address: the one OVMF printed.
-  const pxeIp = r.console.map((l) => l.match(/Station IP address is (\d+\.\d+\.\d+\.\d+)/)?.[1]).find((x) => x !== undefined);
-  const loader = all.filter((e) => e.kind === 'tftp.done' && (e.mac === m.mac || (pxeIp !== undefined && (e.message.includes(pxeIp) || JSON.stringify(e.data).includes(`"${pxeIp}"`)))));
+  const pxeIp = r.console
+    .map((l) => l.match(/Station IP address is (\d+\.\d+\.\d+\.\d+)/)?.[1])
+    .find((x) => x !== undefined);
+  const loader = all.filter(
+    (e) =>
+      e.kind === 'tftp.done' &&
+      (e.mac === m.mac ||
+        (pxeIp !== undefined && (e.message.includes(pxeIp) || JSON.stringify(e.data).includes(`"${pxeIp}"`)))),
+  );
   // Kickstand records TFTP transfers of unregistered machines nowhere yet; then the firmware's
   // own report counts ("NBP file downloaded successfully": TFTP from Kickstand, the only server).
   const nbp = r.console.find((l) => /NBP filename is /.test(l));
@@ -255,10 +397,22 @@ export function checkStray(r: MachineRecord, all: HostEvent[], hosts: Host[]): C
         ? `OVMF console: ${nbp.trim()}, downloaded (no tftp.done event on the timeline for an unregistered machine)`
         : `no tftp.done for ${m.mac} / ${pxeIp ?? 'no OVMF PXE address on the console'}, no NBP download on the console (OVMF PXE must fetch the iPXE loader)`,
   );
-  const inst = ev.filter((e) => /^(kickstart\.fetched|install\.)/.test(e.kind) || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))));
-  add('never installed', inst.length === 0, inst.length ? inst.map((e) => e.kind).join(', ') : 'no kernel, kickstart or install callback');
+  const inst = ev.filter(
+    (e) =>
+      /^(kickstart\.fetched|install\.)/.test(e.kind) ||
+      (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))),
+  );
+  add(
+    'never installed',
+    inst.length === 0,
+    inst.length ? inst.map((e) => e.kind).join(', ') : 'no kernel, kickstart or install callback',
+  );
   const h = hosts.find((x) => x.macs.includes(m.mac));
-  add('not armed', h === undefined || (!h.netboot && h.state !== 'installed'), h ? `in registry as ${h.name}: state=${h.state} netboot=${String(h.netboot)}` : 'not in the registry');
+  add(
+    'not armed',
+    h === undefined || (!h.netboot && h.state !== 'installed'),
+    h ? `in registry as ${h.name}: state=${h.state} netboot=${String(h.netboot)}` : 'not in the registry',
+  );
   return c;
 }
 
@@ -278,12 +432,22 @@ export function counterValue(metrics: string, name: string): number {
  * the JavaScript paths served them, which is allowed outside CI and a failure in it.
  */
 export function checkNativePaths(metrics: string, loaded: boolean, inCi: boolean, tftpUsed = true): Check[] {
-  if (!loaded) return [{ machine: 'lab', step: 'native paths', ok: !inCi, detail: 'addon not loaded: JavaScript paths served TFTP and /images' }];
+  if (!loaded)
+    return [
+      {
+        machine: 'lab',
+        step: 'native paths',
+        ok: !inCi,
+        detail: 'addon not loaded: JavaScript paths served TFTP and /images',
+      },
+    ];
   const tftp = counterValue(metrics, 'kickstand_tftp_native_transfers_total');
   const sent = counterValue(metrics, 'kickstand_http_asset_sendfile_bytes_total');
   return [
     // Only a machine without an iPXE ROM fetches a loader over TFTP (the proxy lab has none).
-    ...(tftpUsed ? [{ machine: 'lab', step: 'TFTP native', ok: tftp > 0, detail: `${tftp} TFTP transfers on a native thread` }] : []),
+    ...(tftpUsed
+      ? [{ machine: 'lab', step: 'TFTP native', ok: tftp > 0, detail: `${tftp} TFTP transfers on a native thread` }]
+      : []),
     { machine: 'lab', step: 'HTTP sendfile', ok: sent > 0, detail: `${sent} /images body bytes sent with sendfile(2)` },
   ];
 }
@@ -297,7 +461,12 @@ export function checkDhcpWarmUp(log: string): Check {
     if (!line.includes('dhcp warmed up over loopback')) continue;
     try {
       const j = JSON.parse(line) as { exchanges?: number; ms?: number };
-      return { machine: 'lab', step: 'DHCP warm-up', ok: (j.exchanges ?? 0) > 0, detail: `${j.exchanges ?? 0} exchanges over loopback in ${j.ms ?? '?'} ms before port 67 opened` };
+      return {
+        machine: 'lab',
+        step: 'DHCP warm-up',
+        ok: (j.exchanges ?? 0) > 0,
+        detail: `${j.exchanges ?? 0} exchanges over loopback in ${j.ms ?? '?'} ms before port 67 opened`,
+      };
     } catch {
       return { machine: 'lab', step: 'DHCP warm-up', ok: false, detail: `unparsable log line: ${line.slice(0, 120)}` };
     }

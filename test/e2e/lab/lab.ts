@@ -18,7 +18,18 @@ import { join } from 'node:path';
 import type { HostEvent } from '../../../src/model/event';
 import { native } from '../../../src/native';
 import { prepareAssets } from './assets';
-import { OS_BANNER, checkDhcpWarmUp, checkInstalled, checkJourney, checkNativePaths, checkOneAddress, checkSiteLease, checkStray, type Check, type MachineRecord } from './checks';
+import {
+  OS_BANNER,
+  checkDhcpWarmUp,
+  checkInstalled,
+  checkJourney,
+  checkNativePaths,
+  checkOneAddress,
+  checkSiteLease,
+  checkStray,
+  type Check,
+  type MachineRecord,
+} from './checks';
 import { LabKickstand, writeLabConfig } from './kickstand';
 import { LIMITS, SCENARIOS, type MachineDef, type Scenario } from './machines';
 import { startSiteDhcp, type SiteDhcp } from './site-dhcp';
@@ -80,7 +91,8 @@ export function abort(): string | undefined {
  * OVMF's own PXE, offered no boot file (a registered host not armed), retries DHCP on the PXE
  * schedule and then says it failed to load its PXEv4 boot option: it moves on to the next one.
  */
-export const LOCAL_BOOT = /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option|BdsDxe: failed to load Boot\d+ "UEFI PXEv4/;
+export const LOCAL_BOOT =
+  /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option|BdsDxe: failed to load Boot\d+ "UEFI PXEv4/;
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -131,18 +143,32 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
 }
 
 /** Network, boot assets, lab config and `kickstand serve` (ready). */
-async function startKickstand(o: LabOptions, sc: Scenario, workDir: string, kver: string): Promise<{ net: LabNet; kickstand: LabKickstand }> {
+async function startKickstand(
+  o: LabOptions,
+  sc: Scenario,
+  workDir: string,
+  kver: string,
+): Promise<{ net: LabNet; kickstand: LabKickstand }> {
   const net = createLabNet(sc.machines.length, sc.third);
   running.net = net;
-  o.out(`  network   ${net.subnet} in namespaces ${net.vmNs} (bridge + taps) and ${net.ksNs} (Kickstand ${net.serverIp})`);
+  o.out(
+    `  network   ${net.subnet} in namespaces ${net.vmNs} (bridge + taps) and ${net.ksNs} (Kickstand ${net.serverIp})`,
+  );
   if (sc.dhcpMode === 'proxy') {
     running.site = await startSiteDhcp(net, workDir);
-    o.out(`  site DHCP dnsmasq on ${running.site.ip} (namespace ${running.site.ns}) leases ${net.poolStart}-${net.poolEnd}; Kickstand answers PXE clients only (proxyDHCP, ports 67 and 4011)`);
+    o.out(
+      `  site DHCP dnsmasq on ${running.site.ip} (namespace ${running.site.ns}) leases ${net.poolStart}-${net.poolEnd}; Kickstand answers PXE clients only (proxyDHCP, ports 67 and 4011)`,
+    );
   }
   const rootfs = sc.name === 'journey' ? debianRootfs(o.out) : undefined;
-  if (rootfs) o.out(`  rootfs    Debian 12 (mmdebstrap) ${rootfs.path}: ${(rootfs.bytes / 1048576).toFixed(1)} MiB, ${rootfs.buildSeconds ? `built in ${rootfs.buildSeconds.toFixed(0)} s` : 'from the cache'}`);
+  if (rootfs)
+    o.out(
+      `  rootfs    Debian 12 (mmdebstrap) ${rootfs.path}: ${(rootfs.bytes / 1048576).toFixed(1)} MiB, ${rootfs.buildSeconds ? `built in ${rootfs.buildSeconds.toFixed(0)} s` : 'from the cache'}`,
+    );
   const assets = prepareAssets(workDir, kver, rootfs);
-  o.out(`  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda${rootfs ? ', writes disks' : ''}), install tree of ${assets.treeFiles.length} files`);
+  o.out(
+    `  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda${rootfs ? ', writes disks' : ''}), install tree of ${assets.treeFiles.length} files`,
+  );
   const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode);
   const kickstand = new LabKickstand(net, cfg);
   running.ks = kickstand;
@@ -166,7 +192,12 @@ function makeMachines(o: LabOptions, sc: Scenario, net: LabNet, workDir: string,
       ftruncateSync(fd, DISK_BYTES); // sparse: blank until the stand-in writes it
       closeSync(fd);
     }
-    const vm = new LabVm({ name: def.name, kind: def.kind, mac: def.mac, tap: net.taps[i]!, disk }, net.vmNs, workDir, o.accel);
+    const vm = new LabVm(
+      { name: def.name, kind: def.kind, mac: def.mac, tap: net.taps[i]!, disk },
+      net.vmNs,
+      workDir,
+      o.accel,
+    );
     lab.vms.set(def.name, vm);
     running.vms.push(vm);
     lab.records.set(def.name, { def, bootStartIds: [], console: vm.lines });
@@ -185,7 +216,12 @@ function followTimeline(ks: LabKickstand, sc: Scenario, o: LabOptions, view: Liv
   let lastId = 0;
   ks.follow((e: HostEvent) => {
     lastId = Math.max(lastId, e.id);
-    const name = (e.mac && byMac.get(e.mac)) ?? (e.host && sc.machines.find((m) => m.registered && m.name === e.host)?.name) ?? e.host ?? e.mac ?? '-';
+    const name =
+      (e.mac && byMac.get(e.mac)) ??
+      (e.host && sc.machines.find((m) => m.registered && m.name === e.host)?.name) ??
+      e.host ??
+      e.mac ??
+      '-';
     const step = stepOfEvent(e, o.verbose);
     if (step) view.add(name, step, eventDetail(e), 'kickstand', e.level === 'error');
   });
@@ -193,17 +229,29 @@ function followTimeline(ks: LabKickstand, sc: Scenario, o: LabOptions, view: Liv
 }
 
 /** `kickstand host add` for the registered machines, then every machine's flow, bounded. */
-async function registerAndBoot(o: LabOptions, sc: Scenario, ks: LabKickstand, lab: Machines, lastId: () => number, view: LiveView): Promise<void> {
+async function registerAndBoot(
+  o: LabOptions,
+  sc: Scenario,
+  ks: LabKickstand,
+  lab: Machines,
+  lastId: () => number,
+  view: LiveView,
+): Promise<void> {
   o.out('  machines:');
-  for (const m of sc.machines) o.out(`    ${m.name.padEnd(6)} ${m.mac}  ${m.firmware.padEnd(36)} ${m.registered ? 'registered with `kickstand host add`' : 'NOT registered'}`);
+  for (const m of sc.machines)
+    o.out(
+      `    ${m.name.padEnd(6)} ${m.mac}  ${m.firmware.padEnd(36)} ${m.registered ? 'registered with `kickstand host add`' : 'NOT registered'}`,
+    );
   o.out('');
   view.legend();
   view.header();
   await Promise.all(
-    sc.machines.filter((x) => x.registered).map(async (m) => {
-      const h = await ks.hostAdd(m.name, m.mac, 'lab', 'agent');
-      view.add(m.name, 'registered', `kickstand host add ${m.name} --mac ${m.mac} --profile lab → ${h.state}`, 'lab');
-    }),
+    sc.machines
+      .filter((x) => x.registered)
+      .map(async (m) => {
+        const h = await ks.hostAdd(m.name, m.mac, 'lab', 'agent');
+        view.add(m.name, 'registered', `kickstand host add ${m.name} --mac ${m.mac} --profile lab → ${h.state}`, 'lab');
+      }),
   );
   await delay(300); // let the follower print the registration events first
   const boot = (name: string): void => {
@@ -218,7 +266,11 @@ async function registerAndBoot(o: LabOptions, sc: Scenario, ks: LabKickstand, la
     return out;
   };
   const lim = limitsOf(sc);
-  const flows = sc.machines.map((m) => (m.registered ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage, lim, ks) : strayFlow(m, lab.vms.get(m.name)!, boot, view)));
+  const flows = sc.machines.map((m) =>
+    m.registered
+      ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage, lim, ks)
+      : strayFlow(m, lab.vms.get(m.name)!, boot, view),
+  );
   let labTimer: NodeJS.Timeout | undefined;
   const labTimeout = new Promise<void>((resolve) => {
     labTimer = setTimeout(() => {
@@ -249,7 +301,14 @@ async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string
     if (m.disk) checks.push(...checkJourney(r, ks.events));
   }
   const metrics = await ks.metrics().catch((e: unknown) => `# metrics unavailable: ${(e as Error).message}`);
-  checks.push(...checkNativePaths(metrics, native() !== null, process.env.CI === 'true', sc.machines.some((m) => m.kind === 'uefi-pxe')));
+  checks.push(
+    ...checkNativePaths(
+      metrics,
+      native() !== null,
+      process.env.CI === 'true',
+      sc.machines.some((m) => m.kind === 'uefi-pxe'),
+    ),
+  );
   checks.push(checkDhcpWarmUp(readFileSync(ks.cfg.logFile, 'utf8')));
   return checks;
 }
@@ -259,20 +318,46 @@ async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string
  * disk, until the installed Debian serves SSH); for a reimage machine then `kickstand host
  * reimage`, a reinstall boot and a last local boot.
  */
-async function installFlow(m: MachineDef, vm: LabVm, r: MachineRecord, boot: (n: string) => void, view: LiveView, reimage: (n: string) => Promise<string>, lim: typeof LIMITS, ks: LabKickstand): Promise<void> {
+async function installFlow(
+  m: MachineDef,
+  vm: LabVm,
+  r: MachineRecord,
+  boot: (n: string) => void,
+  view: LiveView,
+  reimage: (n: string) => Promise<string>,
+  lim: typeof LIMITS,
+  ks: LabKickstand,
+): Promise<void> {
   const os = m.disk ? (): Promise<void> => osUp(m, vm, r, view, lim, ks) : undefined;
   r.installExit = await installThenLocal(m, vm, boot, view, 'install', (line) => (r.localBootLine = line), lim, os);
   if (!m.reimage || r.localBootLine === undefined) return;
   await vm.waitExit(10_000);
   r.reimageOutput = await reimage(m.name).catch((e: unknown) => `failed: ${(e as Error).message}`);
-  r.reinstallExit = await installThenLocal(m, vm, boot, view, 'reinstall', (line) => (r.finalLocalBootLine = line), lim);
+  r.reinstallExit = await installThenLocal(
+    m,
+    vm,
+    boot,
+    view,
+    'reinstall',
+    (line) => (r.finalLocalBootLine = line),
+    lim,
+  );
 }
 
 /**
  * One boot that must install and power off, then one that must boot local (the line it
  * printed); `os`, when given, follows the local boot into the installed system.
  */
-async function installThenLocal(m: MachineDef, vm: LabVm, boot: (n: string) => void, view: LiveView, what: string, local: (line: string | undefined) => void, lim: typeof LIMITS, os?: () => Promise<void>): Promise<number | null | 'timeout'> {
+async function installThenLocal(
+  m: MachineDef,
+  vm: LabVm,
+  boot: (n: string) => void,
+  view: LiveView,
+  what: string,
+  local: (line: string | undefined) => void,
+  lim: typeof LIMITS,
+  os?: () => Promise<void>,
+): Promise<number | null | 'timeout'> {
   boot(m.name);
   const exit = await vm.waitExit(lim.installBootMs);
   if (exit === 'timeout') {
@@ -280,7 +365,13 @@ async function installThenLocal(m: MachineDef, vm: LabVm, boot: (n: string) => v
     vm.kill();
     return exit;
   }
-  view.add(m.name, 'powered off', `QEMU exited (${exit}) after the ${what}; booting it again: must boot local disk, not reinstall`, 'lab', exit !== 0);
+  view.add(
+    m.name,
+    'powered off',
+    `QEMU exited (${exit}) after the ${what}; booting it again: must boot local disk, not reinstall`,
+    'lab',
+    exit !== 0,
+  );
   boot(m.name);
   const line = await vm.waitLine(LOCAL_BOOT, lim.localBootMs);
   local(line);
@@ -296,15 +387,30 @@ async function installThenLocal(m: MachineDef, vm: LabVm, boot: (n: string) => v
  * its sshd serves, read with ssh-keyscan from Kickstand's namespace (retried: sshd may start
  * after the getty).
  */
-async function osUp(m: MachineDef, vm: LabVm, r: MachineRecord, view: LiveView, lim: typeof LIMITS, ks: LabKickstand): Promise<void> {
+async function osUp(
+  m: MachineDef,
+  vm: LabVm,
+  r: MachineRecord,
+  view: LiveView,
+  lim: typeof LIMITS,
+  ks: LabKickstand,
+): Promise<void> {
   const deadline = Date.now() + lim.localBootMs;
   if (!(await vm.waitLine(OS_BANNER, lim.localBootMs))) {
-    view.add(m.name, 'TIMEOUT', `the installed Debian showed no login banner within ${lim.localBootMs / 1000} s`, 'lab', true);
+    view.add(
+      m.name,
+      'TIMEOUT',
+      `the installed Debian showed no login banner within ${lim.localBootMs / 1000} s`,
+      'lab',
+      true,
+    );
     return;
   }
   const since = r.bootStartIds[1] ?? 0;
   while (r.osIp === undefined && Date.now() < deadline) {
-    const ack = ks.events.filter((e) => e.mac === m.mac && e.id >= since && e.kind === 'dhcp.ack' && e.data.boot === 'local').pop();
+    const ack = ks.events
+      .filter((e) => e.mac === m.mac && e.id >= since && e.kind === 'dhcp.ack' && e.data.boot === 'local')
+      .pop();
     if (ack) r.osIp = String(ack.data.ip);
     else await delay(1000);
   }
@@ -317,7 +423,15 @@ async function osUp(m: MachineDef, vm: LabVm, r: MachineRecord, view: LiveView, 
     if (r.keyscan.length === 0) await delay(2000);
   } while (r.keyscan.length === 0 && Date.now() < deadline);
   const key = r.keyscan.map((l) => l.split(' ').slice(1, 3).join(' ')).join(', ');
-  view.add(m.name, 'sshd', r.keyscan.length ? `ssh-keyscan ${r.osIp} (from Kickstand's namespace): ${key.slice(0, 70)}…` : `ssh-keyscan ${r.osIp}: no answer`, 'lab', r.keyscan.length === 0);
+  view.add(
+    m.name,
+    'sshd',
+    r.keyscan.length
+      ? `ssh-keyscan ${r.osIp} (from Kickstand's namespace): ${key.slice(0, 70)}…`
+      : `ssh-keyscan ${r.osIp}: no answer`,
+    'lab',
+    r.keyscan.length === 0,
+  );
 }
 
 /** The unregistered machine: boots once; Kickstand must only record it. */
@@ -330,7 +444,13 @@ async function strayFlow(m: MachineDef, vm: LabVm, boot: (n: string) => void, vi
   vm.kill();
 }
 
-function printSummary(o: LabOptions, checks: Check[], records: Map<string, MachineRecord>, view: LiveView, wall: number): void {
+function printSummary(
+  o: LabOptions,
+  checks: Check[],
+  records: Map<string, MachineRecord>,
+  view: LiveView,
+  wall: number,
+): void {
   const rows: string[][] = [];
   const journey = [...records.values()].some((r) => r.def.disk);
   for (const [name, r] of records) {
@@ -350,22 +470,55 @@ function printSummary(o: LabOptions, checks: Check[], records: Map<string, Machi
       first('local boot'),
       ...(journey ? [first('OS up'), first('sshd')] : []),
       r.host?.state ?? (r.def.registered ? '?' : 'discovered'),
-      mine.every((c) => c.ok) ? 'PASS' : `FAIL (${mine.filter((c) => !c.ok).map((c) => c.step).join(', ')})`,
+      mine.every((c) => c.ok)
+        ? 'PASS'
+        : `FAIL (${mine
+            .filter((c) => !c.ok)
+            .map((c) => c.step)
+            .join(', ')})`,
     ]);
   }
-  o.out(table(['machine', 'firmware', 'registered', 'DHCP', 'kernel', 'kickstart', 'installed', 'local boot', ...(journey ? ['OS up', 'sshd'] : []), 'final state', 'result'], rows));
+  o.out(
+    table(
+      [
+        'machine',
+        'firmware',
+        'registered',
+        'DHCP',
+        'kernel',
+        'kickstart',
+        'installed',
+        'local boot',
+        ...(journey ? ['OS up', 'sshd'] : []),
+        'final state',
+        'result',
+      ],
+      rows,
+    ),
+  );
   o.out('');
-  o.out(table(['machine', 'check', 'ok', 'evidence'], checks.map((c) => [c.machine, c.step, c.ok ? 'ok' : 'FAIL', c.detail.slice(0, 100)])));
+  o.out(
+    table(
+      ['machine', 'check', 'ok', 'evidence'],
+      checks.map((c) => [c.machine, c.step, c.ok ? 'ok' : 'FAIL', c.detail.slice(0, 100)]),
+    ),
+  );
   o.out('');
   const ok = checks.every((c) => c.ok);
-  o.out(view.paint(ok ? '\x1b[32;1m' : '\x1b[31;1m', `lab ${ok ? 'PASSED' : 'FAILED'}: ${checks.filter((c) => c.ok).length}/${checks.length} checks, wall time ${wall.toFixed(0)} s`));
+  o.out(
+    view.paint(
+      ok ? '\x1b[32;1m' : '\x1b[31;1m',
+      `lab ${ok ? 'PASSED' : 'FAILED'}: ${checks.filter((c) => c.ok).length}/${checks.length} checks, wall time ${wall.toFixed(0)} s`,
+    ),
+  );
 }
 
 function printFailure(o: LabOptions, checks: Check[], records: Map<string, MachineRecord>, ks: LabKickstand): void {
   for (const name of new Set(checks.filter((c) => !c.ok).map((c) => c.machine))) {
     const r = records.get(name)!;
     o.out(`\n--- ${name}: Kickstand timeline (API) ---`);
-    for (const e of ks.events.filter((e) => e.mac === r.def.mac || e.host === name)) o.out(`  #${e.id} ${e.ts} ${e.kind} ${e.message} ${JSON.stringify(e.data)}`);
+    for (const e of ks.events.filter((e) => e.mac === r.def.mac || e.host === name))
+      o.out(`  #${e.id} ${e.ts} ${e.kind} ${e.message} ${JSON.stringify(e.data)}`);
     o.out(`--- ${name}: serial console, last 40 lines ---`);
     for (const l of r.console.slice(-40)) o.out(`  | ${l}`);
   }

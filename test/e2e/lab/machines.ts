@@ -38,12 +38,32 @@ export interface Scenario {
 }
 
 export const MACHINES: MachineDef[] = [
-  { name: 'bios', kind: 'bios', mac: '52:54:00:6b:73:01', registered: true, firmware: 'SeaBIOS + iPXE NIC ROM (e1000)', reimage: true },
+  {
+    name: 'bios',
+    kind: 'bios',
+    mac: '52:54:00:6b:73:01',
+    registered: true,
+    firmware: 'SeaBIOS + iPXE NIC ROM (e1000)',
+    reimage: true,
+  },
   // The most common path on real racks: the firmware's own PXE (no iPXE ROM) fetches ipxe.efi
   // over TFTP, and that iPXE runs DHCP again with option 61 = 01:<MAC>. It must keep ONE address
   // across both exchanges (checks.ts "one address"; docs/dhcp.md "PXE ROM → iPXE: one client").
-  { name: 'uefi', kind: 'uefi-pxe', mac: '52:54:00:6b:73:02', registered: true, firmware: 'OVMF UEFI PXE → ipxe.efi (virtio-net)', chain: true },
-  { name: 'stray', kind: 'uefi-pxe', mac: '52:54:00:6b:73:03', registered: false, firmware: 'OVMF UEFI PXE (virtio-net, no ROM)' },
+  {
+    name: 'uefi',
+    kind: 'uefi-pxe',
+    mac: '52:54:00:6b:73:02',
+    registered: true,
+    firmware: 'OVMF UEFI PXE → ipxe.efi (virtio-net)',
+    chain: true,
+  },
+  {
+    name: 'stray',
+    kind: 'uefi-pxe',
+    mac: '52:54:00:6b:73:03',
+    registered: false,
+    firmware: 'OVMF UEFI PXE (virtio-net, no ROM)',
+  },
 ];
 
 /**
@@ -52,7 +72,13 @@ export const MACHINES: MachineDef[] = [
  * information only. Both iPXE builds (BIOS ROM and EFI ROM) must install and then boot local.
  */
 export const PROXY_MACHINES: MachineDef[] = [
-  { name: 'pbios', kind: 'bios', mac: '52:54:00:6b:74:01', registered: true, firmware: 'SeaBIOS + iPXE NIC ROM (e1000)' },
+  {
+    name: 'pbios',
+    kind: 'bios',
+    mac: '52:54:00:6b:74:01',
+    registered: true,
+    firmware: 'SeaBIOS + iPXE NIC ROM (e1000)',
+  },
   { name: 'puefi', kind: 'uefi', mac: '52:54:00:6b:74:02', registered: true, firmware: 'OVMF + iPXE EFI ROM (e1000)' },
 ];
 
@@ -62,13 +88,40 @@ export const PROXY_MACHINES: MachineDef[] = [
  * takes its address from Kickstand and serves the SSH host key its %post reported.
  */
 export const JOURNEY_MACHINES: MachineDef[] = [
-  { name: 'jbios', kind: 'bios', mac: '52:54:00:6b:75:01', registered: true, firmware: 'SeaBIOS + iPXE NIC ROM (e1000), virtio disk', disk: true },
-  { name: 'juefi', kind: 'uefi-pxe', mac: '52:54:00:6b:75:02', registered: true, firmware: 'OVMF UEFI PXE → ipxe.efi (virtio-net), virtio disk', chain: true, disk: true },
+  {
+    name: 'jbios',
+    kind: 'bios',
+    mac: '52:54:00:6b:75:01',
+    registered: true,
+    firmware: 'SeaBIOS + iPXE NIC ROM (e1000), virtio disk',
+    disk: true,
+  },
+  {
+    name: 'juefi',
+    kind: 'uefi-pxe',
+    mac: '52:54:00:6b:75:02',
+    registered: true,
+    firmware: 'OVMF UEFI PXE → ipxe.efi (virtio-net), virtio disk',
+    chain: true,
+    disk: true,
+  },
 ];
 
 export const SCENARIOS: Record<Scenario['name'], Scenario> = {
-  pxe: { name: 'pxe', title: 'Kickstand alone: authoritative DHCP, TFTP, HTTP', dhcpMode: 'authoritative', third: 77, machines: MACHINES },
-  proxy: { name: 'proxy', title: 'proxyDHCP beside dnsmasq (dnsmasq leases, Kickstand boots)', dhcpMode: 'proxy', third: 78, machines: PROXY_MACHINES },
+  pxe: {
+    name: 'pxe',
+    title: 'Kickstand alone: authoritative DHCP, TFTP, HTTP',
+    dhcpMode: 'authoritative',
+    third: 77,
+    machines: MACHINES,
+  },
+  proxy: {
+    name: 'proxy',
+    title: 'proxyDHCP beside dnsmasq (dnsmasq leases, Kickstand boots)',
+    dhcpMode: 'proxy',
+    third: 78,
+    machines: PROXY_MACHINES,
+  },
   journey: {
     name: 'journey',
     title: 'Kickstand alone, onto disks: a real Debian 12 installed, booted from disk, serving SSH',

@@ -21,7 +21,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (process.getuid?.() !== 0) {
-    process.stderr.write('the lab needs root (network namespaces, taps, DHCP/TFTP ports inside them): run `sudo npm run lab`\n');
+    process.stderr.write(
+      'the lab needs root (network namespaces, taps, DHCP/TFTP ports inside them): run `sudo npm run lab`\n',
+    );
     return 2;
   }
   let stopping = false;

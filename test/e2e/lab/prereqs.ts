@@ -18,20 +18,42 @@ export interface Need {
 
 export const NEEDS: Need[] = [
   { pkg: 'qemu-system-x86', anyOf: ['qemu-system-x86_64'], why: 'runs the lab machines' },
-  { pkg: 'ipxe-qemu', anyOf: ['/usr/lib/ipxe/qemu/efi-e1000.rom'], why: 'iPXE option ROMs (BIOS and EFI) for the NICs' },
-  { pkg: 'ipxe', anyOf: ['/usr/lib/ipxe/undionly.kpxe'], why: 'iPXE loaders Kickstand serves over TFTP (undionly.kpxe, snponly.efi)' },
-  { pkg: 'ovmf', anyOf: ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_CODE.fd'], why: 'UEFI firmware for the UEFI machines' },
+  {
+    pkg: 'ipxe-qemu',
+    anyOf: ['/usr/lib/ipxe/qemu/efi-e1000.rom'],
+    why: 'iPXE option ROMs (BIOS and EFI) for the NICs',
+  },
+  {
+    pkg: 'ipxe',
+    anyOf: ['/usr/lib/ipxe/undionly.kpxe'],
+    why: 'iPXE loaders Kickstand serves over TFTP (undionly.kpxe, snponly.efi)',
+  },
+  {
+    pkg: 'ovmf',
+    anyOf: ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_CODE.fd'],
+    why: 'UEFI firmware for the UEFI machines',
+  },
   { pkg: 'busybox-static', anyOf: ['/bin/busybox'], why: 'userland of the installer stand-in initrd' },
   { pkg: 'curl', anyOf: ['curl'], why: 'HTTP client of the installer stand-in' },
   { pkg: 'openssh-client', anyOf: ['ssh-keygen'], why: 'SSH host key the stand-in reports in %post' },
   { pkg: 'cpio', anyOf: ['cpio'], why: 'packs the initrd' },
   { pkg: 'iproute2', anyOf: ['ip'], why: 'namespaces, bridge, taps, veth' },
-  { pkg: 'mmdebstrap', anyOf: ['mmdebstrap'], why: 'builds the Debian 12 root filesystem the journey lab installs', journey: true },
+  {
+    pkg: 'mmdebstrap',
+    anyOf: ['mmdebstrap'],
+    why: 'builds the Debian 12 root filesystem the journey lab installs',
+    journey: true,
+  },
   { pkg: 'fdisk', anyOf: ['sfdisk'], why: 'the image-writing stand-in partitions the disk (GPT)', journey: true },
   { pkg: 'e2fsprogs', anyOf: ['mkfs.ext4'], why: 'the stand-in makes the root filesystem', journey: true },
   { pkg: 'dosfstools', anyOf: ['mkfs.vfat'], why: 'the stand-in makes the EFI system partition', journey: true },
   { pkg: 'zstd', anyOf: ['zstd'], why: 'compresses the rootfs image; the stand-in unpacks it', journey: true },
-  { pkg: 'openssh-client', anyOf: ['ssh-keyscan'], why: 'reads the installed sshd host key from the Kickstand namespace', journey: true },
+  {
+    pkg: 'openssh-client',
+    anyOf: ['ssh-keyscan'],
+    why: 'reads the installed sshd host key from the Kickstand namespace',
+    journey: true,
+  },
 ];
 
 function onPath(cmd: string): boolean {
@@ -75,7 +97,10 @@ export function missingPackages(journey = false): string[] {
 export function ensurePrereqs(say: (s: string) => void, install: boolean, journey = false): void {
   const missing = missingPackages(journey);
   if (missing.length === 0) return;
-  if (!install) throw new Error(`the lab needs these Debian packages: ${missing.join(' ')} (apt-get install -y --no-install-recommends ${missing.join(' ')})`);
+  if (!install)
+    throw new Error(
+      `the lab needs these Debian packages: ${missing.join(' ')} (apt-get install -y --no-install-recommends ${missing.join(' ')})`,
+    );
   say(`installing what the lab needs from Debian: ${missing.join(', ')}`);
   for (const n of NEEDS.filter((x) => missing.includes(x.pkg))) say(`  ${n.pkg}: ${n.why}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

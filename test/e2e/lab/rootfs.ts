@@ -44,13 +44,20 @@ export function debianRootfs(say: (s: string) => void): Rootfs {
   if (!existsSync(path)) {
     say(`  rootfs    building Debian 12 with mmdebstrap into ${path} (once per version of build-debian-rootfs.sh)`);
     const t0 = Date.now();
-    execFileSync('bash', [ROOTFS_SCRIPT, path], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30 * 60_000, maxBuffer: 64 * 1048576 });
+    execFileSync('bash', [ROOTFS_SCRIPT, path], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 30 * 60_000,
+      maxBuffer: 64 * 1048576,
+    });
     buildSeconds = (Date.now() - t0) / 1000;
-    for (const f of readdirSync(dir)) if (/^rootfs-[0-9a-f]{16}\.tar\.zst(\.sha256)?$/.test(f) && !f.startsWith(name)) rmSync(join(dir, f), { force: true });
+    for (const f of readdirSync(dir))
+      if (/^rootfs-[0-9a-f]{16}\.tar\.zst(\.sha256)?$/.test(f) && !f.startsWith(name))
+        rmSync(join(dir, f), { force: true });
   }
   const sumFile = `${path}.sha256`;
   let sha256: string;
-  if (existsSync(sumFile) && statSync(sumFile).mtimeMs >= statSync(path).mtimeMs) sha256 = readFileSync(sumFile, 'utf8').trim();
+  if (existsSync(sumFile) && statSync(sumFile).mtimeMs >= statSync(path).mtimeMs)
+    sha256 = readFileSync(sumFile, 'utf8').trim();
   else {
     sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
     writeFileSync(sumFile, `${sha256}\n`);

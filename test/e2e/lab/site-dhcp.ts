@@ -63,8 +63,24 @@ export async function startSiteDhcp(net: LabNet, workDir: string): Promise<SiteD
     ip(['-n', ns, 'link', 'set', 'dh0', 'up']);
     const p = spawn(
       'ip',
-      ['netns', 'exec', ns, 'dnsmasq', '--conf-file=/dev/null', '--keep-in-foreground', '--log-facility=-', '--log-dhcp', '--port=0', '-u', 'nobody',
-        '--interface=dh0', '--bind-interfaces', `--dhcp-leasefile=${leaseFile}`, `--dhcp-range=${net.poolStart},${net.poolEnd},255.255.255.0,10m`, '--no-ping'],
+      [
+        'netns',
+        'exec',
+        ns,
+        'dnsmasq',
+        '--conf-file=/dev/null',
+        '--keep-in-foreground',
+        '--log-facility=-',
+        '--log-dhcp',
+        '--port=0',
+        '-u',
+        'nobody',
+        '--interface=dh0',
+        '--bind-interfaces',
+        `--dhcp-leasefile=${leaseFile}`,
+        `--dhcp-range=${net.poolStart},${net.poolEnd},255.255.255.0,10m`,
+        '--no-ping',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     proc = p;

@@ -14,7 +14,12 @@ import { labAccel } from './vm';
 
 const NEED = { root: true, binaries: ['qemu-system-x86_64', 'ip', 'curl', 'cpio', 'gzip', 'ssh-keygen', 'busybox'] };
 
-export function labSuite(scenario: Scenario['name'], title: string, expectations: Record<string, string>, extraBinaries: string[] = []): void {
+export function labSuite(
+  scenario: Scenario['name'],
+  title: string,
+  expectations: Record<string, string>,
+  extraBinaries: string[] = [],
+): void {
   const sc = SCENARIOS[scenario];
   // the lab's own bound, setup, and for the journey a first build of its rootfs (rootfs.ts)
   const budget = limitsOf(sc).labMs + 50_000 + (scenario === 'journey' ? 30 * 60_000 : 0);
@@ -51,7 +56,11 @@ export function labSuite(scenario: Scenario['name'], title: string, expectations
     for (const name of [...sc.machines.map((m) => m.name), 'lab']) {
       test(`${name}: ${expectations[name] ?? sc.machines.find((m) => m.name === name)?.firmware ?? ''}`, (t) => {
         if (why !== undefined) return t.skip(why);
-        assert.equal(failure, undefined, `the lab did not run to the end: ${String((failure as Error | undefined)?.stack ?? failure)}\n${out.slice(-60).join('\n')}`);
+        assert.equal(
+          failure,
+          undefined,
+          `the lab did not run to the end: ${String((failure as Error | undefined)?.stack ?? failure)}\n${out.slice(-60).join('\n')}`,
+        );
         const mine = result!.checks.filter((c) => c.machine === name);
         assert.ok(mine.length >= (name === 'lab' ? 1 : 4), `no checks recorded for ${name}`);
         const failed = mine.filter((c) => !c.ok).map((c) => `${c.step}: ${c.detail}`);

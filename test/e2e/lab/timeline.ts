@@ -43,11 +43,16 @@ const KIND_STEP: Record<string, string> = {
 /** Event kinds shown only with --verbose (the rest is the story a newcomer should follow). */
 const QUIET_KINDS = new Set(['dhcp.offer', 'tftp.start', 'host.updated']);
 
+/** An event data value as text: a string as it is, anything else as JSON (never "[object Object]"). */
+export function dataText(v: unknown): string {
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+}
+
 /** The step an event is, or undefined when it is noise for the live view. */
 export function stepOfEvent(e: HostEvent, verbose: boolean): string | undefined {
   if (!verbose && QUIET_KINDS.has(e.kind)) return undefined;
   if (e.kind === 'http.asset') {
-    const path = String(e.data.path ?? e.data.file ?? e.message);
+    const path = dataText(e.data.path ?? e.data.file ?? e.message);
     if (/vmlinuz|kernel/.test(path)) return 'kernel';
     if (/initrd/.test(path)) return 'initrd';
     return verbose ? 'install tree' : undefined;
@@ -58,27 +63,51 @@ export function stepOfEvent(e: HostEvent, verbose: boolean): string | undefined 
 /** Console lines worth a timeline step (firmware and installer stand-in milestones). */
 export function stepOfConsole(line: string): { step: string; detail: string; bad?: boolean } | undefined {
   let m: RegExpMatchArray | null;
-  if ((m = line.match(/^standin: started/))) return { step: 'installer', detail: 'installer stand-in running (busybox + curl, not anaconda)' };
+  if ((m = line.match(/^standin: started/)))
+    return { step: 'installer', detail: 'installer stand-in running (busybox + curl, not anaconda)' };
   if ((m = line.match(/^standin: running (%\w+)/))) return { step: 'kickstart', detail: `stand-in runs ${m[1]}` };
-  if ((m = line.match(/^standin: install tree: (.*)/))) return { step: 'install tree', detail: / once\b/.test(m[1]!) ? `rootfs image: ${m[1]}` : `Range downloads (resumed + split), sha256 ok: ${m[1]}` };
+  if ((m = line.match(/^standin: install tree: (.*)/)))
+    return {
+      step: 'install tree',
+      detail: / once\b/.test(m[1]!) ? `rootfs image: ${m[1]}` : `Range downloads (resumed + split), sha256 ok: ${m[1]}`,
+    };
   if ((m = line.match(/^standin: (partitioned: .*)/))) return { step: 'disk', detail: m[1]! };
-  if ((m = line.match(/^standin: root filesystem extracted: (.*)/))) return { step: 'image', detail: `root filesystem written: ${m[1]}` };
+  if ((m = line.match(/^standin: root filesystem extracted: (.*)/)))
+    return { step: 'image', detail: `root filesystem written: ${m[1]}` };
   if ((m = line.match(/^standin: boot loader: (.*)/))) return { step: 'boot loader', detail: m[1]!.slice(0, 100) };
-  if ((m = line.match(/^Loading Linux (\S+)/))) return { step: 'disk boot', detail: `GRUB from the disk loads the installed kernel ${m[1]}` };
-  if ((m = line.match(/^(Debian GNU\/Linux 12 \S+ ttyS0)$/))) return { step: 'OS up', detail: `installed Debian (systemd) up: getty says "${m[1]}"` };
+  if ((m = line.match(/^Loading Linux (\S+)/)))
+    return { step: 'disk boot', detail: `GRUB from the disk loads the installed kernel ${m[1]}` };
+  if ((m = line.match(/^(Debian GNU\/Linux 12 \S+ ttyS0)$/)))
+    return { step: 'OS up', detail: `installed Debian (systemd) up: getty says "${m[1]}"` };
   if ((m = line.match(/^standin: FAILED: (.*)/))) return { step: 'FAILED', detail: `stand-in: ${m[1]}`, bad: true };
-  if ((m = line.match(/^standin: install complete/))) return { step: 'power off', detail: 'install done; the stand-in powers off (the "reboot")' };
-  if (/^Nothing to boot/.test(line)) return { step: 'local boot', detail: 'iPXE: no boot file from Kickstand → back to the firmware, which boots the next device' };
-  if (/^Kickstand: .*(booting the local disk|not registered)/.test(line)) return { step: 'local boot', detail: `iPXE script says: ${line.trim().slice(11, 100)}` };
-  if (/^BdsDxe: failed to load Boot\d+ "UEFI PXEv4/.test(line)) return { step: 'local boot', detail: "OVMF PXE: Kickstand's offers carry no boot file → the firmware moves on to its next boot option" };
-  if (/No bootable device|BdsDxe: No bootable option/.test(line)) return { step: 'no disk', detail: `firmware found no bootable local disk: "${line.trim().slice(0, 60)}"` };
-  if ((m = line.match(/^(http:\/\/\S+\/(\S*vmlinuz\S*))\.\.\. ok/))) return { step: 'kernel', detail: `iPXE loaded ${m[1]}` };
-  if ((m = line.match(/^(http:\/\/\S+\/(\S*initrd\S*))\.\.\. ok/))) return { step: 'initrd', detail: `iPXE loaded ${m[1]} (installer stand-in)` };
+  if ((m = line.match(/^standin: install complete/)))
+    return { step: 'power off', detail: 'install done; the stand-in powers off (the "reboot")' };
+  if (/^Nothing to boot/.test(line))
+    return {
+      step: 'local boot',
+      detail: 'iPXE: no boot file from Kickstand → back to the firmware, which boots the next device',
+    };
+  if (/^Kickstand: .*(booting the local disk|not registered)/.test(line))
+    return { step: 'local boot', detail: `iPXE script says: ${line.trim().slice(11, 100)}` };
+  if (/^BdsDxe: failed to load Boot\d+ "UEFI PXEv4/.test(line))
+    return {
+      step: 'local boot',
+      detail: "OVMF PXE: Kickstand's offers carry no boot file → the firmware moves on to its next boot option",
+    };
+  if (/No bootable device|BdsDxe: No bootable option/.test(line))
+    return { step: 'no disk', detail: `firmware found no bootable local disk: "${line.trim().slice(0, 60)}"` };
+  if ((m = line.match(/^(http:\/\/\S+\/(\S*vmlinuz\S*))\.\.\. ok/)))
+    return { step: 'kernel', detail: `iPXE loaded ${m[1]}` };
+  if ((m = line.match(/^(http:\/\/\S+\/(\S*initrd\S*))\.\.\. ok/)))
+    return { step: 'initrd', detail: `iPXE loaded ${m[1]} (installer stand-in)` };
   if ((m = line.match(/^(SeaBIOS \(version [^)]*\))/))) return { step: 'firmware', detail: m[1]! };
   if ((m = line.match(/^(iPXE \d[^ ]*) -- Open Source/))) return { step: 'iPXE', detail: `${m[1]} running` };
-  if (/>>Start PXE over IPv4/.test(line)) return { step: 'firmware', detail: 'OVMF UEFI PXE (no iPXE ROM) starts DHCP' };
-  if ((m = line.match(/NBP filename is (\S+)/))) return { step: 'loader', detail: `OVMF PXE: boot file ${m[1]} named by Kickstand's DHCP, fetching it over TFTP` };
-  if (/NBP file downloaded successfully/.test(line)) return { step: 'loader', detail: 'OVMF PXE: loader downloaded over TFTP, starting it' };
+  if (/>>Start PXE over IPv4/.test(line))
+    return { step: 'firmware', detail: 'OVMF UEFI PXE (no iPXE ROM) starts DHCP' };
+  if ((m = line.match(/NBP filename is (\S+)/)))
+    return { step: 'loader', detail: `OVMF PXE: boot file ${m[1]} named by Kickstand's DHCP, fetching it over TFTP` };
+  if (/NBP file downloaded successfully/.test(line))
+    return { step: 'loader', detail: 'OVMF PXE: loader downloaded over TFTP, starting it' };
   if (/Kernel panic/.test(line)) return { step: 'FAILED', detail: line.trim().slice(0, 90), bad: true };
   return undefined;
 }
@@ -86,7 +115,8 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
 export function eventDetail(e: HostEvent): string {
   const d = e.data;
   const bits: string[] = [e.message];
-  if (e.kind === 'host.state' && d.to !== undefined) return `${String(d.from ?? '?')} → ${String(d.to)}${d.reason ? ` (${String(d.reason)})` : ''}`;
+  if (e.kind === 'host.state' && d.to !== undefined)
+    return `${dataText(d.from ?? '?')} → ${dataText(d.to)}${d.reason ? ` (${dataText(d.reason)})` : ''}`;
   return bits.join(' ').slice(0, 110);
 }
 
@@ -106,19 +136,28 @@ export class LiveView {
   }
 
   legend(): void {
-    this.out(`  sources: ${this.paint(COLORS.kickstand!, '(kickstand)')} Kickstand's own timeline (API)   ${this.paint(COLORS.console!, '(console)')} the machine's serial console   ${this.paint(COLORS.lab!, '(lab)')} what the lab did`);
+    this.out(
+      `  sources: ${this.paint(COLORS.kickstand!, '(kickstand)')} Kickstand's own timeline (API)   ${this.paint(COLORS.console!, '(console)')} the machine's serial console   ${this.paint(COLORS.lab!, '(lab)')} what the lab did`,
+    );
     this.out('');
   }
 
   header(): void {
-    this.out(this.paint('\x1b[1m', `${'time'.padStart(7)}  ${'machine'.padEnd(7)}  ${'step'.padEnd(12)}  what happened  (source)`));
+    this.out(
+      this.paint(
+        '\x1b[1m',
+        `${'time'.padStart(7)}  ${'machine'.padEnd(7)}  ${'step'.padEnd(12)}  what happened  (source)`,
+      ),
+    );
   }
 
   add(machine: string, step: string, detail: string, source: Source, bad = false): void {
     const s: Step = { t: this.now(), machine, step, detail, source, bad };
     this.steps.push(s);
     const line = `${(s.t.toFixed(1) + 's').padStart(7)}  ${machine.padEnd(7)}  ${step.padEnd(12)}  ${detail}  `;
-    this.out(bad ? this.paint('\x1b[31m', line + `(${source})`) : line + this.paint(COLORS[source] ?? '', `(${source})`));
+    this.out(
+      bad ? this.paint('\x1b[31m', line + `(${source})`) : line + this.paint(COLORS[source] ?? '', `(${source})`),
+    );
   }
 
   paint(code: string, s: string): string {
@@ -129,6 +168,10 @@ export class LiveView {
 /** A plain-text table: header row, rule, rows; columns padded to the widest cell. */
 export function table(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]): string => r.map((c, i) => (c ?? '').padEnd(w[i]!)).join('  ').trimEnd();
+  const fmt = (r: string[]): string =>
+    r
+      .map((c, i) => (c ?? '').padEnd(w[i]!))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(fmt)].join('\n');
 }

@@ -43,11 +43,15 @@ export function ovmfFiles(): { code: string; vars: string } | undefined {
   return p ? { code: p[0], vars: p[1] } : undefined;
 }
 
+/* eslint-disable no-control-regex -- terminal escapes are control characters */
 /** Strip terminal escapes (iPXE colours, OVMF cursor moves) so console lines are greppable. */
 export function plainConsole(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Z0-9]/g, '').replace(/[\r\x00-\x08\x0b-\x1f]/g, '');
+  return s
+    .replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '')
+    .replace(/\x1b[()][A-Z0-9]/g, '')
+    .replace(/[\r\x00-\x08\x0b-\x1f]/g, '');
 }
+/* eslint-enable no-control-regex */
 
 export class LabVm extends EventEmitter {
   readonly lines: string[] = [];
@@ -69,8 +73,19 @@ export class LabVm extends EventEmitter {
 
   qemuArgs(): string[] {
     const { kind, mac, tap, disk } = this.spec;
-    const nic = (kind === 'uefi-pxe' ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=` : `e1000,netdev=n0,mac=${mac}`) + (disk ? ',bootindex=1' : '');
-    const args = ['-name', this.spec.name, '-machine', `${kind === 'bios' ? 'pc' : 'q35'},accel=${this.accel}`, '-m', '512', '-smp', '1'];
+    const nic =
+      (kind === 'uefi-pxe' ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=` : `e1000,netdev=n0,mac=${mac}`) +
+      (disk ? ',bootindex=1' : '');
+    const args = [
+      '-name',
+      this.spec.name,
+      '-machine',
+      `${kind === 'bios' ? 'pc' : 'q35'},accel=${this.accel}`,
+      '-m',
+      '512',
+      '-smp',
+      '1',
+    ];
     // -nodefaults: no VGA, CD-ROM or floppy to emulate or try to boot; -nographic still gives
     // SeaBIOS its serial console (and through it the iPXE ROM's output).
     args.push('-nodefaults', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-no-reboot');
@@ -78,19 +93,36 @@ export class LabVm extends EventEmitter {
     if (!disk) args.push('-boot', 'n');
     args.push('-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`, '-device', nic);
     // cache=unsafe: the lab's disks are thrown away with the work dir; no host flushes under TCG.
-    if (disk) args.push('-drive', `if=none,id=d0,format=raw,cache=unsafe,file=${disk}`, '-device', 'virtio-blk-pci,drive=d0,bootindex=2');
+    if (disk)
+      args.push(
+        '-drive',
+        `if=none,id=d0,format=raw,cache=unsafe,file=${disk}`,
+        '-device',
+        'virtio-blk-pci,drive=d0,bootindex=2',
+      );
     if (kind !== 'bios') {
       const fw = ovmfFiles();
       if (!fw) throw new Error('OVMF firmware not found (apt-get install ovmf)');
       // OVMF keeps its boot options in the vars store: one copy per VM, kept across its boots.
       if (!existsSync(this.varsFile)) copyFileSync(fw.vars, this.varsFile);
-      args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${this.varsFile}`);
+      args.push(
+        '-drive',
+        `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`,
+        '-drive',
+        `if=pflash,format=raw,unit=1,file=${this.varsFile}`,
+      );
       // With a disk behind the NIC, every network boot option the firmware has runs before
       // the disk: OVMF tries PXEv4, PXEv6, HTTPv4 and HTTPv6, each timing out in about a
       // minute when Kickstand offers no boot file. IPv6 network boot is switched off, as a
       // machine's firmware setup would on an IPv4-only rack (OvmfPkg RUNTIME_CONFIG.md; the
       // older OVMF reads only the IPv6PXESupport knob, the newer one IPv6Support as well).
-      if (disk) args.push('-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no', '-fw_cfg', 'name=opt/org.tianocore/IPv6Support,string=no');
+      if (disk)
+        args.push(
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv6PXESupport,string=no',
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv6Support,string=no',
+        );
     }
     return args;
   }
@@ -101,7 +133,9 @@ export class LabVm extends EventEmitter {
     this.boots += 1;
     this.log = createWriteStream(join(this.workDir, `${this.spec.name}-boot${this.boots}.serial.log`));
     this.lines.push(`----- ${this.spec.name}: power on (boot ${this.boots}) -----`);
-    const proc = spawn('ip', ['netns', 'exec', this.ns, 'qemu-system-x86_64', ...this.qemuArgs()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('ip', ['netns', 'exec', this.ns, 'qemu-system-x86_64', ...this.qemuArgs()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = proc;
     let buf = '';
     const onData = (chunk: Buffer): void => {
