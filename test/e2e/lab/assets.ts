@@ -5,12 +5,15 @@
  *   lab/vmlinuz                            the Debian kernel (linux-image-amd64)
  *   lab/initrd.img                         the installer STAND-IN built here (not anaconda)
  *   lab/tree/…, lab/tree/MANIFEST.sha256   a small install tree with sha256 sums
- * and the kickstart template (kickstarts/lab.ks.hbs).
+ * and the kickstart template (kickstarts/lab.ks.hbs). The journey lab's tree is the Debian
+ * root filesystem image instead (lab/tree/images/rootfs.tar.zst, rootfs.ts), and its stand-in
+ * initrd also carries the disk drivers and the host's partitioning and filesystem tools.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import type { Rootfs } from './rootfs';
 
 /** The repository root (the lab also runs from dist/, where the shell and template files are not copied). */
 export const REPO_ROOT = ((): string => {
@@ -75,8 +78,35 @@ function buildTree(treeDir: string): LabAssets['treeFiles'] {
   return files;
 }
 
-/** Builds everything under `workDir` (images/, kickstarts/). Takes a few seconds (initrd). */
-export function prepareAssets(workDir: string, kernelVersion: string): LabAssets {
+/** NIC drivers of every lab initrd (the BIOS machines' e1000, the UEFI machines' virtio-net). */
+const NIC_MODULES = ['e1000', 'virtio_net', 'virtio_pci'];
+/**
+ * The journey initrd also writes a disk: virtio-blk, ext4 (crc32c is only its soft dependency,
+ * absent from modules.dep), FAT for the ESP (the Debian kernel's default codepage 437 and iocharset ascii).
+ */
+const DISK_MODULES = ['virtio_blk', 'crc32c_generic', 'ext4', 'vfat', 'nls_cp437', 'nls_ascii'];
+/** The host's tools the image-writing stand-in runs (GNU tar keeps numeric owners and modes). */
+export const DISK_TOOLS = ['sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'zstd', 'tar'];
+
+/** The journey tree: the rootfs image, hard-linked from the cache (copied across filesystems). */
+function rootfsTree(treeDir: string, rootfs: Rootfs): LabAssets['treeFiles'] {
+  const rel = 'images/rootfs.tar.zst';
+  const p = join(treeDir, rel);
+  mkdirSync(dirname(p), { recursive: true });
+  try {
+    linkSync(rootfs.path, p);
+  } catch {
+    copyFileSync(rootfs.path, p);
+  }
+  writeFileSync(join(treeDir, 'MANIFEST.sha256'), `${rootfs.sha256}  ${rel}\n`);
+  return [{ path: rel, size: rootfs.bytes, sha256: rootfs.sha256 }];
+}
+
+/**
+ * Builds everything under `workDir` (images/, kickstarts/). Takes a few seconds (initrd).
+ * With `rootfs` (the journey lab) the install tree is that image and the stand-in writes disks.
+ */
+export function prepareAssets(workDir: string, kernelVersion: string, rootfs?: Rootfs): LabAssets {
   const imagesDir = join(workDir, 'images');
   const kickstartsDir = join(workDir, 'kickstarts');
   mkdirSync(join(imagesDir, 'lab', 'tree'), { recursive: true });
@@ -86,13 +116,22 @@ export function prepareAssets(workDir: string, kernelVersion: string): LabAssets
   const initrd = join(imagesDir, 'lab', 'initrd.img');
   execFileSync(
     'bash',
-    [join(LAB_DIR, 'build-installer-standin.sh'), initrd, kernelVersion, 'e1000', 'virtio_net', 'virtio_pci'],
+    [
+      join(LAB_DIR, 'build-installer-standin.sh'),
+      initrd,
+      kernelVersion,
+      ...NIC_MODULES,
+      ...(rootfs ? DISK_MODULES : []),
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 120_000,
+      env: { ...process.env, STANDIN_TOOLS: rootfs ? DISK_TOOLS.join(' ') : '' },
     },
   );
-  const treeFiles = buildTree(join(imagesDir, 'lab', 'tree'));
+  const treeFiles = rootfs
+    ? rootfsTree(join(imagesDir, 'lab', 'tree'), rootfs)
+    : buildTree(join(imagesDir, 'lab', 'tree'));
   writeFileSync(join(kickstartsDir, 'lab.ks.hbs'), readFileSync(join(LAB_DIR, 'lab.ks.hbs')));
   return {
     imagesDir,

@@ -2,6 +2,8 @@
 # Builds the lab's installer STAND-IN initrd (not anaconda): busybox-static + curl + ssh-keygen
 # with the shared libraries ldd names, the NIC driver modules of the Debian kernel KVER (and
 # the modules they depend on, from modules.dep), and installer-standin/init.
+# STANDIN_TOOLS="cmd ..." adds more of the host's commands the same way (the journey lab's
+# image-writing stand-in: sfdisk, mkfs.ext4, mkfs.vfat, zstd, GNU tar) and /etc/mke2fs.conf.
 # usage: build-installer-standin.sh OUT.img KVER [MODULE...]   (default module: e1000)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +36,13 @@ copy_bin() {
 }
 copy_bin "$(command -v curl)"
 if command -v ssh-keygen >/dev/null; then copy_bin "$(command -v ssh-keygen)"; fi
+for t in ${STANDIN_TOOLS:-}; do
+  p=$(command -v "$t") || { echo "$t missing on this host (see test/e2e/lab/prereqs.ts)" >&2; exit 1; }
+  copy_bin "$p"
+  # GNU tar replaces busybox's applet of the same name (numeric owners, modes as packed)
+  rm -f "$ROOT/bin/$t"
+done
+if [ -n "${STANDIN_TOOLS:-}" ] && [ -f /etc/mke2fs.conf ]; then cp /etc/mke2fs.conf "$ROOT/etc/"; fi
 # the dynamic loader (both paths)
 cp -L /lib64/ld-linux-x86-64.so.2 "$ROOT/lib64/"
 

@@ -31,6 +31,9 @@ export interface MachineRecord {
   reinstallExit?: number | null | 'timeout';
   finalLocalBootLine?: string;
   host?: Host;
+  /** Journey lab: the address the installed Debian leased, and what ssh-keyscan read from it. */
+  osIp?: string;
+  keyscan?: string[];
 }
 
 const mine = (m: MachineDef) => (e: HostEvent) => e.mac === m.mac || (m.registered && e.host === m.name);
@@ -229,6 +232,79 @@ function checkReimage(r: MachineRecord, ev: HostEvent[]): Check[] {
     again.length
       ? `boot 4 fetched: ${again.map((e) => e.kind).join(', ')}`
       : (r.finalLocalBootLine ?? 'no local boot in boot 4'),
+  );
+  return c;
+}
+
+/** The installed Debian's serial-getty banner (/etc/issue "Debian GNU/Linux 12 \\n \\l"). */
+export const OS_BANNER = /^Debian GNU\/Linux 12 (\S+) ttyS0$/;
+
+/**
+ * The journey lab's machines, after the checks of checkInstalled: the stand-in wrote the disk,
+ * the second boot came up from it as the installed Debian (its getty banner with the host
+ * name from the kickstart), that Debian leased its address from Kickstand (a `dhcp.ack` that
+ * decided `local`: not a network-boot client), and its sshd serves exactly the host key the
+ * kickstart's %post reported (ssh-keyscan from Kickstand's namespace, the key pinned in
+ * host.sshHostKeys).
+ */
+export function checkJourney(r: MachineRecord, all: HostEvent[]): Check[] {
+  const m = r.def;
+  const c: Check[] = [];
+  const add = (step: string, ok: boolean, detail: string): void => void c.push({ machine: m.name, step, ok, detail });
+  const boot1 = bootLines(r.console, 1);
+  const disk = ['partitioned', 'root filesystem extracted', 'boot loader'].map((w) =>
+    boot1.find((l) => l.startsWith(`standin: ${w}`)),
+  );
+  add(
+    'disk written',
+    disk.every((l) => l !== undefined),
+    disk.every((l) => l !== undefined)
+      ? disk
+          .map((l) => l!.slice(9))
+          .join('; ')
+          .slice(0, 200)
+      : `stand-in lines missing: ${disk
+          .map((l, i) => (l ? '' : ['partitioned', 'extracted', 'boot loader'][i]))
+          .filter(Boolean)
+          .join(', ')}`,
+  );
+  const banner = bootLines(r.console, 2)
+    .map((l) => l.match(OS_BANNER))
+    .find((x) => x !== null);
+  add(
+    'OS booted from disk',
+    banner?.[1] === m.name,
+    banner
+      ? `console: "${banner[0]}"${banner[1] === m.name ? '' : ` (host name ${banner[1]}, want ${m.name})`}`
+      : 'no "Debian GNU/Linux 12 … ttyS0" login banner in the second boot',
+  );
+  const boot2 = r.bootStartIds[1] ?? Number.MAX_SAFE_INTEGER;
+  const osAcks = all.filter((e) => mine(m)(e) && e.id >= boot2 && e.kind === 'dhcp.ack' && e.data.boot === 'local');
+  const ipOk = r.osIp !== undefined && osAcks.some((e) => e.data.ip === r.osIp);
+  add(
+    'OS DHCP',
+    ipOk,
+    osAcks.length
+      ? `${osAcks.map((e) => e.message).join(' | ')}; ssh-keyscan target ${r.osIp ?? 'none'}`
+      : 'no dhcp.ack deciding local (a client that is not a network-boot client) in the second boot',
+  );
+  const pinned = consoleHostKey(bootLines(r.console, 1));
+  const served = [
+    ...new Set(
+      (r.keyscan ?? [])
+        .map((l) => l.match(/(ssh-ed25519 [A-Za-z0-9+/=]+)/)?.[1])
+        .filter((k): k is string => k !== undefined),
+    ),
+  ];
+  const inHost = pinned !== undefined && (r.host?.sshHostKeys ?? []).some((k) => k.startsWith(pinned));
+  add(
+    'sshd serves pinned key',
+    pinned !== undefined && inHost && served.length === 1 && served[0] === pinned,
+    served.length === 0
+      ? `ssh-keyscan ${r.osIp ?? '(no address)'}: no ed25519 key`
+      : served.length === 1 && served[0] === pinned
+        ? `ssh-keyscan ${r.osIp}: ${pinned!.slice(0, 50)}… = %post's key${inHost ? ', pinned in host.sshHostKeys' : ' (NOT in host.sshHostKeys)'}`
+        : `ssh-keyscan ${r.osIp}: ${served.map((k) => k.slice(0, 50)).join(', ')}; %post reported ${pinned?.slice(0, 50) ?? 'nothing'}`,
   );
   return c;
 }

@@ -156,6 +156,21 @@ export class LabKickstand {
     });
   }
 
+  /**
+   * `ssh-keyscan -t ed25519 IP` from Kickstand's namespace (where the bootstrapper will connect
+   * from): the host key lines the machine's sshd serves, or [] when it does not answer.
+   */
+  keyscan(ip: string): Promise<string[]> {
+    return new Promise((resolve) => {
+      execFile(
+        'ip',
+        ['netns', 'exec', this.net.ksNs, 'ssh-keyscan', '-T', '5', '-t', 'ed25519', ip],
+        { timeout: 15_000, encoding: 'utf8' },
+        (_err, stdout) => resolve(stdout.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))),
+      );
+    });
+  }
+
   async hostAdd(name: string, mac: string, profile: string, role: string): Promise<Host> {
     return JSON.parse(
       await this.cli(['host', 'add', name, '--mac', mac, '--profile', profile, '--role', role, '--json']),

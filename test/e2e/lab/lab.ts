@@ -7,17 +7,22 @@
  *      install tree → %post → power off), then boot again and must boot local disk;
  *      the unregistered machine boots meanwhile and must only be discovered;
  *   4. checks (checks.ts) over Kickstand's timeline/API and the consoles; summary table.
+ * The journey scenario gives each machine a disk: the stand-in writes a real Debian 12 onto it
+ * (rootfs.ts), and the second boot must come up from the disk as that Debian, lease its address
+ * from Kickstand and serve the SSH host key %post reported (ssh-keyscan from Kickstand's side).
  * Everything is torn down in `finally` (and by the caller's signal handlers via `abort()`).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostEvent } from '../../../src/model/event';
 import { native } from '../../../src/native';
 import { prepareAssets } from './assets';
 import {
+  OS_BANNER,
   checkDhcpWarmUp,
   checkInstalled,
+  checkJourney,
   checkNativePaths,
   checkOneAddress,
   checkSiteLease,
@@ -29,6 +34,7 @@ import { LabKickstand, writeLabConfig } from './kickstand';
 import { LIMITS, SCENARIOS, type MachineDef, type Scenario } from './machines';
 import { startSiteDhcp, type SiteDhcp } from './site-dhcp';
 import { debianKernel, ensurePrereqs } from './prereqs';
+import { debianRootfs } from './rootfs';
 import { LiveView, eventDetail, stepOfConsole, stepOfEvent, table } from './timeline';
 import { createLabNet, type LabNet } from './topology';
 import { LabVm } from './vm';
@@ -90,17 +96,25 @@ export const LOCAL_BOOT =
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The scenario's time bounds. */
+export function limitsOf(sc: Scenario): typeof LIMITS {
+  return { ...LIMITS, ...sc.limits };
+}
+
+/** Size of each journey machine's disk (a sparse raw file in the work dir). */
+const DISK_BYTES = 4 * 1024 ** 3;
+
 export async function runLab(o: LabOptions): Promise<LabResult> {
   const t0 = Date.now();
   const say = (s: string): void => o.out(o.color ? `\x1b[1m${s}\x1b[0m` : s);
-  ensurePrereqs(say, o.installPrereqs);
+  const sc = SCENARIOS[o.scenario ?? 'pxe'];
+  ensurePrereqs(say, o.installPrereqs, sc.name === 'journey');
   const kver = debianKernel();
   if (!kver) throw new Error('no Debian kernel image with modules in /boot (apt-get install linux-image-amd64)');
   const workDir = mkdtempSync(join(tmpdir(), 'kickstand-lab-'));
   running.workDir = workDir;
   let ok = false;
   const view = new LiveView(o.out, o.color);
-  const sc = SCENARIOS[o.scenario ?? 'pxe'];
   try {
     say(`Kickstand lab (${sc.name}): real firmware in QEMU (${o.accel.toUpperCase()}) boots through ${sc.title}`);
     const ks = await startKickstand(o, sc, workDir, kver);
@@ -146,9 +160,14 @@ async function startKickstand(
       `  site DHCP dnsmasq on ${running.site.ip} (namespace ${running.site.ns}) leases ${net.poolStart}-${net.poolEnd}; Kickstand answers PXE clients only (proxyDHCP, ports 67 and 4011)`,
     );
   }
-  const assets = prepareAssets(workDir, kver);
+  const rootfs = sc.name === 'journey' ? debianRootfs(o.out) : undefined;
+  if (rootfs)
+    o.out(
+      `  rootfs    Debian 12 (mmdebstrap) ${rootfs.path}: ${(rootfs.bytes / 1048576).toFixed(1)} MiB, ${rootfs.buildSeconds ? `built in ${rootfs.buildSeconds.toFixed(0)} s` : 'from the cache'}`,
+    );
+  const assets = prepareAssets(workDir, kver, rootfs);
   o.out(
-    `  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda), install tree of ${assets.treeFiles.length} files`,
+    `  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda${rootfs ? ', writes disks' : ''}), install tree of ${assets.treeFiles.length} files`,
   );
   const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode);
   const kickstand = new LabKickstand(net, cfg);
@@ -167,8 +186,14 @@ interface Machines {
 function makeMachines(o: LabOptions, sc: Scenario, net: LabNet, workDir: string, view: LiveView): Machines {
   const lab: Machines = { vms: new Map(), records: new Map() };
   for (const [i, def] of sc.machines.entries()) {
+    const disk = def.disk ? join(workDir, `${def.name}-disk.raw`) : undefined;
+    if (disk) {
+      const fd = openSync(disk, 'w');
+      ftruncateSync(fd, DISK_BYTES); // sparse: blank until the stand-in writes it
+      closeSync(fd);
+    }
     const vm = new LabVm(
-      { name: def.name, kind: def.kind, mac: def.mac, tap: net.taps[i]! },
+      { name: def.name, kind: def.kind, mac: def.mac, tap: net.taps[i]!, disk },
       net.vmNs,
       workDir,
       o.accel,
@@ -240,17 +265,18 @@ async function registerAndBoot(
     view.add(name, 'reimage', `kickstand host reimage ${name} --yes → ${out}`, 'lab');
     return out;
   };
+  const lim = limitsOf(sc);
   const flows = sc.machines.map((m) =>
     m.registered
-      ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage)
+      ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage, lim, ks)
       : strayFlow(m, lab.vms.get(m.name)!, boot, view),
   );
   let labTimer: NodeJS.Timeout | undefined;
   const labTimeout = new Promise<void>((resolve) => {
     labTimer = setTimeout(() => {
-      view.add('lab', 'TIMEOUT', `lab exceeded ${LIMITS.labMs / 1000} s`, 'lab', true);
+      view.add('lab', 'TIMEOUT', `lab exceeded ${lim.labMs / 1000} s`, 'lab', true);
       resolve();
-    }, LIMITS.labMs);
+    }, lim.labMs);
   });
   await Promise.race([Promise.all(flows), labTimeout]);
   clearTimeout(labTimer);
@@ -272,6 +298,7 @@ async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string
       if (sc.dhcpMode === 'proxy') checks.push(checkSiteLease(r, leases, siteLeases));
     } else checks.push(...checkStray(r, ks.events, hosts));
     if (m.chain) checks.push(...checkOneAddress(r, ks.events, leases));
+    if (m.disk) checks.push(...checkJourney(r, ks.events));
   }
   const metrics = await ks.metrics().catch((e: unknown) => `# metrics unavailable: ${(e as Error).message}`);
   checks.push(
@@ -287,8 +314,9 @@ async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string
 }
 
 /**
- * Install boot (until the stand-in powers off), then the second boot (until local boot); for a
- * reimage machine then `kickstand host reimage`, a reinstall boot and a last local boot.
+ * Install boot (until the stand-in powers off), then the second boot (until local boot; with a
+ * disk, until the installed Debian serves SSH); for a reimage machine then `kickstand host
+ * reimage`, a reinstall boot and a last local boot.
  */
 async function installFlow(
   m: MachineDef,
@@ -297,15 +325,29 @@ async function installFlow(
   boot: (n: string) => void,
   view: LiveView,
   reimage: (n: string) => Promise<string>,
+  lim: typeof LIMITS,
+  ks: LabKickstand,
 ): Promise<void> {
-  r.installExit = await installThenLocal(m, vm, boot, view, 'install', (line) => (r.localBootLine = line));
+  const os = m.disk ? (): Promise<void> => osUp(m, vm, r, view, lim, ks) : undefined;
+  r.installExit = await installThenLocal(m, vm, boot, view, 'install', (line) => (r.localBootLine = line), lim, os);
   if (!m.reimage || r.localBootLine === undefined) return;
   await vm.waitExit(10_000);
   r.reimageOutput = await reimage(m.name).catch((e: unknown) => `failed: ${(e as Error).message}`);
-  r.reinstallExit = await installThenLocal(m, vm, boot, view, 'reinstall', (line) => (r.finalLocalBootLine = line));
+  r.reinstallExit = await installThenLocal(
+    m,
+    vm,
+    boot,
+    view,
+    'reinstall',
+    (line) => (r.finalLocalBootLine = line),
+    lim,
+  );
 }
 
-/** One boot that must install and power off, then one that must boot local (the line it printed). */
+/**
+ * One boot that must install and power off, then one that must boot local (the line it
+ * printed); `os`, when given, follows the local boot into the installed system.
+ */
 async function installThenLocal(
   m: MachineDef,
   vm: LabVm,
@@ -313,11 +355,13 @@ async function installThenLocal(
   view: LiveView,
   what: string,
   local: (line: string | undefined) => void,
+  lim: typeof LIMITS,
+  os?: () => Promise<void>,
 ): Promise<number | null | 'timeout'> {
   boot(m.name);
-  const exit = await vm.waitExit(LIMITS.installBootMs);
+  const exit = await vm.waitExit(lim.installBootMs);
   if (exit === 'timeout') {
-    view.add(m.name, 'TIMEOUT', `${what} boot did not power off within ${LIMITS.installBootMs / 1000} s`, 'lab', true);
+    view.add(m.name, 'TIMEOUT', `${what} boot did not power off within ${lim.installBootMs / 1000} s`, 'lab', true);
     vm.kill();
     return exit;
   }
@@ -329,10 +373,65 @@ async function installThenLocal(
     exit !== 0,
   );
   boot(m.name);
-  local(await vm.waitLine(LOCAL_BOOT, LIMITS.localBootMs));
-  await delay(1000);
+  const line = await vm.waitLine(LOCAL_BOOT, lim.localBootMs);
+  local(line);
+  if (os && line !== undefined) await os();
+  else await delay(1000);
   vm.kill();
   return exit;
+}
+
+/**
+ * The installed Debian, booted from the disk: its login banner on ttyS0, the address it leased
+ * from Kickstand (its `dhcp.ack` decided `local`: not a network-boot client), and the host key
+ * its sshd serves, read with ssh-keyscan from Kickstand's namespace (retried: sshd may start
+ * after the getty).
+ */
+async function osUp(
+  m: MachineDef,
+  vm: LabVm,
+  r: MachineRecord,
+  view: LiveView,
+  lim: typeof LIMITS,
+  ks: LabKickstand,
+): Promise<void> {
+  const deadline = Date.now() + lim.localBootMs;
+  if (!(await vm.waitLine(OS_BANNER, lim.localBootMs))) {
+    view.add(
+      m.name,
+      'TIMEOUT',
+      `the installed Debian showed no login banner within ${lim.localBootMs / 1000} s`,
+      'lab',
+      true,
+    );
+    return;
+  }
+  const since = r.bootStartIds[1] ?? 0;
+  while (r.osIp === undefined && Date.now() < deadline) {
+    const ack = ks.events
+      .filter((e) => e.mac === m.mac && e.id >= since && e.kind === 'dhcp.ack' && e.data.boot === 'local')
+      .pop();
+    if (ack) r.osIp = String(ack.data.ip);
+    else await delay(1000);
+  }
+  if (r.osIp === undefined) {
+    view.add(m.name, 'TIMEOUT', 'no dhcp.ack for the installed system', 'lab', true);
+    return;
+  }
+  do {
+    r.keyscan = await ks.keyscan(r.osIp);
+    if (r.keyscan.length === 0) await delay(2000);
+  } while (r.keyscan.length === 0 && Date.now() < deadline);
+  const key = r.keyscan.map((l) => l.split(' ').slice(1, 3).join(' ')).join(', ');
+  view.add(
+    m.name,
+    'sshd',
+    r.keyscan.length
+      ? `ssh-keyscan ${r.osIp} (from Kickstand's namespace): ${key.slice(0, 70)}…`
+      : `ssh-keyscan ${r.osIp}: no answer`,
+    'lab',
+    r.keyscan.length === 0,
+  );
 }
 
 /** The unregistered machine: boots once; Kickstand must only record it. */
@@ -353,6 +452,7 @@ function printSummary(
   wall: number,
 ): void {
   const rows: string[][] = [];
+  const journey = [...records.values()].some((r) => r.def.disk);
   for (const [name, r] of records) {
     const mine = checks.filter((c) => c.machine === name);
     const first = (step: string): string => {
@@ -368,6 +468,7 @@ function printSummary(
       first('kickstart'),
       first('installed'),
       first('local boot'),
+      ...(journey ? [first('OS up'), first('sshd')] : []),
       r.host?.state ?? (r.def.registered ? '?' : 'discovered'),
       mine.every((c) => c.ok)
         ? 'PASS'
@@ -388,6 +489,7 @@ function printSummary(
         'kickstart',
         'installed',
         'local boot',
+        ...(journey ? ['OS up', 'sshd'] : []),
         'final state',
         'result',
       ],

@@ -18,16 +18,23 @@ export interface MachineDef {
   reimage?: boolean;
   /** Firmware PXE chains into iPXE: two DHCP exchanges in the install boot, one address. */
   chain?: boolean;
+  /**
+   * A virtual disk (the journey lab): the stand-in writes Debian onto it, and the second boot
+   * must come up from it: the installed Debian's login banner, its DHCP, its sshd.
+   */
+  disk?: boolean;
 }
 
 /** One lab run: its machines, how Kickstand's DHCP runs, and the lab subnet's third octet. */
 export interface Scenario {
-  name: 'pxe' | 'proxy';
+  name: 'pxe' | 'proxy' | 'journey';
   title: string;
   /** authoritative: Kickstand leases; proxy: a site DHCP server (dnsmasq) leases, Kickstand only boots. */
   dhcpMode: 'authoritative' | 'proxy';
   third: number;
   machines: MachineDef[];
+  /** Bounds of this scenario where they differ from LIMITS. */
+  limits?: Partial<typeof LIMITS>;
 }
 
 export const MACHINES: MachineDef[] = [
@@ -75,6 +82,31 @@ export const PROXY_MACHINES: MachineDef[] = [
   { name: 'puefi', kind: 'uefi', mac: '52:54:00:6b:74:02', registered: true, firmware: 'OVMF + iPXE EFI ROM (e1000)' },
 ];
 
+/**
+ * The whole journey (docs/lab.md "The journey lab"): each machine has a disk; the stand-in
+ * writes a real Debian 12 onto it; the second power-on boots that Debian from the disk, which
+ * takes its address from Kickstand and serves the SSH host key its %post reported.
+ */
+export const JOURNEY_MACHINES: MachineDef[] = [
+  {
+    name: 'jbios',
+    kind: 'bios',
+    mac: '52:54:00:6b:75:01',
+    registered: true,
+    firmware: 'SeaBIOS + iPXE NIC ROM (e1000), virtio disk',
+    disk: true,
+  },
+  {
+    name: 'juefi',
+    kind: 'uefi-pxe',
+    mac: '52:54:00:6b:75:02',
+    registered: true,
+    firmware: 'OVMF UEFI PXE → ipxe.efi (virtio-net), virtio disk',
+    chain: true,
+    disk: true,
+  },
+];
+
 export const SCENARIOS: Record<Scenario['name'], Scenario> = {
   pxe: {
     name: 'pxe',
@@ -89,6 +121,16 @@ export const SCENARIOS: Record<Scenario['name'], Scenario> = {
     dhcpMode: 'proxy',
     third: 78,
     machines: PROXY_MACHINES,
+  },
+  journey: {
+    name: 'journey',
+    title: 'Kickstand alone, onto disks: a real Debian 12 installed, booted from disk, serving SSH',
+    dhcpMode: 'authoritative',
+    third: 79,
+    machines: JOURNEY_MACHINES,
+    // Installing writes ~100 MiB of image and GRUB under TCG; the second boot runs the
+    // firmware, GRUB, the Debian kernel and systemd up to sshd.
+    limits: { installBootMs: 480_000, localBootMs: 300_000, labMs: 840_000 },
   },
 };
 

@@ -7,6 +7,8 @@
  *   --keep      keep the lab's work dir (serial logs, kickstand.log, config) even on success
  *   --no-install  do not apt-get install; fail naming the missing packages instead
  *   --proxy     the proxy lab instead: dnsmasq leases, Kickstand answers as proxyDHCP
+ *   --journey   the journey lab instead: machines with disks, a real Debian 12 installed and
+ *               booted from disk, its sshd checked against the key %post reported
  * KICKSTAND_LAB_ACCEL=kvm uses KVM instead of TCG software emulation (the default).
  */
 import { abort, runLab } from './lab';
@@ -15,7 +17,7 @@ import { labAccel } from './vm';
 async function main(): Promise<number> {
   const args = new Set(process.argv.slice(2));
   if (args.has('--help') || args.has('-h')) {
-    process.stdout.write('usage: sudo npm run lab -- [--verbose] [--keep] [--no-install] [--proxy]\n');
+    process.stdout.write('usage: sudo npm run lab -- [--verbose] [--keep] [--no-install] [--proxy | --journey]\n');
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -43,7 +45,7 @@ async function main(): Promise<number> {
     installPrereqs: !args.has('--no-install'),
     keep: args.has('--keep'),
     accel: labAccel(),
-    scenario: args.has('--proxy') ? 'proxy' : 'pxe',
+    scenario: args.has('--journey') ? 'journey' : args.has('--proxy') ? 'proxy' : 'pxe',
   });
   return r.ok ? 0 : 1;
 }

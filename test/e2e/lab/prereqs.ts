@@ -12,6 +12,8 @@ export interface Need {
   /** Present when one of these paths exists (or, for bare names, is a command on PATH). */
   anyOf: string[];
   why: string;
+  /** Only the journey lab needs it. */
+  journey?: boolean;
 }
 
 export const NEEDS: Need[] = [
@@ -36,6 +38,22 @@ export const NEEDS: Need[] = [
   { pkg: 'openssh-client', anyOf: ['ssh-keygen'], why: 'SSH host key the stand-in reports in %post' },
   { pkg: 'cpio', anyOf: ['cpio'], why: 'packs the initrd' },
   { pkg: 'iproute2', anyOf: ['ip'], why: 'namespaces, bridge, taps, veth' },
+  {
+    pkg: 'mmdebstrap',
+    anyOf: ['mmdebstrap'],
+    why: 'builds the Debian 12 root filesystem the journey lab installs',
+    journey: true,
+  },
+  { pkg: 'fdisk', anyOf: ['sfdisk'], why: 'the image-writing stand-in partitions the disk (GPT)', journey: true },
+  { pkg: 'e2fsprogs', anyOf: ['mkfs.ext4'], why: 'the stand-in makes the root filesystem', journey: true },
+  { pkg: 'dosfstools', anyOf: ['mkfs.vfat'], why: 'the stand-in makes the EFI system partition', journey: true },
+  { pkg: 'zstd', anyOf: ['zstd'], why: 'compresses the rootfs image; the stand-in unpacks it', journey: true },
+  {
+    pkg: 'openssh-client',
+    anyOf: ['ssh-keyscan'],
+    why: 'reads the installed sshd host key from the Kickstand namespace',
+    journey: true,
+  },
 ];
 
 function onPath(cmd: string): boolean {
@@ -66,8 +84,8 @@ export function debianKernel(): string | undefined {
   return versions.sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
 }
 
-export function missingPackages(): string[] {
-  const pkgs = NEEDS.filter((n) => !present(n)).map((n) => n.pkg);
+export function missingPackages(journey = false): string[] {
+  const pkgs = [...new Set(NEEDS.filter((n) => (journey || !n.journey) && !present(n)).map((n) => n.pkg))];
   if (debianKernel() === undefined) pkgs.push('linux-image-amd64');
   return pkgs;
 }
@@ -76,8 +94,8 @@ export function missingPackages(): string[] {
  * Installs missing packages from Debian when `install` is true; otherwise throws naming them.
  * `say` tells the user what is happening.
  */
-export function ensurePrereqs(say: (s: string) => void, install: boolean): void {
-  const missing = missingPackages();
+export function ensurePrereqs(say: (s: string) => void, install: boolean, journey = false): void {
+  const missing = missingPackages(journey);
   if (missing.length === 0) return;
   if (!install)
     throw new Error(
@@ -88,6 +106,6 @@ export function ensurePrereqs(say: (s: string) => void, install: boolean): void 
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
-  const still = missingPackages();
+  const still = missingPackages(journey);
   if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.join(' ')}`);
 }

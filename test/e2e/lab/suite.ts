@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { missing } from '../../helpers/env';
-import { runLab, type LabResult } from './lab';
+import { limitsOf, runLab, type LabResult } from './lab';
 import { SCENARIOS, type Scenario } from './machines';
 import { labAccel } from './vm';
 
@@ -21,7 +21,9 @@ export function labSuite(
   extraBinaries: string[] = [],
 ): void {
   const sc = SCENARIOS[scenario];
-  describe(title, { timeout: 660_000 }, () => {
+  // the lab's own bound, setup, and for the journey a first build of its rootfs (rootfs.ts)
+  const budget = limitsOf(sc).labMs + 50_000 + (scenario === 'journey' ? 30 * 60_000 : 0);
+  describe(title, { timeout: budget + 10_000 }, () => {
     // In CI a missing prerequisite throws here (a failure); elsewhere every test skips with why.
     const why = missing({ ...NEED, binaries: [...NEED.binaries, ...extraBinaries] });
     let result: LabResult | undefined;
@@ -48,7 +50,7 @@ export function labSuite(
           failure = e;
         }
       },
-      { timeout: 650_000 },
+      { timeout: budget },
     );
 
     for (const name of [...sc.machines.map((m) => m.name), 'lab']) {

@@ -67,7 +67,18 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
     return { step: 'installer', detail: 'installer stand-in running (busybox + curl, not anaconda)' };
   if ((m = line.match(/^standin: running (%\w+)/))) return { step: 'kickstart', detail: `stand-in runs ${m[1]}` };
   if ((m = line.match(/^standin: install tree: (.*)/)))
-    return { step: 'install tree', detail: `Range downloads (resumed + split), sha256 ok: ${m[1]}` };
+    return {
+      step: 'install tree',
+      detail: / once\b/.test(m[1]!) ? `rootfs image: ${m[1]}` : `Range downloads (resumed + split), sha256 ok: ${m[1]}`,
+    };
+  if ((m = line.match(/^standin: (partitioned: .*)/))) return { step: 'disk', detail: m[1]! };
+  if ((m = line.match(/^standin: root filesystem extracted: (.*)/)))
+    return { step: 'image', detail: `root filesystem written: ${m[1]}` };
+  if ((m = line.match(/^standin: boot loader: (.*)/))) return { step: 'boot loader', detail: m[1]!.slice(0, 100) };
+  if ((m = line.match(/^Loading Linux (\S+)/)))
+    return { step: 'disk boot', detail: `GRUB from the disk loads the installed kernel ${m[1]}` };
+  if ((m = line.match(/^(Debian GNU\/Linux 12 \S+ ttyS0)$/)))
+    return { step: 'OS up', detail: `installed Debian (systemd) up: getty says "${m[1]}"` };
   if ((m = line.match(/^standin: FAILED: (.*)/))) return { step: 'FAILED', detail: `stand-in: ${m[1]}`, bad: true };
   if ((m = line.match(/^standin: install complete/)))
     return { step: 'power off', detail: 'install done; the stand-in powers off (the "reboot")' };
@@ -78,11 +89,13 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
     };
   if (/^Kickstand: .*(booting the local disk|not registered)/.test(line))
     return { step: 'local boot', detail: `iPXE script says: ${line.trim().slice(11, 100)}` };
-  if (/No bootable device|BdsDxe: No bootable option/.test(line))
+  if (/^BdsDxe: failed to load Boot\d+ "UEFI PXEv4/.test(line))
     return {
-      step: 'no disk',
-      detail: `firmware found no local disk (the lab has none): "${line.trim().slice(0, 60)}"`,
+      step: 'local boot',
+      detail: "OVMF PXE: Kickstand's offers carry no boot file → the firmware moves on to its next boot option",
     };
+  if (/No bootable device|BdsDxe: No bootable option/.test(line))
+    return { step: 'no disk', detail: `firmware found no bootable local disk: "${line.trim().slice(0, 60)}"` };
   if ((m = line.match(/^(http:\/\/\S+\/(\S*vmlinuz\S*))\.\.\. ok/)))
     return { step: 'kernel', detail: `iPXE loaded ${m[1]}` };
   if ((m = line.match(/^(http:\/\/\S+\/(\S*initrd\S*))\.\.\. ok/)))

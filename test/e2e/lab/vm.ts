@@ -4,6 +4,8 @@
  *   bios: -machine pc, SeaBIOS + the iPXE option ROM of the NIC (Debian ipxe-qemu, pxe-*.rom part)
  *   uefi: -machine q35, OVMF (Debian ovmf) + the iPXE EFI option ROM of the NIC (efi-*.rom)
  *   uefi-pxe: OVMF's own UEFI PXE (virtio-net, no option ROM): DHCP, then TFTP of the loader
+ * A VM with a disk (the journey lab) gets it as virtio-blk; the boot order is then given per
+ * device (NIC bootindex 1, disk 2) so the firmware tries the network first and the disk next.
  * Every VM's serial console is read line by line (kept in memory and in a file); the firmware
  * console reaches it through -nographic (SeaBIOS sercon; OVMF's serial terminal).
  * Emulation is TCG by default: KVM is often unusable in CI and nested VMs (KICKSTAND_LAB_ACCEL=kvm
@@ -22,6 +24,8 @@ export interface VmSpec {
   kind: VmKind;
   mac: string;
   tap: string;
+  /** A raw disk image file (journey lab). */
+  disk?: string;
 }
 
 const OVMF_PAIRS: Array<[string, string]> = [
@@ -68,8 +72,10 @@ export class LabVm extends EventEmitter {
   }
 
   qemuArgs(): string[] {
-    const { kind, mac, tap } = this.spec;
-    const nic = kind === 'uefi-pxe' ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=` : `e1000,netdev=n0,mac=${mac}`;
+    const { kind, mac, tap, disk } = this.spec;
+    const nic =
+      (kind === 'uefi-pxe' ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=` : `e1000,netdev=n0,mac=${mac}`) +
+      (disk ? ',bootindex=1' : '');
     const args = [
       '-name',
       this.spec.name,
@@ -82,8 +88,18 @@ export class LabVm extends EventEmitter {
     ];
     // -nodefaults: no VGA, CD-ROM or floppy to emulate or try to boot; -nographic still gives
     // SeaBIOS its serial console (and through it the iPXE ROM's output).
-    args.push('-nodefaults', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-no-reboot', '-boot', 'n');
+    args.push('-nodefaults', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-no-reboot');
+    // -boot n and bootindex= do not mix: with a disk the devices carry the boot order.
+    if (!disk) args.push('-boot', 'n');
     args.push('-netdev', `tap,id=n0,ifname=${tap},script=no,downscript=no`, '-device', nic);
+    // cache=unsafe: the lab's disks are thrown away with the work dir; no host flushes under TCG.
+    if (disk)
+      args.push(
+        '-drive',
+        `if=none,id=d0,format=raw,cache=unsafe,file=${disk}`,
+        '-device',
+        'virtio-blk-pci,drive=d0,bootindex=2',
+      );
     if (kind !== 'bios') {
       const fw = ovmfFiles();
       if (!fw) throw new Error('OVMF firmware not found (apt-get install ovmf)');
@@ -95,6 +111,18 @@ export class LabVm extends EventEmitter {
         '-drive',
         `if=pflash,format=raw,unit=1,file=${this.varsFile}`,
       );
+      // With a disk behind the NIC, every network boot option the firmware has runs before
+      // the disk: OVMF tries PXEv4, PXEv6, HTTPv4 and HTTPv6, each timing out in about a
+      // minute when Kickstand offers no boot file. IPv6 network boot is switched off, as a
+      // machine's firmware setup would on an IPv4-only rack (OvmfPkg RUNTIME_CONFIG.md; the
+      // older OVMF reads only the IPv6PXESupport knob, the newer one IPv6Support as well).
+      if (disk)
+        args.push(
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv6PXESupport,string=no',
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv6Support,string=no',
+        );
     }
     return args;
   }
