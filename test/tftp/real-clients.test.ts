@@ -376,7 +376,8 @@ for (const mode of MODES) {
       ]);
       let m: Record<string, number>;
       try {
-        await startServer(mode, { maxSessions: 50, maxSessionsPerClient: 50 });
+        // One client address for all: its own cap above the global one, so the 51st meets the global cap.
+        await startServer(mode, { maxSessions: 50, maxSessionsPerClient: 100 });
         const runs = Array.from({ length: 50 }, () => run(cliNs, fetchCmd('curl-512', 'mid.bin'), 150_000));
         // wait until 50 transfer sockets exist in the server namespace (bounded), then ask once more
         let sockets = 0;
