@@ -260,7 +260,7 @@ export function checkJourney(r: MachineRecord, all: HostEvent[]): Check[] {
     disk.every((l) => l !== undefined),
     disk.every((l) => l !== undefined)
       ? disk
-          .map((l) => l!.slice(9))
+          .map((l) => l.slice(9))
           .join('; ')
           .slice(0, 200)
       : `stand-in lines missing: ${disk
