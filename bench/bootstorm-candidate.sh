@@ -12,6 +12,7 @@
 #    host is armed. The store is kept; that daemon stops.
 # 3. exec `kickstand serve` with the full config: the deployed daemon, nothing bench-only.
 # KS_BS_CLIENTS (default 1000): MACs registered per run number. KS_BS_REPO: the checkout.
+# KS_BS_TFTP_MAX (default 50, the shipped default): tftp.maxSessions.
 set -euo pipefail
 REPO=${KS_BS_REPO:?KS_BS_REPO is set by bench/bootstorm.sh}
 N=${KS_BS_CLIENTS:-1000}
@@ -44,7 +45,7 @@ dhcp:
       gateway: $PB_ROUTER
       leaseTime: $PB_LEASE_TIME
   loaders: { bios: $PB_BOOTFILE }
-tftp: { enabled: $3, listen: [$PB_SERVER_IP], port: $PB_TFTP_PORT }
+tftp: { enabled: $3, listen: [$PB_SERVER_IP], port: $PB_TFTP_PORT, maxSessions: ${KS_BS_TFTP_MAX:-50} }
 install: { tokenTtl: 14400, timeout: 7200 }
 bootstrap: { enabled: false }
 vars: { timezone: UTC, keyboard: us, lang: en_US.UTF-8 }

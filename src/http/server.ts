@@ -11,6 +11,9 @@ import type { Express } from 'express';
 import type { Service } from '../lifecycle';
 import type { Logger } from '../log';
 
+/** TCP accept backlog of the HTTP listener (capped by the kernel's net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
 /**
  * A handler for every URL under `prefix` (which ends in `/`), called without express: boot
  * assets (/images/) are the daemon's hot path, and express's routing and request decoration
@@ -53,7 +56,11 @@ export class HttpService implements Service {
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, this.host, () => {
+      // A rack powering on at once opens hundreds of connections in the same instant (iPXE
+      // script, kernel, initrd, kickstart per machine). Node's default accept backlog (511)
+      // overflowed in the 1,000-client boot storm (ListenOverflows, clients timing out on SYN
+      // retries; bench/RESULTS.md "Boot storm"); the kernel caps this at net.core.somaxconn.
+      server.listen({ port: this.port, host: this.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         const a = server.address() as AddressInfo;
         this.log.info({ address: a.address, port: a.port }, 'http listening');
