@@ -157,7 +157,7 @@ export function readGraph(srcDir: string): Graph {
   return { files, edges, unresolved };
 }
 
-/** The top-level node of a path: `dhcp` for `dhcp/reply.ts`, `daemon.ts` for `daemon.ts`. */
+/** The top-level node of a path: `dhcp` for `dhcp/reply.ts`, `lifecycle.ts` for `lifecycle.ts`. */
 export function topLevel(file: string): string {
   const i = file.indexOf('/');
   return i < 0 ? file : file.slice(0, i);
