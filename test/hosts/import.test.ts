@@ -137,7 +137,7 @@ describe('host import', () => {
     const rows: unknown[] = [
       row(1), // fine, but must not be written
       row(2, { macs: ['zz'] }),
-      row(3, { profile: 'centos', ipv4: '10.0.0.1' }),
+      row(3, { profile: 'centos', ipv4: '198.19.0.1' }),
       row(4, { macs: ['52:54:00:00:02:00'] }),
       row(5, { ipv4: '198.18.0.50' }),
       row(6, { macs: [mac(1)] }),

@@ -14,6 +14,8 @@ import { TemplateSet } from '../../src/render/templates';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/store';
 
+/** k3s pod and service networks for the golden hosts: 198.18.0.0/15 only, as every test address. */
+const TEST_K3S_CIDRS = { k3s_cluster_cidr: '198.19.128.0/17', k3s_service_cidr: '198.19.64.0/18' };
 export const KICKSTARTS = resolve(__dirname, '../../kickstarts');
 export const BOOTSTRAP_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl kickstand-bootstrap';
@@ -82,13 +84,14 @@ export async function fixtureHosts(
       profile: 'rocky9',
       role: 'server',
       ipv4: '198.18.0.21',
-      vars: { install_disk: 'nvme0n1', ssh_authorized_keys: OPERATOR_KEYS.join(';') },
+      // Cluster networks inside the test range (the shipped defaults are k3s's 10.42/10.43).
+      vars: { install_disk: 'nvme0n1', ssh_authorized_keys: OPERATOR_KEYS.join(';'), ...TEST_K3S_CIDRS },
     }),
     dhcp: await registry.add({
       name: 'node-dhcp',
       macs: ['52:54:00:aa:00:03'],
       profile: 'rocky9',
-      vars: { root_password_hash: '', timezone: 'America/New_York' },
+      vars: { root_password_hash: '', timezone: 'America/New_York', ...TEST_K3S_CIDRS },
     }),
   };
   return { store, registry, hosts };
