@@ -30,12 +30,12 @@ export function onProxy(ctx: HandlerContext, p: DhcpPacket, f: Facts, viaPxePort
   if (viaPxePort) {
     // Boot-server request on 4011: the client already has its address (ciaddr).
     if (type !== MessageType.REQUEST && type !== MessageType.INFORM) return silent('proxy-4011-not-request');
-    return answer(ctx, proxyReply(ctx, p, f, MessageType.ACK), f, 4011);
+    return answer(ctx, proxyReply(ctx, p, f, MessageType.ACK), f, 4011, 'proxy ack on 4011');
   }
-  if (type === MessageType.DISCOVER) return answer(ctx, proxyReply(ctx, p, f, MessageType.OFFER), f, 67);
+  if (type === MessageType.DISCOVER) return answer(ctx, proxyReply(ctx, p, f, MessageType.OFFER), f, 67, 'proxy offer');
   // Some ROMs send the REQUEST for the proxy offer to port 67 with our server-id.
   if (type === MessageType.REQUEST && getIpInt(p.options, Opt.SERVER_ID) === ctx.config.serverIdInt) {
-    return answer(ctx, proxyReply(ctx, p, f, MessageType.ACK), f, 67);
+    return answer(ctx, proxyReply(ctx, p, f, MessageType.ACK), f, 67, 'proxy ack on 67');
   }
   return silent('proxy-ignored-type');
 }
@@ -44,9 +44,8 @@ export function onProxy(ctx: HandlerContext, p: DhcpPacket, f: Facts, viaPxePort
  * A registered host's proxy answer goes on its timeline (`dhcp.proxy`): in proxy mode Kickstand
  * leases nothing, so this is the only DHCP step an operator sees for it.
  */
-function answer(ctx: HandlerContext, r: DhcpPacket, f: Facts, port: number): Outcome {
+function answer(ctx: HandlerContext, r: DhcpPacket, f: Facts, port: number, what: string): Outcome {
   if (f.host) {
-    const what = r.options.get(Opt.MESSAGE_TYPE)?.[0] === MessageType.OFFER ? 'proxy offer' : `proxy ack on ${port}`;
     ctx.emit({
       kind: 'dhcp.proxy',
       host: f.host.name,
