@@ -14,6 +14,7 @@ import { archFromUname } from '../images/k3s-release';
 import { resolveBundle } from '../images/k3s-bundle';
 import { INIT_SERVER_SETTING, clusterToken, invocation, joinScript, type K3sInstaller, type K3sSettings } from './k3s';
 import { bundleFetch } from './k3s-fetch';
+import { PREFLIGHT_SCRIPT, missingTools } from './preflight';
 import type { Step, StepContext } from './plan';
 import { parseKv, shCommand } from './shell';
 import { KEYS_SCRIPT, applyCommand, checkKey, type MeshSettings } from './wireguard';
@@ -34,15 +35,6 @@ export interface BundleSource {
   publicUrl: string;
   imagesDir: string;
 }
-
-const PREFLIGHT = `set -u
-echo "kernel=$(uname -sr)"
-echo "arch=$(uname -m)"
-echo "uid=$(id -u)"
-for b in wg wireguard-go ip flock curl sha256sum; do
-  if command -v "$b" >/dev/null 2>&1; then echo "has_$(echo "$b" | tr - _)=1"; else echo "has_$(echo "$b" | tr - _)=0"; fi
-done
-`;
 
 export function meshSettings(c: BootstrapConfig): MeshSettings {
   return {
@@ -76,19 +68,16 @@ function preflight(c: BootstrapConfig): Step {
     name: 'preflight',
     timeoutMs: 30_000,
     async run(ctx) {
-      const f = parseKv((await ctx.exec(shCommand(PREFLIGHT, 'kickstand-preflight', []))).stdout);
+      const f = parseKv((await ctx.exec(shCommand(PREFLIGHT_SCRIPT, 'kickstand-preflight', []))).stdout);
       Object.assign(ctx.facts, f);
       if (f.uid !== '0')
         throw fail(
           `the ssh user is not root (uid ${f.uid}); the mesh and k3s steps need root`,
           'set bootstrap.ssh.user to root',
         );
-      if (c.mesh.enabled && (f.has_wg !== '1' || f.has_ip !== '1'))
-        throw fail(
-          'wireguard-tools (wg) or iproute2 (ip) is missing on the node',
-          'add wireguard-tools and iproute to the kickstart %packages',
-        );
-      return { changed: false, detail: `${f.kernel} ${f.arch}` };
+      const missing = c.mesh.enabled ? missingTools(f, ['wg', 'ip']) : undefined;
+      if (missing) throw missing;
+      return { changed: false, detail: `${f.os_name ?? f.os_id ?? '?'}, ${f.kernel} ${f.arch}` };
     },
   };
 }
@@ -194,12 +183,8 @@ async function k3sInstaller(ctx: StepContext, d: StepDeps): Promise<K3sInstaller
     );
   const src = d.bundleSource();
   const bundle = await resolveBundle(src.imagesDir, k.version, arch);
-  if (ctx.facts.has_curl !== '1' || ctx.facts.has_sha256sum !== '1') {
-    throw fail(
-      'curl or sha256sum (coreutils) is missing on the node; the k3s bundle is fetched and checked with them',
-      'add curl to the kickstart %packages',
-    );
-  }
+  const missing = missingTools(ctx.facts, ['curl', 'sha256sum']);
+  if (missing) throw missing;
   return { source: 'bundle', fetch: bundleFetch(bundle, src.publicUrl) };
 }
 
