@@ -4,7 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { HostEvent } from '../../src/model/event';
+import type { Host } from '../../src/model/host';
 import { checkDhcpWarmUp, checkJourney, checkOneAddress, type MachineRecord } from './lab/checks';
+import type { JourneyRecord, MeshRound, NodeView } from './lab/journey';
+import { HANDSHAKE_MAX_AGE_S, checkBootstrapJourney } from './lab/journey-checks';
 
 const line = (o: object): string =>
   JSON.stringify({ level: 30, time: '2026-11-22T12:00:00.000Z', service: 'kickstand', ...o });
@@ -199,5 +203,145 @@ describe('lab check: the journey (installed Debian booted from disk, sshd serves
       ],
       false,
     );
+  });
+});
+
+describe('lab check: the journey past the disk boot (bootstrap, mesh, cluster stand-in, rebuild)', () => {
+  const jbios = {
+    name: 'jbios',
+    kind: 'bios' as const,
+    mac: '52:54:00:6b:75:01',
+    registered: true,
+    firmware: 'f',
+    disk: true,
+    role: 'agent' as const,
+    reimage: true,
+  };
+  const juefi = { ...jbios, name: 'juefi', mac: '52:54:00:6b:75:02', role: 'server' as const, reimage: false };
+  const K = { a: 'A'.repeat(43) + '=', b: 'B'.repeat(43) + '=', a2: 'C'.repeat(43) + '=' };
+  const ev = (id: number, host: string, kind: string, message: string, data: Record<string, unknown> = {}) =>
+    ({ id, ts: '', host, mac: null, kind, level: 'info', message, data }) as HostEvent;
+  const events = (host: string, role: string, base: number): HostEvent[] => [
+    ev(base, host, 'host.state', 'installed → bootstrapping', {
+      from: 'installed',
+      to: 'bootstrapping',
+      cause: 'installed host answered on SSH',
+    }),
+    ev(base + 1, host, 'bootstrap.step', 'mesh.keys: changed (mesh address x)', { step: 'mesh.keys' }),
+    ev(base + 2, host, 'bootstrap.step', 'mesh.config: changed', { step: 'mesh.config' }),
+    ev(base + 3, host, 'bootstrap.step', 'mesh.peers: ok, no change', { step: 'mesh.peers' }),
+    ev(base + 4, host, 'bootstrap.step', `k3s.join: changed (${role} via 198.19.79.1, k3s v1 amd64 from the bundle)`, {
+      step: 'k3s.join',
+    }),
+  ];
+  const node = (machine: string, pub: string, peers: Array<[string, string]>, extra: Partial<NodeView> = {}) =>
+    ({
+      machine,
+      ip: '198.18.79.100',
+      now: 1000,
+      publicKey: pub,
+      peers: peers.map(([k, a]) => ({
+        publicKey: k,
+        endpoint: 'x:51820',
+        allowedIps: `${a}/32`,
+        latestHandshake: 990,
+      })),
+      pings: peers.map(([, a]) => ({ target: `x ${a}`, ok: true, summary: '3 packets transmitted, 3 received' })),
+      ...extra,
+    }) as NodeView;
+  const round = (name: 'join' | 'rejoin', aKey: string, at: number): MeshRound => ({
+    name,
+    at,
+    mesh: [
+      { host: 'juefi', address: '198.19.79.1', publicKey: K.b, endpoint: null },
+      { host: 'jbios', address: '198.19.79.2', publicKey: aKey, endpoint: null },
+    ],
+    nodes: [
+      node('jbios', aKey, [[K.b, '198.19.79.1']], {
+        k3sUnit: 'k3s-agent',
+        k3sActive: 'active',
+        agentUrl: 'https://198.19.79.1:6443',
+        joined: `${at + 5} joined jbios from 198.19.79.2`,
+      }),
+      node('juefi', K.b, [[aKey, '198.19.79.2']], {
+        k3sUnit: 'k3s',
+        k3sActive: 'active',
+        agents: [`jbios 198.19.79.2 ${at - 600}`, ...(name === 'rejoin' ? [`jbios 198.19.79.2 ${at - 5}`] : [])],
+      }),
+    ],
+    inventory: {
+      hostvars: { jbios: { mesh_address: '198.19.79.2' }, juefi: { mesh_address: '198.19.79.1' } },
+    },
+  });
+  const good = (): JourneyRecord => ({
+    rounds: [round('join', K.a, 1000), round('rejoin', K.a2, 2000)],
+    ready: { jbios: [300, 900], juefi: [320] },
+    rebuild: {
+      machine: 'jbios',
+      other: 'juefi',
+      oldHostKeys: ['ssh-ed25519 OLD'],
+      oldWgKey: K.a,
+      output: 'jbios: ready → armed',
+      afterReimage: { state: 'armed', sshHostKeys: [] } as unknown as Host,
+      otherPeersAfterReimage: [],
+      newHostKeys: ['ssh-ed25519 NEW'],
+      oldKeyLogin: { refused: true, said: 'Host key verification failed.' },
+      at: 1500,
+    },
+  });
+  const all = [...events('jbios', 'agent', 1), ...events('juefi', 'server', 10)];
+  const failing = (rec: JourneyRecord, evs = all) =>
+    checkBootstrapJourney([jbios, juefi], rec, evs)
+      .filter((c) => !c.ok)
+      .map((c) => `${c.machine} ${c.step}`);
+
+  it('passes on a converged mesh, a joined cluster and a clean rebuild', () => {
+    assert.deepEqual(failing(good()), []);
+  });
+  it('fails when the bootstrap was started by hand or a step is missing', () => {
+    const byHand = all.map((e) =>
+      e.id === 1 ? { ...e, data: { ...e.data, cause: 'kickstand host bootstrap (operator)' } } : e,
+    );
+    assert.deepEqual(failing(good(), byHand), ['jbios bootstrap by itself']);
+    assert.deepEqual(
+      failing(
+        good(),
+        all.filter((e) => e.id !== 14),
+      ),
+      ['juefi k3s step'],
+    );
+  });
+  it('fails on a stale handshake, a missing or unknown peer, or a failed ping', () => {
+    const stale = good();
+    stale.rounds[0]!.nodes[0]!.peers![0]!.latestHandshake = 1000 - HANDSHAKE_MAX_AGE_S - 1;
+    assert.deepEqual(failing(stale), ['jbios wg peers']);
+    const extra = good();
+    extra.rounds[0]!.nodes[1]!.peers!.push({ publicKey: K.a2, endpoint: '', allowedIps: '', latestHandshake: 0 });
+    assert.deepEqual(failing(extra), ['juefi wg peers']);
+    const ping = good();
+    ping.rounds[0]!.nodes[1]!.pings[0]!.ok = false;
+    assert.deepEqual(failing(ping), ['juefi mesh ping']);
+  });
+  it('fails when the agent joined through another address or the server has no record of it', () => {
+    const url = good();
+    url.rounds[0]!.nodes[0]!.agentUrl = 'https://198.18.79.101:6443';
+    assert.deepEqual(failing(url), ['jbios cluster']);
+    const none = good();
+    none.rounds[0]!.nodes[1]!.agents = [];
+    assert.deepEqual(failing(none), ['juefi cluster']);
+  });
+  it('fails when the rebuild kept the old WireGuard key anywhere or the old host key still logs in', () => {
+    const kept = good();
+    kept.rebuild!.otherPeersAfterReimage = [K.a];
+    assert.deepEqual(failing(kept), ['jbios reimage leaves mesh']);
+    const same = good();
+    same.rounds[1] = round('rejoin', K.a, 2000);
+    assert.ok(failing(same).includes('jbios new wg key'));
+    const login = good();
+    login.rebuild!.oldKeyLogin = { refused: false, said: '' };
+    assert.deepEqual(failing(login), ['jbios old host key refused']);
+    const noRejoin = good();
+    noRejoin.rounds[1]!.nodes[1]!.agents = [`jbios 198.19.79.2 ${1000 - 600}`];
+    assert.deepEqual(failing(noRejoin), ['jbios cluster rejoin']);
   });
 });

@@ -6,7 +6,7 @@
  * lines a release publishes (binary and all three images tarball compressions, two spaces).
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './daemon';
 
@@ -24,7 +24,15 @@ export interface StandinRelease {
 export function standinK3sRelease(
   parent: string,
   version: string,
-  opts: { arches?: Array<'amd64' | 'arm64'>; name?: string; selinuxRpm?: boolean; tag?: string } = {},
+  opts: {
+    arches?: Array<'amd64' | 'arm64'>;
+    name?: string;
+    selinuxRpm?: boolean;
+    tag?: string;
+    /** The "binary" and install.sh to ship instead of the recorders (the journey lab's stand-ins). */
+    binary?: string;
+    installSh?: string;
+  } = {},
 ): StandinRelease {
   const dir = path.join(parent, opts.name ?? `k3s-${version}`);
   mkdirSync(dir, { recursive: true });
@@ -32,8 +40,10 @@ export function standinK3sRelease(
   const tag = opts.tag ?? '';
   for (const arch of opts.arches ?? ['amd64']) {
     const bin = arch === 'amd64' ? 'k3s' : `k3s-${arch}`;
-    const files: Record<string, string> = {
-      [bin]: `#!/bin/sh\n# k3s STAND-IN binary (${version} ${arch}${tag}), not k3s\necho "k3s stand-in ${version}"\n`,
+    const files: Record<string, string | Buffer> = {
+      [bin]: opts.binary
+        ? readFileSync(opts.binary)
+        : `#!/bin/sh\n# k3s STAND-IN binary (${version} ${arch}${tag}), not k3s\necho "k3s stand-in ${version}"\n`,
       [`k3s-airgap-images-${arch}.tar.zst`]: `k3s airgap images STAND-IN (${version} ${arch}${tag}), not a tarball\n`,
     };
     const lines: string[] = [];
@@ -49,7 +59,7 @@ export function standinK3sRelease(
     lines.push(`${sums[bin]}  ${bin}`);
     writeFileSync(path.join(dir, `sha256sum-${arch}.txt`), lines.join('\n') + '\n');
   }
-  copyFileSync(INSTALL_STANDIN, path.join(dir, 'install.sh'));
+  copyFileSync(opts.installSh ?? INSTALL_STANDIN, path.join(dir, 'install.sh'));
   if (opts.selinuxRpm)
     writeFileSync(path.join(dir, 'k3s-selinux-1.6-1.el9.noarch.rpm'), 'k3s-selinux RPM STAND-IN, not an RPM\n');
   return { dir, sums };

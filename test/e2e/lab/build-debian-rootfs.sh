@@ -13,6 +13,8 @@ SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
 PACKAGES=(
   systemd systemd-sysv dbus udev kmod
   openssh-server wireguard-tools iproute2 nftables curl
+  # the journey lab's mesh checks ping each node's WireGuard address from the other
+  iputils-ping
   linux-image-amd64 initramfs-tools e2fsprogs
   # GRUB for both firmwares: BIOS (i386-pc, into the GPT's BIOS boot partition) and UEFI
   # (x86_64-efi, the removable path EFI/BOOT/BOOTX64.EFI on the ESP: no NVRAM entry needed).

@@ -34,6 +34,11 @@ export interface MachineRecord {
   /** Journey lab: the address the installed Debian leased, and what ssh-keyscan read from it. */
   osIp?: string;
   keyscan?: string[];
+  /** Journey lab: the host keys Kickstand had pinned when the installed system first came up. */
+  pinnedAfterInstall?: string[];
+  /** Journey lab, the rebuilt machine: its address and ssh-keyscan after the reinstall. */
+  osIpAfterRebuild?: string;
+  keyscanAfterRebuild?: string[];
 }
 
 const mine = (m: MachineDef) => (e: HostEvent) => e.mac === m.mac || (m.registered && e.host === m.name);
@@ -152,9 +157,11 @@ export function checkInstalled(
     r.installExit === 0,
     r.installExit === 0 ? 'stand-in powered the VM off' : `install boot ended with ${String(r.installExit)}`,
   );
+  // The journey lab's bootstrap takes an installed host on to `ready`.
+  const final = m.disk ? ['installed', 'bootstrapping', 'ready'] : ['installed'];
   add(
     'host installed',
-    r.host?.state === 'installed' && r.host.netboot === false,
+    r.host !== undefined && final.includes(r.host.state) && r.host.netboot === false,
     `state=${r.host?.state ?? '?'} netboot=${String(r.host?.netboot)}`,
   );
   // Second boot: DHCP answered, local disk, nothing of the installer fetched again.
@@ -296,7 +303,9 @@ export function checkJourney(r: MachineRecord, all: HostEvent[]): Check[] {
         .filter((k): k is string => k !== undefined),
     ),
   ];
-  const inHost = pinned !== undefined && (r.host?.sshHostKeys ?? []).some((k) => k.startsWith(pinned));
+  // What was pinned when this system came up (a rebuilt machine's record holds its new key now).
+  const pinnedKeys = r.pinnedAfterInstall ?? r.host?.sshHostKeys ?? [];
+  const inHost = pinned !== undefined && pinnedKeys.some((k) => k.startsWith(pinned));
   add(
     'sshd serves pinned key',
     pinned !== undefined && inHost && served.length === 1 && served[0] === pinned,

@@ -10,14 +10,24 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
+import { KEY_FILE } from '../../../src/bootstrap/keys';
 import type { HostEvent } from '../../../src/model/event';
 import type { Host } from '../../../src/model/host';
 import type { LabAssets } from './assets';
 import type { LeaseRow } from './checks';
+import { sshIn } from './ssh';
 import { REPO_ROOT } from './assets';
 import type { LabNet } from './topology';
 
 export const API_PORT = 8080;
+
+/** A row of Kickstand's mesh table. */
+export interface MeshRow {
+  host: string;
+  address: string;
+  publicKey: string | null;
+  endpoint: string | null;
+}
 
 export interface LabConfigPaths {
   file: string;
@@ -34,6 +44,7 @@ export function writeLabConfig(
   net: LabNet,
   assets: LabAssets,
   dhcpMode: 'authoritative' | 'proxy' = 'authoritative',
+  bootstrap = false,
 ): LabConfigPaths {
   const stateDir = join(workDir, 'state');
   const cfg = {
@@ -52,8 +63,19 @@ export function writeLabConfig(
     tftp: { enabled: true, listen: [net.serverIp], port: 69 },
     install: { tokenTtl: 900, timeout: 900 },
     vars: { timezone: 'UTC', keyboard: 'us', lang: 'en_US.UTF-8' },
-    // The lab ends at `installed`: the stand-in has no sshd, so no SSH bootstrap (mesh, k3s).
-    bootstrap: { enabled: false },
+    // The pxe and proxy labs end at `installed` (no disk, no sshd). The journey lab's installed
+    // Debian serves SSH: Kickstand bootstraps it by itself (mesh, k3s from the imported bundle),
+    // probing sooner than the production default, and agents may wait for the server's
+    // install; the mesh addresses are in 198.19.0.0/16 (the default, inside 198.18.0.0/15).
+    bootstrap: bootstrap
+      ? {
+          enabled: true,
+          probe: { initialDelayMs: 2000, maxDelayMs: 10_000, giveUpAfterMs: 900_000 },
+          retryDelayMs: 2000,
+          mesh: { cidr: '198.19.79.0/24' },
+          k3s: { source: 'bundle', serverWaitMs: 600_000 },
+        }
+      : { enabled: false },
     profiles: {
       lab: {
         kernel: assets.kernel,
@@ -225,6 +247,27 @@ export class LabKickstand {
     } finally {
       db.close();
     }
+  }
+
+  /** Kickstand's WireGuard mesh table (read-only from its SQLite file, as leases()). */
+  mesh(): MeshRow[] {
+    const db = new Database(join(this.cfg.stateDir, 'kickstand.db'), { readonly: true, fileMustExist: true });
+    try {
+      return db
+        .prepare('SELECT host, address, public_key AS publicKey, endpoint FROM mesh_members ORDER BY address')
+        .all() as MeshRow[];
+    } finally {
+      db.close();
+    }
+  }
+
+  /**
+   * Real OpenSSH from Kickstand's namespace, logging in as root with Kickstand's own bootstrap
+   * key and trusting exactly `hostKeys` for `ip` (the lab looks at the nodes the way the
+   * bootstrapper reaches them).
+   */
+  ssh(ip: string, hostKeys: readonly string[], command: string, knownHostsFile: string) {
+    return sshIn(this.net.ksNs, join(this.cfg.stateDir, KEY_FILE), knownHostsFile, ip, hostKeys, command);
   }
 
   logTail(n: number): string[] {

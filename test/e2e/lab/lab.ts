@@ -19,7 +19,6 @@ import type { HostEvent } from '../../../src/model/event';
 import { native } from '../../../src/native';
 import { prepareAssets } from './assets';
 import {
-  OS_BANNER,
   checkDhcpWarmUp,
   checkInstalled,
   checkJourney,
@@ -30,6 +29,9 @@ import {
   type Check,
   type MachineRecord,
 } from './checks';
+import { labK3sRelease } from './journey-k3s';
+import { checkBootstrapJourney } from './journey-checks';
+import { osUp, runJourney, type JourneyRecord } from './journey';
 import { LabKickstand, writeLabConfig } from './kickstand';
 import { LIMITS, SCENARIOS, type MachineDef, type Scenario } from './machines';
 import { startSiteDhcp, type SiteDhcp } from './site-dhcp';
@@ -120,8 +122,8 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     const ks = await startKickstand(o, sc, workDir, kver);
     const lab = makeMachines(o, sc, ks.net, workDir, view);
     const lastId = followTimeline(ks.kickstand, sc, o, view);
-    await registerAndBoot(o, sc, ks.kickstand, lab, lastId, view);
-    const checks = await collectChecks(ks.kickstand, sc, lab.records);
+    const journey = await registerAndBoot(o, sc, ks.kickstand, lab, lastId, view, workDir, t0);
+    const checks = await collectChecks(ks.kickstand, sc, lab.records, journey);
     ok = checks.every((c) => c.ok);
     o.out('');
     printSummary(o, checks, lab.records, view, (Date.now() - t0) / 1000);
@@ -169,11 +171,22 @@ async function startKickstand(
   o.out(
     `  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda${rootfs ? ', writes disks' : ''}), install tree of ${assets.treeFiles.length} files`,
   );
-  const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode);
+  const journey = sc.name === 'journey';
+  const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode, journey);
   const kickstand = new LabKickstand(net, cfg);
   running.ks = kickstand;
   await kickstand.start();
   o.out(`  kickstand serving DHCP (${sc.dhcpMode}), TFTP and HTTP on ${net.serverIp}; config ${cfg.file}`);
+  if (journey) {
+    // Air-gapped k3s the way an operator imports it; the release is a STAND-IN (journey-k3s.ts).
+    const rel = labK3sRelease(workDir);
+    const out = (await kickstand.cli(['images', 'import', 'k3s', rel.dir])).trim().split('\n').pop() ?? '';
+    o.out(`  k3s       kickstand images import k3s ${rel.dir}: ${out}`);
+    o.out(`            a k3s STAND-IN release (published layout and checksums; its binary is not k3s: ${rel.what})`);
+    o.out(
+      '  bootstrap enabled: Kickstand probes installed hosts on SSH, then builds the WireGuard mesh and joins k3s by itself',
+    );
+  }
   return { net, kickstand };
 }
 
@@ -236,7 +249,9 @@ async function registerAndBoot(
   lab: Machines,
   lastId: () => number,
   view: LiveView,
-): Promise<void> {
+  workDir: string,
+  t0: number,
+): Promise<JourneyRecord | undefined> {
   o.out('  machines:');
   for (const m of sc.machines)
     o.out(
@@ -249,8 +264,14 @@ async function registerAndBoot(
     sc.machines
       .filter((x) => x.registered)
       .map(async (m) => {
-        const h = await ks.hostAdd(m.name, m.mac, 'lab', 'agent');
-        view.add(m.name, 'registered', `kickstand host add ${m.name} --mac ${m.mac} --profile lab → ${h.state}`, 'lab');
+        const role = m.role ?? 'agent';
+        const h = await ks.hostAdd(m.name, m.mac, 'lab', role);
+        view.add(
+          m.name,
+          'registered',
+          `kickstand host add ${m.name} --mac ${m.mac} --profile lab --role ${role} → ${h.state}`,
+          'lab',
+        );
       }),
   );
   await delay(300); // let the follower print the registration events first
@@ -266,11 +287,28 @@ async function registerAndBoot(
     return out;
   };
   const lim = limitsOf(sc);
-  const flows = sc.machines.map((m) =>
-    m.registered
-      ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage, lim, ks)
-      : strayFlow(m, lab.vms.get(m.name)!, boot, view),
-  );
+  let journey: JourneyRecord | undefined;
+  const flows =
+    sc.name === 'journey'
+      ? [
+          runJourney({
+            ks,
+            machines: sc.machines,
+            vms: lab.vms,
+            records: lab.records,
+            boot,
+            view,
+            lim,
+            workDir,
+            localBoot: LOCAL_BOOT,
+            elapsed: () => (Date.now() - t0) / 1000,
+          }).then((r) => void (journey = r)),
+        ]
+      : sc.machines.map((m) =>
+          m.registered
+            ? installFlow(m, lab.vms.get(m.name)!, lab.records.get(m.name)!, boot, view, reimage, lim, ks)
+            : strayFlow(m, lab.vms.get(m.name)!, boot, view),
+        );
   let labTimer: NodeJS.Timeout | undefined;
   const labTimeout = new Promise<void>((resolve) => {
     labTimer = setTimeout(() => {
@@ -282,10 +320,16 @@ async function registerAndBoot(
   clearTimeout(labTimer);
   for (const vm of lab.vms.values()) vm.kill();
   await delay(500); // last events (callbacks) reach the follower
+  return journey;
 }
 
 /** Every machine's checks, from the API (host show/list) and the recorded timeline. */
-async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string, MachineRecord>): Promise<Check[]> {
+async function collectChecks(
+  ks: LabKickstand,
+  sc: Scenario,
+  records: Map<string, MachineRecord>,
+  journey: JourneyRecord | undefined,
+): Promise<Check[]> {
   const checks: Check[] = [];
   const hosts = await ks.hostList();
   const leases = ks.leases();
@@ -300,6 +344,8 @@ async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string
     if (m.chain) checks.push(...checkOneAddress(r, ks.events, leases));
     if (m.disk) checks.push(...checkJourney(r, ks.events));
   }
+  if (sc.name === 'journey')
+    checks.push(...checkBootstrapJourney(sc.machines, journey ?? { rounds: [], ready: {} }, ks.events));
   const metrics = await ks.metrics().catch((e: unknown) => `# metrics unavailable: ${(e as Error).message}`);
   checks.push(
     ...checkNativePaths(
@@ -328,7 +374,13 @@ async function installFlow(
   lim: typeof LIMITS,
   ks: LabKickstand,
 ): Promise<void> {
-  const os = m.disk ? (): Promise<void> => osUp(m, vm, r, view, lim, ks) : undefined;
+  const os = m.disk
+    ? async (): Promise<void> => {
+        const up = await osUp(m, vm, r, view, lim, ks);
+        r.osIp = up.ip;
+        r.keyscan = up.keyscan;
+      }
+    : undefined;
   r.installExit = await installThenLocal(m, vm, boot, view, 'install', (line) => (r.localBootLine = line), lim, os);
   if (!m.reimage || r.localBootLine === undefined) return;
   await vm.waitExit(10_000);
@@ -381,59 +433,6 @@ async function installThenLocal(
   return exit;
 }
 
-/**
- * The installed Debian, booted from the disk: its login banner on ttyS0, the address it leased
- * from Kickstand (its `dhcp.ack` decided `local`: not a network-boot client), and the host key
- * its sshd serves, read with ssh-keyscan from Kickstand's namespace (retried: sshd may start
- * after the getty).
- */
-async function osUp(
-  m: MachineDef,
-  vm: LabVm,
-  r: MachineRecord,
-  view: LiveView,
-  lim: typeof LIMITS,
-  ks: LabKickstand,
-): Promise<void> {
-  const deadline = Date.now() + lim.localBootMs;
-  if (!(await vm.waitLine(OS_BANNER, lim.localBootMs))) {
-    view.add(
-      m.name,
-      'TIMEOUT',
-      `the installed Debian showed no login banner within ${lim.localBootMs / 1000} s`,
-      'lab',
-      true,
-    );
-    return;
-  }
-  const since = r.bootStartIds[1] ?? 0;
-  while (r.osIp === undefined && Date.now() < deadline) {
-    const ack = ks.events
-      .filter((e) => e.mac === m.mac && e.id >= since && e.kind === 'dhcp.ack' && e.data.boot === 'local')
-      .pop();
-    if (ack) r.osIp = String(ack.data.ip);
-    else await delay(1000);
-  }
-  if (r.osIp === undefined) {
-    view.add(m.name, 'TIMEOUT', 'no dhcp.ack for the installed system', 'lab', true);
-    return;
-  }
-  do {
-    r.keyscan = await ks.keyscan(r.osIp);
-    if (r.keyscan.length === 0) await delay(2000);
-  } while (r.keyscan.length === 0 && Date.now() < deadline);
-  const key = r.keyscan.map((l) => l.split(' ').slice(1, 3).join(' ')).join(', ');
-  view.add(
-    m.name,
-    'sshd',
-    r.keyscan.length
-      ? `ssh-keyscan ${r.osIp} (from Kickstand's namespace): ${key.slice(0, 70)}…`
-      : `ssh-keyscan ${r.osIp}: no answer`,
-    'lab',
-    r.keyscan.length === 0,
-  );
-}
-
 /** The unregistered machine: boots once; Kickstand must only record it. */
 async function strayFlow(m: MachineDef, vm: LabVm, boot: (n: string) => void, view: LiveView): Promise<void> {
   await delay(20_000); // start after the two installs got going (2 cores)
@@ -468,7 +467,7 @@ function printSummary(
       first('kickstart'),
       first('installed'),
       first('local boot'),
-      ...(journey ? [first('OS up'), first('sshd')] : []),
+      ...(journey ? [first('OS up'), first('sshd'), first('mesh'), first('cluster'), first('bootstrapped')] : []),
       r.host?.state ?? (r.def.registered ? '?' : 'discovered'),
       mine.every((c) => c.ok)
         ? 'PASS'
@@ -489,7 +488,7 @@ function printSummary(
         'kickstart',
         'installed',
         'local boot',
-        ...(journey ? ['OS up', 'sshd'] : []),
+        ...(journey ? ['OS up', 'sshd', 'mesh', 'cluster', 'ready'] : []),
         'final state',
         'result',
       ],

@@ -7,11 +7,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB_DIR } from './assets';
 
 export const ROOTFS_SCRIPT = join(LAB_DIR, 'build-debian-rootfs.sh');
+
+/** Builds of other versions of the script unused this long are removed. */
+const PRUNE_DAYS = 14;
 
 /** KICKSTAND_LAB_CACHE overrides the cache directory. */
 export function rootfsCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -33,7 +36,8 @@ export function rootfsName(script: Buffer | string): string {
 
 /**
  * The cached rootfs tarball, built first when the cache has none for this script (minutes: it
- * downloads about 100 MiB of packages). Older builds of other script versions are removed.
+ * downloads about 100 MiB of packages). Builds of other script versions not used for
+ * PRUNE_DAYS are removed.
  */
 export function debianRootfs(say: (s: string) => void): Rootfs {
   const dir = rootfsCacheDir();
@@ -50,9 +54,6 @@ export function debianRootfs(say: (s: string) => void): Rootfs {
       maxBuffer: 64 * 1048576,
     });
     buildSeconds = (Date.now() - t0) / 1000;
-    for (const f of readdirSync(dir))
-      if (/^rootfs-[0-9a-f]{16}\.tar\.zst(\.sha256)?$/.test(f) && !f.startsWith(name))
-        rmSync(join(dir, f), { force: true });
   }
   const sumFile = `${path}.sha256`;
   let sha256: string;
@@ -61,6 +62,18 @@ export function debianRootfs(say: (s: string) => void): Rootfs {
   else {
     sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
     writeFileSync(sumFile, `${sha256}\n`);
+  }
+  // Builds of other script versions are kept while recently used: two checkouts (a branch and
+  // main) that removed each other's build rebuilt it on every run. Unused for PRUNE_DAYS: gone.
+  const now = new Date();
+  utimesSync(path, now, now);
+  utimesSync(sumFile, now, now); // the sum stays as new as the image: no re-hash next time
+  for (const f of readdirSync(dir)) {
+    const m = /^(rootfs-[0-9a-f]{16}\.tar\.zst)(\.sha256)?$/.exec(f);
+    if (!m || m[1] === name) continue;
+    const image = join(dir, m[1]!);
+    const used = existsSync(image) ? statSync(image).mtimeMs : 0;
+    if (now.getTime() - used > PRUNE_DAYS * 86_400_000) rmSync(join(dir, f), { force: true });
   }
   return { path, bytes: statSync(path).size, sha256, buildSeconds };
 }

@@ -38,10 +38,26 @@ const KIND_STEP: Record<string, string> = {
   'host.created': 'registered',
   'host.discovered': 'discovered',
   'host.state': 'state',
+  'bootstrap.done': 'bootstrapped',
+  'bootstrap.failed': 'bootstrap',
+  'bootstrap.output': 'bootstrap',
+  'mesh.updated': 'mesh',
+  'mesh.left': 'mesh',
+  'mesh.sync_failed': 'mesh',
+  'cluster.removed': 'cluster',
+};
+
+/** Bootstrap plan steps (src/bootstrap/steps.ts) as the live view names them. */
+const BOOTSTRAP_STEP: Record<string, string> = {
+  preflight: 'bootstrap',
+  'mesh.keys': 'mesh',
+  'mesh.config': 'mesh',
+  'mesh.peers': 'mesh',
+  'k3s.join': 'cluster',
 };
 
 /** Event kinds shown only with --verbose (the rest is the story a newcomer should follow). */
-const QUIET_KINDS = new Set(['dhcp.offer', 'tftp.start', 'host.updated']);
+const QUIET_KINDS = new Set(['dhcp.offer', 'tftp.start', 'host.updated', 'bootstrap.output']);
 
 /** An event data value as text: a string as it is, anything else as JSON (never "[object Object]"). */
 export function dataText(v: unknown): string {
@@ -57,6 +73,7 @@ export function stepOfEvent(e: HostEvent, verbose: boolean): string | undefined 
     if (/initrd/.test(path)) return 'initrd';
     return verbose ? 'install tree' : undefined;
   }
+  if (e.kind === 'bootstrap.step') return BOOTSTRAP_STEP[dataText(e.data.step ?? '')] ?? 'bootstrap';
   return KIND_STEP[e.kind] ?? e.kind;
 }
 
