@@ -376,6 +376,37 @@ test('limits: over the per-client cap ERROR 0 busy; at the global cap no answer 
   }
 });
 
+test('deferred RRQs are served first come, first served as slots free, without waiting for a retransmission', async () => {
+  const file = randomBytes(600);
+  const r = await rig({ f: file }, { maxSessions: 1, timeoutMs: 150, retries: 1 });
+  try {
+    const held = r.client();
+    held.send(encodeRequest('RRQ', 'f', 'octet'), 69, SERVER); // silent: holds the one slot until it times out
+    await new Promise((res) => setTimeout(res, 20));
+    const order = ['198.18.0.61', '198.18.0.62', '198.18.0.63'];
+    const gets: Array<ReturnType<typeof rawGet>> = [];
+    for (const addr of order) {
+      gets.push(r.get('f', { timeoutMs: 5000 }, addr)); // one RRQ each: raw-client never resends it
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    const got = await Promise.all(gets);
+    for (const g of got) {
+      assert.equal(g.error, null);
+      assert.equal(sha(g.data), sha(file));
+    }
+    assert.deepEqual(
+      r.events.filter((e) => e.kind === 'tftp.start' && e.client.address !== CLIENT).map((e) => e.client.address),
+      order,
+    );
+    assert.equal(await r.metric('kickstand_tftp_requests_deferred_total'), 3);
+    const rrqs = r.net.log.filter((d) => d.from.startsWith('198.18.0.6') && d.data[1] === 1).length;
+    assert.equal(rrqs, 3, 'each client sent its RRQ once: the queue, not a retransmission, served it');
+    held.close();
+  } finally {
+    await r.stop();
+  }
+});
+
 test('a retransmitted RRQ does not start a second session; other TIDs do not disturb a transfer', async () => {
   const file = randomBytes(512 * 20);
   const r = await rig({ f: file }, { timeoutMs: 300 });
