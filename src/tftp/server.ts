@@ -16,8 +16,8 @@
  * Limits (reliability T10): at `maxSessions` transfers a new read request is left unanswered and
  * counted as deferred: it joins a queue and is started, oldest first, as soon as a transfer ends,
  * without waiting for the client's next retransmission (RFC 1350 §2: on timeout it resends; a
- * resent RRQ keeps its place). A deferred RRQ not resent for `DEFERRED_STALE_MS` is dropped (its
- * client gave up); past `DEFERRED_MAX` queued, a request is left to its own retransmission as
+ * resent RRQ keeps its place). A deferred RRQ not resent within two `timeoutMs` is dropped (its
+ * client gave up, or resends and queues again); past `DEFERRED_MAX` queued, a request is left to its own retransmission as
  * before. A PXE ROM told "busy" gives up and boots the next device instead,
  * so in a boot storm an ERROR turns a wait into a failed boot (bench/RESULTS.md, boot storm). Over
  * `maxSessionsPerClient` (one address opening many transfers at once) the answer is ERROR 0
@@ -71,8 +71,13 @@ interface Transfer {
   readonly ended?: Promise<void>;
 }
 
-/** A deferred RRQ not resent for this long is dropped from the queue: its client has given up. */
-export const DEFERRED_STALE_MS = 10_000;
+/**
+ * A deferred RRQ not resent within this many of the server's own retransmission timeouts
+ * (`tftp.timeoutMs`) is dropped from the queue: its client has given up, or it resends and
+ * queues again. Serving a request whose client is gone would hold a slot for a whole session
+ * timeout, in a storm when slots are scarcest (bench/RESULTS.md, boot storm at N=300).
+ */
+export const DEFERRED_STALE_TIMEOUTS = 2;
 /** Most deferred RRQs queued; beyond, a request waits for its own retransmission. */
 export const DEFERRED_MAX = 4096;
 
@@ -157,7 +162,7 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
     for (const [key, d] of deferred) {
       if (stopped || sessions.size >= config.maxSessions) return;
       deferred.delete(key);
-      if (now - d.seenAt > DEFERRED_STALE_MS) continue;
+      if (now - d.seenAt > DEFERRED_STALE_TIMEOUTS * config.timeoutMs) continue;
       admit(d.sock, d.client, key, d.req, true);
     }
   }

@@ -15,7 +15,7 @@ import { Registry } from 'prom-client';
 import { tftpSchema, type TftpConfig } from '../../src/config/sections/tftp';
 import { ErrorCode, KickstandError } from '../../src/errors';
 import { silentLogger } from '../../src/log';
-import { decodePacket, encodeAck, encodeRequest } from '../../src/tftp/packet';
+import { decodePacket, encodeAck, encodeError, encodeRequest } from '../../src/tftp/packet';
 import { createTftpServer } from '../../src/tftp/server';
 import type { TftpContent, TftpEvent } from '../../src/tftp/types';
 import { FakeUdpNet, type FakeUdpSocket } from './fake-udp';
@@ -378,10 +378,13 @@ test('limits: over the per-client cap ERROR 0 busy; at the global cap no answer 
 
 test('deferred RRQs are served first come, first served as slots free, without waiting for a retransmission', async () => {
   const file = randomBytes(600);
-  const r = await rig({ f: file }, { maxSessions: 1, timeoutMs: 150, retries: 1 });
+  // timeoutMs 1000: a queued RRQ stays wanted for 2 s without a resend, far past this test's waits.
+  const r = await rig({ f: file }, { maxSessions: 1, timeoutMs: 1000, retries: 1 });
   try {
     const held = r.client();
-    held.send(encodeRequest('RRQ', 'f', 'octet'), 69, SERVER); // silent: holds the one slot until it times out
+    let heldTid = 0;
+    held.on('message', (_m: Buffer, ri: { port: number }) => (heldTid = ri.port));
+    held.send(encodeRequest('RRQ', 'f', 'octet'), 69, SERVER); // never ACKs: holds the one slot
     await new Promise((res) => setTimeout(res, 20));
     const order = ['198.18.0.61', '198.18.0.62', '198.18.0.63'];
     const gets: Array<ReturnType<typeof rawGet>> = [];
@@ -389,6 +392,8 @@ test('deferred RRQs are served first come, first served as slots free, without w
       gets.push(r.get('f', { timeoutMs: 5000 }, addr)); // one RRQ each: raw-client never resends it
       await new Promise((res) => setTimeout(res, 5));
     }
+    assert.ok(heldTid > 0, 'the held transfer started');
+    held.send(encodeError(0, 'client gives up'), heldTid, SERVER); // frees the slot at once
     const got = await Promise.all(gets);
     for (const g of got) {
       assert.equal(g.error, null);
