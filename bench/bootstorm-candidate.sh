@@ -13,6 +13,8 @@
 # 3. exec `kickstand serve` with the full config: the deployed daemon, nothing bench-only.
 # KS_BS_CLIENTS (default 1000): MACs registered per run number. KS_BS_REPO: the checkout.
 # KS_BS_TFTP_MAX (default 50, the shipped default): tftp.maxSessions.
+# KS_BS_CPU_PROF=DIR: run the serving daemon (not the registration one) with node --cpu-prof,
+# writing its V8 CPU profile into DIR when it stops (open it in Chrome DevTools, or summarise it).
 set -euo pipefail
 REPO=${KS_BS_REPO:?KS_BS_REPO is set by bench/bootstorm.sh}
 N=${KS_BS_CLIENTS:-1000}
@@ -77,4 +79,5 @@ t0=$(date +%s%N)
 "${KS[@]}" --config "$W/register.yaml" --server http://127.0.0.1:18080 host import "$W/hosts.csv" >"$W/import.out"
 echo "registered and armed $((4 * N)) hosts with kickstand host import in $((($(date +%s%N) - t0) / 1000000)) ms" >&2
 kill -TERM "$reg"; wait "$reg" || true
+[ -n "${KS_BS_CPU_PROF:-}" ] && KS=(node --cpu-prof --cpu-prof-dir "$KS_BS_CPU_PROF" "$REPO/dist/src/cli/main.js")
 exec "${KS[@]}" --config "$W/kickstand.yaml" serve

@@ -17,21 +17,23 @@
 #   --out FILE      also write the markdown tables to FILE
 #   --tftp-max N    Kickstand's tftp.maxSessions (default 50, the shipped default; a rack of
 #                   1,000 at once needs more: at 50 the deferred RRQs of N=1000 ran out of retries)
+#   --cpu-prof DIR  write a V8 CPU profile of each serving daemon into DIR (KS_BS_CPU_PROF)
 #   anything after -- goes to bootstorm-peers.sh as is (see its -h), e.g. -- --stacks none
 # Needs: root, node (npm run build is run first), dnsmasq, nginx, python3 (the peer script's list).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 PEER=${KS_PEER_BENCH:-$REPO/../shared/peer-bench}
-CLIENTS=1,20,100,300; RUNS=3; OUT=""; TFTP_MAX=50
+CLIENTS=1,20,100,300; RUNS=3; OUT=""; TFTP_MAX=50; PROF=""
 while [ $# -gt 0 ]; do
   case $1 in
     --clients) CLIENTS=$2; shift 2;;
     --runs) RUNS=$2; shift 2;;
     --out) OUT=$2; shift 2;;
     --tftp-max) TFTP_MAX=$2; shift 2;;
+    --cpu-prof) PROF=$(mkdir -p "$2" && cd "$2" && pwd); shift 2;;
     --) shift; break;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2;;
   esac
 done
@@ -41,7 +43,7 @@ max=$(tr ',' '\n' <<<"$CLIENTS" | sort -n | tail -1)
 (cd "$REPO" && npm run -s build)
 echo "# load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 args=(--clients "$CLIENTS" --runs "$RUNS" --candidate-name kickstand
-  --candidate "KS_BS_REPO=$REPO KS_BS_CLIENTS=$max KS_BS_TFTP_MAX=$TFTP_MAX exec $REPO/bench/bootstorm-candidate.sh")
+  --candidate "KS_BS_REPO=$REPO KS_BS_CLIENTS=$max KS_BS_TFTP_MAX=$TFTP_MAX KS_BS_CPU_PROF=$PROF exec $REPO/bench/bootstorm-candidate.sh")
 [ -n "$OUT" ] && args+=(--out "$OUT")
 "$PEER/bootstorm-peers.sh" "${args[@]}" "$@"
 echo "# load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"

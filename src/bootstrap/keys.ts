@@ -5,7 +5,7 @@
  * public half is what the kickstart authorizes for root; the private half never leaves the
  * state directory and is never logged.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { utils, type ParsedKey } from 'ssh2';
 import { ErrorCode, KickstandError } from '../errors';
@@ -77,4 +77,38 @@ export function loadBootstrapKey(stateDir: string): BootstrapKeyPair {
 /** The `ssh-ed25519 AAAA…` line the kickstart puts in root's authorized_keys. */
 export function bootstrapPublicKey(stateDir: string): string {
   return ensureBootstrapKey(stateDir).publicKey;
+}
+
+/**
+ * The public key for every kickstart render, without reading and parsing the private key file
+ * each time (a read plus an ssh2 parse per `GET /ks`: bench/RESULTS.md, boot storm profile).
+ * The file is re-checked (one stat) at most once per `recheckMs`; a replaced key (new inode,
+ * mtime or size) is loaded again, so the kickstart always authorizes the key the bootstrapper
+ * uses.
+ */
+export class BootstrapPublicKey {
+  private key: string | null = null;
+  private stamp = '';
+  private checkedAt = -Infinity;
+
+  constructor(
+    private readonly stateDir: () => string,
+    private readonly recheckMs = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(): string {
+    const t = this.now();
+    if (this.key !== null && t - this.checkedAt < this.recheckMs) return this.key;
+    this.checkedAt = t;
+    const path = join(this.stateDir(), KEY_FILE);
+    const st = existsSync(path) ? statSync(path) : null;
+    const stamp = st ? `${st.ino}:${st.mtimeMs}:${st.size}` : '';
+    if (this.key === null || stamp !== this.stamp) {
+      this.key = bootstrapPublicKey(this.stateDir());
+      const now = statSync(path);
+      this.stamp = `${now.ino}:${now.mtimeMs}:${now.size}`;
+    }
+    return this.key;
+  }
 }

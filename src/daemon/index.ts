@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import { ensureTokenFile } from '../auth/api-token';
-import { bootstrapPublicKey } from '../bootstrap/keys';
+import { BootstrapPublicKey } from '../bootstrap/keys';
 import { LiveConfig } from '../config/live';
 import { splitHostPort } from '../config/load';
 import type { Config } from '../config/schema';
@@ -78,13 +78,14 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     },
   });
 
+  const bootstrapKey = new BootstrapPublicKey(() => live.current.stateDir);
   const install = buildInstallFlow({
     store,
     registry,
     config: () => live.current,
     log,
     metrics,
-    bootstrapPublicKey: async () => bootstrapPublicKey(live.current.stateDir),
+    bootstrapPublicKey: async () => bootstrapKey.get(),
   });
   const bootstrap = bootstrapWiring({ store, registry, live, timeline, log, metrics, stateDir: config.stateDir });
   const lifecycleApi = lifecycleWiring({
@@ -116,7 +117,7 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   const http = new HttpService(app, host, port, log.child({ component: 'http' }), [
     { prefix: '/images/', handle: assets.handle },
   ]);
-  const services: Service[] = [install.timeout, http];
+  const services: Service[] = [install.prepare, install.timeout, http];
   // DHCP starts after HTTP: it points machines at URLs that must already answer.
   if (config.dhcp.mode !== 'off') services.push(dhcpService(config, store, log, metrics));
   if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics, fast));

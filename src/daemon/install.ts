@@ -5,6 +5,7 @@
  * the HTTP routes (machine mounts + the render API). buildDaemon calls this once.
  */
 import type { Router } from 'express';
+import type { Service } from '../lifecycle';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema';
 import type { HostRegistry } from '../hosts/registry';
@@ -16,6 +17,7 @@ import { TemplateSet } from '../render/templates';
 import type { Store } from '../store/store';
 import { AddressBinding } from '../install/binding';
 import { InstallCallbacks } from '../install/callbacks';
+import { PreparedKickstarts } from '../install/kickstarts';
 import { InstallTimeoutService } from '../install/timeout';
 import { InstallTokens } from '../install/tokens';
 
@@ -35,6 +37,9 @@ export interface InstallFlow {
   templates: TemplateSet;
   renderer: KickstartRenderer;
   tokens: InstallTokens;
+  kickstarts: PreparedKickstarts;
+  /** Prepares the kickstarts of hosts already armed: started before HTTP, so the first fetch is a lookup. */
+  prepare: Service;
   callbacks: InstallCallbacks;
   timeout: InstallTimeoutService;
   mounts: Array<{ path: string; router: Router }>;
@@ -61,6 +66,25 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
   const binding = new AddressBinding(store);
   const tokens = new InstallTokens({ store, binding, ttlSeconds: () => config().install.tokenTtl, log });
   registry.onArm(tokens.armHook());
+  const kickstarts = new PreparedKickstarts({ store, renderer, log });
+  // After the token hook: the kickstart carries the token just issued. A host that cannot be
+  // rendered is still armed; its fetch renders again and is refused with the reason (a 500 and
+  // a timeline event), as before.
+  registry.onArm(async (host) => {
+    const t = await tokens.liveFor(host.name);
+    if (!t) return;
+    await kickstarts.prepare(host, t.token).catch((err: unknown) => {
+      log.warn({ host: host.name, err }, 'kickstart not prepared at arm (it is rendered, or refused, at fetch)');
+    });
+  });
+  const prepare: Service = {
+    name: 'kickstarts',
+    async start() {
+      const n = await kickstarts.prepareAll((h) => tokens.liveFor(h));
+      log.info({ hosts: n }, 'kickstarts prepared for the armed hosts');
+    },
+    async stop() {},
+  };
   const callbacks = new InstallCallbacks({ store, registry, tokens, binding, log });
   const timeout = new InstallTimeoutService({
     store,
@@ -77,9 +101,10 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
     binding,
     callbacks,
     renderer,
+    kickstarts,
     config: () => ({ publicUrl: config().http.publicUrl, unknownHosts: config().dhcp.unknownHosts }),
     log,
     metrics,
   });
-  return { templates, renderer, tokens, callbacks, timeout, ...routes };
+  return { templates, renderer, tokens, kickstarts, prepare, callbacks, timeout, ...routes };
 }

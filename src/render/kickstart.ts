@@ -37,7 +37,38 @@ export interface RenderOptions {
 }
 
 export class KickstartRenderer {
+  /** The render parts of the config last seen, and a counter bumped when they change. */
+  private seen: { profiles: unknown; vars: unknown; network: unknown; publicUrl: string; cluster: string } | null =
+    null;
+  private configGen = 0;
+
   constructor(private readonly deps: KickstartRendererDeps) {}
+
+  /**
+   * A key that changes whenever anything `render(host, token)` reads may have changed: the
+   * host row (version, updatedAt), the token, the template files (their generation), the live
+   * config's render parts (a SIGHUP reload replaces them) and the bootstrap key. Renders under
+   * equal keys give equal text, so a stored render may be served under its key
+   * (install/kickstarts.ts).
+   */
+  async inputsKey(host: Host, token: string): Promise<string> {
+    const cfg = this.deps.config();
+    const cluster = JSON.stringify(cfg.cluster);
+    const s = this.seen;
+    if (
+      s === null ||
+      s.profiles !== cfg.profiles ||
+      s.vars !== cfg.vars ||
+      s.network !== cfg.network ||
+      s.publicUrl !== cfg.publicUrl ||
+      s.cluster !== cluster
+    ) {
+      this.seen = { profiles: cfg.profiles, vars: cfg.vars, network: cfg.network, publicUrl: cfg.publicUrl, cluster };
+      this.configGen++;
+    }
+    const key = await this.deps.bootstrapPublicKey();
+    return `${host.name}|${host.version}|${host.updatedAt}|${token}|${this.deps.templates.generation()}|${this.configGen}|${key}`;
+  }
 
   profileOf(host: Host): ProfileConfig {
     const p = this.deps.config().profiles[host.profile];

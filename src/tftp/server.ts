@@ -14,8 +14,11 @@
  * `handler(path, client)` returns `{size, buffer}` or `{size, stream}` (see ./types) and throws
  * KickstandError PATH_REFUSED (→ ERROR 2) or NOT_FOUND (→ ERROR 1). WRQ is always refused.
  * Limits (reliability T10): at `maxSessions` transfers a new read request is left unanswered and
- * counted as deferred: the client retransmits its RRQ (RFC 1350 §2: on timeout it resends) and is
- * served once a transfer ends. A PXE ROM told "busy" gives up and boots the next device instead,
+ * counted as deferred: it joins a queue and is started, oldest first, as soon as a transfer ends,
+ * without waiting for the client's next retransmission (RFC 1350 §2: on timeout it resends; a
+ * resent RRQ keeps its place). A deferred RRQ not resent within two `timeoutMs` is dropped (its
+ * client gave up, or resends and queues again); past `DEFERRED_MAX` queued, a request is left to its own retransmission as
+ * before. A PXE ROM told "busy" gives up and boots the next device instead,
  * so in a boot storm an ERROR turns a wait into a failed boot (bench/RESULTS.md, boot storm). Over
  * `maxSessionsPerClient` (one address opening many transfers at once) the answer is ERROR 0
  * "server busy".
@@ -68,6 +71,24 @@ interface Transfer {
   readonly ended?: Promise<void>;
 }
 
+/**
+ * A deferred RRQ not resent within this many of the server's own retransmission timeouts
+ * (`tftp.timeoutMs`) is dropped from the queue: its client has given up, or it resends and
+ * queues again. Serving a request whose client is gone would hold a slot for a whole session
+ * timeout, in a storm when slots are scarcest (bench/RESULTS.md, boot storm at N=300).
+ */
+export const DEFERRED_STALE_TIMEOUTS = 2;
+/** Most deferred RRQs queued; beyond, a request waits for its own retransmission. */
+export const DEFERRED_MAX = 4096;
+
+interface Deferred {
+  sock: Socket;
+  client: TftpClient;
+  req: RequestPacket;
+  /** Date.now() when the RRQ (or its last retransmission) arrived. */
+  seenAt: number;
+}
+
 /** How long `stop()` waits for native threads to report after their cancellation. */
 const STOP_WAIT_MS = 3000;
 
@@ -109,6 +130,8 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
   /** Sessions (and reservations while the handler runs) by client TID "addr:port". */
   const sessions = new Map<string, Transfer | null>();
   const perClient = new Map<string, number>();
+  /** RRQs deferred at the global cap, by client TID, oldest first (a Map keeps insertion order). */
+  const deferred = new Map<string, Deferred>();
   let stopped = false;
 
   const emit = (
@@ -130,7 +153,19 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
     const n = (perClient.get(address) ?? 1) - 1;
     if (n <= 0) perClient.delete(address);
     else perClient.set(address, n);
+    drain();
   };
+
+  /** Starts deferred RRQs, oldest first, while there are free slots. */
+  function drain(): void {
+    const now = Date.now();
+    for (const [key, d] of deferred) {
+      if (stopped || sessions.size >= config.maxSessions) return;
+      deferred.delete(key);
+      if (now - d.seenAt > DEFERRED_STALE_TIMEOUTS * config.timeoutMs) continue;
+      admit(d.sock, d.client, key, d.req, true);
+    }
+  }
 
   function refuse(sock: Socket, client: TftpClient, path: string, code: number, reason: string, message: string): void {
     m.refused.inc({ reason });
@@ -184,6 +219,20 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
       m.malformed.inc({ reason: 'duplicate_request' }); // the RRQ was retransmitted: the session answers
       return;
     }
+    const waiting = deferred.get(key);
+    if (waiting !== undefined) {
+      waiting.seenAt = Date.now(); // resent while deferred: still wanted, same place in the queue
+      return;
+    }
+    admit(sock, client, key, p);
+  }
+
+  /**
+   * Starts the transfer `key` asks for, or refuses it (per-client cap), or defers it (global cap).
+   * `queued`: it comes off the deferred queue, so the requests still queued are behind it.
+   */
+  function admit(sock: Socket, client: TftpClient, key: string, p: RequestPacket, queued = false): void {
+    const r = client;
     if ((perClient.get(r.address) ?? 0) >= config.maxSessionsPerClient) {
       return refuse(
         sock,
@@ -194,8 +243,11 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
         'server busy: too many transfers, try again later',
       );
     }
-    if (sessions.size >= config.maxSessions) {
-      m.deferred.inc();
+    if (sessions.size >= config.maxSessions || (!queued && deferred.size > 0)) {
+      // Behind the queue even if a slot is free this instant: first come, first served.
+      if (!queued) m.deferred.inc();
+      if (deferred.size < DEFERRED_MAX) deferred.set(key, { sock, client, req: p, seenAt: Date.now() });
+      if (sessions.size < config.maxSessions) drain();
       return;
     }
     sessions.set(key, null);
@@ -385,6 +437,7 @@ export function createTftpServer(deps: TftpServerDeps): TftpServer {
     },
     async stop() {
       stopped = true;
+      deferred.clear();
       for (const s of listeners.splice(0)) {
         await new Promise<void>((res) => s.close(() => res()));
       }

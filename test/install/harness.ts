@@ -65,6 +65,8 @@ export interface Harness {
   config: Config;
   base: string;
   log: Logger;
+  /** Replaces the config the flow reads (a SIGHUP reload: new objects, same shape). */
+  setConfig(next: Config): void;
   close(): Promise<void>;
 }
 
@@ -115,6 +117,9 @@ export async function startHarness(opts: { config?: Config; log?: Logger } = {})
     },
     base,
     log,
+    setConfig(next) {
+      config = next;
+    },
     async close() {
       server.closeAllConnections();
       await new Promise((ok) => server.close(ok));

@@ -15,7 +15,7 @@ import { Registry } from 'prom-client';
 import { tftpSchema, type TftpConfig } from '../../src/config/sections/tftp';
 import { ErrorCode, KickstandError } from '../../src/errors';
 import { silentLogger } from '../../src/log';
-import { decodePacket, encodeAck, encodeRequest } from '../../src/tftp/packet';
+import { decodePacket, encodeAck, encodeError, encodeRequest } from '../../src/tftp/packet';
 import { createTftpServer } from '../../src/tftp/server';
 import type { TftpContent, TftpEvent } from '../../src/tftp/types';
 import { FakeUdpNet, type FakeUdpSocket } from './fake-udp';
@@ -371,6 +371,42 @@ test('limits: over the per-client cap ERROR 0 busy; at the global cap no answer 
     assert.equal(retried.error, null);
     assert.equal(sha(retried.data), sha(file));
     for (const c of held) c.close();
+  } finally {
+    await r.stop();
+  }
+});
+
+test('deferred RRQs are served first come, first served as slots free, without waiting for a retransmission', async () => {
+  const file = randomBytes(600);
+  // timeoutMs 1000: a queued RRQ stays wanted for 2 s without a resend, far past this test's waits.
+  const r = await rig({ f: file }, { maxSessions: 1, timeoutMs: 1000, retries: 1 });
+  try {
+    const held = r.client();
+    let heldTid = 0;
+    held.on('message', (_m: Buffer, ri: { port: number }) => (heldTid = ri.port));
+    held.send(encodeRequest('RRQ', 'f', 'octet'), 69, SERVER); // never ACKs: holds the one slot
+    await new Promise((res) => setTimeout(res, 20));
+    const order = ['198.18.0.61', '198.18.0.62', '198.18.0.63'];
+    const gets: Array<ReturnType<typeof rawGet>> = [];
+    for (const addr of order) {
+      gets.push(r.get('f', { timeoutMs: 5000 }, addr)); // one RRQ each: raw-client never resends it
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    assert.ok(heldTid > 0, 'the held transfer started');
+    held.send(encodeError(0, 'client gives up'), heldTid, SERVER); // frees the slot at once
+    const got = await Promise.all(gets);
+    for (const g of got) {
+      assert.equal(g.error, null);
+      assert.equal(sha(g.data), sha(file));
+    }
+    assert.deepEqual(
+      r.events.filter((e) => e.kind === 'tftp.start' && e.client.address !== CLIENT).map((e) => e.client.address),
+      order,
+    );
+    assert.equal(await r.metric('kickstand_tftp_requests_deferred_total'), 3);
+    const rrqs = r.net.log.filter((d) => d.from.startsWith('198.18.0.6') && d.data[1] === 1).length;
+    assert.equal(rrqs, 3, 'each client sent its RRQ once: the queue, not a retransmission, served it');
+    held.close();
   } finally {
     await r.stop();
   }

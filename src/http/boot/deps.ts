@@ -7,6 +7,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { HostRegistry } from '../../hosts/registry';
 import type { AddressBinding } from '../../install/binding';
 import type { InstallCallbacks } from '../../install/callbacks';
+import type { PreparedKickstarts } from '../../install/kickstarts';
 import type { InstallTokens } from '../../install/tokens';
 import type { Logger } from '../../log';
 import type { KickstartRenderer } from '../../render/kickstart';
@@ -26,6 +27,8 @@ export interface BootDeps {
   binding: AddressBinding;
   callbacks: InstallCallbacks;
   renderer: KickstartRenderer;
+  /** The kickstarts rendered ahead of their fetch (install/kickstarts.ts). */
+  kickstarts: PreparedKickstarts;
   config: () => BootRouteConfig;
   log: Logger;
   metrics: Registry;

@@ -1,10 +1,14 @@
 /**
  * @module http/boot/kickstart-routes
- * GET /ks/:token — a host's kickstart, rendered for this request (reliability I01, K04).
+ * GET /ks/:token — a host's kickstart (reliability I01, K04): the text prepared when the host
+ * was armed (install/kickstarts.ts) while its inputs are unchanged, else rendered now.
  * 403 for an unknown token, a removed host or a request from an address the host does not
  * hold; 410 for a token that expired or died (after install, re-arm, timeout). Every refusal
  * is a `kickstart.refused` event and a warn log, without the token. A render failure is a
  * 500 with no body but a pointer to the timeline: never a partial kickstart.
+ * The token's `fetched` mark and the `kickstart.fetched` event are queued together, so they
+ * share one group commit (one transaction, one WAL fsync); the body is sent only once both
+ * are durable.
  */
 import { Router, type Response } from 'express';
 import { isKickstandError } from '../../errors';
@@ -46,7 +50,7 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
     if (!bound.ok) return refuse(res, host.name, ip, 403, bound.reason);
     let text: string;
     try {
-      text = await deps.renderer.render(host, check.token.token);
+      text = await deps.kickstarts.get(host, check.token.token);
     } catch (err) {
       const msg = isKickstandError(err) ? err.message : 'internal error';
       await deps.store.events.append({
@@ -60,17 +64,20 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
       m.kickstarts.inc({ result: 'error' });
       return sendText(res, 500, `kickstart could not be rendered; see \`kickstand host events ${host.name}\`\n`);
     }
-    const t = await deps.store.tokens.markFetched(check.token.token, deps.tokens.nowMs());
-    const again = check.token.fetchedAt !== null;
-    await deps.store.events.append({
-      host: host.name,
-      kind: 'kickstart.fetched',
-      level: again ? 'warn' : 'info',
-      message: again
-        ? `kickstart fetched again from ${ip} (first at ${new Date(t?.fetchedAt ?? 0).toISOString()})`
-        : `kickstart fetched from ${ip}`,
-      data: { ip, bytes: Buffer.byteLength(text), again },
-    });
+    const first = check.token.fetchedAt;
+    const again = first !== null;
+    await Promise.all([
+      deps.store.tokens.markFetched(check.token.token, deps.tokens.nowMs()),
+      deps.store.events.append({
+        host: host.name,
+        kind: 'kickstart.fetched',
+        level: again ? 'warn' : 'info',
+        message: again
+          ? `kickstart fetched again from ${ip} (first at ${new Date(first).toISOString()})`
+          : `kickstart fetched from ${ip}`,
+        data: { ip, bytes: Buffer.byteLength(text), again },
+      }),
+    ]);
     m.kickstarts.inc({ result: 'served' });
     sendText(res, 200, text);
   });
