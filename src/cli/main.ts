@@ -43,6 +43,12 @@ export const COMMANDS: ReadonlyArray<{
   register: (program: Command) => void;
 }> = [
   {
+    name: 'init',
+    term: 'init [options]',
+    description: 'probe the provisioning segment on an interface and write the production config (then images sync)',
+    register: (p) => (require('./commands/init') as typeof import('./commands/init')).registerInit(p),
+  },
+  {
     name: 'serve',
     term: 'serve [options]',
     description: 'run the daemon: DHCP, TFTP, HTTP boot and the operator API',
