@@ -117,7 +117,7 @@ export function registerInit(program: Command): void {
       const leasing = answers.filter((a) => a.offered !== null);
       const pxeOnly = answers.filter((a) => a.offered === null);
       const proposed = leasing.length > 0 ? 'proxy' : 'authoritative';
-      const mode = (f.mode ?? proposed);
+      const mode: 'authoritative' | 'proxy' = f.mode === 'authoritative' || f.mode === 'proxy' ? f.mode : proposed;
       const pool = proposePool(seg.subnet, seg.address, seg.gateway);
       const text = renderProductionConfig({
         interface: seg.interface,
