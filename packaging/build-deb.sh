@@ -86,11 +86,7 @@ chmod 0755 "$ROOT/usr/bin/kickstand"
   const n = require(process.argv[1] + "/dist/src/native");
   if (n.native() === null) throw new Error("native addon: " + n.nativeStatus().reason);' "$APP"
 
-# systemd unit (its install comment is for copying it by hand; the package does that part).
-grep -v '^# \(Install\|(useradd\|put the config\)' systemd/kickstand.service |
-  sed '1a # Installed by the kickstand package: kickstand init --interface IF, then systemctl enable --now kickstand.' \
-    >"$ROOT/lib/systemd/system/kickstand.service"
-chmod 0644 "$ROOT/lib/systemd/system/kickstand.service"
+install -m 0644 systemd/kickstand.service "$ROOT/lib/systemd/system/kickstand.service"
 
 # The conffile: the idle production template, from the same code kickstand init compares it with.
 node -e 'process.stdout.write(require("./dist/src/config/production").packagedConfig())' \

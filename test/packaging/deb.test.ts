@@ -150,6 +150,11 @@ describe('Debian package on a clean Debian 12 root', () => {
     assert.deepEqual(problems, [], out);
     assert.match(out, /rc=0\s*$/, out);
     const unit = readFileSync(join(root, 'lib/systemd/system/kickstand.service'), 'utf8');
+    assert.equal(
+      unit,
+      readFileSync(join(REPO, 'systemd/kickstand.service'), 'utf8'),
+      'the unit as tested in test/systemd',
+    );
     assert.deepEqual(directive(unit, 'User'), ['kickstand']);
     assert.deepEqual(directive(unit, 'ExecStart'), [
       '/usr/bin/kickstand serve --config /etc/kickstand/kickstand.yaml --state-dir /var/lib/kickstand',
