@@ -43,16 +43,16 @@ export const COMMANDS: ReadonlyArray<{
   register: (program: Command) => void;
 }> = [
   {
-    name: 'init',
-    term: 'init [options]',
-    description: 'probe the provisioning segment on an interface and write the production config (then images sync)',
-    register: (p) => (require('./commands/init') as typeof import('./commands/init')).registerInit(p),
-  },
-  {
     name: 'serve',
     term: 'serve [options]',
     description: 'run the daemon: DHCP, TFTP, HTTP boot and the operator API',
     register: (p) => (require('./commands/serve') as typeof import('./commands/serve')).registerServe(p),
+  },
+  {
+    name: 'init',
+    term: 'init [options]',
+    description: 'probe the provisioning segment on an interface and write the production config (then images sync)',
+    register: (p) => (require('./commands/init') as typeof import('./commands/init')).registerInit(p),
   },
   { name: 'host', term: 'host', description: 'manage the host registry', register: registerHostTree },
   {
