@@ -113,7 +113,21 @@ export function registerInit(program: Command): void {
 
       const seg = readSegment(f.interface);
       const mac = Buffer.from(seg.mac.split(':').map((h) => parseInt(h, 16)));
-      const answers = await probeDhcpServers({ broadcast: seg.broadcast, mac, timeoutMs: Math.round(timeout * 1000) });
+      const answers = await probeDhcpServers({
+        broadcast: seg.broadcast,
+        mac,
+        timeoutMs: Math.round(timeout * 1000),
+      }).catch((e: NodeJS.ErrnoException) => {
+        throw new KickstandError(
+          ErrorCode.INVALID_INPUT,
+          `cannot probe ${seg.interface} for DHCP servers: ${e.message}`,
+          {
+            field: '--interface',
+            fix: e.code === 'EACCES' ? 'run it as root (the probe listens on port 68)' : 'check the interface is up',
+            cause: e,
+          },
+        );
+      });
       const leasing = answers.filter((a) => a.offered !== null);
       const pxeOnly = answers.filter((a) => a.offered === null);
       const proposed = leasing.length > 0 ? 'proxy' : 'authoritative';
