@@ -13,7 +13,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packagedConfig } from '../../src/config/production';
@@ -21,7 +30,7 @@ import { VERSION } from '../../src/version';
 import { REPO } from '../helpers/daemon';
 import { missing, skipUnless } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
-import { debianRootfs } from '../e2e/lab/rootfs';
+import { debianRootfs, rootfsCacheDir } from '../e2e/lab/rootfs';
 
 const NEED = { root: true, binaries: ['dpkg-deb', 'zstd', 'tar', 'unshare', 'chroot', 'ip', 'curl'] };
 const ADDR = '198.18.61.1';
@@ -48,6 +57,23 @@ function inRoot(root: string, script: string, ns?: Netns, timeoutMs = 120_000): 
     const x = e as { stdout?: string; stderr?: string; message: string };
     throw new Error(`in the chroot: ${script}\n${x.message}\n${x.stdout ?? ''}${x.stderr ?? ''}`);
   }
+}
+
+/**
+ * A clean Debian 12 root filesystem tarball: any the lab has cached (whichever version of its
+ * build script made it, it is a plain mmdebstrap Debian 12), else the lab's own, built now. A
+ * cached one is never rebuilt here: building removes the other versions, which another
+ * checkout's lab may be using.
+ */
+function cleanDebianRoot(): string {
+  const dir = rootfsCacheDir();
+  const cached = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /^rootfs-[0-9a-f]{16}\.tar\.zst$/.test(f))
+        .map((f) => join(dir, f))
+        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+    : [];
+  return cached[0] ?? debianRootfs((s) => process.stderr.write(`${s}\n`)).path;
 }
 
 /** A directive's values in a unit file. */
@@ -88,13 +114,13 @@ describe('Debian package on a clean Debian 12 root', () => {
       .split('\n')
       .pop()!;
     const built = (Date.now() - t0) / 1000;
-    const rootfs = debianRootfs((s) => process.stderr.write(`${s}\n`));
+    const rootfs = cleanDebianRoot();
     root = join(work, 'root');
     execFileSync('mkdir', ['-p', root]);
     // The boot-only parts (kernel, modules, GRUB, firmware) are left out: nothing here boots.
     execFileSync(
       'tar',
-      ['--zstd', '-xf', rootfs.path, '-C', root, '--exclude=./usr/lib/modules', '--exclude=./boot'].concat([
+      ['--zstd', '-xf', rootfs, '-C', root, '--exclude=./usr/lib/modules', '--exclude=./boot'].concat([
         '--exclude=./usr/lib/grub',
         '--exclude=./usr/lib/firmware',
       ]),
@@ -102,7 +128,7 @@ describe('Debian package on a clean Debian 12 root', () => {
     );
     copyFileSync(deb, join(root, 'tmp/kickstand.deb'));
     process.stderr.write(
-      `# package built in ${built.toFixed(0)} s (${(statSync(deb).size / 1048576).toFixed(1)} MiB); root from ${rootfs.path}\n`,
+      `# package built in ${built.toFixed(0)} s (${(statSync(deb).size / 1048576).toFixed(1)} MiB); root from ${rootfs}\n`,
     );
     const tag = uniqueTag('kpk');
     ns = lab.addNamespace(`${tag}n`);
