@@ -1,11 +1,12 @@
 /**
  * `kickstand init --interface IF` (src/cli/commands/init.ts): the pool it proposes, the configs
  * it writes, and — in network namespaces on 198.18.0.0/15 — its DHCP probe of a segment with
- * no DHCP server (authoritative) and with a real dnsmasq leasing on it (proxy, naming it).
+ * no DHCP server (authoritative), with a real dnsmasq leasing on it (proxy, naming it) and with
+ * a dnsmasq in proxyDHCP mode (another PXE service: a warning naming it).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -228,10 +229,9 @@ describe('init on a segment (network namespaces, dnsmasq)', () => {
     assert.equal(existsSync(`${file}.bak`), false);
   });
 
-  it('beside a dnsmasq that leases: proposes proxy mode and names that server', async (t) => {
-    if (skipUnless(t, need)) return;
-    const leases = join(dir, 'dnsmasq.leases');
-    const dnsmasq = lab.spawnIn(site, 'dnsmasq', [
+  /** Starts dnsmasq on the site end of the segment with `mode` arguments; resolves when it serves DHCP. */
+  async function startDnsmasq(mode: string[]): Promise<{ child: ChildProcess; log: () => string }> {
+    const child = lab.spawnIn(site, 'dnsmasq', [
       '--conf-file=/dev/null',
       '--keep-in-foreground',
       '--log-facility=-',
@@ -239,12 +239,12 @@ describe('init on a segment (network namespaces, dnsmasq)', () => {
       '--port=0',
       `--interface=${siteIf}`,
       '--bind-interfaces',
-      `--dhcp-leasefile=${leases}`,
-      '--dhcp-range=198.18.60.50,198.18.60.90,255.255.255.0,10m',
+      `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
       '--no-ping',
+      ...mode,
     ]);
     let log = '';
-    dnsmasq.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
     await new Promise<void>((ok, fail) => {
       const timer = setTimeout(() => fail(new Error(`dnsmasq did not start in 10 s: ${log}`)), 10_000);
       const check = (): void => {
@@ -253,42 +253,92 @@ describe('init on a segment (network namespaces, dnsmasq)', () => {
           ok();
         }
       };
-      dnsmasq.stderr!.on('data', check);
-      dnsmasq.once('exit', (code) => fail(new Error(`dnsmasq exited (${code}): ${log}`)));
+      child.stderr!.on('data', check);
+      child.once('exit', (code) => fail(new Error(`dnsmasq exited (${code}): ${log}`)));
     });
-    const file = join(dir, 'proxy.yaml');
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((ok) => {
-      // Asynchronously: dnsmasq's log pipe must keep draining while init probes.
-      const c = spawn(
-        'ip',
-        ['netns', 'exec', ks.name, process.execPath, ...cliArgv(), '--config', file, 'init'].concat([
-          '--interface',
-          ifName,
-          '--probe-timeout',
-          '1.5',
-          '--images-dir',
-          join(dir, 'images'),
-          '--json',
-        ]),
-        { cwd: REPO, env: { ...process.env, KICKSTAND_CONFIG: undefined } },
-      );
+    return { child, log: () => log };
+  }
+
+  /** init with `args`, asynchronously: dnsmasq's log pipe must keep draining while init probes. */
+  function initAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((ok) => {
+      const c = spawn('ip', ['netns', 'exec', ks.name, process.execPath, ...cliArgv(), ...args], {
+        cwd: REPO,
+        env: { ...process.env, KICKSTAND_CONFIG: undefined },
+      });
       let stdout = '';
       let stderr = '';
       c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
       c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       c.on('close', (code) => ok({ code, stdout, stderr }));
     });
-    assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as InitJson;
-    assert.equal(out.proposed, 'proxy');
-    assert.equal(out.mode, 'proxy');
-    assert.equal(out.pool, null);
-    assert.equal(out.probe.answers.length, 1, JSON.stringify(out.probe));
-    assert.equal(out.probe.answers[0]!.server, '198.18.60.2');
-    assert.match(out.probe.answers[0]!.offered!, /^198\.18\.60\.(5\d|[6-8]\d|90)$/);
-    assert.match(log, /DHCPOFFER\(/, 'dnsmasq logged its offer');
-    const c = loadConfig({ file, env: {} });
-    assert.equal(c.dhcp.mode, 'proxy');
-    assert.match(readFileSync(file, 'utf8'), /# proxy: 198\.18\.60\.2 already leases addresses on this segment/);
+  }
+
+  async function stop(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+  }
+
+  it('beside a dnsmasq that leases: proposes proxy mode and names that server', async (t) => {
+    if (skipUnless(t, need)) return;
+    const dnsmasq = await startDnsmasq(['--dhcp-range=198.18.60.50,198.18.60.90,255.255.255.0,10m']);
+    try {
+      const file = join(dir, 'proxy.yaml');
+      const r = await initAsync(
+        ['--config', file, 'init', '--interface', ifName, '--probe-timeout', '1.5'].concat([
+          '--images-dir',
+          join(dir, 'images'),
+          '--json',
+        ]),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as InitJson;
+      assert.equal(out.proposed, 'proxy');
+      assert.equal(out.mode, 'proxy');
+      assert.equal(out.pool, null);
+      assert.equal(out.probe.answers.length, 1, JSON.stringify(out.probe));
+      assert.equal(out.probe.answers[0]!.server, '198.18.60.2');
+      assert.match(out.probe.answers[0]!.offered!, /^198\.18\.60\.(5\d|[6-8]\d|90)$/);
+      assert.match(dnsmasq.log(), /DHCPOFFER\(/, 'dnsmasq logged its offer');
+      const c = loadConfig({ file, env: {} });
+      assert.equal(c.dhcp.mode, 'proxy');
+      assert.match(readFileSync(file, 'utf8'), /# proxy: 198\.18\.60\.2 already leases addresses on this segment/);
+    } finally {
+      await stop(dnsmasq.child);
+    }
+  });
+
+  it('beside another PXE service (dnsmasq proxyDHCP, no addresses): authoritative, and a warning naming it', async (t) => {
+    if (skipUnless(t, need)) return;
+    const dnsmasq = await startDnsmasq(['--dhcp-range=198.18.60.0,proxy', '--pxe-service=x86PC,Boot,undionly']);
+    try {
+      const r = await initAsync(
+        ['--config', join(dir, 'pxe.yaml'), 'init', '--interface', ifName].concat([
+          '--probe-timeout',
+          '1.5',
+          '--dry-run',
+          '--json',
+        ]),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as InitJson;
+      assert.equal(out.proposed, 'authoritative');
+      assert.equal(out.wrote, false);
+      assert.deepEqual(
+        out.probe.answers.map((a) => [a.server, a.offered]),
+        [['198.18.60.2', null]],
+      );
+      assert.ok(
+        out.warnings.some((w) =>
+          /another PXE service answers on this segment: 198\.18\.60\.2 answered PXE clients/.test(w),
+        ),
+        out.warnings.join('\n'),
+      );
+      assert.equal(existsSync(join(dir, 'pxe.yaml')), false, '--dry-run writes nothing');
+    } finally {
+      await stop(dnsmasq.child);
+    }
   });
 });
