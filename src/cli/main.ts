@@ -48,6 +48,12 @@ export const COMMANDS: ReadonlyArray<{
     description: 'run the daemon: DHCP, TFTP, HTTP boot and the operator API',
     register: (p) => (require('./commands/serve') as typeof import('./commands/serve')).registerServe(p),
   },
+  {
+    name: 'init',
+    term: 'init [options]',
+    description: 'probe the provisioning segment on an interface and write the production config (then images sync)',
+    register: (p) => (require('./commands/init') as typeof import('./commands/init')).registerInit(p),
+  },
   { name: 'host', term: 'host', description: 'manage the host registry', register: registerHostTree },
   {
     name: 'watch',

@@ -67,7 +67,7 @@ function readConfigFile(file: string): string {
       `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       {
         field: '--config',
-        fix: `pass --config FILE, or copy examples/kickstand.yaml to ${file}`,
+        fix: `write it with kickstand init --interface IF (docs/operating.md), or pass --config FILE`,
         cause: e,
       },
     );

@@ -71,6 +71,7 @@ export const LAYERS: readonly Layer[] = [
       'mesh/',
       'bootstrap/',
       'inventory/',
+      'init/',
     ],
   },
   {
