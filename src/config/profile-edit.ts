@@ -31,7 +31,7 @@ export function upsertProfile(file: string, name: string, f: ProfileFields): 'cr
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, doc.toString(), { mode: statSync(file).mode & 0o777 });
   try {
-    loadConfig({ file: tmp, env: {} });
+    loadConfig({ file: tmp }); // with the environment the daemon sees
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
