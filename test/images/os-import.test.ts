@@ -29,7 +29,7 @@ function runCliAsync(args: string[]): Promise<CliResult> {
   });
 }
 
-const why = missing({ binaries: ['xorriso'] });
+const why = missing({ binaries: ['xorriso', 'script'] });
 
 const FILES: Record<string, number> = {
   'images/pxeboot/vmlinuz': 70_000,
@@ -240,6 +240,31 @@ describe('images import NAME --iso | --tree', { skip: why }, () => {
       readFileSync(join(good.tree, 'images/pxeboot/vmlinuz')),
     );
     assert.equal(existsSync(join(images, 'remote94/tree')), false, 'a URL tree is not copied');
+  });
+
+  it('on a terminal: a progress bar (stderr); --no-profile leaves the config alone', () => {
+    // util-linux `script` gives the CLI a pseudo-terminal.
+    const argv = [
+      process.execPath,
+      ...cliArgv(),
+      '--config',
+      cfg,
+      'images',
+      'import',
+      'plain94',
+      '--tree',
+      good.tree,
+      '--no-profile',
+    ];
+    const out = execFileSync('script', ['-qec', argv.map((a) => `'${a}'`).join(' ') + ' 2>&1', '/dev/null'], {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, COLUMNS: '120' },
+    });
+    assert.match(out, /verifying \[#{30}\] 100% 4\/4/);
+    assert.match(out, /profile plain94: unchanged/);
+    assert.equal(loadConfig({ file: cfg, env: {} }).profiles.plain94, undefined);
+    assert.ok(existsSync(join(images, 'plain94/tree/.treeinfo')));
   });
 
   it('names the fix for a missing source or both', () => {
