@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load';
+import { LiveConfig } from '../../src/config/live';
 import { networkSchema } from '../../src/config/sections/network';
 import { MessageType as T, Opt } from '../../src/dhcp/constants';
 import { decodeDomainSearch, encodeDomainSearch, encodeTypedValue, getText, getU16 } from '../../src/dhcp/options';
@@ -129,6 +130,14 @@ profiles:
     assert.equal(c.dhcp.options.hostname, 'fqdn');
     assert.equal(c.dhcp.hostOptions.node1?.mtu, 1500);
     assert.deepEqual(c.profiles.p1?.dhcpOptions.ntp, ['198.18.0.2']);
+  });
+
+  it('a reload that changes profile DHCP options says they need a restart', () => {
+    const profile = (ntp: string) =>
+      `profiles:\n  p1: { kernel: a/vmlinuz, initrd: a/initrd.img, installTree: a/tree, kickstart: a.ks.hbs, dhcpOptions: { ntp: [${ntp}] } }\n`;
+    const live = new LiveConfig(load('r1.yaml', profile('198.18.0.2')).run());
+    assert.deepEqual(live.reload(load('r2.yaml', profile('198.18.0.2')).run()), []);
+    assert.deepEqual(live.reload(load('r3.yaml', profile('198.18.0.3')).run()), ['profiles.*.dhcpOptions']);
   });
 
   it('refuses reserved codes naming the file, the key and what to use instead', () => {
