@@ -68,6 +68,18 @@ export const COMMANDS: ReadonlyArray<{
     register: (p) => (require('./commands/images') as typeof import('./commands/images')).registerImages(p),
   },
   {
+    name: 'backup',
+    term: 'backup [options] <file>',
+    description: 'write a consistent snapshot of the store, API token and keys to FILE while the daemon runs',
+    register: (p) => (require('./commands/backup') as typeof import('./commands/backup')).registerBackup(p),
+  },
+  {
+    name: 'restore',
+    term: 'restore [options] <file>',
+    description: 'restore a backup FILE into an empty state directory',
+    register: (p) => (require('./commands/backup') as typeof import('./commands/backup')).registerBackup(p),
+  },
+  {
     name: 'bootstrap',
     term: 'bootstrap [options]',
     description:

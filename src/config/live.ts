@@ -3,7 +3,8 @@
  * The configuration in force, swappable on SIGHUP for the parts that are safe to change while
  * running (profiles, template vars, install timings, log level). Parts bound to sockets or
  * files (stateDir, http, network, dhcp, tftp, api, store) need a restart: a reload that changes them
- * keeps the old values and says so.
+ * keeps the old values and says so. So do profiles' DHCP options (the DHCP server encodes them at
+ * start): the rest of a profile changes at once, its `dhcpOptions` at the next start.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from './schema';
@@ -33,14 +34,21 @@ export class LiveConfig {
    * Applies the reloadable parts of `next`; returns the keys that changed but need a restart.
    */
   reload(next: Config): string[] {
-    const needRestart = RESTART_KEYS.filter((k) => !isDeepStrictEqual(this.cfg[k], next[k]));
+    const needRestart: string[] = RESTART_KEYS.filter((k) => !isDeepStrictEqual(this.cfg[k], next[k]));
+    // The DHCP server encodes profile options once at start (dhcp/option-sets.ts).
+    if (!isDeepStrictEqual(profileDhcpOptions(this.cfg), profileDhcpOptions(next)))
+      needRestart.push('profiles.*.dhcpOptions');
     const merged: Config = Object.freeze({ ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, this.cfg[k]])) });
     this.cfg = merged;
     for (const l of this.listeners) l(merged);
-    return [...needRestart];
+    return needRestart;
   }
 
   onReload(fn: (c: Config) => void): void {
     this.listeners.push(fn);
   }
+}
+
+function profileDhcpOptions(c: Config): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(c.profiles).map(([name, p]) => [name, p.dhcpOptions]));
 }

@@ -8,9 +8,10 @@ import type { Lease } from '../model/lease';
 import { MessageType, Opt } from './constants';
 import { noteDiscovered, silent, warnOnce, type Facts, type HandlerContext, type Outcome } from './context';
 import { inPool, inScope } from './leases';
+import { addConfiguredOptions, hostnameValue, optionsFor } from './option-sets';
 import { getIpInt } from './options';
 import type { DhcpPacket } from './packet';
-import { addBoot, addLeaseOptions, baseReply, echoRelayInfo, nakReply } from './reply';
+import { addBoot, addLeaseOptions, baseReply, echoRelayInfo, maxReplyLength, nakReply } from './reply';
 import type { Scope } from './scope';
 
 const ZERO = '0.0.0.0';
@@ -46,8 +47,13 @@ function leaseReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, 
   const r = baseReply(p, type, ctx.config.serverIdBytes);
   r.yiaddr = ip;
   addLeaseOptions(r, scope, true);
-  if (f.host) r.options.set(Opt.HOSTNAME, Buffer.from(f.host.name, 'latin1'));
+  const opts = optionsFor(ctx.config.optionLevels, scope.configured, f.host);
+  if (f.host) {
+    const name = hostnameValue(opts.hostname, f.host, scope.cfg.domain);
+    if (name !== undefined) r.options.set(Opt.HOSTNAME, name);
+  }
   addBoot(r, p, f.decision);
+  addConfiguredOptions(r, p, opts, maxReplyLength(p));
   echoRelayInfo(r, p);
   return r;
 }
@@ -226,6 +232,7 @@ export function onInform(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Sc
   const r = baseReply(p, MessageType.ACK, ctx.config.serverIdBytes);
   addLeaseOptions(r, scope, false);
   addBoot(r, p, f.decision);
+  addConfiguredOptions(r, p, optionsFor(ctx.config.optionLevels, scope.configured, f.host), maxReplyLength(p));
   echoRelayInfo(r, p);
   if (f.host)
     ctx.emit({

@@ -61,7 +61,9 @@ export const Opt = {
   DNS: 6,
   HOSTNAME: 12,
   DOMAIN_NAME: 15,
+  INTERFACE_MTU: 26, // RFC 2132 §5.1
   BROADCAST_ADDRESS: 28,
+  NTP_SERVERS: 42, // RFC 2132 §8.3
   VENDOR_SPECIFIC: 43,
   REQUESTED_IP: 50,
   LEASE_TIME: 51,
@@ -84,6 +86,7 @@ export const Opt = {
   CLIENT_NDI: 94, // RFC 4578 §2.2
   CLIENT_UUID: 97, // RFC 4578 §2.3
   SUBNET_SELECTION: 118, // RFC 3011
+  DOMAIN_SEARCH: 119, // RFC 3397
   IPXE_ENCAP: 175, // iPXE encapsulated options
   END: 255,
 } as const;

@@ -14,6 +14,7 @@ import type { NewEvent } from '../model/event';
 import type { Host } from '../model/host';
 import type { HostLookup } from '../store/store';
 import type { LeaseBook } from './leases';
+import type { OptionLevels } from './option-sets';
 import type { DhcpPacket } from './packet';
 import type { Scope } from './scope';
 
@@ -30,6 +31,8 @@ export interface HandlerConfig {
   readonly trustedRelays: ReadonlySet<string>;
   readonly dhcp: DhcpConfig;
   readonly policy: BootPolicyConfig;
+  /** Profile- and host-level DHCP options (`profiles.*.dhcpOptions`, `dhcp.hostOptions`), encoded. */
+  readonly optionLevels: OptionLevels;
 }
 
 /** The handlers' mutable state: rate limits of events, warnings and declines. */

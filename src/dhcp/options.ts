@@ -185,3 +185,110 @@ export function u32(n: number): Buffer {
 export function ips(list: readonly string[]): Buffer {
   return Buffer.concat(list.map(ipToBytes));
 }
+
+export function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n & 0xffff);
+  return b;
+}
+
+// ---- domain search list (RFC 3397) --------------------------------------------------------
+
+/**
+ * Option 119's value (RFC 3397 §2): the names in RFC 1035 §3.1 wire form, one after another,
+ * with RFC 1035 §4.1.4 compression: a suffix already written becomes a two-octet pointer to its
+ * offset in the value (offsets count over the whole value, after RFC 3396 concatenation). Names
+ * are compared case-insensitively (RFC 1035 §2.3.3); a trailing dot is ignored.
+ */
+export function encodeDomainSearch(names: readonly string[]): Buffer {
+  const parts: Buffer[] = [];
+  const at = new Map<string, number>();
+  let len = 0;
+  for (const name of names) {
+    const labels = name.replace(/\.$/, '').split('.');
+    let pointer: number | undefined;
+    for (let i = 0; i < labels.length; i += 1) {
+      const suffix = labels.slice(i).join('.').toLowerCase();
+      pointer = at.get(suffix);
+      if (pointer !== undefined) break;
+      if (len < 0x4000) at.set(suffix, len); // a pointer holds 14 bits
+      const label = Buffer.from(labels[i]!, 'latin1');
+      parts.push(Buffer.from([label.length]), label);
+      len += 1 + label.length;
+    }
+    if (pointer !== undefined) {
+      parts.push(Buffer.from([0xc0 | (pointer >> 8), pointer & 0xff]));
+      len += 2;
+    } else {
+      parts.push(Buffer.from([0]));
+      len += 1;
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/** The names of an option 119 value; undefined when it is malformed (bad pointer, loop, overrun). */
+export function decodeDomainSearch(v: Buffer): string[] | undefined {
+  const names: string[] = [];
+  let i = 0;
+  while (i < v.length) {
+    const labels: string[] = [];
+    let p = i;
+    let next: number | undefined; // where the next name starts, once a pointer was followed
+    for (let hops = 0; ; hops += 1) {
+      if (p >= v.length || hops > v.length) return undefined;
+      const n = v[p]!;
+      if (n === 0) {
+        next ??= p + 1;
+        break;
+      }
+      if ((n & 0xc0) === 0xc0) {
+        if (p + 1 >= v.length) return undefined;
+        const target = ((n & 0x3f) << 8) | v[p + 1]!;
+        next ??= p + 2;
+        if (target >= p) return undefined; // RFC 1035 §4.1.4: a pointer refers to a prior occurrence
+        p = target;
+        continue;
+      }
+      if ((n & 0xc0) !== 0 || p + 1 + n > v.length) return undefined;
+      labels.push(v.toString('latin1', p + 1, p + 1 + n));
+      p += 1 + n;
+    }
+    names.push(labels.join('.'));
+    i = next;
+  }
+  return names;
+}
+
+// ---- operator-defined option values (config/sections/dhcp-options.ts validated them) -------
+
+export type OptionValueType = 'ip' | 'ips' | 'u8' | 'u16' | 'u32' | 'i32' | 'bool' | 'string' | 'hex' | 'domains';
+
+/** The wire bytes of a typed option value (RFC 2132 §2 formats; `domains` per RFC 3397). */
+export function encodeTypedValue(type: OptionValueType, value: unknown): Buffer {
+  switch (type) {
+    case 'ip':
+      return ipToBytes(value as string);
+    case 'ips':
+      return ips(value as string[]);
+    case 'u8':
+      return u8(value as number);
+    case 'u16':
+      return u16(value as number);
+    case 'u32':
+      return u32(value as number);
+    case 'i32': {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(value as number);
+      return b;
+    }
+    case 'bool':
+      return u8(value === true ? 1 : 0); // RFC 2132 §2: a flag is one octet, 0 or 1
+    case 'string':
+      return Buffer.from(value as string, 'utf8');
+    case 'hex':
+      return Buffer.from((value as string).replace(/:/g, ''), 'hex');
+    case 'domains':
+      return encodeDomainSearch(value as string[]);
+  }
+}

@@ -5,9 +5,11 @@
  * came in on (no IP_PKTINFO), so one daemon serves ONE directly attached segment; relayed
  * subnets are chosen by giaddr, or by option 82 link-selection / option 118 (RFC 3527, 3011).
  */
+import type { DhcpOptionSet } from '../config/sections/dhcp-options';
 import type { SubnetConfig } from '../config/sections/network';
 import { ipToInt, parseCidr, type Subnet } from '../model/ipv4';
 import { Opt } from './constants';
+import { compileOptionSet, layerOptions, type CompiledOptions } from './option-sets';
 import { getIp, ipToBytes, ips, u32 } from './options';
 import type { DhcpPacket } from './packet';
 import { linkSelection } from './suboptions';
@@ -23,9 +25,12 @@ export interface Scope {
   maskInt: number;
   /** Reply options of this scope, encoded once ({@link scopeOptionBytes}). */
   optionBytes: { timed: [number, Buffer][]; untimed: [number, Buffer][] };
+  /** Configured options of this scope over the global ones (`dhcp.options`), encoded once. */
+  configured: CompiledOptions;
 }
 
-export function buildScope(cfg: SubnetConfig, direct: boolean): Scope {
+/** `globalOptions` is `dhcp.options`, under the scope's own `options`. */
+export function buildScope(cfg: SubnetConfig, direct: boolean, globalOptions?: DhcpOptionSet): Scope {
   const subnet = parseCidr(cfg.subnet);
   if (!subnet) throw new Error(`invalid subnet ${cfg.subnet}`); // config is validated before this
   return {
@@ -37,6 +42,7 @@ export function buildScope(cfg: SubnetConfig, direct: boolean): Scope {
     networkInt: ipToInt(subnet.network),
     maskInt: ipToInt(subnet.mask),
     optionBytes: scopeOptionBytes(cfg, subnet.mask, subnet.broadcast),
+    configured: layerOptions(compileOptionSet(globalOptions), compileOptionSet(cfg.options)),
   };
 }
 

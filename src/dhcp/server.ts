@@ -10,6 +10,7 @@ import { createSocket } from 'node:dgram';
 import type { Registry } from 'prom-client';
 import type { DhcpConfig } from '../config/sections/dhcp';
 import type { NetworkConfig } from '../config/sections/network';
+import type { DhcpOptionSet } from '../config/sections/dhcp-options';
 import type { Logger } from '../log';
 import { DiscoveredMacs } from '../model/discovered-macs';
 import type { NewEvent } from '../model/event';
@@ -20,6 +21,7 @@ import type { HandlerConfig, HandlerContext } from './context';
 import { processDatagram, type Processed } from './handler';
 import { LeaseBook } from './leases';
 import { makeDhcpMetrics } from './metrics';
+import { compileLevels } from './option-sets';
 import { ipToBytes } from './options';
 import type { RouteContext } from './reply-route';
 import { buildScope } from './scope';
@@ -37,7 +39,13 @@ export interface DhcpSocket {
 export type SocketFactory = (opts: { port: number; address: string }) => DhcpSocket;
 
 export interface DhcpServerDeps {
-  config: { dhcp: DhcpConfig; network: NetworkConfig; http: { publicUrl: string } };
+  config: {
+    dhcp: DhcpConfig;
+    network: NetworkConfig;
+    http: { publicUrl: string };
+    /** For profile-level DHCP options; none when absent. */
+    profiles?: Readonly<Record<string, { dhcpOptions?: DhcpOptionSet }>>;
+  };
   store: Store;
   log: Logger;
   metrics: Registry;
@@ -58,7 +66,7 @@ function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
     serverId: network.address,
     serverIdInt: ipToInt(network.address),
     serverIdBytes: ipToBytes(network.address),
-    scopes: [buildScope(network, true), ...dhcp.relayed.map((s) => buildScope(s, false))],
+    scopes: [buildScope(network, true, dhcp.options), ...dhcp.relayed.map((s) => buildScope(s, false, dhcp.options))],
     trustedRelays: new Set(dhcp.trustedRelays),
     dhcp,
     policy: {
@@ -68,6 +76,7 @@ function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
       httpBootPath: dhcp.httpBootPath,
       unknownHosts: dhcp.unknownHosts,
     },
+    optionLevels: compileLevels(config.profiles ?? {}, dhcp.hostOptions ?? {}),
   };
 }
 

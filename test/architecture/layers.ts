@@ -67,6 +67,7 @@ export const LAYERS: readonly Layer[] = [
       'render/',
       'install/',
       'images/',
+      'backup/',
       'bmc/',
       'mesh/',
       'bootstrap/',

@@ -8,12 +8,15 @@
  */
 import { Argument, type Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load';
+import { upsertProfile } from '../../config/profile-edit';
 import { importK3s } from '../../images/k3s-import';
+import { importOs } from '../../images/os-import';
 import { K3S_ARCHES, isK3sArch, type K3sArch } from '../../images/k3s-release';
 import { checkProfiles, syncLoaders, DEBIAN_IPXE_DIR } from '../../images/sync';
 import { ErrorCode, KickstandError } from '../../errors';
 import type { GlobalOpts } from '../context';
 import { json, table } from '../output';
+import { ProgressBar } from '../progress';
 
 function configOf(cmd: Command) {
   const g = cmd.optsWithGlobals<GlobalOpts>();
@@ -67,24 +70,47 @@ export function registerImages(program: Command): void {
   images
     .command('import')
     .description(
-      'verify a downloaded k3s release (binary, airgap images, sha256sum-<arch>.txt, install.sh) and copy it into imagesDir/k3s/<version>/<arch>/',
+      'NAME --iso FILE | --tree DIR|URL: verify a Rocky/Alma/RHEL ISO or tree against its .treeinfo, install it as imagesDir/NAME and create or update profile NAME; ' +
+        'k3s DIR: verify a downloaded k3s release and copy it into imagesDir/k3s/<version>/<arch>/',
     )
-    .addArgument(new Argument('<kind>', 'what DIR holds').choices(['k3s']))
-    .argument('<dir>', 'the release files as downloaded from github.com/k3s-io/k3s/releases')
-    .option('--k3s-version <tag>', 'the release tag, e.g. v1.31.4+k3s1 (default: from the DIR name)')
+    .addArgument(new Argument('<name>', 'the image and profile name (e.g. rocky9), or k3s'))
+    .argument('[dir]', 'k3s: the release files as downloaded from github.com/k3s-io/k3s/releases')
+    .option('--iso <file>', 'a DVD or boot ISO, read with xorriso (no root, no loop mount)')
+    .option('--tree <dir|url>', 'an install tree (the directory holding .treeinfo), local or http(s)')
+    .option('--kickstart <file>', 'kickstart template of a NEW profile', 'rocky9.ks.hbs')
+    .option('--no-profile', 'only install the files; leave the config file alone')
+    .option('--k3s-version <tag>', 'k3s: the release tag, e.g. v1.31.4+k3s1 (default: from the DIR name)')
     .option(
       '--arch <arch>',
-      `import only this architecture (${K3S_ARCHES.join(', ')}; default: every one with a sha256sum-<arch>.txt in DIR)`,
+      `k3s: import only this architecture (${K3S_ARCHES.join(', ')}; default: every one with a sha256sum-<arch>.txt in DIR); ISO/tree: the .treeinfo architecture (default: the tree's)`,
     )
-    .option('--force', 'replace an imported version')
-    .option('--json', 'print JSON')
+    .option('--force', 'k3s: replace an imported version')
+    .option('--json', 'print JSON (ISO/tree: one progress event per line, then the result)')
     .action(
       async (
-        _kind: string,
-        dir: string,
-        f: { k3sVersion?: string; arch?: string; force?: boolean; json?: boolean },
+        name: string,
+        dir: string | undefined,
+        f: {
+          k3sVersion?: string;
+          arch?: string;
+          force?: boolean;
+          json?: boolean;
+          iso?: string;
+          tree?: string;
+          kickstart: string;
+          profile: boolean;
+        },
         cmd: Command,
       ) => {
+        if (f.iso !== undefined || f.tree !== undefined || name !== 'k3s') {
+          await importOsCommand(cmd, name, f);
+          return;
+        }
+        if (dir === undefined)
+          throw new KickstandError(ErrorCode.INVALID_INPUT, 'images import k3s needs the release directory', {
+            field: 'DIR',
+            fix: 'kickstand images import k3s ./k3s-v1.31.4+k3s1',
+          });
         const config = configOf(cmd);
         let arches: K3sArch[] | undefined;
         if (f.arch !== undefined) {
@@ -113,5 +139,54 @@ export function registerImages(program: Command): void {
               ]),
         );
       },
+    );
+}
+
+async function importOsCommand(
+  cmd: Command,
+  name: string,
+  f: { iso?: string; tree?: string; arch?: string; json?: boolean; kickstart: string; profile: boolean },
+): Promise<void> {
+  if ((f.iso === undefined) === (f.tree === undefined))
+    throw new KickstandError(
+      ErrorCode.INVALID_INPUT,
+      `images import ${name} needs exactly one of --iso FILE or --tree DIR|URL`,
+      {
+        field: '--iso',
+        fix: `kickstand images import ${name} --iso Rocky-9.4-x86_64-dvd.iso`,
+      },
+    );
+  const config = configOf(cmd);
+  const bar = !f.json && process.stderr.isTTY ? new ProgressBar(process.stderr) : undefined;
+  const result = await importOs(config.imagesDir, name, f.iso !== undefined ? { iso: f.iso } : { tree: f.tree! }, {
+    ...(f.arch !== undefined ? { arch: f.arch } : {}),
+    progress: (p) => {
+      if (f.json) process.stdout.write(JSON.stringify({ event: 'progress', ...p }) + '\n');
+      else bar?.update(p);
+    },
+  });
+  bar?.end();
+  let profile: 'created' | 'updated' | 'unchanged' = 'unchanged';
+  if (f.profile) {
+    if (config.source === null)
+      throw new KickstandError(ErrorCode.CONFIG_UNREADABLE, 'no config file to add the profile to', {
+        field: '--config',
+        fix: 'pass --config FILE, or --no-profile',
+      });
+    profile = upsertProfile(config.source, name, {
+      kernel: result.kernel,
+      initrd: result.initrd,
+      installTree: result.installTree,
+      kickstart: f.kickstart,
+    });
+  }
+  if (f.json) process.stdout.write(JSON.stringify({ event: 'done', ...result, profile }) + '\n');
+  else
+    process.stdout.write(
+      `imported ${result.release} (${result.arch}) as ${result.dir}: ${result.verified} files verified against .treeinfo\n` +
+        `profile ${name}: ${profile} (kernel ${result.kernel}, initrd ${result.initrd}, inst.repo ${result.installTree})\n` +
+        (profile === 'unchanged'
+          ? ''
+          : 'reload the daemon to use it: systemctl reload kickstand (or kill -HUP its pid)\n'),
     );
 }

@@ -3,6 +3,7 @@
  * DHCP server mode and policy. Owned by the DHCP service (src/dhcp/).
  */
 import { z } from 'zod';
+import { dhcpOptionSetSchema, EMPTY_OPTION_SET } from './dhcp-options';
 import { ipv4, subnetSchema } from './network';
 
 const fileName = z.string().min(1).max(127); // fits the 128-byte BOOTP `file` field with its NUL
@@ -58,6 +59,21 @@ export const dhcpSchema = z
      * packets meet compiled code (dhcp/warmup.ts; adds about a second to start-up).
      */
     warmUp: z.boolean().default(true),
+    /** Global DHCP options (config/sections/dhcp-options.ts): the lowest level, under scope, profile and host. */
+    options: dhcpOptionSetSchema.default(EMPTY_OPTION_SET),
+    /** Per-host DHCP options by registered host name: the highest level. */
+    hostOptions: z
+      .record(z.string(), dhcpOptionSetSchema)
+      .superRefine((m, ctx) => {
+        for (const name of Object.keys(m))
+          if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name))
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: 'is not a host name (RFC 1123 label: lower-case letters, digits, -), e.g. node1',
+            });
+      })
+      .default({}),
   })
   .strict();
 

@@ -1,10 +1,11 @@
 /**
  * @module config/sections/network
  * The directly attached provisioning segment: Kickstand's own address on it, the subnet,
- * the dynamic pool, and what DHCP tells clients (gateway, DNS, domain, lease time).
+ * the dynamic pool, and what DHCP tells clients (gateway, DNS, domain, lease time, options).
  */
 import { z } from 'zod';
 import { inSubnet, ipToInt, isIpv4, parseCidr } from '../../model/ipv4';
+import { dhcpOptionSetSchema, EMPTY_OPTION_SET } from './dhcp-options';
 
 export const ipv4 = z.string().refine(isIpv4, { message: 'not an IPv4 address (dotted quad)' });
 export const cidr = z
@@ -26,6 +27,8 @@ export const subnetSchema = z
       .min(60)
       .max(7 * 86400)
       .default(3600),
+    /** DHCP options of this scope (config/sections/dhcp-options.ts); over `dhcp.options`. */
+    options: dhcpOptionSetSchema.default(EMPTY_OPTION_SET),
   })
   .strict()
   .superRefine((s, ctx) => {

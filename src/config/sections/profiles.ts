@@ -3,6 +3,7 @@
  * Install profiles: what an armed host boots and which kickstart it gets.
  */
 import { z } from 'zod';
+import { dhcpOptionSetSchema, EMPTY_OPTION_SET } from './dhcp-options';
 
 export const templateVarsSchema = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'var names are identifiers: letters, digits, _'),
@@ -22,6 +23,8 @@ export const profileSchema = z
     /** Extra kernel arguments. */
     kernelArgs: z.string().default(''),
     vars: templateVarsSchema.default({}),
+    /** DHCP options for hosts of this profile (config/sections/dhcp-options.ts); over scope and global. */
+    dhcpOptions: dhcpOptionSetSchema.default(EMPTY_OPTION_SET),
   })
   .strict();
 

@@ -23,7 +23,7 @@ export interface Daemon {
 export async function startDaemon(
   lab: Lab,
   ns: Netns,
-  cfg: { dhcp: unknown; network: unknown },
+  cfg: { dhcp: unknown; network: unknown; profiles?: unknown },
   dir = mkdtempSync(join(tmpdir(), 'ks-dhcp-')),
 ): Promise<Daemon> {
   const file = join(dir, 'kickstand.yaml');

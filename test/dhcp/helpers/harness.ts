@@ -6,6 +6,7 @@
 import { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { dhcpSchema } from '../../../src/config/sections/dhcp';
+import type { DhcpOptionSet } from '../../../src/config/sections/dhcp-options';
 import { networkSchema, type NetworkConfig } from '../../../src/config/sections/network';
 import { decodePacket, encodePacket, type DhcpPacket } from '../../../src/dhcp/packet';
 import { createDhcpServer, type DhcpSocket } from '../../../src/dhcp/server';
@@ -67,7 +68,12 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { dhcp?: z.input<typeof dhcpSchema>; network?: NetworkConfig; store?: Store } = {},
+  opts: {
+    dhcp?: z.input<typeof dhcpSchema>;
+    network?: NetworkConfig;
+    store?: Store;
+    profiles?: Record<string, { dhcpOptions?: DhcpOptionSet }>;
+  } = {},
 ): Promise<Harness> {
   const store = opts.store ?? openSqliteStore(':memory:');
   const dhcp = dhcpSchema.parse({ ...opts.dhcp });
@@ -75,7 +81,12 @@ export async function startHarness(
   const clock = { t: Date.UTC(2026, 0, 1) };
   const sockets = new Map<number, MemorySocket>();
   const server = createDhcpServer({
-    config: { dhcp, network: opts.network ?? NETWORK, http: { publicUrl: 'http://198.18.0.1:8080' } },
+    config: {
+      dhcp,
+      network: opts.network ?? NETWORK,
+      http: { publicUrl: 'http://198.18.0.1:8080' },
+      profiles: opts.profiles,
+    },
     store,
     log: silentLogger(),
     metrics,
