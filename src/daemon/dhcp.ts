@@ -14,7 +14,12 @@ import { openSqliteStore } from '../store/sqlite';
 import type { Store } from '../store/store';
 
 export function dhcpService(config: Config, store: Store, log: Logger, metrics: Registry): Service {
-  const dhcpConfig = { dhcp: config.dhcp, network: config.network, http: { publicUrl: config.http.publicUrl } };
+  const dhcpConfig = {
+    dhcp: config.dhcp,
+    network: config.network,
+    http: { publicUrl: config.http.publicUrl },
+    profiles: config.profiles,
+  };
   const dhcp = createDhcpServer({ config: dhcpConfig, store, log, metrics });
   const start = async (): Promise<void> => {
     if (config.dhcp.warmUp) {

@@ -37,7 +37,13 @@ export interface DhcpSocket {
 export type SocketFactory = (opts: { port: number; address: string }) => DhcpSocket;
 
 export interface DhcpServerDeps {
-  config: { dhcp: DhcpConfig; network: NetworkConfig; http: { publicUrl: string } };
+  /** `profiles` (optional): which profiles boot the GRUB chain (`loader: grub`). */
+  config: {
+    dhcp: DhcpConfig;
+    network: NetworkConfig;
+    http: { publicUrl: string };
+    profiles?: Record<string, { loader?: 'ipxe' | 'grub' }>;
+  };
   store: Store;
   log: Logger;
   metrics: Registry;
@@ -52,7 +58,7 @@ const defaultFactory: SocketFactory = () =>
 
 /** The fixed part of a server's handler context: scopes, policy and option 54, from the config. */
 function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
-  const { dhcp, network, http } = config;
+  const { dhcp, network, http, profiles = {} } = config;
   return {
     mode: dhcp.mode === 'proxy' ? 'proxy' : 'authoritative',
     serverId: network.address,
@@ -67,6 +73,8 @@ function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
       publicUrl: http.publicUrl,
       httpBootPath: dhcp.httpBootPath,
       unknownHosts: dhcp.unknownHosts,
+      grubLoaders: dhcp.grubLoaders,
+      grubProfiles: new Set(Object.keys(profiles).filter((n) => profiles[n]!.loader === 'grub')),
     },
   };
 }

@@ -7,6 +7,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { HostRegistry } from '../../hosts/registry';
 import type { AddressBinding } from '../../install/binding';
 import type { InstallCallbacks } from '../../install/callbacks';
+import type { HostScripts } from '../../install/host-script';
 import type { InstallTokens } from '../../install/tokens';
 import type { Logger } from '../../log';
 import type { KickstartRenderer } from '../../render/kickstart';
@@ -25,6 +26,8 @@ export interface BootDeps {
   tokens: InstallTokens;
   binding: AddressBinding;
   callbacks: InstallCallbacks;
+  /** The per-machine script decision with its token and address checks (shared with TFTP's GRUB). */
+  scripts: HostScripts;
   renderer: KickstartRenderer;
   config: () => BootRouteConfig;
   log: Logger;
