@@ -30,6 +30,7 @@ import {
   type Check,
   type MachineRecord,
 } from './checks';
+import { checkFirmware } from './firmware-checks';
 import { LabKickstand, writeLabConfig } from './kickstand';
 import { LIMITS, SCENARIOS, type MachineDef, type Scenario } from './machines';
 import { startSiteDhcp, type SiteDhcp } from './site-dhcp';
@@ -47,7 +48,7 @@ export interface LabOptions {
   installPrereqs: boolean;
   keep: boolean;
   accel: string;
-  /** Which lab: `pxe` (default, Kickstand alone) or `proxy` (beside dnsmasq). */
+  /** Which lab: `pxe` (default, Kickstand alone), `proxy` (beside dnsmasq), `journey`, `firmware`. */
   scenario?: Scenario['name'];
 }
 
@@ -108,7 +109,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   const t0 = Date.now();
   const say = (s: string): void => o.out(o.color ? `\x1b[1m${s}\x1b[0m` : s);
   const sc = SCENARIOS[o.scenario ?? 'pxe'];
-  ensurePrereqs(say, o.installPrereqs, sc.name === 'journey');
+  ensurePrereqs(say, o.installPrereqs, sc.name === 'journey', sc.name === 'firmware');
   const kver = debianKernel();
   if (!kver) throw new Error('no Debian kernel image with modules in /boot (apt-get install linux-image-amd64)');
   const workDir = mkdtempSync(join(tmpdir(), 'kickstand-lab-'));
@@ -149,7 +150,7 @@ async function startKickstand(
   workDir: string,
   kver: string,
 ): Promise<{ net: LabNet; kickstand: LabKickstand }> {
-  const net = createLabNet(sc.machines.length, sc.third);
+  const net = createLabNet(sc.machines.length, sc.third, sc.tagPrefix);
   running.net = net;
   o.out(
     `  network   ${net.subnet} in namespaces ${net.vmNs} (bridge + taps) and ${net.ksNs} (Kickstand ${net.serverIp})`,
@@ -165,11 +166,12 @@ async function startKickstand(
     o.out(
       `  rootfs    Debian 12 (mmdebstrap) ${rootfs.path}: ${(rootfs.bytes / 1048576).toFixed(1)} MiB, ${rootfs.buildSeconds ? `built in ${rootfs.buildSeconds.toFixed(0)} s` : 'from the cache'}`,
     );
-  const assets = prepareAssets(workDir, kver, rootfs);
+  const secureBoot = sc.machines.some((m) => m.kind === 'uefi-sb');
+  const assets = prepareAssets(workDir, kver, rootfs, secureBoot);
   o.out(
     `  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda${rootfs ? ', writes disks' : ''}), install tree of ${assets.treeFiles.length} files`,
   );
-  const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode);
+  const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode, secureBoot);
   const kickstand = new LabKickstand(net, cfg);
   running.ks = kickstand;
   await kickstand.start();
@@ -249,8 +251,14 @@ async function registerAndBoot(
     sc.machines
       .filter((x) => x.registered)
       .map(async (m) => {
-        const h = await ks.hostAdd(m.name, m.mac, 'lab', 'agent');
-        view.add(m.name, 'registered', `kickstand host add ${m.name} --mac ${m.mac} --profile lab → ${h.state}`, 'lab');
+        const profile = m.profile ?? 'lab';
+        const h = await ks.hostAdd(m.name, m.mac, profile, 'agent');
+        view.add(
+          m.name,
+          'registered',
+          `kickstand host add ${m.name} --mac ${m.mac} --profile ${profile} → ${h.state}`,
+          'lab',
+        );
       }),
   );
   await delay(300); // let the follower print the registration events first
@@ -299,6 +307,7 @@ async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string
     } else checks.push(...checkStray(r, ks.events, hosts));
     if (m.chain) checks.push(...checkOneAddress(r, ks.events, leases));
     if (m.disk) checks.push(...checkJourney(r, ks.events));
+    checks.push(...checkFirmware(r, ks.events));
   }
   const metrics = await ks.metrics().catch((e: unknown) => `# metrics unavailable: ${(e as Error).message}`);
   checks.push(
@@ -306,7 +315,7 @@ async function collectChecks(ks: LabKickstand, sc: Scenario, records: Map<string
       metrics,
       native() !== null,
       process.env.CI === 'true',
-      sc.machines.some((m) => m.kind === 'uefi-pxe'),
+      sc.machines.some((m) => m.kind === 'uefi-pxe' || m.kind === 'uefi-sb'),
     ),
   );
   checks.push(checkDhcpWarmUp(readFileSync(ks.cfg.logFile, 'utf8')));

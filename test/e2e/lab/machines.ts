@@ -23,11 +23,19 @@ export interface MachineDef {
    * must come up from it: the installed Debian's login banner, its DHCP, its sshd.
    */
   disk?: boolean;
+  /** The profile it is registered with (default `lab`; `labsb`: the Secure Boot GRUB chain). */
+  profile?: string;
+  /** Secure Boot on (firmware lab): the kernel's console must say so (firmware-checks.ts). */
+  secureBoot?: boolean;
+  /** An unsigned loader must be refused by the firmware (firmware-checks.ts). */
+  refusesUnsigned?: boolean;
 }
 
 /** One lab run: its machines, how Kickstand's DHCP runs, and the lab subnet's third octet. */
 export interface Scenario {
-  name: 'pxe' | 'proxy' | 'journey';
+  name: 'pxe' | 'proxy' | 'journey' | 'firmware';
+  /** Prefix of the run's namespace names (topology.ts; default `ksl`). */
+  tagPrefix?: string;
   title: string;
   /** authoritative: Kickstand leases; proxy: a site DHCP server (dnsmasq) leases, Kickstand only boots. */
   dhcpMode: 'authoritative' | 'proxy';
@@ -107,6 +115,32 @@ export const JOURNEY_MACHINES: MachineDef[] = [
   },
 ];
 
+/**
+ * Real firmware paths beside iPXE (docs/firmware.md): OVMF with Secure Boot enforced and
+ * Microsoft's keys enrolled, booting shim → Debian's signed network GRUB → Kickstand's GRUB
+ * config → Debian's signed kernel → the stand-in; and the same firmware refusing the unsigned
+ * ipxe.efi that Kickstand offers a machine without a GRUB profile.
+ */
+export const FIRMWARE_MACHINES: MachineDef[] = [
+  {
+    name: 'sb',
+    kind: 'uefi-sb',
+    mac: '52:54:00:6b:76:01',
+    registered: true,
+    firmware: 'OVMF Secure Boot (MS keys) PXE → shim → GRUB',
+    profile: 'labsb',
+    secureBoot: true,
+  },
+  {
+    name: 'sbipxe',
+    kind: 'uefi-sb',
+    mac: '52:54:00:6b:76:02',
+    registered: false,
+    firmware: 'OVMF Secure Boot (MS keys) PXE → ipxe.efi',
+    refusesUnsigned: true,
+  },
+];
+
 export const SCENARIOS: Record<Scenario['name'], Scenario> = {
   pxe: {
     name: 'pxe',
@@ -131,6 +165,14 @@ export const SCENARIOS: Record<Scenario['name'], Scenario> = {
     // Installing writes ~100 MiB of image and GRUB under TCG; the second boot runs the
     // firmware, GRUB, the Debian kernel and systemd up to sshd.
     limits: { installBootMs: 480_000, localBootMs: 300_000, labMs: 840_000 },
+  },
+  firmware: {
+    name: 'firmware',
+    title: 'Kickstand alone, to firmware with Secure Boot enforced (shim → signed GRUB → signed kernel)',
+    dhcpMode: 'authoritative',
+    third: 80,
+    tagPrefix: 'ksf',
+    machines: FIRMWARE_MACHINES,
   },
 };
 
