@@ -87,8 +87,20 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
       step: 'local boot',
       detail: 'iPXE: no boot file from Kickstand → back to the firmware, which boots the next device',
     };
+  if (/^Kickstand: GRUB on /.test(line))
+    return { step: 'GRUB', detail: `signed GRUB runs Kickstand's config: ${line.trim().slice(11, 100)}` };
+  if (/secureboot: Secure boot enabled|EFI stub: UEFI Secure Boot is enabled/.test(line))
+    return { step: 'Secure Boot', detail: `kernel: ${line.replace(/^\[[^\]]*\]\s*/, '').trim()}` };
+  if (/^Fetching Netboot Image /.test(line))
+    return { step: 'loader', detail: `shim: ${line.trim()} over TFTP (Secure Boot chain)` };
   if (/^Kickstand: .*(booting the local disk|not registered)/.test(line))
     return { step: 'local boot', detail: `iPXE script says: ${line.trim().slice(11, 100)}` };
+  if (/^BdsDxe: failed to load Boot\d+ "UEFI PXEv4.*: (Access Denied|Security Violation)$/.test(line))
+    return {
+      step: 'refused',
+      detail: 'OVMF Secure Boot: the loader is not signed by a key in db → refused, next boot option',
+      bad: false,
+    };
   if (/^BdsDxe: failed to load Boot\d+ "UEFI PXEv4/.test(line))
     return {
       step: 'local boot',
