@@ -12,6 +12,7 @@ import { FIRMWARE_MACHINES } from './lab/machines';
 
 const sb = FIRMWARE_MACHINES.find((m) => m.name === 'sb')!;
 const sbipxe = FIRMWARE_MACHINES.find((m) => m.name === 'sbipxe')!;
+const http = FIRMWARE_MACHINES.find((m) => m.name === 'http')!;
 const CHAIN = [
   'shimx64.efi',
   'grubx64.efi',
@@ -72,5 +73,29 @@ describe('firmware lab checks', () => {
       false,
     );
     assert.equal(result(record(sbipxe, [nbp]), [], 'unsigned refused').ok, false);
+  });
+  it('HTTP boot: http-boot answer, ipxe.efi over HTTP, no TFTP, no PXE; each broken path fails', () => {
+    const ev = (over: Partial<HostEvent>[]): HostEvent[] =>
+      over.map((o, i) => ({
+        id: i + 1,
+        ts: '2026-12-07T12:00:00.000Z',
+        host: 'http',
+        mac: http.mac,
+        kind: 'dhcp.ack',
+        level: 'info',
+        message: 'x',
+        data: {},
+        ...o,
+      }));
+    const good = ev([
+      { kind: 'dhcp.ack', data: { boot: 'http-boot' } },
+      { kind: 'http.asset', data: { path: 'ipxe.efi' } },
+    ]);
+    const lines = ['>>Start HTTP Boot over IPv4....', '  URI: http://198.18.80.1:8080/images/ipxe.efi'];
+    assert.equal(result(record(http, lines), good, 'HTTP boot').ok, true);
+    const viaTftp = [...good, ...ev([{ id: 9, kind: 'tftp.done', data: { path: 'ipxe.efi' } }])];
+    assert.equal(result(record(http, lines), viaTftp, 'HTTP boot').ok, false);
+    assert.equal(result(record(http, ['>>Start PXE over IPv4.', ...lines]), good, 'HTTP boot').ok, false);
+    assert.equal(result(record(http, lines), good.slice(1), 'HTTP boot').ok, false);
   });
 });

@@ -161,7 +161,8 @@ export function checkInstalled(
   );
   // Second boot: DHCP answered, local disk, nothing of the installer fetched again.
   // A firmware PXE (no iPXE ROM) offered no boot file declines the offer: no ACK, only the OFFER.
-  const firmwarePxe = m.chain === true || m.kind === 'uefi-sb'; // declines an offer without a boot file
+  // A firmware network boot (no iPXE ROM) declines an offer without a boot file.
+  const firmwarePxe = m.chain === true || m.kind === 'uefi-sb' || m.kind === 'uefi-http';
   const answered = second.filter((e) => e.kind === dhcpKind || (firmwarePxe && e.kind === 'dhcp.offer'));
   add(
     '2nd boot DHCP',

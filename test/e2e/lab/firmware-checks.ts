@@ -6,7 +6,9 @@
  *    got there through the signed chain Kickstand served over TFTP: shim, the network GRUB,
  *    Kickstand's GRUB configs (chain and per-host), kernel and initrd;
  *  - a machine offered the unsigned ipxe.efi on the same firmware: OVMF downloaded it and
- *    refused to run it (`Access Denied`), and no iPXE ever started.
+ *    refused to run it (`Access Denied`), and no iPXE ever started;
+ *  - a UEFI HTTP Boot machine: Kickstand decided `http-boot` for its firmware's DHCP, the
+ *    firmware fetched ipxe.efi over HTTP, and nothing went over TFTP.
  */
 import type { HostEvent } from '../../../src/model/event';
 import { bootLines, type Check, type MachineRecord } from './checks';
@@ -45,6 +47,27 @@ export function checkFirmware(r: MachineRecord, all: HostEvent[]): Check[] {
       missing.length
         ? `not fetched over TFTP: ${missing.join(', ')} (got ${got.join(', ') || 'nothing'})`
         : got.join(' → '),
+    );
+  }
+  if (m.httpBoot) {
+    // UEFI 2.5 §24.7: vendor class HTTPClient, arch 16; the answer echoes HTTPClient and names a URL.
+    const boot2 = r.bootStartIds[1] ?? Number.MAX_SAFE_INTEGER;
+    const first = all.filter((e) => e.mac === m.mac && e.id < boot2);
+    const offer = first.find((e) => (e.kind === 'dhcp.offer' || e.kind === 'dhcp.ack') && e.data.boot === 'http-boot');
+    const loader = first.find((e) => e.kind === 'http.asset' && /ipxe\.efi$/.test(dataText(e.data.path)));
+    const tftp = first.filter((e) => e.kind.startsWith('tftp.'));
+    const start = boot1.find((l) => /Start HTTP Boot over IPv4/.test(l));
+    const pxe = boot1.find((l) => /Start PXE over IPv4/.test(l));
+    add(
+      'HTTP boot',
+      offer !== undefined && loader !== undefined && tftp.length === 0 && start !== undefined && pxe === undefined,
+      [
+        offer ? `${offer.kind}: ${offer.message} (boot: http-boot)` : 'no dhcp answer deciding http-boot',
+        loader ? `loader over HTTP: ${dataText(loader.data.path)}` : 'ipxe.efi not fetched over HTTP',
+        tftp.length ? `TFTP used: ${tftp.map((e) => dataText(e.data.path)).join(', ')}` : 'no TFTP',
+        start ? 'OVMF: Start HTTP Boot over IPv4' : 'OVMF did not start HTTP Boot',
+        ...(pxe ? ['OVMF ran PXE first'] : []),
+      ].join('; '),
     );
   }
   if (m.refusesUnsigned) {

@@ -93,7 +93,7 @@ export function abort(): string | undefined {
  * schedule and then says it failed to load its PXEv4 boot option: it moves on to the next one.
  */
 export const LOCAL_BOOT =
-  /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option|BdsDxe: failed to load Boot\d+ "UEFI PXEv4/;
+  /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option|BdsDxe: failed to load Boot\d+ "UEFI (PXEv4|HTTPv4)/;
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -29,6 +29,8 @@ export interface MachineDef {
   secureBoot?: boolean;
   /** An unsigned loader must be refused by the firmware (firmware-checks.ts). */
   refusesUnsigned?: boolean;
+  /** UEFI HTTP Boot: the loader by URL, no TFTP at all (firmware-checks.ts). */
+  httpBoot?: boolean;
 }
 
 /** One lab run: its machines, how Kickstand's DHCP runs, and the lab subnet's third octet. */
@@ -130,6 +132,14 @@ export const FIRMWARE_MACHINES: MachineDef[] = [
     firmware: 'OVMF Secure Boot (MS keys) PXE → shim → GRUB',
     profile: 'labsb',
     secureBoot: true,
+  },
+  {
+    name: 'http',
+    kind: 'uefi-http',
+    mac: '52:54:00:6b:76:03',
+    registered: true,
+    firmware: 'OVMF UEFI HTTP Boot → ipxe.efi over HTTP',
+    httpBoot: true,
   },
   {
     name: 'sbipxe',

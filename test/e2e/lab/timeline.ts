@@ -87,6 +87,8 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
       step: 'local boot',
       detail: 'iPXE: no boot file from Kickstand → back to the firmware, which boots the next device',
     };
+  if ((m = line.match(/^\s*URI: (http:\/\/\S+)/)))
+    return { step: 'loader', detail: `OVMF HTTP Boot: fetching ${m[1]} (the URL in Kickstand's DHCP answer)` };
   if (/^Kickstand: GRUB on /.test(line))
     return { step: 'GRUB', detail: `signed GRUB runs Kickstand's config: ${line.trim().slice(11, 100)}` };
   if (/secureboot: Secure boot enabled|EFI stub: UEFI Secure Boot is enabled/.test(line))
@@ -101,10 +103,10 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
       detail: 'OVMF Secure Boot: the loader is not signed by a key in db → refused, next boot option',
       bad: false,
     };
-  if (/^BdsDxe: failed to load Boot\d+ "UEFI PXEv4/.test(line))
+  if ((m = line.match(/^BdsDxe: failed to load Boot\d+ "UEFI (PXEv4|HTTPv4)/)))
     return {
       step: 'local boot',
-      detail: "OVMF PXE: Kickstand's offers carry no boot file → the firmware moves on to its next boot option",
+      detail: `OVMF ${m[1] === 'HTTPv4' ? 'HTTP Boot' : 'PXE'}: Kickstand's offers carry no boot file → the firmware moves on to its next boot option`,
     };
   if (/No bootable device|BdsDxe: No bootable option/.test(line))
     return { step: 'no disk', detail: `firmware found no bootable local disk: "${line.trim().slice(0, 60)}"` };

@@ -8,6 +8,9 @@
  *     OVMF_CODE_4M.secboot.fd, which OVMF_CODE_4M.ms.fd links to) and a vars store with
  *     Microsoft's keys enrolled and Secure Boot on (OVMF_VARS_4M.ms.fd); the flash is then only
  *     writable from SMM (`cfi.pflash01 secure=on`), so the guest cannot switch it off
+ *   uefi-http: OVMF's own UEFI HTTP Boot (virtio-net, no ROM), its PXE boot options switched
+ *     off through fw_cfg as a machine's setup would (OvmfPkg: IPv4PXESupport, IPv6PXESupport),
+ *     so the firmware's first network boot is HTTPv4: DHCP with vendor class HTTPClient, arch 16
  * A VM with a disk (the journey lab) gets it as virtio-blk; the boot order is then given per
  * device (NIC bootindex 1, disk 2) so the firmware tries the network first and the disk next.
  * Every VM's serial console is read line by line (kept in memory and in a file); the firmware
@@ -21,7 +24,7 @@ import { EventEmitter } from 'node:events';
 import { copyFileSync, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 
-export type VmKind = 'bios' | 'uefi' | 'uefi-pxe' | 'uefi-sb';
+export type VmKind = 'bios' | 'uefi' | 'uefi-pxe' | 'uefi-sb' | 'uefi-http';
 
 export interface VmSpec {
   name: string;
@@ -84,7 +87,7 @@ export class LabVm extends EventEmitter {
   qemuArgs(): string[] {
     const { kind, mac, tap, disk } = this.spec;
     const nic =
-      (kind === 'uefi-pxe' || kind === 'uefi-sb'
+      (kind === 'uefi-pxe' || kind === 'uefi-sb' || kind === 'uefi-http'
         ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=`
         : `e1000,netdev=n0,mac=${mac}`) + (disk ? ',bootindex=1' : '');
     const args = [
@@ -128,7 +131,16 @@ export class LabVm extends EventEmitter {
       // minute when Kickstand offers no boot file. IPv6 network boot is switched off, as a
       // machine's firmware setup would on an IPv4-only rack (OvmfPkg RUNTIME_CONFIG.md; the
       // older OVMF reads only the IPv6PXESupport knob, the newer one IPv6Support as well).
-      if (disk)
+      if (kind === 'uefi-http')
+        args.push(
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv4PXESupport,string=no',
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv6PXESupport,string=no',
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv6Support,string=no',
+        );
+      else if (disk)
         args.push(
           '-fw_cfg',
           'name=opt/org.tianocore/IPv6PXESupport,string=no',
