@@ -28,6 +28,7 @@ const KIND_STEP: Record<string, string> = {
   'tftp.failed': 'loader',
   'tftp.refused': 'loader',
   'http.ipxe': 'iPXE script',
+  'tftp.grub': 'GRUB config',
   'http.refused': 'HTTP refused',
   'kickstart.fetched': 'kickstart',
   'kickstart.refused': 'kickstart',
@@ -51,6 +52,9 @@ export function dataText(v: unknown): string {
 /** The step an event is, or undefined when it is noise for the live view. */
 export function stepOfEvent(e: HostEvent, verbose: boolean): string | undefined {
   if (!verbose && QUIET_KINDS.has(e.kind)) return undefined;
+  // GRUB (the Secure Boot chain) takes kernel and initrd over TFTP.
+  if (e.kind === 'tftp.done' && /vmlinuz|initrd/.test(dataText(e.data.path)))
+    return /vmlinuz/.test(dataText(e.data.path)) ? 'kernel' : 'initrd';
   if (e.kind === 'http.asset') {
     const path = dataText(e.data.path ?? e.data.file ?? e.message);
     if (/vmlinuz|kernel/.test(path)) return 'kernel';
