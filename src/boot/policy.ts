@@ -5,8 +5,9 @@
  *  - {@link decideBoot}: over DHCP (dhcp/handler.ts) — a TFTP loader, a script URL for a
  *    running iPXE, a UEFI HTTP-boot URL, nothing to boot (local), or no answer (ignore).
  *  - {@link decideScript}: over HTTP (`/ipxe/<mac>`, http/boot/ipxe-routes.ts, and the dry run
- *    `host render --ipxe`) — which iPXE script: install, local boot, or not registered.
- * TFTP decides nothing per host: it serves the files under its root to anyone (docs/tftp.md).
+ *    `host render --ipxe`) and over TFTP (`grub/grub.cfg-01-<mac>`, install/grub-files.ts, the
+ *    Secure Boot chain's GRUB) — which script or config: install, local boot, or not registered.
+ * TFTP decides nothing else per host: it serves the files under its root to anyone (docs/tftp.md).
  *
  * Netboot is one-shot: only a host whose `netboot` flag is set (armed) is sent into the
  * installer chain. A registered host that is not armed gets `local` from a firmware PXE ROM
@@ -28,6 +29,10 @@ export interface BootPolicyConfig {
   httpBootPath: string;
   /** MACs not in the registry: `ignore` (no answer) or `discover` (chain to boot.ipxe, which records and boots local). */
   unknownHosts: 'ignore' | 'discover';
+  /** The Secure Boot chain's first stage (shim) per UEFI family, for hosts of a GRUB profile. */
+  grubLoaders?: { uefi: string; arm64: string };
+  /** Profiles with `loader: grub`: their UEFI hosts get shim → signed GRUB instead of iPXE. */
+  grubProfiles?: ReadonlySet<string>;
 }
 
 export type BootDecision =
@@ -38,7 +43,20 @@ export type BootDecision =
   | { kind: 'http-boot'; url: string };
 
 /** Minimal host facts the policy reads (a full `Host` fits). */
-export type PolicyHost = Pick<Host, 'name' | 'netboot'>;
+export type PolicyHost = Pick<Host, 'name' | 'netboot'> & Partial<Pick<Host, 'profile'>>;
+
+/**
+ * The loader file for a machine: shim for a UEFI x64/ARM64 host of a GRUB profile (Secure
+ * Boot: firmware with Microsoft's keys runs only signed loaders, and Debian's iPXE is not
+ * signed), else the iPXE loader of its firmware family.
+ */
+function loaderOf(client: BootClient, host: PolicyHost | undefined, cfg: BootPolicyConfig): string | undefined {
+  if (host?.profile !== undefined && cfg.grubLoaders && cfg.grubProfiles?.has(host.profile) === true) {
+    if (client.firmware === 'uefi-x64') return cfg.grubLoaders.uefi;
+    if (client.firmware === 'uefi-arm64') return cfg.grubLoaders.arm64;
+  }
+  return loaderFor(client.firmware, cfg);
+}
 
 function loaderFor(fw: Firmware, cfg: BootPolicyConfig): string | undefined {
   switch (fw) {
@@ -82,7 +100,7 @@ export function decideBoot(client: BootClient, host: PolicyHost | undefined, cfg
   // "not registered" script, which records it and boots local disk).
   // iPXE already running: give it the script, never the loader again (chain loop, D18).
   if (client.ipxe) return { kind: 'script', url: bootScriptUrl(cfg) };
-  const loader = loaderFor(client.firmware, cfg);
+  const loader = loaderOf(client, host, cfg);
   if (loader === undefined) return { kind: 'local', reason: `no loader for architecture ${client.arch ?? 'none'}` };
   if (client.httpBoot) {
     // UEFI HTTP boot fetches an EFI binary by URL; it cannot run an iPXE script itself.

@@ -120,7 +120,7 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   const services: Service[] = [install.prepare, install.timeout, http];
   // DHCP starts after HTTP: it points machines at URLs that must already answer.
   if (config.dhcp.mode !== 'off') services.push(dhcpService(config, store, log, metrics));
-  if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics, fast));
+  if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics, fast, install.tftpHandler));
   services.push(bootstrap.trigger);
   const lifecycle = new Lifecycle(services, log);
 

@@ -2,7 +2,8 @@
  * @module daemon/install
  * Builds the install flow for the daemon from the shared parts: templates and renderer, the
  * address binding, tokens (hooked to the registry's arm), callbacks, the timeout service and
- * the HTTP routes (machine mounts + the render API). buildDaemon calls this once.
+ * the HTTP routes (machine mounts + the render API) and the GRUB configs over TFTP.
+ * buildDaemon calls this once.
  */
 import type { Router } from 'express';
 import type { Service } from '../lifecycle';
@@ -18,6 +19,9 @@ import type { Store } from '../store/store';
 import { AddressBinding } from '../install/binding';
 import { InstallCallbacks } from '../install/callbacks';
 import { PreparedKickstarts } from '../install/kickstarts';
+import { withGrubConfigs } from '../install/grub-files';
+import { HostScripts } from '../install/host-script';
+import type { TftpHandler } from '../tftp/types';
 import { InstallTimeoutService } from '../install/timeout';
 import { InstallTokens } from '../install/tokens';
 
@@ -44,6 +48,8 @@ export interface InstallFlow {
   timeout: InstallTimeoutService;
   mounts: Array<{ path: string; router: Router }>;
   apiRouters: Router[];
+  /** Wraps the TFTP file handler with the GRUB chain's configs (install/grub-files.ts). */
+  tftpHandler: (files: TftpHandler) => TftpHandler;
 }
 
 export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
@@ -94,17 +100,27 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
     log,
     intervalMs: deps.timeoutIntervalMs,
   });
+  const scripts = new HostScripts({
+    store,
+    tokens,
+    binding,
+    log: log.child({ component: 'boot' }),
+    unknownHosts: () => config().dhcp.unknownHosts,
+  });
   const routes = bootRoutes({
     store,
     registry,
     tokens,
     binding,
     callbacks,
+    scripts,
     renderer,
     kickstarts,
     config: () => ({ publicUrl: config().http.publicUrl, unknownHosts: config().dhcp.unknownHosts }),
     log,
     metrics,
   });
-  return { templates, renderer, tokens, kickstarts, prepare, callbacks, timeout, ...routes };
+  const tftpHandler = (files: TftpHandler): TftpHandler =>
+    withGrubConfigs(files, { store, scripts, renderer, publicUrl: () => config().http.publicUrl });
+  return { templates, renderer, tokens, kickstarts, prepare, callbacks, timeout, tftpHandler, ...routes };
 }

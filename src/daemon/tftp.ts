@@ -1,7 +1,8 @@
 /**
  * @module daemon/tftp
  * The TFTP service over imagesDir, one listening socket per address clients use (default:
- * network.address), with the data phase the daemon chose (daemon/fast-paths.ts).
+ * network.address), with the data phase the daemon chose (daemon/fast-paths.ts) and the GRUB
+ * chain's per-machine configs answered before the files (install/grub-files.ts).
  */
 import { existsSync } from 'node:fs';
 import type { Registry } from 'prom-client';
@@ -13,9 +14,18 @@ import type { Logger } from '../log';
 import type { Store } from '../store/store';
 import { createFileHandler } from '../tftp/files';
 import { createTftpServer } from '../tftp/server';
+import type { TftpHandler } from '../tftp/types';
 import type { FastPaths } from './fast-paths';
 
-export function tftpService(config: Config, store: Store, log: Logger, metrics: Registry, fast: FastPaths): Service {
+/** `wrap`: answers some names before the files (the GRUB chain's configs, daemon/install.ts). */
+export function tftpService(
+  config: Config,
+  store: Store,
+  log: Logger,
+  metrics: Registry,
+  fast: FastPaths,
+  wrap: (files: TftpHandler) => TftpHandler = (files) => files,
+): Service {
   if (!existsSync(config.imagesDir)) {
     throw new KickstandError(ErrorCode.CONFIG_INVALID, `imagesDir ${config.imagesDir} does not exist`, {
       field: 'imagesDir',
@@ -29,7 +39,7 @@ export function tftpService(config: Config, store: Store, log: Logger, metrics: 
   const record = recordFileEvent(store, log);
   const tftp = createTftpServer({
     config: tftpConfig,
-    handler: createFileHandler(config.imagesDir, fast.tftpFiles),
+    handler: wrap(createFileHandler(config.imagesDir, fast.tftpFiles)),
     dataPhase: fast.tftpDataPhase,
     log,
     metrics,

@@ -39,12 +39,12 @@ export interface DhcpSocket {
 export type SocketFactory = (opts: { port: number; address: string }) => DhcpSocket;
 
 export interface DhcpServerDeps {
+  /** `profiles` (optional): profile-level DHCP options, and which profiles boot the GRUB chain (`loader: grub`). */
   config: {
     dhcp: DhcpConfig;
     network: NetworkConfig;
     http: { publicUrl: string };
-    /** For profile-level DHCP options; none when absent. */
-    profiles?: Readonly<Record<string, { dhcpOptions?: DhcpOptionSet }>>;
+    profiles?: Readonly<Record<string, { dhcpOptions?: DhcpOptionSet; loader?: 'ipxe' | 'grub' }>>;
   };
   store: Store;
   log: Logger;
@@ -60,7 +60,7 @@ const defaultFactory: SocketFactory = () =>
 
 /** The fixed part of a server's handler context: scopes, policy and option 54, from the config. */
 function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
-  const { dhcp, network, http } = config;
+  const { dhcp, network, http, profiles = {} } = config;
   return {
     mode: dhcp.mode === 'proxy' ? 'proxy' : 'authoritative',
     serverId: network.address,
@@ -75,6 +75,8 @@ function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
       publicUrl: http.publicUrl,
       httpBootPath: dhcp.httpBootPath,
       unknownHosts: dhcp.unknownHosts,
+      grubLoaders: dhcp.grubLoaders,
+      grubProfiles: new Set(Object.keys(profiles).filter((n) => profiles[n]!.loader === 'grub')),
     },
     optionLevels: compileLevels(config.profiles ?? {}, dhcp.hostOptions ?? {}),
   };

@@ -8,6 +8,9 @@
  *   ipxe.efi       UEFI x86_64, iPXE's own drivers (dhcp.loaders.uefi default; also /boot/ipxe.efi)
  *   snponly.efi    UEFI x86_64 via the firmware's SNP driver (for NICs iPXE has no driver for)
  * TFTP and HTTP both serve images/ as their root, so loaders go to images/<name>.
+ * The Secure Boot chain (`--secure-boot`, docs/firmware.md) comes from `shim-signed` and
+ * `grub-efi-amd64-signed`: shim as `shimx64.efi`, the signed network GRUB as `grubx64.efi`, the
+ * name shim loads from its own directory.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -19,11 +22,19 @@ export const DEBIAN_IPXE_DIR = '/usr/lib/ipxe';
 /** Loaders copied by {@link syncLoaders}: the file name in images/ and in the package. */
 export const IPXE_LOADERS: readonly string[] = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'];
 
+/** The Secure Boot chain for x64: name in images/ → the file in Debian's signed packages. */
+export const SECURE_BOOT_LOADERS: Readonly<Record<string, string>> = {
+  'shimx64.efi': '/usr/lib/shim/shimx64.efi.signed',
+  'grubx64.efi': '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed',
+};
+
 export interface SyncOptions {
   /** Where the package put the loaders. Default /usr/lib/ipxe (Debian's `ipxe`). */
   sourceDir?: string;
   /** Report what would change, write nothing. */
   dryRun?: boolean;
+  /** Also the Secure Boot chain: images/ name → source file (default {@link SECURE_BOOT_LOADERS}). */
+  secureBoot?: boolean | Readonly<Record<string, string>>;
 }
 
 export interface SyncResult {
@@ -53,8 +64,12 @@ export async function syncLoaders(imagesDir: string, opts: SyncOptions = {}): Pr
   const sourceDir = opts.sourceDir ?? DEBIAN_IPXE_DIR;
   if (opts.dryRun !== true) await fsp.mkdir(imagesDir, { recursive: true });
   const out: SyncResult[] = [];
-  for (const name of IPXE_LOADERS) {
-    const source = path.join(sourceDir, name);
+  const secure = opts.secureBoot === true ? SECURE_BOOT_LOADERS : opts.secureBoot || {};
+  const pairs: Array<[string, string]> = [
+    ...IPXE_LOADERS.map((n): [string, string] => [n, path.join(sourceDir, n)]),
+    ...Object.entries(secure),
+  ];
+  for (const [name, source] of pairs) {
     const target = path.join(imagesDir, name);
     const want = await sha256(source);
     if (want === null) {
@@ -154,6 +169,21 @@ export async function checkProfiles(
         : `build or download ${file} into images/`,
     });
   }
+  // A `loader: grub` profile boots shim, which loads grubx64.efi beside it (docs/firmware.md).
+  if (Object.values(config.profiles).some((p) => p.loader === 'grub'))
+    for (const [field, file] of [
+      ['dhcp.grubLoaders.uefi', config.dhcp.grubLoaders.uefi],
+      ['dhcp.grubLoaders.uefi', 'grubx64.efi'],
+    ] as const) {
+      if (await exists(path.join(root, file), 'file')) continue;
+      problems.push({
+        severity: 'error',
+        field,
+        path: file,
+        message: `Secure Boot loader ${file} is not in images/ (a profile has loader: grub)`,
+        fix: 'run `kickstand images sync --secure-boot` (needs the Debian packages shim-signed and grub-efi-amd64-signed)',
+      });
+    }
   for (const [name, p] of Object.entries(config.profiles)) {
     for (const field of ['kernel', 'initrd'] as const) {
       const rel = localAssetPath(p[field], config);

@@ -23,6 +23,7 @@ export type EventKind =
   | 'tftp.done'
   | 'tftp.failed'
   | 'tftp.refused'
+  | 'tftp.grub'
   | 'http.ipxe'
   | 'http.asset'
   | 'http.refused'

@@ -3,8 +3,10 @@
  * The jailed `images/` handler: `(path, client) → content`.
  *
  * Checks, in order (reliability T01; send CVE-2014-6394 and node-tftp's symlink escape):
- *  1. the name itself: no NUL, no backslash, not absolute, no `.` or `..` segment, no empty
- *     segment, no control characters, at most 255 bytes → PATH_REFUSED;
+ *  1. the name itself: no NUL, no backslash, no `.` or `..` segment, no empty segment, no
+ *     control characters, at most 255 bytes → PATH_REFUSED. One leading `/` names the root
+ *     itself, as in tftpd-hpa's `--secure` and dnsmasq: Debian's signed network GRUB asks for
+ *     `/grub/grub.cfg` (docs/firmware.md); `//x` is still refused (an empty segment);
  *  2. `realpath` of root + name must be the root or start with root + separator (so symlinks
  *     leading out, and a sibling prefix like `images-private`, are refused) → PATH_REFUSED;
  *  3. the file is opened once (O_NOFOLLOW) and `fstat`ed: size and content come from that one
@@ -40,13 +42,13 @@ export function checkName(name: string): string {
   if (Buffer.byteLength(name) > 255) throw refuse('file name longer than 255 bytes');
   if (name.includes('\0')) throw refuse('NUL byte in file name');
   if (name.includes('\\')) throw refuse('backslash in file name');
-  if (name.startsWith('/')) throw refuse('absolute path');
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(name)) throw refuse('control character in file name');
-  for (const seg of name.split('/')) {
+  const rel = name.startsWith('/') ? name.slice(1) : name; // the root is `/` (tftpd-hpa --secure)
+  for (const seg of rel.split('/')) {
     if (seg === '' || seg === '.' || seg === '..') throw refuse(`path segment "${seg}" not allowed`);
   }
-  return name;
+  return rel;
 }
 
 export function createFileHandler(root: string, opts: FileHandlerOptions = {}): TftpHandler {

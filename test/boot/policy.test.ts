@@ -155,6 +155,58 @@ const CASES: {
     want: 'local',
   },
   { name: 'unknown architecture (arch 2, Itanium) → local', client: client({ arch: 2 }), host: armed, want: 'local' },
+  // The Secure Boot chain (docs/firmware.md): hosts of a `loader: grub` profile get shim.
+  ...(() => {
+    const grub: Partial<BootPolicyConfig> = {
+      grubLoaders: { uefi: 'shimx64.efi', arm64: 'shimaa64.efi' },
+      grubProfiles: new Set(['sb']),
+    };
+    const sbHost: PolicyHost = { name: 'sb1', netboot: true, profile: 'sb' };
+    return [
+      {
+        name: 'GRUB profile, UEFI x64 PXE (arch 7), armed → shimx64.efi',
+        client: client({ arch: 7 }),
+        host: sbHost,
+        cfg: grub,
+        want: loader('shimx64.efi'),
+      },
+      {
+        name: 'GRUB profile, UEFI ARM64 PXE (arch 11), armed → shimaa64.efi',
+        client: client({ arch: 11 }),
+        host: sbHost,
+        cfg: grub,
+        want: loader('shimaa64.efi'),
+      },
+      {
+        name: 'GRUB profile, BIOS (arch 0) → iPXE (no Secure Boot on BIOS)',
+        client: client({ arch: 0 }),
+        host: sbHost,
+        cfg: grub,
+        want: loader('undionly.kpxe'),
+      },
+      {
+        name: 'GRUB profile, not armed → local (no loader at all)',
+        client: client({ arch: 7 }),
+        host: { ...sbHost, netboot: false },
+        cfg: grub,
+        want: 'local' as const,
+      },
+      {
+        name: 'other profile on the same daemon, UEFI x64 → ipxe.efi',
+        client: client({ arch: 7 }),
+        host: { ...sbHost, profile: 'plain' },
+        cfg: grub,
+        want: loader('ipxe.efi'),
+      },
+      {
+        name: 'unknown machine (discover), UEFI x64 → ipxe.efi (no profile to pick GRUB)',
+        client: client({ arch: 7 }),
+        host: undefined,
+        cfg: { ...grub, unknownHosts: 'discover' as const },
+        want: loader('ipxe.efi'),
+      },
+    ];
+  })(),
 ];
 
 describe('boot policy: decideBoot', () => {

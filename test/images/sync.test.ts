@@ -61,6 +61,26 @@ describe('syncLoaders', () => {
     assert.ok(readFileSync(path.join(images, 'ipxe.efi')).equals(readFileSync(path.join(DEBIAN_IPXE_DIR, 'ipxe.efi'))));
   });
 
+  it('--secure-boot also copies shim and the signed network GRUB under the names shim loads', async () => {
+    const src = temp();
+    for (const n of IPXE_LOADERS) writeFileSync(path.join(src, n), n);
+    writeFileSync(path.join(src, 'shimx64.efi.signed'), 'shim');
+    writeFileSync(path.join(src, 'grubnetx64.efi.signed'), 'grub');
+    const images = path.join(temp(), 'images');
+    const res = await syncLoaders(images, {
+      sourceDir: src,
+      secureBoot: {
+        'shimx64.efi': path.join(src, 'shimx64.efi.signed'),
+        'grubx64.efi': path.join(src, 'grubnetx64.efi.signed'),
+      },
+    });
+    assert.deepEqual(
+      res.map((r) => [r.name, r.action]),
+      [...IPXE_LOADERS.map((n) => [n, 'copied']), ['shimx64.efi', 'copied'], ['grubx64.efi', 'copied']],
+    );
+    assert.equal(readFileSync(path.join(images, 'grubx64.efi'), 'utf8'), 'grub');
+  });
+
   it('reports loaders missing from the source directory', async () => {
     const src = temp();
     writeFileSync(path.join(src, 'undionly.kpxe'), 'x');
@@ -119,6 +139,18 @@ describe('checkProfiles', () => {
       writeFileSync(path.join(images, f), 'x');
     }
     assert.deepEqual(await checkProfiles(config(images, { rocky9: rocky })), []);
+  });
+
+  it('a loader: grub profile needs shim and grubx64.efi in images/', async () => {
+    const images = temp();
+    const without = await checkProfiles(config(images, { rocky9: rocky }));
+    assert.ok(!without.some((p) => p.field.startsWith('dhcp.grubLoaders')), 'no GRUB profile: not checked');
+    const sb = await checkProfiles(config(images, { rocky9sb: { ...rocky, loader: 'grub' } }));
+    assert.deepEqual(
+      sb.filter((p) => p.field === 'dhcp.grubLoaders.uefi').map((p) => p.path),
+      ['shimx64.efi', 'grubx64.efi'],
+    );
+    assert.match(sb.find((p) => p.path === 'shimx64.efi')!.fix, /images sync --secure-boot/);
   });
 
   it('an empty kernel file and a tree without metadata are problems', async () => {

@@ -76,7 +76,8 @@ test('refuses names and symlinks that lead out (PATH_REFUSED) and missing files 
   const h = createFileHandler(root);
   for (const p of [
     '../canary.txt',
-    '/etc/passwd',
+    '//etc/passwd',
+    '/../canary.txt',
     'sub\\..\\..\\canary.txt',
     'a\0b',
     'sub//ok.txt',
@@ -90,9 +91,16 @@ test('refuses names and symlinks that lead out (PATH_REFUSED) and missing files 
   ]) {
     assert.equal(await code(h(p, client)), ErrorCode.PATH_REFUSED, JSON.stringify(p));
   }
-  for (const p of ['missing.bin', 'sub', 'sub/deeper/none']) {
+  // One leading / is the root itself (tftpd-hpa --secure): /etc/passwd is images/etc/passwd.
+  for (const p of ['missing.bin', 'sub', 'sub/deeper/none', '/etc/passwd']) {
     assert.equal(await code(h(p, client)), ErrorCode.NOT_FOUND, p);
   }
+});
+
+test('one leading / names the root, as GRUB asks (/grub/grub.cfg; docs/firmware.md)', async () => {
+  const h = createFileHandler(root);
+  assert.equal(await body(await h('/sub/deeper/ok.txt', client)), 'deep');
+  assert.equal(await body(await h('/ok.txt', client)), 'inside');
 });
 
 test('cache: small files are cached and reloaded when the file changes', async () => {

@@ -30,11 +30,16 @@ export function registerImages(program: Command): void {
     .command('sync')
     .description(`copy the iPXE loaders (undionly.kpxe, ipxe.efi, snponly.efi) from ${DEBIAN_IPXE_DIR} into imagesDir`)
     .option('--source <dir>', 'where the loaders are', DEBIAN_IPXE_DIR)
+    .option('--secure-boot', 'also shim (shimx64.efi) and the signed network GRUB (grubx64.efi) for loader: grub')
     .option('--dry-run', 'say what would change, write nothing')
     .option('--json', 'print JSON')
-    .action(async (f: { source: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (f: { source: string; secureBoot?: boolean; dryRun?: boolean; json?: boolean }, cmd: Command) => {
       const config = configOf(cmd);
-      const results = await syncLoaders(config.imagesDir, { sourceDir: f.source, dryRun: f.dryRun === true });
+      const results = await syncLoaders(config.imagesDir, {
+        sourceDir: f.source,
+        dryRun: f.dryRun === true,
+        secureBoot: f.secureBoot === true,
+      });
       process.stdout.write(
         f.json
           ? json(results)
@@ -46,7 +51,7 @@ export function registerImages(program: Command): void {
       );
       if (results.some((r) => r.action === 'missing')) {
         process.stderr.write(
-          `some loaders are missing from ${f.source}: install Debian's ipxe package (apt-get install ipxe)\n`,
+          `some loaders are missing: install Debian's ipxe package (apt-get install ipxe)${f.secureBoot ? ', and for --secure-boot shim-signed and grub-efi-amd64-signed' : ''}\n`,
         );
         process.exitCode = 1;
       }

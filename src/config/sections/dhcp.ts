@@ -25,6 +25,20 @@ export const loadersSchema = z
 
 const LOADER_DEFAULTS = loadersSchema.parse({});
 
+/**
+ * The Secure Boot chain's first stage per UEFI family, for hosts whose profile has
+ * `loader: grub`: Microsoft-signed shim, which loads `grubx64.efi` / `grubaa64.efi` (the signed
+ * network GRUB) from the same TFTP directory (docs/firmware.md "Secure Boot").
+ */
+export const grubLoadersSchema = z
+  .object({
+    uefi: fileName.default('shimx64.efi'),
+    arm64: fileName.default('shimaa64.efi'),
+  })
+  .strict();
+
+const GRUB_LOADER_DEFAULTS = grubLoadersSchema.parse({});
+
 export const dhcpSchema = z
   .object({
     /** authoritative: leases from the pool; proxy: PXE boot info only, beside another DHCP server; off. */
@@ -46,6 +60,8 @@ export const dhcpSchema = z
     trustedRelays: z.array(ipv4).default([]),
     /** Boot loader file names served over TFTP. */
     loaders: loadersSchema.default(LOADER_DEFAULTS),
+    /** Secure Boot loaders (shim) for profiles with `loader: grub`, served over TFTP. */
+    grubLoaders: grubLoadersSchema.default(GRUB_LOADER_DEFAULTS),
     /** URL path under http.publicUrl where UEFI HTTP-boot clients fetch the loaders. */
     httpBootPath: z.string().startsWith('/').default('/images'),
     /** Seconds an offered address is held for the client's REQUEST (kept in memory only, D08). */

@@ -22,6 +22,12 @@ export const profileSchema = z
     kickstart: z.string().regex(/^[A-Za-z0-9._-]+\.ks\.hbs$/, 'a file name ending in .ks.hbs'),
     /** Extra kernel arguments. */
     kernelArgs: z.string().default(''),
+    /**
+     * The network loader a UEFI machine of this profile gets: `ipxe` (default), or `grub`, the
+     * Secure Boot chain shim → signed GRUB → signed kernel (dhcp.grubLoaders; docs/firmware.md).
+     * With `grub`, kernel and initrd must be paths under images/: GRUB fetches them over TFTP.
+     */
+    loader: z.enum(['ipxe', 'grub']).default('ipxe'),
     vars: templateVarsSchema.default({}),
     /** DHCP options for hosts of this profile (config/sections/dhcp-options.ts); over scope and global. */
     dhcpOptions: dhcpOptionSetSchema.default(EMPTY_OPTION_SET),

@@ -8,6 +8,7 @@ import type { HostRegistry } from '../../hosts/registry';
 import type { AddressBinding } from '../../install/binding';
 import type { InstallCallbacks } from '../../install/callbacks';
 import type { PreparedKickstarts } from '../../install/kickstarts';
+import type { HostScripts } from '../../install/host-script';
 import type { InstallTokens } from '../../install/tokens';
 import type { Logger } from '../../log';
 import type { KickstartRenderer } from '../../render/kickstart';
@@ -26,6 +27,8 @@ export interface BootDeps {
   tokens: InstallTokens;
   binding: AddressBinding;
   callbacks: InstallCallbacks;
+  /** The per-machine script decision with its token and address checks (shared with TFTP's GRUB). */
+  scripts: HostScripts;
   renderer: KickstartRenderer;
   /** The kickstarts rendered ahead of their fetch (install/kickstarts.ts). */
   kickstarts: PreparedKickstarts;

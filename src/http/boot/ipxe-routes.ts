@@ -1,16 +1,14 @@
 /**
  * @module http/boot/ipxe-routes
  * GET /boot.ipxe and GET /ipxe/:mac — the iPXE scripts: boot/policy.ts decideScript decides
- * which, http/boot/scripts.ts renders it.
- * An armed host's install script carries its one-time token, so it is served only to the
- * host's own address (install/binding.ts; reliability I02: no harvesting tokens by MAC).
+ * which (through install/host-script.ts, shared with the GRUB chain), http/boot/scripts.ts
+ * renders it. An armed host's install script carries its one-time token, so it is served only
+ * to the host's own address (install/binding.ts; reliability I02: no harvesting tokens by MAC).
  * Every script served to a known machine is an `http.ipxe` event on its timeline.
  */
 import { Router, type Response } from 'express';
 import { chainScript, discoveredScript } from '../../boot/ipxe';
 import { locateByIp, peerAddress } from '../../hosts/locate';
-import { decideScript } from '../../boot/policy';
-import { DiscoveredMacs } from '../../model/discovered-macs';
 import { parseMac } from '../../model/mac';
 import type { BootDeps, BootMetrics } from './deps';
 import { hostScriptText } from './scripts';
@@ -22,8 +20,6 @@ function sendScript(res: Response, status: number, text: string): void {
 export function ipxeRouter(deps: BootDeps, m: BootMetrics): Router {
   const r = Router();
   const log = deps.log.child({ component: 'ipxe' });
-  // Unknown MACs already recorded: bounded and rate-limited like the DHCP server's (D08, G7).
-  const discovered = new DiscoveredMacs();
 
   r.get('/boot.ipxe', async (req, res) => {
     const ip = peerAddress(req.socket.remoteAddress);
@@ -48,49 +44,21 @@ export function ipxeRouter(deps: BootDeps, m: BootMetrics): Router {
       m.scripts.inc({ script: 'refused' });
       return sendScript(res, 400, '#!ipxe\necho Kickstand: not a MAC address\nexit\n');
     }
-    const host = await deps.store.hosts.getByMac(mac);
-    let token = host && (await deps.tokens.liveFor(host.name));
-    const cfg = deps.config();
-    const d = decideScript(host, token, cfg);
-    if (d.kind === 'discovered') {
-      if (d.record && discovered.admit(mac, Date.now())) {
-        await deps.store.events.append({
-          mac,
-          kind: 'host.discovered',
-          message: `unknown machine ${mac} asked for its iPXE script from ${ip}; booting it locally`,
-          data: { ip, source: 'ipxe' },
-        });
-      }
+    const s = await deps.scripts.resolve(mac, ip, 'iPXE script');
+    if (s.kind === 'discovered') {
       m.scripts.inc({ script: 'discovered' });
       return sendScript(res, 200, discoveredScript(mac));
     }
-    const known = host!; // decideScript answers `discovered` exactly when there is no host
-    if (d.kind === 'install') {
-      const bound = await deps.binding.check(known, ip, { firstUse: true });
-      if (!bound.ok) {
-        await deps.store.events.append({
-          host: known.name,
-          mac,
-          kind: 'http.refused',
-          level: 'warn',
-          message: `install script refused: ${bound.reason}`,
-          data: { ip, reason: bound.reason },
-        });
-        log.warn({ host: known.name, ip, reason: bound.reason }, 'install script refused');
-        m.scripts.inc({ script: 'refused' });
-        return sendScript(res, 403, '#!ipxe\necho Kickstand: refused\nexit\n');
-      }
-      // Armed but no live token (expired before the machine booted, or lost): issue one now.
-      if (!token) {
-        token = await deps.tokens.issue(known.name);
-        await deps.binding.check(known, ip, { firstUse: true });
-      }
+    if (s.kind === 'refused') {
+      m.scripts.inc({ script: 'refused' });
+      return sendScript(res, 403, '#!ipxe\necho Kickstand: refused\nexit\n');
     }
+    const { host: known, decision: d, token } = s;
     const text = hostScriptText(d, {
       host: known,
       mac,
       tokenText: token?.token ?? '',
-      publicUrl: cfg.publicUrl,
+      publicUrl: deps.config().publicUrl,
       renderer: deps.renderer,
     });
     const what = d.kind === 'install' ? 'install script' : `local-boot script (${d.reason})`;

@@ -35,6 +35,15 @@ export interface LabAssets {
   initrdBytes: number;
 }
 
+/**
+ * The Secure Boot chain (firmware lab): Microsoft-signed shim, and Debian's signed network GRUB
+ * under the name shim loads from its own directory (docs/firmware.md "Secure Boot").
+ */
+export const SECURE_BOOT_LOADERS: Array<[string, string[]]> = [
+  ['shimx64.efi', ['/usr/lib/shim/shimx64.efi.signed']],
+  ['grubx64.efi', ['/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed']],
+];
+
 const LOADERS: Array<[string, string[]]> = [
   ['undionly.kpxe', ['/usr/lib/ipxe/undionly.kpxe']],
   ['ipxe.efi', ['/usr/lib/ipxe/ipxe.efi', '/boot/ipxe.efi']],
@@ -57,7 +66,7 @@ function copyFirst(dest: string, candidates: string[]): void {
       /* try the next */
     }
   }
-  throw new Error(`none of ${candidates.join(', ')} exists (apt-get install ipxe)`);
+  throw new Error(`none of ${candidates.join(', ')} exists (apt-get install ipxe shim-signed grub-efi-amd64-signed)`);
 }
 
 function buildTree(treeDir: string): LabAssets['treeFiles'] {
@@ -106,12 +115,13 @@ function rootfsTree(treeDir: string, rootfs: Rootfs): LabAssets['treeFiles'] {
  * Builds everything under `workDir` (images/, kickstarts/). Takes a few seconds (initrd).
  * With `rootfs` (the journey lab) the install tree is that image and the stand-in writes disks.
  */
-export function prepareAssets(workDir: string, kernelVersion: string, rootfs?: Rootfs): LabAssets {
+export function prepareAssets(workDir: string, kernelVersion: string, rootfs?: Rootfs, secureBoot = false): LabAssets {
   const imagesDir = join(workDir, 'images');
   const kickstartsDir = join(workDir, 'kickstarts');
   mkdirSync(join(imagesDir, 'lab', 'tree'), { recursive: true });
   mkdirSync(kickstartsDir, { recursive: true });
-  for (const [name, from] of LOADERS) copyFirst(join(imagesDir, name), from);
+  for (const [name, from] of [...LOADERS, ...(secureBoot ? SECURE_BOOT_LOADERS : [])])
+    copyFirst(join(imagesDir, name), from);
   copyFileSync(`/boot/vmlinuz-${kernelVersion}`, join(imagesDir, 'lab', 'vmlinuz'));
   const initrd = join(imagesDir, 'lab', 'initrd.img');
   execFileSync(

@@ -97,15 +97,17 @@ export function checkInstalled(
   const dhcpKind = dhcpMode === 'proxy' ? 'dhcp.proxy' : 'dhcp.ack';
   const ack = kindIn(first, dhcpKind);
   add('DHCP', ack.length > 0, ack.length ? ack.map((e) => e.message).join(' | ') : `no ${dhcpKind} for this MAC`);
-  const script = kindIn(first, 'http.ipxe');
+  // The Secure Boot chain's GRUB gets its config, kernel and initrd over TFTP (docs/firmware.md).
+  const scriptKind = m.secureBoot ? 'tftp.grub' : 'http.ipxe';
+  const script = kindIn(first, scriptKind);
   add(
-    'iPXE script',
+    m.secureBoot ? 'GRUB config' : 'iPXE script',
     script.length > 0,
-    script.length ? script.map((e) => e.message).join(' | ') : 'no http.ipxe event',
+    script.length ? script.map((e) => e.message).join(' | ') : `no ${scriptKind} event`,
   );
-  // Kernel and initrd: Kickstand's http.asset events, else iPXE's own "URL... ok" console line
-  // for a URL of Kickstand's (no other server exists on the lab network).
-  const assets = kindIn(first, 'http.asset').map(assetPath);
+  // Kernel and initrd: Kickstand's http.asset events (tftp.done for GRUB), else iPXE's own
+  // "URL... ok" console line for a URL of Kickstand's (no other server exists on the lab network).
+  const assets = kindIn(first, m.secureBoot ? 'tftp.done' : 'http.asset').map(assetPath);
   const boot1 = bootLines(r.console, 1);
   for (const [step, re] of [
     ['kernel', /vmlinuz/],
@@ -117,7 +119,7 @@ export function checkInstalled(
       step,
       ev !== undefined || seen !== undefined,
       ev
-        ? `http.asset ${ev}`
+        ? `${m.secureBoot ? 'tftp.done' : 'http.asset'} ${ev}`
         : seen
           ? `iPXE console: ${seen} (no http.asset event on the timeline)`
           : `no ${step} download (http.asset events: ${assets.join(', ') || 'none'})`,
@@ -166,11 +168,13 @@ export function checkInstalled(
   );
   // Second boot: DHCP answered, local disk, nothing of the installer fetched again.
   // A firmware PXE (no iPXE ROM) offered no boot file declines the offer: no ACK, only the OFFER.
-  const answered = second.filter((e) => e.kind === dhcpKind || (!m.chain ? false : e.kind === 'dhcp.offer'));
+  // A firmware network boot (no iPXE ROM) declines an offer without a boot file.
+  const firmwarePxe = m.chain === true || m.kind === 'uefi-sb' || m.kind === 'uefi-http';
+  const answered = second.filter((e) => e.kind === dhcpKind || (firmwarePxe && e.kind === 'dhcp.offer'));
   add(
     '2nd boot DHCP',
     answered.length > 0,
-    answered[0]?.message ?? `no ${dhcpKind}${m.chain ? ' or dhcp.offer' : ''} in the second boot`,
+    answered[0]?.message ?? `no ${dhcpKind}${firmwarePxe ? ' or dhcp.offer' : ''} in the second boot`,
   );
   // Kickstand's own decision for the second boot: the local-boot script (iPXE is handed its
   // per-host script, which for a host no longer armed boots the disk), or DHCP without a boot
@@ -178,12 +182,12 @@ export function checkInstalled(
   const local = second.filter(
     (e) =>
       ((e.kind === 'dhcp.ack' || e.kind === 'dhcp.offer') && e.data.boot === 'local') ||
-      (e.kind === 'http.ipxe' && e.data.script === 'local'),
+      ((e.kind === 'http.ipxe' || e.kind === 'tftp.grub') && e.data.script === 'local'),
   );
   const other = second.filter(
     (e) =>
       (e.kind === 'dhcp.ack' && (e.data.boot === 'loader' || e.data.boot === 'http-boot')) ||
-      (e.kind === 'http.ipxe' && e.data.script === 'install'),
+      ((e.kind === 'http.ipxe' || e.kind === 'tftp.grub') && e.data.script === 'install'),
   );
   add(
     'local decision',
@@ -193,7 +197,9 @@ export function checkInstalled(
       : `no local decision in the second boot (${other.map((e) => `${e.kind} ${JSON.stringify(e.data)}`).join('; ') || 'no events'})`,
   );
   const again = second.filter(
-    (e) => e.kind === 'kickstart.fetched' || (e.kind === 'http.asset' && /vmlinuz|initrd/.test(assetPath(e))),
+    (e) =>
+      e.kind === 'kickstart.fetched' ||
+      ((e.kind === 'http.asset' || e.kind === 'tftp.done') && /vmlinuz|initrd/.test(assetPath(e))),
   );
   add(
     'no reinstall',

@@ -45,6 +45,7 @@ export function writeLabConfig(
   assets: LabAssets,
   dhcpMode: 'authoritative' | 'proxy' = 'authoritative',
   bootstrap = false,
+  secureBoot = false,
 ): LabConfigPaths {
   const stateDir = join(workDir, 'state');
   const cfg = {
@@ -85,6 +86,20 @@ export function writeLabConfig(
         // quiet: the stand-in's own lines stay readable; panic=1 + -no-reboot ends a dead VM fast.
         kernelArgs: 'console=ttyS0,115200n8 quiet panic=1',
       },
+      // The Secure Boot chain (firmware lab): shim → signed GRUB → this kernel. Not quiet: the
+      // kernel's "secureboot: Secure boot enabled" is an info line, the lab's proof it was on.
+      ...(secureBoot
+        ? {
+            labsb: {
+              kernel: assets.kernel,
+              initrd: assets.initrd,
+              installTree: assets.tree,
+              kickstart: 'lab.ks.hbs',
+              kernelArgs: 'console=ttyS0,115200n8 panic=1',
+              loader: 'grub',
+            },
+          }
+        : {}),
     },
   };
   const file = join(workDir, 'kickstand-lab.yaml');

@@ -32,6 +32,7 @@ import {
 import { labK3sRelease } from './journey-k3s';
 import { checkBootstrapJourney } from './journey-checks';
 import { osUp, runJourney, type JourneyRecord } from './journey';
+import { checkFirmware } from './firmware-checks';
 import { LabKickstand, writeLabConfig } from './kickstand';
 import { LIMITS, SCENARIOS, type MachineDef, type Scenario } from './machines';
 import { startSiteDhcp, type SiteDhcp } from './site-dhcp';
@@ -49,7 +50,7 @@ export interface LabOptions {
   installPrereqs: boolean;
   keep: boolean;
   accel: string;
-  /** Which lab: `pxe` (default, Kickstand alone) or `proxy` (beside dnsmasq). */
+  /** Which lab: `pxe` (default, Kickstand alone), `proxy` (beside dnsmasq), `journey`, `firmware`. */
   scenario?: Scenario['name'];
 }
 
@@ -94,7 +95,7 @@ export function abort(): string | undefined {
  * schedule and then says it failed to load its PXEv4 boot option: it moves on to the next one.
  */
 export const LOCAL_BOOT =
-  /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option|BdsDxe: failed to load Boot\d+ "UEFI PXEv4/;
+  /^Nothing to boot|^Kickstand: .*(booting the local disk|not registered)|No more network devices|No bootable device|BdsDxe: No bootable option|BdsDxe: failed to load Boot\d+ "UEFI (PXEv4|HTTPv4)/;
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -110,7 +111,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   const t0 = Date.now();
   const say = (s: string): void => o.out(o.color ? `\x1b[1m${s}\x1b[0m` : s);
   const sc = SCENARIOS[o.scenario ?? 'pxe'];
-  ensurePrereqs(say, o.installPrereqs, sc.name === 'journey');
+  ensurePrereqs(say, o.installPrereqs, sc.name === 'journey', sc.name === 'firmware');
   const kver = debianKernel();
   if (!kver) throw new Error('no Debian kernel image with modules in /boot (apt-get install linux-image-amd64)');
   const workDir = mkdtempSync(join(tmpdir(), 'kickstand-lab-'));
@@ -151,7 +152,7 @@ async function startKickstand(
   workDir: string,
   kver: string,
 ): Promise<{ net: LabNet; kickstand: LabKickstand }> {
-  const net = createLabNet(sc.machines.length, sc.third);
+  const net = createLabNet(sc.machines.length, sc.third, sc.tagPrefix);
   running.net = net;
   o.out(
     `  network   ${net.subnet} in namespaces ${net.vmNs} (bridge + taps) and ${net.ksNs} (Kickstand ${net.serverIp})`,
@@ -167,12 +168,13 @@ async function startKickstand(
     o.out(
       `  rootfs    Debian 12 (mmdebstrap) ${rootfs.path}: ${(rootfs.bytes / 1048576).toFixed(1)} MiB, ${rootfs.buildSeconds ? `built in ${rootfs.buildSeconds.toFixed(0)} s` : 'from the cache'}`,
     );
-  const assets = prepareAssets(workDir, kver, rootfs);
+  const secureBoot = sc.machines.some((m) => m.kind === 'uefi-sb');
+  const assets = prepareAssets(workDir, kver, rootfs, secureBoot);
   o.out(
     `  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda${rootfs ? ', writes disks' : ''}), install tree of ${assets.treeFiles.length} files`,
   );
   const journey = sc.name === 'journey';
-  const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode, journey);
+  const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode, journey, secureBoot);
   const kickstand = new LabKickstand(net, cfg);
   running.ks = kickstand;
   await kickstand.start();
@@ -265,11 +267,12 @@ async function registerAndBoot(
       .filter((x) => x.registered)
       .map(async (m) => {
         const role = m.role ?? 'agent';
-        const h = await ks.hostAdd(m.name, m.mac, 'lab', role);
+        const profile = m.profile ?? 'lab';
+        const h = await ks.hostAdd(m.name, m.mac, profile, role);
         view.add(
           m.name,
           'registered',
-          `kickstand host add ${m.name} --mac ${m.mac} --profile lab --role ${role} → ${h.state}`,
+          `kickstand host add ${m.name} --mac ${m.mac} --profile ${profile} --role ${role} → ${h.state}`,
           'lab',
         );
       }),
@@ -343,6 +346,7 @@ async function collectChecks(
     } else checks.push(...checkStray(r, ks.events, hosts));
     if (m.chain) checks.push(...checkOneAddress(r, ks.events, leases));
     if (m.disk) checks.push(...checkJourney(r, ks.events));
+    checks.push(...checkFirmware(r, ks.events));
   }
   if (sc.name === 'journey')
     checks.push(...checkBootstrapJourney(sc.machines, journey ?? { rounds: [], ready: {} }, ks.events));
@@ -352,7 +356,7 @@ async function collectChecks(
       metrics,
       native() !== null,
       process.env.CI === 'true',
-      sc.machines.some((m) => m.kind === 'uefi-pxe'),
+      sc.machines.some((m) => m.kind === 'uefi-pxe' || m.kind === 'uefi-sb'),
     ),
   );
   checks.push(checkDhcpWarmUp(readFileSync(ks.cfg.logFile, 'utf8')));

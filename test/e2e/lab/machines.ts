@@ -25,11 +25,21 @@ export interface MachineDef {
   disk?: boolean;
   /** k3s role given at `kickstand host add` (default agent); the journey lab bootstraps it. */
   role?: 'server' | 'agent';
+  /** The profile it is registered with (default `lab`; `labsb`: the Secure Boot GRUB chain). */
+  profile?: string;
+  /** Secure Boot on (firmware lab): the kernel's console must say so (firmware-checks.ts). */
+  secureBoot?: boolean;
+  /** An unsigned loader must be refused by the firmware (firmware-checks.ts). */
+  refusesUnsigned?: boolean;
+  /** UEFI HTTP Boot: the loader by URL, no TFTP at all (firmware-checks.ts). */
+  httpBoot?: boolean;
 }
 
 /** One lab run: its machines, how Kickstand's DHCP runs, and the lab subnet's third octet. */
 export interface Scenario {
-  name: 'pxe' | 'proxy' | 'journey';
+  name: 'pxe' | 'proxy' | 'journey' | 'firmware';
+  /** Prefix of the run's namespace names (topology.ts; default `ksl`). */
+  tagPrefix?: string;
   title: string;
   /** authoritative: Kickstand leases; proxy: a site DHCP server (dnsmasq) leases, Kickstand only boots. */
   dhcpMode: 'authoritative' | 'proxy';
@@ -117,6 +127,40 @@ export const JOURNEY_MACHINES: MachineDef[] = [
   },
 ];
 
+/**
+ * Real firmware paths beside iPXE (docs/firmware.md): OVMF with Secure Boot enforced and
+ * Microsoft's keys enrolled, booting shim → Debian's signed network GRUB → Kickstand's GRUB
+ * config → Debian's signed kernel → the stand-in; and the same firmware refusing the unsigned
+ * ipxe.efi that Kickstand offers a machine without a GRUB profile.
+ */
+export const FIRMWARE_MACHINES: MachineDef[] = [
+  {
+    name: 'sb',
+    kind: 'uefi-sb',
+    mac: '52:54:00:6b:76:01',
+    registered: true,
+    firmware: 'OVMF Secure Boot (MS keys) PXE → shim → GRUB',
+    profile: 'labsb',
+    secureBoot: true,
+  },
+  {
+    name: 'http',
+    kind: 'uefi-http',
+    mac: '52:54:00:6b:76:03',
+    registered: true,
+    firmware: 'OVMF UEFI HTTP Boot → ipxe.efi over HTTP',
+    httpBoot: true,
+  },
+  {
+    name: 'sbipxe',
+    kind: 'uefi-sb',
+    mac: '52:54:00:6b:76:02',
+    registered: false,
+    firmware: 'OVMF Secure Boot (MS keys) PXE → ipxe.efi',
+    refusesUnsigned: true,
+  },
+];
+
 export const SCENARIOS: Record<Scenario['name'], Scenario> = {
   pxe: {
     name: 'pxe',
@@ -144,6 +188,17 @@ export const SCENARIOS: Record<Scenario['name'], Scenario> = {
     // Bounds, not performance checks: generous enough for a loaded 2-core machine (the rootfs
     // extraction alone has taken 250 s at load average 18).
     limits: { installBootMs: 900_000, localBootMs: 600_000, bootstrapMs: 600_000, labMs: 2_700_000 },
+  },
+  firmware: {
+    name: 'firmware',
+    title: 'Kickstand alone, to firmware with Secure Boot enforced (shim → signed GRUB → signed kernel)',
+    dhcpMode: 'authoritative',
+    third: 80,
+    tagPrefix: 'ksf',
+    machines: FIRMWARE_MACHINES,
+    // OVMF's PXE takes about 140 s to give up on an offer without a boot file (sb's second
+    // boot); on a loaded 2-core machine the whole run took up to 493 s.
+    limits: { labMs: 720_000 },
   },
 };
 

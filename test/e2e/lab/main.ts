@@ -9,6 +9,8 @@
  *   --proxy     the proxy lab instead: dnsmasq leases, Kickstand answers as proxyDHCP
  *   --journey   the journey lab instead: machines with disks, a real Debian 12 installed and
  *               booted from disk, its sshd checked against the key %post reported
+ *   --firmware  the firmware lab instead: Secure Boot (shim → signed GRUB → signed kernel) and
+ *               an unsigned loader refused (docs/firmware.md)
  * KICKSTAND_LAB_ACCEL=kvm uses KVM instead of TCG software emulation (the default).
  */
 import { abort, runLab } from './lab';
@@ -17,7 +19,9 @@ import { labAccel } from './vm';
 async function main(): Promise<number> {
   const args = new Set(process.argv.slice(2));
   if (args.has('--help') || args.has('-h')) {
-    process.stdout.write('usage: sudo npm run lab -- [--verbose] [--keep] [--no-install] [--proxy | --journey]\n');
+    process.stdout.write(
+      'usage: sudo npm run lab -- [--verbose] [--keep] [--no-install] [--proxy | --journey | --firmware]\n',
+    );
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -45,7 +49,13 @@ async function main(): Promise<number> {
     installPrereqs: !args.has('--no-install'),
     keep: args.has('--keep'),
     accel: labAccel(),
-    scenario: args.has('--journey') ? 'journey' : args.has('--proxy') ? 'proxy' : 'pxe',
+    scenario: args.has('--firmware')
+      ? 'firmware'
+      : args.has('--journey')
+        ? 'journey'
+        : args.has('--proxy')
+          ? 'proxy'
+          : 'pxe',
   });
   return r.ok ? 0 : 1;
 }

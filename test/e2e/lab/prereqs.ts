@@ -14,6 +14,8 @@ export interface Need {
   why: string;
   /** Only the journey lab needs it. */
   journey?: boolean;
+  /** Only the firmware lab needs it. */
+  firmware?: boolean;
 }
 
 export const NEEDS: Need[] = [
@@ -54,6 +56,24 @@ export const NEEDS: Need[] = [
     why: 'reads the installed sshd host key from the Kickstand namespace',
     journey: true,
   },
+  {
+    pkg: 'ovmf',
+    anyOf: ['/usr/share/OVMF/OVMF_VARS_4M.ms.fd', '/usr/share/OVMF/OVMF_VARS.ms.fd'],
+    why: "OVMF with Secure Boot and Microsoft's keys enrolled",
+    firmware: true,
+  },
+  {
+    pkg: 'shim-signed',
+    anyOf: ['/usr/lib/shim/shimx64.efi.signed'],
+    why: 'the Microsoft-signed shim, first stage of the Secure Boot chain',
+    firmware: true,
+  },
+  {
+    pkg: 'grub-efi-amd64-signed',
+    anyOf: ['/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed'],
+    why: "Debian's signed network GRUB, which shim loads",
+    firmware: true,
+  },
 ];
 
 function onPath(cmd: string): boolean {
@@ -84,8 +104,12 @@ export function debianKernel(): string | undefined {
   return versions.sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
 }
 
-export function missingPackages(journey = false): string[] {
-  const pkgs = [...new Set(NEEDS.filter((n) => (journey || !n.journey) && !present(n)).map((n) => n.pkg))];
+export function missingPackages(journey = false, firmware = false): string[] {
+  const pkgs = [
+    ...new Set(
+      NEEDS.filter((n) => (journey || !n.journey) && (firmware || !n.firmware) && !present(n)).map((n) => n.pkg),
+    ),
+  ];
   if (debianKernel() === undefined) pkgs.push('linux-image-amd64');
   return pkgs;
 }
@@ -94,8 +118,8 @@ export function missingPackages(journey = false): string[] {
  * Installs missing packages from Debian when `install` is true; otherwise throws naming them.
  * `say` tells the user what is happening.
  */
-export function ensurePrereqs(say: (s: string) => void, install: boolean, journey = false): void {
-  const missing = missingPackages(journey);
+export function ensurePrereqs(say: (s: string) => void, install: boolean, journey = false, firmware = false): void {
+  const missing = missingPackages(journey, firmware);
   if (missing.length === 0) return;
   if (!install)
     throw new Error(
@@ -106,6 +130,6 @@ export function ensurePrereqs(say: (s: string) => void, install: boolean, journe
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
-  const still = missingPackages(journey);
+  const still = missingPackages(journey, firmware);
   if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.join(' ')}`);
 }

@@ -28,6 +28,7 @@ const KIND_STEP: Record<string, string> = {
   'tftp.failed': 'loader',
   'tftp.refused': 'loader',
   'http.ipxe': 'iPXE script',
+  'tftp.grub': 'GRUB config',
   'http.refused': 'HTTP refused',
   'kickstart.fetched': 'kickstart',
   'kickstart.refused': 'kickstart',
@@ -67,6 +68,9 @@ export function dataText(v: unknown): string {
 /** The step an event is, or undefined when it is noise for the live view. */
 export function stepOfEvent(e: HostEvent, verbose: boolean): string | undefined {
   if (!verbose && QUIET_KINDS.has(e.kind)) return undefined;
+  // GRUB (the Secure Boot chain) takes kernel and initrd over TFTP.
+  if (e.kind === 'tftp.done' && /vmlinuz|initrd/.test(dataText(e.data.path)))
+    return /vmlinuz/.test(dataText(e.data.path)) ? 'kernel' : 'initrd';
   if (e.kind === 'http.asset') {
     const path = dataText(e.data.path ?? e.data.file ?? e.message);
     if (/vmlinuz|kernel/.test(path)) return 'kernel';
@@ -104,12 +108,26 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
       step: 'local boot',
       detail: 'iPXE: no boot file from Kickstand → back to the firmware, which boots the next device',
     };
+  if ((m = line.match(/^\s*URI: (http:\/\/\S+)/)))
+    return { step: 'loader', detail: `OVMF HTTP Boot: fetching ${m[1]} (the URL in Kickstand's DHCP answer)` };
+  if (/^Kickstand: GRUB on /.test(line))
+    return { step: 'GRUB', detail: `signed GRUB runs Kickstand's config: ${line.trim().slice(11, 100)}` };
+  if (/secureboot: Secure boot enabled|EFI stub: UEFI Secure Boot is enabled/.test(line))
+    return { step: 'Secure Boot', detail: `kernel: ${line.replace(/^\[[^\]]*\]\s*/, '').trim()}` };
+  if (/^Fetching Netboot Image /.test(line))
+    return { step: 'loader', detail: `shim: ${line.trim()} over TFTP (Secure Boot chain)` };
   if (/^Kickstand: .*(booting the local disk|not registered)/.test(line))
     return { step: 'local boot', detail: `iPXE script says: ${line.trim().slice(11, 100)}` };
-  if (/^BdsDxe: failed to load Boot\d+ "UEFI PXEv4/.test(line))
+  if (/^BdsDxe: failed to load Boot\d+ "UEFI PXEv4.*: (Access Denied|Security Violation)$/.test(line))
+    return {
+      step: 'refused',
+      detail: 'OVMF Secure Boot: the loader is not signed by a key in db → refused, next boot option',
+      bad: false,
+    };
+  if ((m = line.match(/^BdsDxe: failed to load Boot\d+ "UEFI (PXEv4|HTTPv4)/)))
     return {
       step: 'local boot',
-      detail: "OVMF PXE: Kickstand's offers carry no boot file → the firmware moves on to its next boot option",
+      detail: `OVMF ${m[1] === 'HTTPv4' ? 'HTTP Boot' : 'PXE'}: Kickstand's offers carry no boot file → the firmware moves on to its next boot option`,
     };
   if (/No bootable device|BdsDxe: No bootable option/.test(line))
     return { step: 'no disk', detail: `firmware found no bootable local disk: "${line.trim().slice(0, 60)}"` };

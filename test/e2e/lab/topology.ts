@@ -56,10 +56,11 @@ export function deleteNamespace(ns: string): void {
 
 /**
  * Creates the namespaces, bridge, taps and veth. `third` is the third octet of the lab subnet
- * 198.18.<third>.0/24 (inside our own namespaces any value is private to this run).
+ * 198.18.<third>.0/24 (inside our own namespaces any value is private to this run); `tagPrefix`
+ * starts the namespace names (the firmware lab uses its own, `ksf`).
  */
-export function createLabNet(vmCount: number, third = 77): LabNet {
-  const tag = uniqueTag('ksl');
+export function createLabNet(vmCount: number, third = 77, tagPrefix = 'ksl'): LabNet {
+  const tag = uniqueTag(tagPrefix);
   const vmNs = `${tag}-vm`;
   const ksNs = `${tag}-ks`;
   const base = `198.18.${third}`;

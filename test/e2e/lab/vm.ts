@@ -4,6 +4,13 @@
  *   bios: -machine pc, SeaBIOS + the iPXE option ROM of the NIC (Debian ipxe-qemu, pxe-*.rom part)
  *   uefi: -machine q35, OVMF (Debian ovmf) + the iPXE EFI option ROM of the NIC (efi-*.rom)
  *   uefi-pxe: OVMF's own UEFI PXE (virtio-net, no option ROM): DHCP, then TFTP of the loader
+ *   uefi-sb: as uefi-pxe, with Secure Boot enforced: OVMF built with SMM (Debian's
+ *     OVMF_CODE_4M.secboot.fd, which OVMF_CODE_4M.ms.fd links to) and a vars store with
+ *     Microsoft's keys enrolled and Secure Boot on (OVMF_VARS_4M.ms.fd); the flash is then only
+ *     writable from SMM (`cfi.pflash01 secure=on`), so the guest cannot switch it off
+ *   uefi-http: OVMF's own UEFI HTTP Boot (virtio-net, no ROM), its PXE boot options switched
+ *     off through fw_cfg as a machine's setup would (OvmfPkg: IPv4PXESupport, IPv6PXESupport),
+ *     so the firmware's first network boot is HTTPv4: DHCP with vendor class HTTPClient, arch 16
  * A VM with a disk (the journey lab) gets it as virtio-blk; the boot order is then given per
  * device (NIC bootindex 1, disk 2) so the firmware tries the network first and the disk next.
  * Every VM's serial console is read line by line (kept in memory and in a file); the firmware
@@ -17,7 +24,7 @@ import { EventEmitter } from 'node:events';
 import { copyFileSync, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 
-export type VmKind = 'bios' | 'uefi' | 'uefi-pxe';
+export type VmKind = 'bios' | 'uefi' | 'uefi-pxe' | 'uefi-sb' | 'uefi-http';
 
 export interface VmSpec {
   name: string;
@@ -38,8 +45,14 @@ export function labAccel(env: NodeJS.ProcessEnv = process.env): string {
   return env.KICKSTAND_LAB_ACCEL === 'kvm' ? 'kvm' : 'tcg';
 }
 
-export function ovmfFiles(): { code: string; vars: string } | undefined {
-  const p = OVMF_PAIRS.find(([c, v]) => existsSync(c) && existsSync(v));
+/** Secure Boot: SMM-built OVMF, and a vars store with Microsoft's keys enrolled, SB enforced. */
+const OVMF_SECURE_PAIRS: Array<[string, string]> = [
+  ['/usr/share/OVMF/OVMF_CODE_4M.ms.fd', '/usr/share/OVMF/OVMF_VARS_4M.ms.fd'],
+  ['/usr/share/OVMF/OVMF_CODE.ms.fd', '/usr/share/OVMF/OVMF_VARS.ms.fd'],
+];
+
+export function ovmfFiles(secureBoot = false): { code: string; vars: string } | undefined {
+  const p = (secureBoot ? OVMF_SECURE_PAIRS : OVMF_PAIRS).find(([c, v]) => existsSync(c) && existsSync(v));
   return p ? { code: p[0], vars: p[1] } : undefined;
 }
 
@@ -74,13 +87,14 @@ export class LabVm extends EventEmitter {
   qemuArgs(): string[] {
     const { kind, mac, tap, disk } = this.spec;
     const nic =
-      (kind === 'uefi-pxe' ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=` : `e1000,netdev=n0,mac=${mac}`) +
-      (disk ? ',bootindex=1' : '');
+      (kind === 'uefi-pxe' || kind === 'uefi-sb' || kind === 'uefi-http'
+        ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=`
+        : `e1000,netdev=n0,mac=${mac}`) + (disk ? ',bootindex=1' : '');
     const args = [
       '-name',
       this.spec.name,
       '-machine',
-      `${kind === 'bios' ? 'pc' : 'q35'},accel=${this.accel}`,
+      `${kind === 'bios' ? 'pc' : 'q35'},accel=${this.accel}${kind === 'uefi-sb' ? ',smm=on' : ''}`,
       '-m',
       '512',
       '-smp',
@@ -101,8 +115,9 @@ export class LabVm extends EventEmitter {
         'virtio-blk-pci,drive=d0,bootindex=2',
       );
     if (kind !== 'bios') {
-      const fw = ovmfFiles();
+      const fw = ovmfFiles(kind === 'uefi-sb');
       if (!fw) throw new Error('OVMF firmware not found (apt-get install ovmf)');
+      if (kind === 'uefi-sb') args.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
       // OVMF keeps its boot options in the vars store: one copy per VM, kept across its boots.
       if (!existsSync(this.varsFile)) copyFileSync(fw.vars, this.varsFile);
       args.push(
@@ -116,7 +131,16 @@ export class LabVm extends EventEmitter {
       // minute when Kickstand offers no boot file. IPv6 network boot is switched off, as a
       // machine's firmware setup would on an IPv4-only rack (OvmfPkg RUNTIME_CONFIG.md; the
       // older OVMF reads only the IPv6PXESupport knob, the newer one IPv6Support as well).
-      if (disk)
+      if (kind === 'uefi-http')
+        args.push(
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv4PXESupport,string=no',
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv6PXESupport,string=no',
+          '-fw_cfg',
+          'name=opt/org.tianocore/IPv6Support,string=no',
+        );
+      else if (disk)
         args.push(
           '-fw_cfg',
           'name=opt/org.tianocore/IPv6PXESupport,string=no',
