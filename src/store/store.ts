@@ -79,6 +79,11 @@ export interface TokenRepo {
   liveFor(host: string): Promise<InstallToken | undefined>;
   /** Sets fetchedAt if it is still null; returns the token as it now stands. */
   markFetched(token: string, at: number): Promise<InstallToken | undefined>;
+  /**
+   * Sets fetchedAt to `at` if it is still null, in one conditional write: true for exactly one
+   * caller, also across daemons sharing the database (the kickstart's first fetch).
+   */
+  claimFetch(token: string, at: number): Promise<boolean>;
   /** Revokes every live token of `host`. */
   revokeFor(host: string, at: number): Promise<void>;
 }

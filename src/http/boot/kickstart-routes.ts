@@ -60,8 +60,9 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
       m.kickstarts.inc({ result: 'error' });
       return sendText(res, 500, `kickstart could not be rendered; see \`kickstand host events ${host.name}\`\n`);
     }
-    const t = await deps.store.tokens.markFetched(check.token.token, deps.tokens.nowMs());
-    const again = check.token.fetchedAt !== null;
+    // One conditional write decides the first fetch, also across daemons on one database.
+    const again = !(await deps.store.tokens.claimFetch(check.token.token, deps.tokens.nowMs()));
+    const t = again ? await deps.store.tokens.get(check.token.token) : undefined;
     await deps.store.events.append({
       host: host.name,
       kind: 'kickstart.fetched',

@@ -3,6 +3,9 @@
  * The PostgreSQL store, for several Kickstand daemons sharing one database. It passes the same
  * contract suite as the SQLite store (test/store/postgres.test.ts). Its host lookup index is
  * loaded at open and follows this daemon's own writes only (store/postgres/hosts.ts).
+ *
+ * {@link createPostgresStore} builds it without connecting (the daemon is wired synchronously,
+ * src/daemon/); {@link PostgresStore.open} migrates and loads, before any service starts.
  */
 import type pg from 'pg';
 import type { Store } from '../store';
@@ -12,16 +15,14 @@ import { PgMesh } from './mesh';
 import { PG_MIGRATIONS } from './migrations';
 import { PgBmc, PgEvents, PgLeases, PgServerWaits, PgSettings, PgTokens } from './records';
 
-export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
+export interface PostgresStore extends Store {
+  /** Migrates the schema (once across daemons) and loads the host lookup. */
+  open(): Promise<void>;
+}
+
+export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
   const pool = createPool(config);
-  await migrate(pool, PG_MIGRATIONS);
   const hosts = new PgHosts(pool);
-  try {
-    await hosts.load();
-  } catch (err) {
-    await pool.end().catch(() => undefined);
-    throw err;
-  }
   let closed = false;
   return {
     kind: 'postgresql',
@@ -34,6 +35,10 @@ export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
     mesh: new PgMesh(pool),
     bmc: new PgBmc(pool),
     serverWaits: new PgServerWaits(pool),
+    async open() {
+      await migrate(pool, PG_MIGRATIONS);
+      await hosts.load();
+    },
     async ping() {
       await pool.query('SELECT 1');
     },
@@ -43,4 +48,15 @@ export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
       await pool.end();
     },
   };
+}
+
+export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
+  const store = createPostgresStore(config);
+  try {
+    await store.open();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
 }
