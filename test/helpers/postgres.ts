@@ -46,13 +46,42 @@ export class PrivatePostgres {
   private dir = '';
   private readonly asRoot = process.getuid?.() === 0;
 
-  constructor(private readonly bin: string) {}
+  /** `netns`: run the server inside that network namespace (one the test created). */
+  constructor(
+    private readonly bin: string,
+    private readonly opts: { netns?: string } = {},
+  ) {}
 
-  private run(cmd: string, args: string[]): void {
+  private run(cmd: string, args: string[]): string {
     const [file, argv] = this.asRoot
       ? ['runuser', ['-u', 'postgres', '--', join(this.bin, cmd), ...args]]
       : [join(this.bin, cmd), args];
-    execFileSync(file, argv, { stdio: 'pipe', timeout: 60_000 });
+    const [f, a] =
+      this.opts.netns !== undefined ? ['ip', ['netns', 'exec', this.opts.netns, file, ...argv]] : [file, argv];
+    return execFileSync(f, a, { stdio: 'pipe', timeout: 60_000, encoding: 'utf8' });
+  }
+
+  /** Runs `sql` with psql on `database`; returns the rows, one a line, columns split by `|`. */
+  psql(sql: string, database = 'postgres'): string[][] {
+    const out = this.run('psql', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(this.port),
+      '-U',
+      'kickstand',
+      '-d',
+      database,
+      '-AtX',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      sql,
+    ]);
+    return out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split('|'));
   }
 
   async start(): Promise<void> {
