@@ -146,8 +146,9 @@ export interface Store {
   readonly serverWaits: ServerWaitRepo;
   /**
    * Synchronous in-memory host lookups (by MAC, by reserved address) for the DHCP hot path:
-   * loaded at open, current with every host write acknowledged by THIS store. Host writes made
-   * by another daemon sharing the same PostgreSQL are not seen until restart (docs/dhcp.md).
+   * loaded at open, current with every host write acknowledged by THIS store; the PostgreSQL
+   * store also follows host writes made by other daemons on the same database (LISTEN/NOTIFY,
+   * store/postgres/host-feed.ts), a moment after their commit.
    */
   readonly hostLookup: HostLookup;
   /** Checks the store answers (healthz). */

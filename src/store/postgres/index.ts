@@ -2,7 +2,7 @@
  * @module store/postgres
  * The PostgreSQL store, for several Kickstand daemons sharing one database. It passes the same
  * contract suite as the SQLite store (test/store/postgres.test.ts). Its host lookup index is
- * loaded at open and follows this daemon's own writes only (store/postgres/hosts.ts).
+ * loaded at open and follows every daemon's host writes (store/postgres/host-feed.ts).
  *
  * {@link createPostgresStore} builds it without connecting (the daemon is wired synchronously,
  * src/daemon/); {@link PostgresStore.open} migrates and loads, before any service starts.
@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import type { Store } from '../store';
 import { createPool, migrate } from './database';
+import { HostFeed } from './host-feed';
 import { PgHosts } from './hosts';
 import { PgMesh } from './mesh';
 import { PG_MIGRATIONS } from './migrations';
@@ -23,6 +24,7 @@ export interface PostgresStore extends Store {
 export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
   const pool = createPool(config);
   const hosts = new PgHosts(pool);
+  const feed = new HostFeed(config, { host: (name) => hosts.refresh(name), reload: () => hosts.load() });
   let closed = false;
   return {
     kind: 'postgresql',
@@ -37,6 +39,7 @@ export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
     serverWaits: new PgServerWaits(pool),
     async open() {
       await migrate(pool, PG_MIGRATIONS);
+      await feed.start(); // listening before the load: no write falls between them
       await hosts.load();
     },
     async ping() {
@@ -45,6 +48,7 @@ export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
     async close() {
       if (closed) return;
       closed = true;
+      await feed.stop();
       await pool.end();
     },
   };
