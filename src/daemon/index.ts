@@ -64,6 +64,8 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   const opened = openDaemonStore(config, log);
   const rawStore = opened.store;
   const store = withTimeline(rawStore, timeline);
+  // Other daemons' events (a shared PostgreSQL) join this daemon's live feed (docs/scale-out.md).
+  rawStore.events.followOthers?.((e) => timeline.publish(e));
   const apiToken = ensureTokenFile(config.api.tokenFile ?? join(config.stateDir, 'api-token'));
   const metrics = createMetrics();
   const registry = new HostRegistry(store, {

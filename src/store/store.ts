@@ -55,6 +55,12 @@ export interface EventQuery {
 export interface EventRepo {
   append(e: NewEvent): Promise<HostEvent>;
   list(q?: EventQuery): Promise<HostEvent[]>;
+  /**
+   * Calls `fn` with each event other daemons sharing this store append, as they commit
+   * (PostgreSQL: LISTEN/NOTIFY; absent for a store only one daemon uses). Returns the
+   * unsubscribe function.
+   */
+  followOthers?(fn: (e: HostEvent) => void): () => void;
 }
 
 export interface LeaseRepo {

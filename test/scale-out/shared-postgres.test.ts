@@ -4,11 +4,12 @@
  *   and lease book) over one database: a client is never given an address the other daemon
  *   bound, the same MAC through both gets one address, racing clients never share an address;
  * - two daemons from buildDaemon() on one database: every subsystem starts on PostgreSQL, and
- *   a kickstart's first fetch is claimed once across them.
+ *   a kickstart's first fetch is claimed once across them; A's live event feed shows B's events.
  * The wire-level race (perfdhcp, namespaces, root) is test/scale-out/perfdhcp-postgres.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -129,7 +130,7 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
     }
   });
 
-  it('two buildDaemon() daemons: every subsystem on PostgreSQL; the kickstart first fetch claimed once', async (t) => {
+  it("two buildDaemon() daemons: every subsystem on PostgreSQL; the kickstart first fetch claimed once; B's events in A's feed", async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     const url = await server.createDatabase('two_daemons');
     const passwordFile = join(scratch, 'db-password');
@@ -173,6 +174,30 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
       // Both daemons now boot node1 from its disk: the token's first fetch is in the database.
       const ipxe = await curl(`${base(b)}/ipxe/52-54-00-00-30-01`, { from: '127.0.0.1' });
       assert.match(ipxe.body, /sanboot/);
+      // The live feed of A (`kickstand watch`) shows what happens through B (LISTEN/NOTIFY).
+      const token_ = readFileSync(join(scratch, 'a', 'api-token'), 'utf8').trim();
+      let stream = '';
+      const req = httpGet(`${base(a)}/api/v1/watch?limit=0`, { headers: { authorization: `Bearer ${token_}` } });
+      const seen = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`not in A's feed within 10 s:\n${stream}`)), 10_000);
+        req.on('response', (res) => {
+          res.on('data', (d: Buffer) => {
+            stream += d.toString();
+            if (stream.includes('through daemon B')) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          // The stream is open: now B appends.
+          void b.store.events.append({ host: 'node1', kind: 'host.updated', message: 'through daemon B' });
+        });
+        req.on('error', reject);
+      });
+      try {
+        await seen;
+      } finally {
+        req.destroy();
+      }
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

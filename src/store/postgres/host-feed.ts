@@ -1,21 +1,28 @@
 /**
  * @module store/postgres/host-feed
- * Keeps a daemon's host index current with host writes made through OTHER daemons on the same
- * database (docs/scale-out.md): every host write sends `NOTIFY kickstand_hosts, '<name>'`
- * inside its transaction (PostgreSQL delivers it at COMMIT, never for a rolled-back write), and
- * each store LISTENs on one dedicated connection and re-reads the named host. When that
- * connection drops, the feed reconnects (1 s, then up to 10 s apart) and reloads the whole
- * index, since notifications sent meanwhile are lost.
+ * What other daemons on the same database write, as it commits (docs/scale-out.md), on one
+ * dedicated LISTEN connection per store:
+ * - `kickstand_hosts`, payload a host name: every host write sends it inside its transaction
+ *   (PostgreSQL delivers a NOTIFY at COMMIT, never for a rolled-back write); the store re-reads
+ *   that host into its index;
+ * - `kickstand_events`, payload `<origin>:<id>`: every event append; the events of other
+ *   origins (daemons) are read and handed to the followers (the daemon's live timeline).
+ * When the connection drops, the feed reconnects (1 s, then up to 10 s apart) and reloads the
+ * whole host index, since notifications sent meanwhile are lost (live events of that gap are
+ * missed; the history in the database has them).
  */
 import pg from 'pg';
 
 export const HOSTS_CHANNEL = 'kickstand_hosts';
+export const EVENTS_CHANNEL = 'kickstand_events';
 
 export interface HostFeedHandlers {
   /** Re-read one host (written through some daemon). */
   host(name: string): Promise<void>;
   /** Re-read every host (after a reconnect). */
   reload(): Promise<void>;
+  /** An event appended by daemon `origin`, id `id`. */
+  event(origin: string, id: number): Promise<void>;
 }
 
 export class HostFeed {
@@ -36,17 +43,25 @@ export class HostFeed {
     await this.connect();
   }
 
+  private then(fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch(() => undefined);
+  }
+
   private async connect(): Promise<void> {
     const c = new pg.Client(this.config);
     c.on('error', () => this.lost(c));
     c.on('end', () => this.lost(c));
     c.on('notification', (n) => {
-      if (n.channel !== HOSTS_CHANNEL || n.payload === undefined) return;
-      const name = n.payload;
-      this.chain = this.chain.then(() => this.on.host(name)).catch(() => undefined);
+      const payload = n.payload ?? '';
+      if (n.channel === HOSTS_CHANNEL) this.then(() => this.on.host(payload));
+      else if (n.channel === EVENTS_CHANNEL) {
+        const i = payload.lastIndexOf(':');
+        const id = Number(payload.slice(i + 1));
+        if (i > 0 && Number.isSafeInteger(id)) this.then(() => this.on.event(payload.slice(0, i), id));
+      }
     });
     await c.connect();
-    await c.query(`LISTEN ${HOSTS_CHANNEL}`);
+    await c.query(`LISTEN ${HOSTS_CHANNEL}; LISTEN ${EVENTS_CHANNEL}`);
     this.client = c;
     this.retryMs = 1000;
   }
@@ -63,9 +78,7 @@ export class HostFeed {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.connect().then(
-        () => {
-          this.chain = this.chain.then(() => this.on.reload()).catch(() => undefined);
-        },
+        () => this.then(() => this.on.reload()),
         () => {
           this.retryMs = Math.min(this.retryMs * 2, 10_000);
           this.schedule();

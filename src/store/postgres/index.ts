@@ -7,6 +7,7 @@
  * {@link createPostgresStore} builds it without connecting (the daemon is wired synchronously,
  * src/daemon/); {@link PostgresStore.open} migrates and loads, before any service starts.
  */
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Store } from '../store';
 import { createPool, migrate } from './database';
@@ -24,13 +25,18 @@ export interface PostgresStore extends Store {
 export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
   const pool = createPool(config);
   const hosts = new PgHosts(pool);
-  const feed = new HostFeed(config, { host: (name) => hosts.refresh(name), reload: () => hosts.load() });
+  const events = new PgEvents(pool, randomUUID());
+  const feed = new HostFeed(config, {
+    host: (name) => hosts.refresh(name),
+    reload: () => hosts.load(),
+    event: (origin, id) => events.arrived(origin, id),
+  });
   let closed = false;
   return {
     kind: 'postgresql',
     hosts,
     hostLookup: hosts.lookup,
-    events: new PgEvents(pool),
+    events,
     leases: new PgLeases(pool),
     tokens: new PgTokens(pool),
     settings: new PgSettings(pool),

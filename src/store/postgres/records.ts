@@ -14,9 +14,32 @@ import { notFound } from '../not-found';
 import { toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
 import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, ServerWaitRepo, SettingRepo, TokenRepo } from '../store';
 import { q, tx } from './database';
+import { EVENTS_CHANNEL } from './host-feed';
 
 export class PgEvents implements EventRepo {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly followers = new Set<(e: HostEvent) => void>();
+
+  /** `origin`: this store's id in the event notifications (store/postgres/host-feed.ts). */
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly origin: string,
+  ) {}
+
+  followOthers(fn: (e: HostEvent) => void): () => void {
+    this.followers.add(fn);
+    return () => void this.followers.delete(fn);
+  }
+
+  /** An event another daemon appended (its notification): read it and hand it to the followers. */
+  async arrived(origin: string, id: number): Promise<void> {
+    if (origin === this.origin || this.followers.size === 0) return;
+    const [e] = await q<HostEvent>(
+      this.pool,
+      'SELECT id, ts, host, mac, kind, level, message, data FROM events WHERE id = $1',
+      [id],
+    );
+    if (e) for (const fn of this.followers) fn(e);
+  }
 
   async append(e: NewEvent): Promise<HostEvent> {
     const ev: Omit<HostEvent, 'id'> = {
@@ -28,10 +51,12 @@ export class PgEvents implements EventRepo {
       message: e.message,
       data: e.data ?? {},
     };
+    // The NOTIFY rides the same statement (delivered at its commit) for the other daemons' feeds.
     const [r] = await q<{ id: number }>(
       this.pool,
-      'INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id',
-      [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data)],
+      `WITH ins AS (INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id)
+       SELECT id, pg_notify('${EVENTS_CHANNEL}', $8::text || ':' || id) FROM ins`,
+      [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data), this.origin],
     );
     return { id: r!.id, ...ev };
   }
