@@ -21,7 +21,7 @@ export class SqliteLeases implements LeaseRepo {
       get: db.prepare('SELECT * FROM leases WHERE ip = ?'),
       byMac: db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC LIMIT 1'),
       byClientId: db.prepare('SELECT * FROM leases WHERE client_id = ? ORDER BY updated_at DESC LIMIT 1'),
-      clientRows: db.prepare('SELECT * FROM leases WHERE mac = ? OR client_id = ?'),
+      clientRows: db.prepare('SELECT * FROM leases WHERE ip = ? OR mac = ? OR client_id = ?'),
       put: db.prepare(`INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id,
@@ -52,12 +52,20 @@ export class SqliteLeases implements LeaseRepo {
     // Read now: the caller may reuse the object before the commit.
     const l = { ...lease };
     return this.writer.write(() => {
-      const r = this.q.get.get(l.ip) as LeaseRow | undefined;
-      if (!mayReplace(r && toLease(r), l)) throw addressTaken(l);
-      if (l.state === 'bound') {
-        const other = otherBinding((this.q.clientRows.all(l.mac, l.clientId) as LeaseRow[]).map(toLease), l);
-        if (other) throw clientHoldsOther(l, other);
-      }
+      // One indexed read: the row at the address and, for a binding, the client's rows.
+      const rows =
+        l.state === 'bound'
+          ? (this.q.clientRows.all(l.ip, l.mac, l.clientId) as LeaseRow[]).map(toLease)
+          : ((r) => (r ? [toLease(r)] : []))(this.q.get.get(l.ip) as LeaseRow | undefined);
+      if (
+        !mayReplace(
+          rows.find((r) => r.ip === l.ip),
+          l,
+        )
+      )
+        throw addressTaken(l);
+      const other = otherBinding(rows, l);
+      if (other) throw clientHoldsOther(l, other);
       this.q.put.run(l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt);
     });
   }
