@@ -111,6 +111,7 @@ export function resolveConfig(
     stateDir: opts.stateDir !== undefined ? resolve(opts.stateDir) : resolve(base, c.stateDir),
     imagesDir: resolve(base, c.imagesDir),
     kickstartsDir: resolve(base, c.kickstartsDir),
+    store: { ...c.store, passwordFile: c.store.passwordFile === null ? null : resolve(base, c.store.passwordFile) },
     http: { ...c.http, publicUrl: (c.http.publicUrl ?? `http://${c.network.address}:${port}`).replace(/\/+$/, '') },
     source: opts.source ?? null,
   };

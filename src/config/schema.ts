@@ -8,6 +8,7 @@ import { bootstrapSchema } from './sections/bootstrap';
 import { dhcpSchema } from './sections/dhcp';
 import { networkSchema } from './sections/network';
 import { profilesSchema, templateVarsSchema } from './sections/profiles';
+import { storeSchema } from './sections/store';
 import { tftpSchema } from './sections/tftp';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 0.0.0.0:8080');
@@ -62,16 +63,8 @@ export const configSchema = z
       .strict()
       .default({ tokenTtl: 4 * 3600, timeout: 2 * 3600 }),
     bootstrap: bootstrapSchema.default(bootstrapSchema.parse({})),
-    /** SQLite store tuning (store/sqlite); null = the store's defaults. Benchmarks vary these. */
-    store: z
-      .object({
-        /** Least time between WAL fsyncs, ms (store/sqlite/group-commit.ts; default 1); 0 = one per event-loop turn. */
-        syncIntervalMs: z.number().int().min(0).max(1000).nullable().default(null),
-        /** Period of the worker-thread WAL checkpoints, ms (store/sqlite/checkpointer.ts); 0 = SQLite's own, inside COMMIT. */
-        checkpointPeriodMs: z.number().int().min(0).nullable().default(null),
-      })
-      .strict()
-      .default({ syncIntervalMs: null, checkpointPeriodMs: null }),
+    /** The store: SQLite in stateDir (default) or a shared PostgreSQL (config/sections/store.ts). */
+    store: storeSchema.default(storeSchema.parse({})),
     profiles: profilesSchema.default({}),
     /** Global template vars (lowest precedence: global < profile < host). */
     vars: templateVarsSchema.default({}),
@@ -114,6 +107,9 @@ export const EXAMPLES: Record<string, string> = {
   'profiles.*.kickstart': 'rocky9.ks.hbs',
   'install.tokenTtl': '14400',
   'install.timeout': '7200',
+  'store.kind': 'sqlite  # or postgres',
+  'store.url': 'postgres://kickstand@db.example:5432/kickstand',
+  'store.passwordFile': '/etc/kickstand/db-password',
 };
 
 export function exampleFor(path: string): string | undefined {

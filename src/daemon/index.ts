@@ -3,7 +3,7 @@
  * The one wiring point: builds the running daemon from a resolved config (the store, the
  * registry, the HTTP app and the network services, in start order). `kickstand serve`, the
  * tests and bench/ all use it. No listening happens here; `start()` does that. One file per
- * part: install.ts, bootstrap.ts, lifecycle-api.ts, dhcp.ts, tftp.ts, fast-paths.ts.
+ * part: store.ts, install.ts, bootstrap.ts, lifecycle-api.ts, dhcp.ts, tftp.ts, fast-paths.ts.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +23,6 @@ import { Lifecycle, type Service } from '../lifecycle';
 import { createLogger, type Logger } from '../log';
 import { createMetrics } from '../metrics';
 import { native, nativeStatus } from '../native';
-import { openSqliteStore } from '../store/sqlite';
 import type { Store } from '../store/store';
 import { Timeline, withTimeline } from '../timeline';
 import { bootstrapWiring } from './bootstrap';
@@ -31,6 +30,7 @@ import { dhcpService } from './dhcp';
 import { chooseFastPaths, logNativeStatus } from './fast-paths';
 import { buildInstallFlow } from './install';
 import { lifecycleWiring } from './lifecycle-api';
+import { openDaemonStore } from './store';
 import { tftpService } from './tftp';
 
 export interface Daemon {
@@ -61,12 +61,11 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   const fast = chooseFastPaths(native());
   const live = new LiveConfig(config);
   const timeline = new Timeline();
-  // null in the config: the store's own defaults.
-  const rawStore = openSqliteStore(join(config.stateDir, 'kickstand.db'), {
-    syncIntervalMs: config.store.syncIntervalMs ?? undefined,
-    checkpointPeriodMs: config.store.checkpointPeriodMs ?? undefined,
-  });
+  const opened = openDaemonStore(config, log);
+  const rawStore = opened.store;
   const store = withTimeline(rawStore, timeline);
+  // Other daemons' events (a shared PostgreSQL) join this daemon's live feed (docs/scale-out.md).
+  rawStore.events.followOthers?.((e) => timeline.publish(e));
   const apiToken = ensureTokenFile(config.api.tokenFile ?? join(config.stateDir, 'api-token'));
   const metrics = createMetrics();
   const registry = new HostRegistry(store, {
@@ -117,7 +116,9 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   const http = new HttpService(app, host, port, log.child({ component: 'http' }), [
     { prefix: '/images/', handle: assets.handle },
   ]);
-  const services: Service[] = [install.prepare, install.timeout, http];
+  // The store first: PostgreSQL is connected and migrated before anything reads it; then the
+  // kickstarts of hosts already armed are prepared, before HTTP opens.
+  const services: Service[] = [opened.service, install.prepare, install.timeout, http];
   // DHCP starts after HTTP: it points machines at URLs that must already answer.
   if (config.dhcp.mode !== 'off') services.push(dhcpService(config, store, log, metrics));
   if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics, fast, install.tftpHandler));

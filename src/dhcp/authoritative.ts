@@ -7,6 +7,7 @@ import { intToIp, ipToInt } from '../model/ipv4';
 import type { Lease } from '../model/lease';
 import { MessageType, Opt } from './constants';
 import { noteDiscovered, silent, warnOnce, type Facts, type HandlerContext, type Outcome } from './context';
+import { isLeaseTaken } from '../store/lease-rules';
 import { inPool, inScope } from './leases';
 import { addConfiguredOptions, hostnameValue, optionsFor } from './option-sets';
 import { getIpInt } from './options';
@@ -109,8 +110,44 @@ async function ack(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, n
       data: { ip, boot: f.decision.kind, leaseTime: scope.cfg.leaseTime },
     });
   else noteDiscovered(ctx, f, ip);
-  await committed; // durable before the ACK leaves (G4)
+  try {
+    await committed; // durable before the ACK leaves (G4)
+  } catch (err) {
+    if (!isLeaseTaken(err)) throw err;
+    return takenElsewhere(ctx, p, f, scope, lease);
+  }
   return { kind: 'reply', reply: leaseReply(ctx, p, f, scope, MessageType.ACK, ip) };
+}
+
+/**
+ * The store refused the binding: another daemon on the same database bound the address, or
+ * the client holds another live binding (docs/scale-out.md); the book now knows which. A
+ * client that moved to this scope, or whose host now has a reservation here, gives up the old
+ * binding and gets the new one; otherwise NAK (RFC 2131 §4.3.2), so that the client starts
+ * over and is offered what the database holds for it. Never an ACK for an uncommitted lease.
+ */
+async function takenElsewhere(
+  ctx: HandlerContext,
+  p: DhcpPacket,
+  f: Facts,
+  scope: Scope,
+  lease: Lease,
+): Promise<Outcome> {
+  const n = ipToInt(lease.ip);
+  const own = ctx.book.bindingOf(f.key);
+  const moved = own !== undefined && own !== n && (!inScope(scope, own) || reservation(f, scope) === n);
+  if (moved && ctx.book.isAvailableFor(n, f.key)) {
+    const held = ctx.book.leaseAt(own)!;
+    try {
+      await ctx.book.commit({ ...held, state: 'released', expiresAt: lease.updatedAt, updatedAt: lease.updatedAt });
+      await ctx.book.commit(lease);
+      return { kind: 'reply', reply: leaseReply(ctx, p, f, scope, MessageType.ACK, lease.ip) };
+    } catch (err) {
+      if (!isLeaseTaken(err)) throw err;
+    }
+  }
+  ctx.log.info({ mac: f.mac, ip: lease.ip }, 'dhcp lease taken through another daemon; NAK');
+  return nak(ctx, p, f, `${lease.ip} is not available`);
 }
 
 function nak(ctx: HandlerContext, p: DhcpPacket, f: Facts, why: string): Outcome {
@@ -221,7 +258,12 @@ export async function onRelease(ctx: HandlerContext, p: DhcpPacket, f: Facts): P
   const l = ownedBinding(ctx, p, f, ipToInt(p.ciaddr));
   if (!l) return silent('release-not-owned');
   const now = ctx.now();
-  await ctx.book.commit({ ...l, state: 'released', expiresAt: now, updatedAt: now });
+  try {
+    await ctx.book.commit({ ...l, state: 'released', expiresAt: now, updatedAt: now });
+  } catch (err) {
+    if (!isLeaseTaken(err)) throw err;
+    return silent('release-not-owned'); // bound to another client through another daemon
+  }
   if (f.host)
     ctx.emit({ kind: 'dhcp.release', host: f.host.name, mac: f.mac, message: `released ${l.ip}`, data: { ip: l.ip } });
   return silent('released');

@@ -8,8 +8,9 @@
  * "the server MUST … record the binding", reliability G4). Addresses are unsigned 32-bit
  * integers here (hot path); the stored {@link Lease} rows speak dotted quads.
  */
-import type { Lease } from '../model/lease';
+import { leaseClientKey, type Lease } from '../model/lease';
 import { ipToInt } from '../model/ipv4';
+import { isLeaseTaken } from '../store/lease-rules';
 import type { HostLookup, LeaseRepo } from '../store/store';
 import type { Scope } from './scope';
 
@@ -18,32 +19,8 @@ interface Offer {
   expiresAt: number;
 }
 
-/**
- * RFC 2131 §4.2: a client is identified by option 61 when present, else by chaddr. An option
- * 61 that is hardware type 1 followed by the chaddr itself (RFC 2132 §9.14's convention, what
- * iPXE sends) names the same client as the bare chaddr: a PXE ROM sends no client identifier
- * and the iPXE it chains into sends `01:<MAC>`, and both must find one binding (the two-leases
- * bug of docs/dhcp.md "PXE ROM → iPXE: one client"; Kea's `match-client-id` does the same).
- * `clientId` is lower-case hex (options.getHex), `mac` lower-case colon pairs.
- */
-export function clientKey(mac: string, clientId: string | null): string {
-  if (clientId === null || isHardwareClientId(mac, clientId)) return `hw:${mac}`;
-  return `id:${clientId}`;
-}
-
-/** True when `clientId` (hex) is `01` + the six octets of `mac` (aa:bb:cc:dd:ee:ff). */
-function isHardwareClientId(mac: string, clientId: string): boolean {
-  if (clientId.length !== 14 || mac.length !== 17 || clientId.charCodeAt(0) !== 0x30 || clientId.charCodeAt(1) !== 0x31)
-    return false;
-  for (let i = 0; i < 6; i += 1) {
-    if (
-      clientId.charCodeAt(2 + i * 2) !== mac.charCodeAt(i * 3) ||
-      clientId.charCodeAt(3 + i * 2) !== mac.charCodeAt(i * 3 + 1)
-    )
-      return false;
-  }
-  return true;
-}
+/** The client's identity (RFC 2131 §4.2; model/lease.ts): one binding per key. */
+export const clientKey = leaseClientKey;
 
 export function inPool(scope: Scope, n: number): boolean {
   return n >= scope.poolStart && n <= scope.poolEnd;
@@ -199,8 +176,24 @@ export class LeaseBook {
     } catch (err) {
       if (prev) this.index(n, prev);
       else this.unindex(n);
+      // Refused by the store: another daemon sharing the database bound the address or the
+      // client (docs/scale-out.md). Learn what the database holds before the caller NAKs.
+      if (isLeaseTaken(err)) await this.refresh(l).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Re-reads the rows of `l`'s address and of its client from the store into the index. */
+  private async refresh(l: Lease): Promise<void> {
+    const key = clientKey(l.mac, l.clientId);
+    const [atIp, own] = await Promise.all([
+      this.repo.get(l.ip),
+      key.startsWith('hw:') ? this.repo.findByMac(l.mac) : this.repo.findByClientId(l.clientId!),
+    ]);
+    const n = ipToInt(l.ip);
+    if (atIp) this.index(n, atIp);
+    else this.unindex(n);
+    if (own && own.ip !== l.ip) this.index(ipToInt(own.ip), own);
   }
 
   /** Drops expired offers (called periodically; bounds memory, D08). */

@@ -5,7 +5,7 @@
  * cost more than the rest of the lookup work, and a PostgreSQL round trip would make every
  * packet wait on the network. Every store offers one as {@link HostLookup}: loaded at open,
  * updated by the store's own acknowledged host writes ({@link trackWrite}). A write made by
- * another daemon sharing the same PostgreSQL is not seen until restart (docs/dhcp.md).
+ * another daemon sharing the same PostgreSQL arrives by LISTEN/NOTIFY (store/postgres/host-feed.ts).
  *
  * Entries are frozen copies: what the DHCP server reads cannot be changed behind the store's back.
  */
@@ -32,6 +32,11 @@ export class HostIndex implements HostLookup {
 
   byIp(ip: number): Host | undefined {
     return this.ips.get(ip);
+  }
+
+  /** The indexed host named `name`, if any. */
+  named(name: string): Host | undefined {
+    return this.names.get(name);
   }
 
   get size(): number {

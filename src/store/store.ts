@@ -55,6 +55,12 @@ export interface EventQuery {
 export interface EventRepo {
   append(e: NewEvent): Promise<HostEvent>;
   list(q?: EventQuery): Promise<HostEvent[]>;
+  /**
+   * Calls `fn` with each event other daemons sharing this store append, as they commit
+   * (PostgreSQL: LISTEN/NOTIFY; absent for a store only one daemon uses). Returns the
+   * unsubscribe function.
+   */
+  followOthers?(fn: (e: HostEvent) => void): () => void;
 }
 
 export interface LeaseRepo {
@@ -79,6 +85,11 @@ export interface TokenRepo {
   liveFor(host: string): Promise<InstallToken | undefined>;
   /** Sets fetchedAt if it is still null; returns the token as it now stands. */
   markFetched(token: string, at: number): Promise<InstallToken | undefined>;
+  /**
+   * Sets fetchedAt to `at` if it is still null, in one conditional write: true for exactly one
+   * caller, also across daemons sharing the database (the kickstart's first fetch).
+   */
+  claimFetch(token: string, at: number): Promise<boolean>;
   /** Revokes every live token of `host`. */
   revokeFor(host: string, at: number): Promise<void>;
 }
@@ -141,8 +152,9 @@ export interface Store {
   readonly serverWaits: ServerWaitRepo;
   /**
    * Synchronous in-memory host lookups (by MAC, by reserved address) for the DHCP hot path:
-   * loaded at open, current with every host write acknowledged by THIS store. Host writes made
-   * by another daemon sharing the same PostgreSQL are not seen until restart (docs/dhcp.md).
+   * loaded at open, current with every host write acknowledged by THIS store; the PostgreSQL
+   * store also follows host writes made by other daemons on the same database (LISTEN/NOTIFY,
+   * store/postgres/host-feed.ts), a moment after their commit.
    */
   readonly hostLookup: HostLookup;
   /** Checks the store answers (healthz). */

@@ -52,16 +52,64 @@ describe('config', () => {
       }).http.publicUrl,
       'http://boot.example:80',
     );
-    assert.deepEqual(c.store, { syncIntervalMs: null, checkpointPeriodMs: null });
+    assert.deepEqual(c.store, {
+      kind: 'sqlite',
+      url: null,
+      passwordFile: null,
+      poolSize: 8,
+      syncIntervalMs: null,
+      checkpointPeriodMs: null,
+    });
   });
 
   it('store tuning comes from the file or KICKSTAND_STORE__*, and changing it needs a restart', () => {
     const f = write('store.yaml', `${MINIMAL}store: { syncIntervalMs: 0 }\n`);
     const c = loadConfig({ file: f, env: { KICKSTAND_STORE__CHECKPOINT_PERIOD_MS: '250' } });
-    assert.deepEqual(c.store, { syncIntervalMs: 0, checkpointPeriodMs: 250 });
+    assert.deepEqual(c.store, {
+      kind: 'sqlite',
+      url: null,
+      passwordFile: null,
+      poolSize: 8,
+      syncIntervalMs: 0,
+      checkpointPeriodMs: 250,
+    });
     const live = new LiveConfig(c);
     assert.deepEqual(live.reload(loadConfig({ file: f, env: {} })), ['store']);
     assert.equal(live.current.store.checkpointPeriodMs, 250, 'the running value stays');
+  });
+
+  it('store.kind postgres: URL from the file or KICKSTAND_STORE__URL, password file resolved, no password in the URL', () => {
+    const f = write('pg.yaml', `${MINIMAL}store: { kind: postgres, passwordFile: db-password }\n`);
+    const c = loadConfig({ file: f, env: { KICKSTAND_STORE__URL: 'postgres://kickstand@127.0.0.1:5432/ks' } });
+    assert.equal(c.store.kind, 'postgres');
+    assert.equal(c.store.url, 'postgres://kickstand@127.0.0.1:5432/ks');
+    assert.equal(c.store.passwordFile, join(dir, 'db-password'), 'relative to the config file');
+    const refused = (yaml: string, re: RegExp) =>
+      assert.throws(
+        () => loadConfig({ file: write('bad-store.yaml', `${MINIMAL}${yaml}\n`), env: {} }),
+        (e: unknown) => e instanceof ConfigError && e.problems.some((p) => re.test(p)),
+        yaml,
+      );
+    refused(
+      'store: { kind: postgres }',
+      /^store\.url: required when store\.kind is postgres.*e\.g\. store\.url: postgres:\/\//,
+    );
+    refused('store: { kind: postgres, url: "mysql://x/y" }', /^store\.url: not a postgres:\/\/ or postgresql:\/\/ URL/);
+    refused(
+      'store: { kind: postgres, url: "postgres://ks:hunter2@db/ks" }',
+      /^store\.url: holds a password; .*store\.passwordFile/,
+    );
+    refused('store: { kind: postgres, url: "postgres://ks@db/ks?password=hunter2" }', /^store\.url: holds a password/);
+    refused('store: { url: "postgres://ks@db/ks" }', /^store\.url: only for store\.kind: postgres/);
+    refused('store: { kind: oracle }', /^store\.kind: .*e\.g\. store\.kind: sqlite/);
+    try {
+      loadConfig({
+        file: write('bad-pw.yaml', `${MINIMAL}store: { kind: postgres, url: "postgres://ks:hunter2@db/ks" }\n`),
+        env: {},
+      });
+    } catch (e) {
+      assert.ok(!(e as Error).message.includes('hunter2'), 'the refusal does not repeat the password');
+    }
   });
 
   it('applies KICKSTAND_ env overrides, then command-line overrides', () => {

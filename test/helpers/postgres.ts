@@ -9,6 +9,8 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
+import { IN_CI, missing } from './env';
 
 export function pgBinDir(): string | undefined {
   const base = '/usr/lib/postgresql';
@@ -17,6 +19,17 @@ export function pgBinDir(): string | undefined {
     .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
     .sort((a, b) => Number(b) - Number(a));
   return versions[0] && join(base, versions[0], 'bin');
+}
+
+/**
+ * Why PostgreSQL tests cannot run here (undefined: they can). In CI a missing server is a
+ * failure, not a skip.
+ */
+export function postgresSkipReason(): string | undefined {
+  if (pgBinDir() !== undefined) return missing({ binaries: ['runuser'] });
+  const why = 'needs the PostgreSQL server binaries (Debian postgresql); .ci/run installs them';
+  if (IN_CI) throw new Error(`prerequisite missing in CI: ${why}`);
+  return why;
 }
 
 function freePort(): Promise<number> {
@@ -33,13 +46,42 @@ export class PrivatePostgres {
   private dir = '';
   private readonly asRoot = process.getuid?.() === 0;
 
-  constructor(private readonly bin: string) {}
+  /** `netns`: run the server inside that network namespace (one the test created). */
+  constructor(
+    private readonly bin: string,
+    private readonly opts: { netns?: string } = {},
+  ) {}
 
-  private run(cmd: string, args: string[]): void {
+  private run(cmd: string, args: string[]): string {
     const [file, argv] = this.asRoot
       ? ['runuser', ['-u', 'postgres', '--', join(this.bin, cmd), ...args]]
       : [join(this.bin, cmd), args];
-    execFileSync(file, argv, { stdio: 'pipe', timeout: 60_000 });
+    const [f, a] =
+      this.opts.netns !== undefined ? ['ip', ['netns', 'exec', this.opts.netns, file, ...argv]] : [file, argv];
+    return execFileSync(f, a, { stdio: 'pipe', timeout: 60_000, encoding: 'utf8' });
+  }
+
+  /** Runs `sql` with psql on `database`; returns the rows, one a line, columns split by `|`. */
+  psql(sql: string, database = 'postgres'): string[][] {
+    const out = this.run('psql', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(this.port),
+      '-U',
+      'kickstand',
+      '-d',
+      database,
+      '-AtX',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      sql,
+    ]);
+    return out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split('|'));
   }
 
   async start(): Promise<void> {
@@ -68,6 +110,18 @@ export class PrivatePostgres {
 
   connection(database = 'postgres'): { host: string; port: number; user: string; database: string } {
     return { host: '127.0.0.1', port: this.port, user: 'kickstand', database };
+  }
+
+  /** Creates an empty database `name`; returns its URL (no password: the server trusts loopback). */
+  async createDatabase(name: string): Promise<string> {
+    const admin = new pg.Client(this.connection());
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.end();
+    }
+    return `postgres://kickstand@127.0.0.1:${this.port}/${name}`;
   }
 
   async stop(): Promise<void> {

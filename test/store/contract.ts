@@ -283,8 +283,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.leases.put(
           lease('198.18.0.100', '52:54:00:00:00:01', { clientId: '01525400000001', updatedAt: 1 }),
         );
-        await store.leases.put(lease('198.18.0.101', '52:54:00:00:00:01', { updatedAt: 5 }));
-        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { state: 'offered' }));
+        // The first binding expired (expiresAt 2 000 < now 2 500): the client may move, and
+        // another client may take the address.
+        await store.leases.put(lease('198.18.0.101', '52:54:00:00:00:01', { updatedAt: 2_500, expiresAt: 9_000 }));
+        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { state: 'offered', updatedAt: 2_500 }));
         assert.equal((await store.leases.get('198.18.0.100'))?.mac, '52:54:00:00:00:02');
         assert.equal((await store.leases.get('198.18.0.100'))?.state, 'offered');
         assert.equal((await store.leases.findByMac('52:54:00:00:00:01'))?.ip, '198.18.0.101');
@@ -296,6 +298,50 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal((await store.leases.list()).length, 2);
         await store.leases.delete('198.18.0.101');
         assert.equal(await store.leases.get('198.18.0.101'), undefined);
+      });
+
+      it("refuses another client's live binding and a second live binding of one client (KS_LEASE_TAKEN)", async () => {
+        const taken = (e: unknown) => (e as { code?: string }).code === 'KS_LEASE_TAKEN';
+        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:01'));
+        await assert.rejects(store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02')), taken, 'address taken');
+        assert.equal((await store.leases.get('198.18.0.100'))?.mac, '52:54:00:00:00:01', 'nothing written');
+        await assert.rejects(store.leases.put(lease('198.18.0.101', '52:54:00:00:00:01')), taken, 'client holds .100');
+        assert.equal(await store.leases.get('198.18.0.101'), undefined);
+        // The same client, by option 61 `01`+MAC (RFC 2132 §9.14), is the same key.
+        await assert.rejects(
+          store.leases.put(lease('198.18.0.101', '52:54:00:00:00:01', { clientId: '01525400000001' })),
+          taken,
+        );
+        // Its own address: renew, release, then another client after the release.
+        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:01', { expiresAt: 3_000, updatedAt: 1_500 }));
+        await store.leases.put(
+          lease('198.18.0.100', '52:54:00:00:00:01', { state: 'released', expiresAt: 1_600, updatedAt: 1_600 }),
+        );
+        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { updatedAt: 1_700 }));
+        // A decline always lands (it binds nobody); the quarantine then refuses everyone until it ends.
+        await store.leases.put(lease('198.18.0.100', '', { state: 'declined', expiresAt: 5_000, updatedAt: 1_800 }));
+        await assert.rejects(
+          store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { updatedAt: 1_900, expiresAt: 9_000 })),
+          taken,
+        );
+        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { updatedAt: 5_000, expiresAt: 9_000 }));
+      });
+
+      it('binds an address to one client when clients race for it', async () => {
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => store.leases.put(lease('198.18.0.120', `52:54:00:00:01:0${i}`))),
+        );
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one put wins');
+        const winner = results.findIndex((r) => r.status === 'fulfilled');
+        assert.equal((await store.leases.get('198.18.0.120'))?.mac, `52:54:00:00:01:0${winner}`);
+      });
+
+      it('binds a client to one address when its puts race', async () => {
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => store.leases.put(lease(`198.18.0.${130 + i}`, '52:54:00:00:02:01'))),
+        );
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one put wins');
+        assert.equal((await store.leases.list()).filter((l) => l.mac === '52:54:00:00:02:01').length, 1);
       });
 
       it('resolves every concurrent put only once it is readable', async () => {
@@ -336,6 +382,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(await store.tokens.liveFor('t'), undefined);
         assert.equal((await store.tokens.get('fetch-token-0123456789'))?.revokedAt, 30);
         assert.equal(await store.tokens.get('unknown'), undefined);
+      });
+
+      it('claims the first fetch for exactly one of concurrent callers', async () => {
+        await store.tokens.issue({ token: 'claim-token-0123456789', host: 't', issuedAt: 10, expiresAt: 100 });
+        const won = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => store.tokens.claimFetch('claim-token-0123456789', 20 + i)),
+        );
+        assert.equal(won.filter(Boolean).length, 1);
+        assert.equal((await store.tokens.get('claim-token-0123456789'))?.fetchedAt, 20 + won.indexOf(true));
+        assert.equal(await store.tokens.claimFetch('unknown', 30), false);
       });
     });
 

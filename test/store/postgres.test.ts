@@ -56,13 +56,17 @@ if (why !== undefined) {
       await Promise.all(stores.map((s) => s.close()));
     });
 
-    it("loads the host lookup at open; another daemon's host writes reach it only at restart (docs/dhcp.md)", async () => {
+    it("loads the host lookup at open and follows another daemon's host writes (LISTEN/NOTIFY)", async () => {
       const schema = `lookup_${process.pid}`;
       const admin = new pg.Client(server.connection());
       await admin.connect();
       await admin.query(`CREATE SCHEMA ${schema}`);
       await admin.end();
       const opts = { ...server.connection(), options: `-c search_path=${schema}` };
+      const until = async (what: string, ok: () => boolean): Promise<void> => {
+        for (let i = 0; i < 200 && !ok(); i += 1) await new Promise((r) => setTimeout(r, 25));
+        assert.ok(ok(), what);
+      };
       const a = await openPostgresStore(opts);
       await a.hosts.create({
         name: 'a',
@@ -84,17 +88,21 @@ if (why !== undefined) {
           state: 'registered',
         });
         assert.equal(a.hostLookup.byMac('52:54:00:00:00:03')?.name, 'c', 'its own write: seen at once');
-        assert.equal(
-          b.hostLookup.byMac('52:54:00:00:00:03'),
-          undefined,
-          "the other daemon's write: not seen (known limit)",
+        await until("the other daemon's create", () => b.hostLookup.byMac('52:54:00:00:00:03')?.name === 'c');
+        await a.hosts.update('c', { ipv4: '198.18.0.10', macs: ['52:54:00:00:00:04'] });
+        await until("the other daemon's update", () => b.hostLookup.byMac('52:54:00:00:00:04')?.name === 'c');
+        assert.equal(b.hostLookup.byMac('52:54:00:00:00:03'), undefined, 'the old MAC is gone');
+        assert.equal(b.hostLookup.byIp(((198 * 256 + 18) * 256 + 0) * 256 + 10)?.name, 'c');
+        await a.hosts.delete('a');
+        await until("the other daemon's delete", () => b.hostLookup.byMac('52:54:00:00:00:01') === undefined);
+        // A refused write notifies nobody (the NOTIFY is part of the rolled-back transaction).
+        await assert.rejects(
+          a.hosts.create({ name: 'd', macs: ['52:54:00:00:00:04'], profile: 'p', role: 'agent', state: 'registered' }),
         );
+        assert.equal(b.hostLookup.byMac('52:54:00:00:00:04')?.name, 'c');
       } finally {
         await Promise.all([a.close(), b.close()]);
       }
-      const c = await openPostgresStore(opts);
-      assert.equal(c.hostLookup.byMac('52:54:00:00:00:03')?.name, 'c', 'seen after a restart');
-      await c.close();
     });
   });
 }

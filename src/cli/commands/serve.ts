@@ -33,6 +33,7 @@ export function registerServe(program: Command): void {
           stateDir: config.stateDir,
           api: `http://${addr?.address}:${addr?.port}/api/v1`,
           tokenFile: config.api.tokenFile ?? join(config.stateDir, 'api-token'),
+          store: daemon.store.kind,
         },
         'kickstand ready',
       );

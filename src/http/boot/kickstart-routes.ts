@@ -6,9 +6,10 @@
  * hold; 410 for a token that expired or died (after install, re-arm, timeout). Every refusal
  * is a `kickstart.refused` event and a warn log, without the token. A render failure is a
  * 500 with no body but a pointer to the timeline: never a partial kickstart.
- * The token's `fetched` mark and the `kickstart.fetched` event are queued together, so they
- * share one group commit (one transaction, one WAL fsync); the body is sent only once both
- * are durable.
+ * The token's `fetched` mark is one conditional write (first fetch only, also across daemons
+ * on one PostgreSQL, docs/scale-out.md), then the `kickstart.fetched` event names it first or
+ * again; the body is sent only once both are durable (two commits: the event must know which
+ * it is).
  */
 import { Router, type Response } from 'express';
 import { isKickstandError } from '../../errors';
@@ -64,20 +65,18 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
       m.kickstarts.inc({ result: 'error' });
       return sendText(res, 500, `kickstart could not be rendered; see \`kickstand host events ${host.name}\`\n`);
     }
-    const first = check.token.fetchedAt;
-    const again = first !== null;
-    await Promise.all([
-      deps.store.tokens.markFetched(check.token.token, deps.tokens.nowMs()),
-      deps.store.events.append({
-        host: host.name,
-        kind: 'kickstart.fetched',
-        level: again ? 'warn' : 'info',
-        message: again
-          ? `kickstart fetched again from ${ip} (first at ${new Date(first).toISOString()})`
-          : `kickstart fetched from ${ip}`,
-        data: { ip, bytes: Buffer.byteLength(text), again },
-      }),
-    ]);
+    // One conditional write decides the first fetch, also across daemons on one database.
+    const again = !(await deps.store.tokens.claimFetch(check.token.token, deps.tokens.nowMs()));
+    const t = again ? await deps.store.tokens.get(check.token.token) : undefined;
+    await deps.store.events.append({
+      host: host.name,
+      kind: 'kickstart.fetched',
+      level: again ? 'warn' : 'info',
+      message: again
+        ? `kickstart fetched again from ${ip} (first at ${new Date(t?.fetchedAt ?? 0).toISOString()})`
+        : `kickstart fetched from ${ip}`,
+      data: { ip, bytes: Buffer.byteLength(text), again },
+    });
     m.kickstarts.inc({ result: 'served' });
     sendText(res, 200, text);
   });

@@ -4,8 +4,8 @@
  *
  * Like the SQLite store it keeps a {@link HostIndex} (`lookup`) for the DHCP hot path: loaded
  * at open ({@link PgHosts.load}), updated when one of ITS writes is acknowledged (committed),
- * rebuilt from the rows when a write's outcome is uncertain. Writes made by another daemon on
- * the same database are not seen by this index until this daemon restarts (docs/dhcp.md).
+ * rebuilt from the rows when a write's outcome is uncertain, and re-read when another daemon on
+ * the same database writes a host (store/postgres/host-feed.ts, LISTEN/NOTIFY).
  */
 import type pg from 'pg';
 import { ErrorCode, KickstandError } from '../../errors';
@@ -14,6 +14,7 @@ import { HostIndex, trackWrite, type HostLookup } from '../host-index';
 import { notFound } from '../not-found';
 import type { HostRepo } from '../store';
 import { q, tx, type Queryable } from './database';
+import { HOSTS_CHANNEL } from './host-feed';
 
 interface Row {
   name: string;
@@ -59,6 +60,16 @@ export class PgHosts implements HostRepo {
   /** (Re)loads the lookup index from the committed rows: at open, and after an uncertain write. */
   async load(): Promise<void> {
     this.index.reset(await this.list());
+  }
+
+  /**
+   * Re-reads host `name` into the index (a write through another daemon, store/postgres/host-feed.ts).
+   * An older version than the one indexed (this daemon's own newer write) is ignored.
+   */
+  async refresh(name: string): Promise<void> {
+    const h = await this.get(name);
+    if (h === undefined) this.index.remove(name);
+    else if ((this.index.named(name)?.version ?? 0) <= h.version) this.index.put(h);
   }
 
   private async one(c: Queryable, where: string, arg: unknown): Promise<Host | undefined> {
@@ -148,6 +159,7 @@ export class PgHosts implements HostRepo {
       ],
     );
     await insertMacs(c, input.name, input.macs);
+    await notifyHost(c, input.name);
     return (await this.one(c, 'h.name = $1', input.name))!;
   }
 
@@ -188,6 +200,7 @@ export class PgHosts implements HostRepo {
       if (patch.sshHostKeys !== undefined) col('ssh_host_keys', JSON.stringify(patch.sshHostKeys));
       col('updated_at', new Date().toISOString());
       await c.query(`UPDATE hosts SET ${sets.join(', ')}, version = version + 1 WHERE name = $1`, args);
+      await notifyHost(c, name);
       return (await this.one(c, 'h.name = $1', name))!;
     });
   }
@@ -196,8 +209,14 @@ export class PgHosts implements HostRepo {
     return tx(this.pool, async (c) => {
       const r = await c.query('DELETE FROM hosts WHERE name = $1', [name]);
       if (r.rowCount === 0) throw notFound(name);
+      await notifyHost(c, name);
     });
   }
+}
+
+/** Tells the other daemons' host feeds, at COMMIT (store/postgres/host-feed.ts). */
+async function notifyHost(c: Queryable, name: string): Promise<void> {
+  await c.query('SELECT pg_notify($1, $2)', [HOSTS_CHANNEL, name]);
 }
 
 async function checkIp(c: Queryable, ipv4: string | null, self: string): Promise<void> {

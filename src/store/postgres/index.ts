@@ -2,45 +2,71 @@
  * @module store/postgres
  * The PostgreSQL store, for several Kickstand daemons sharing one database. It passes the same
  * contract suite as the SQLite store (test/store/postgres.test.ts). Its host lookup index is
- * loaded at open and follows this daemon's own writes only (store/postgres/hosts.ts).
+ * loaded at open and follows every daemon's host writes (store/postgres/host-feed.ts).
+ *
+ * {@link createPostgresStore} builds it without connecting (the daemon is wired synchronously,
+ * src/daemon/); {@link PostgresStore.open} migrates and loads, before any service starts.
  */
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Store } from '../store';
 import { createPool, migrate } from './database';
+import { HostFeed } from './host-feed';
 import { PgHosts } from './hosts';
 import { PgMesh } from './mesh';
 import { PG_MIGRATIONS } from './migrations';
 import { PgBmc, PgEvents, PgLeases, PgServerWaits, PgSettings, PgTokens } from './records';
 
-export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
+export interface PostgresStore extends Store {
+  /** Migrates the schema (once across daemons) and loads the host lookup. */
+  open(): Promise<void>;
+}
+
+export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
   const pool = createPool(config);
-  await migrate(pool, PG_MIGRATIONS);
   const hosts = new PgHosts(pool);
-  try {
-    await hosts.load();
-  } catch (err) {
-    await pool.end().catch(() => undefined);
-    throw err;
-  }
+  const events = new PgEvents(pool, randomUUID());
+  const feed = new HostFeed(config, {
+    host: (name) => hosts.refresh(name),
+    reload: () => hosts.load(),
+    event: (origin, id) => events.arrived(origin, id),
+  });
   let closed = false;
   return {
     kind: 'postgresql',
     hosts,
     hostLookup: hosts.lookup,
-    events: new PgEvents(pool),
+    events,
     leases: new PgLeases(pool),
     tokens: new PgTokens(pool),
     settings: new PgSettings(pool),
     mesh: new PgMesh(pool),
     bmc: new PgBmc(pool),
     serverWaits: new PgServerWaits(pool),
+    async open() {
+      await migrate(pool, PG_MIGRATIONS);
+      await feed.start(); // listening before the load: no write falls between them
+      await hosts.load();
+    },
     async ping() {
       await pool.query('SELECT 1');
     },
     async close() {
       if (closed) return;
       closed = true;
+      await feed.stop();
       await pool.end();
     },
   };
+}
+
+export async function openPostgresStore(config: pg.PoolConfig): Promise<Store> {
+  const store = createPostgresStore(config);
+  try {
+    await store.open();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
 }

@@ -8,13 +8,38 @@ import type { BmcConfig } from '../../model/bmc-settings';
 import type { HostEvent, NewEvent } from '../../model/event';
 import type { Lease } from '../../model/lease';
 import type { InstallToken } from '../../model/token';
+import { leaseClientKey } from '../../model/lease';
+import { addressTaken, clientHoldsOther, mayReplace, otherBinding } from '../lease-rules';
 import { notFound } from '../not-found';
 import { toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
 import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, ServerWaitRepo, SettingRepo, TokenRepo } from '../store';
 import { q, tx } from './database';
+import { EVENTS_CHANNEL } from './host-feed';
 
 export class PgEvents implements EventRepo {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly followers = new Set<(e: HostEvent) => void>();
+
+  /** `origin`: this store's id in the event notifications (store/postgres/host-feed.ts). */
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly origin: string,
+  ) {}
+
+  followOthers(fn: (e: HostEvent) => void): () => void {
+    this.followers.add(fn);
+    return () => void this.followers.delete(fn);
+  }
+
+  /** An event another daemon appended (its notification): read it and hand it to the followers. */
+  async arrived(origin: string, id: number): Promise<void> {
+    if (origin === this.origin || this.followers.size === 0) return;
+    const [e] = await q<HostEvent>(
+      this.pool,
+      'SELECT id, ts, host, mac, kind, level, message, data FROM events WHERE id = $1',
+      [id],
+    );
+    if (e) for (const fn of this.followers) fn(e);
+  }
 
   async append(e: NewEvent): Promise<HostEvent> {
     const ev: Omit<HostEvent, 'id'> = {
@@ -26,10 +51,12 @@ export class PgEvents implements EventRepo {
       message: e.message,
       data: e.data ?? {},
     };
+    // The NOTIFY rides the same statement (delivered at its commit) for the other daemons' feeds.
     const [r] = await q<{ id: number }>(
       this.pool,
-      'INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id',
-      [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data)],
+      `WITH ins AS (INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id)
+       SELECT id, pg_notify('${EVENTS_CHANNEL}', $8::text || ':' || id) FROM ins`,
+      [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data), this.origin],
     );
     return { id: r!.id, ...ev };
   }
@@ -72,14 +99,42 @@ export class PgLeases implements LeaseRepo {
     return this.first('client_id = $1', clientId);
   }
 
-  async put(l: Lease): Promise<void> {
-    await q(
-      this.pool,
-      `INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
-      ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, hostname = excluded.hostname,
-        state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
-      [l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt],
-    );
+  /**
+   * The rules of store/lease-rules.ts, safe across daemons: the client's rows are examined
+   * under an advisory lock on its key (two daemons binding one client serialise here) and the
+   * row at the address under FOR UPDATE; a concurrent first insert of the same address fails
+   * on the primary key. Either refusal is KS_LEASE_TAKEN and nothing is written.
+   */
+  put(l: Lease): Promise<void> {
+    const key = leaseClientKey(l.mac, l.clientId);
+    return tx(this.pool, async (c) => {
+      if (l.state !== 'declined') await c.query('SELECT pg_advisory_xact_lock(7312002, hashtext($1))', [key]);
+      const rows = (
+        await c.query<LeaseRow>(
+          l.state === 'bound'
+            ? 'SELECT * FROM leases WHERE ip = $1 OR mac = $2 OR client_id = $3 FOR UPDATE'
+            : 'SELECT * FROM leases WHERE ip = $1 FOR UPDATE',
+          l.state === 'bound' ? [l.ip, l.mac, l.clientId] : [l.ip],
+        )
+      ).rows.map(toLease);
+      const held = rows.find((r) => r.ip === l.ip);
+      if (!mayReplace(held, l)) throw addressTaken(l);
+      const other = otherBinding(rows, l);
+      if (other) throw clientHoldsOther(l, other);
+      const args = [l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt];
+      try {
+        await c.query(
+          held
+            ? 'UPDATE leases SET mac = $2, client_id = $3, hostname = $4, state = $5, expires_at = $6, updated_at = $7 WHERE ip = $1'
+            : 'INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)',
+          args,
+        );
+      } catch (e) {
+        // Another daemon inserted this address first (it was free when we looked).
+        if ((e as { code?: string }).code === '23505') throw addressTaken(l);
+        throw e;
+      }
+    });
   }
 
   async delete(ip: string): Promise<void> {
@@ -130,6 +185,15 @@ export class PgTokens implements TokenRepo {
       token,
     ]);
     return this.get(token);
+  }
+
+  async claimFetch(token: string, at: number): Promise<boolean> {
+    const rows = await q(
+      this.pool,
+      'UPDATE install_tokens SET fetched_at = $1 WHERE token = $2 AND fetched_at IS NULL RETURNING token',
+      [at, token],
+    );
+    return rows.length === 1;
   }
 
   async revokeFor(host: string, at: number): Promise<void> {

@@ -1,10 +1,11 @@
 /**
  * @module store/sqlite/leases
- * DHCP bindings. `put` goes through the group committer: concurrent exchanges share one
+ * DHCP bindings. `put` obeys store/lease-rules.ts and goes through the group committer: concurrent exchanges share one
  * fsync, and each caller's promise resolves only after the commit (RFC 2131 §4.3.1: the
  * server must not hand out an address it has not recorded).
  */
 import type { Lease } from '../../model/lease';
+import { addressTaken, clientHoldsOther, mayReplace, otherBinding } from '../lease-rules';
 import { toLease, type LeaseRow } from '../rows';
 import type { LeaseRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
@@ -20,6 +21,7 @@ export class SqliteLeases implements LeaseRepo {
       get: db.prepare('SELECT * FROM leases WHERE ip = ?'),
       byMac: db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC LIMIT 1'),
       byClientId: db.prepare('SELECT * FROM leases WHERE client_id = ? ORDER BY updated_at DESC LIMIT 1'),
+      clientRows: db.prepare('SELECT * FROM leases WHERE ip = ? OR mac = ? OR client_id = ?'),
       put: db.prepare(`INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id,
@@ -45,11 +47,26 @@ export class SqliteLeases implements LeaseRepo {
     return r && toLease(r);
   }
 
+  /** The rules of store/lease-rules.ts, checked inside the write's transaction. */
   put(lease: Lease): Promise<void> {
-    // Positional parameters, read now: the caller may reuse the object before the commit.
-    const { ip, mac, clientId, hostname, state, expiresAt, updatedAt } = lease;
+    // Read now: the caller may reuse the object before the commit.
+    const l = { ...lease };
     return this.writer.write(() => {
-      this.q.put.run(ip, mac, clientId, hostname, state, expiresAt, updatedAt);
+      // One indexed read: the row at the address and, for a binding, the client's rows.
+      const rows =
+        l.state === 'bound'
+          ? (this.q.clientRows.all(l.ip, l.mac, l.clientId) as LeaseRow[]).map(toLease)
+          : ((r) => (r ? [toLease(r)] : []))(this.q.get.get(l.ip) as LeaseRow | undefined);
+      if (
+        !mayReplace(
+          rows.find((r) => r.ip === l.ip),
+          l,
+        )
+      )
+        throw addressTaken(l);
+      const other = otherBinding(rows, l);
+      if (other) throw clientHoldsOther(l, other);
+      this.q.put.run(l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt);
     });
   }
 

@@ -52,6 +52,10 @@ export class SqliteTokens implements TokenRepo {
     });
   }
 
+  claimFetch(token: string, at: number): Promise<boolean> {
+    return this.writer.write(() => this.q.fetched.run(at, token).changes === 1);
+  }
+
   revokeFor(host: string, at: number): Promise<void> {
     return this.writer.write(() => {
       this.q.revoke.run(at, host);

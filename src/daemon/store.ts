@@ -1,0 +1,83 @@
+/**
+ * @module daemon/store
+ * Opens the store the config names: the SQLite file in stateDir (default), or a PostgreSQL
+ * database shared with other daemons (docs/scale-out.md). PostgreSQL is connected, migrated
+ * and loaded by the `store` service, the first to start; the password is read from
+ * store.passwordFile (else libpq's PGPASSWORD) and never logged.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/schema';
+import { ErrorCode, KickstandError } from '../errors';
+import type { Service } from '../lifecycle';
+import type { Logger } from '../log';
+import { createPostgresStore } from '../store/postgres';
+import { openSqliteStore } from '../store/sqlite';
+import type { Store } from '../store/store';
+
+export interface DaemonStore {
+  store: Store;
+  /** Connects, migrates and loads (PostgreSQL); nothing to do for SQLite. Stop is the daemon's close. */
+  service: Service;
+  /** Where the store is, for logs: a path, or the URL (which holds no password). */
+  where: string;
+}
+
+export function readPasswordFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new KickstandError(
+      ErrorCode.CONFIG_INVALID,
+      `cannot read store.passwordFile ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        field: 'store.passwordFile',
+        fix: `create ${file} (mode 0600) holding the database password, or set store.passwordFile to the right file`,
+        cause: e,
+      },
+    );
+  }
+  const password = text.split(/\r?\n/)[0] ?? '';
+  if (password === '') {
+    throw new KickstandError(ErrorCode.CONFIG_INVALID, `store.passwordFile ${file} is empty`, {
+      field: 'store.passwordFile',
+      fix: `write the database password on the first line of ${file}`,
+    });
+  }
+  return password;
+}
+
+export function openDaemonStore(config: Config, log: Logger): DaemonStore {
+  const s = config.store;
+  if (s.kind === 'sqlite') {
+    const path = join(config.stateDir, 'kickstand.db');
+    // null in the config: the store's own defaults.
+    const store = openSqliteStore(path, {
+      syncIntervalMs: s.syncIntervalMs ?? undefined,
+      checkpointPeriodMs: s.checkpointPeriodMs ?? undefined,
+    });
+    return {
+      store,
+      where: path,
+      service: { name: 'store', start: async () => undefined, stop: async () => undefined },
+    };
+  }
+  const url = s.url!;
+  const store = createPostgresStore({
+    connectionString: url,
+    ...(s.passwordFile !== null ? { password: readPasswordFile(s.passwordFile) } : {}),
+    max: s.poolSize,
+    application_name: 'kickstand',
+  });
+  const where = new URL(url).host + new URL(url).pathname;
+  const service: Service = {
+    name: 'store',
+    async start() {
+      await store.open();
+      log.info({ component: 'store', kind: 'postgresql', at: where }, 'store: connected to PostgreSQL, schema current');
+    },
+    stop: async () => undefined,
+  };
+  return { store, where, service };
+}

@@ -1,0 +1,144 @@
+/**
+ * Two `kickstand serve` daemons (buildDaemon, each with its own relay-mode DHCP socket) on one
+ * real PostgreSQL, and two perfdhcp relays racing for one 40-address pool through them, with
+ * overlapping client MACs (docs/scale-out.md). Every ACK on the wire is captured; afterwards:
+ * no address was ACKed to two clients, no client was ACKed two addresses (the same MAC through
+ * both daemons gets one address), and every ACK is a bound row in the database.
+ * Topology: namespace S holds PostgreSQL (127.0.0.1) and both daemons (198.18.1.1, 198.18.2.1);
+ * namespaces A and B each hold a perfdhcp relay (198.18.1.2, 198.18.2.2). No timing assertion.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Opt } from '../../src/dhcp/constants';
+import { getU8 } from '../../src/dhcp/options';
+import { decodePacket, hardwareAddress } from '../../src/dhcp/packet';
+import { startDaemon } from '../dhcp/helpers/daemon';
+import { readPcap } from '../dhcp/helpers/pcap';
+import { missing } from '../helpers/env';
+import { Lab, uniqueTag, type Netns } from '../helpers/netns';
+import { pgBinDir, postgresSkipReason, PrivatePostgres } from '../helpers/postgres';
+
+const why = missing({ root: true, binaries: ['perfdhcp', 'tcpdump', 'ip'] }) ?? postgresSkipReason();
+
+function exited(p: ChildProcess): Promise<void> {
+  return new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
+}
+
+async function tcpdump(lab: Lab, ns: Netns, ifc: string, file: string): Promise<ChildProcess> {
+  const p = lab.spawnIn(ns, 'tcpdump', ['-i', ifc, '-U', '-n', '-s', '0', '-w', file, 'udp src port 67']);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
+    p.stderr?.on('data', (d: Buffer) => d.toString().includes('listening on') && (clearTimeout(t), resolve()));
+  });
+  return p;
+}
+
+/** DHCPACKs in a capture: address and client MAC. */
+function acks(file: string): { ip: string; mac: string }[] {
+  return readPcap(file).flatMap((d) => {
+    const r = decodePacket(d.payload);
+    return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === 5
+      ? [{ ip: r.packet.yiaddr, mac: hardwareAddress(r.packet) }]
+      : [];
+  });
+}
+
+describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool', { skip: why }, () => {
+  const lab = new Lab();
+  const dir = mkdtempSync(join(tmpdir(), 'ks-pg-race-'));
+  let srv: Netns;
+  let cliA: Netns;
+  let cliB: Netns;
+  let tag: string;
+  let pg: PrivatePostgres;
+  before(async () => {
+    tag = uniqueTag('kpg');
+    srv = lab.addNamespace(`${tag}s`);
+    cliA = lab.addNamespace(`${tag}a`);
+    cliB = lab.addNamespace(`${tag}b`);
+    lab.link(srv, `${tag}s1`, '198.18.1.1/24', cliA, `${tag}a0`, '198.18.1.2/24');
+    lab.link(srv, `${tag}s2`, '198.18.2.1/24', cliB, `${tag}b0`, '198.18.2.2/24');
+    pg = new PrivatePostgres(pgBinDir()!, { netns: srv.name });
+    await pg.start();
+    pg.psql('CREATE DATABASE race');
+  });
+  after(async () => {
+    await pg?.stop();
+    await lab.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('zero duplicate bindings; one address per client; every ACK committed', async (t) => {
+    const daemonConfig = (address: string) => ({
+      store: { kind: 'postgres', url: `postgres://kickstand@127.0.0.1:${pg.port}/race` },
+      dhcp: { unknownHosts: 'discover', bind: address, warmUp: false },
+      network: {
+        address,
+        subnet: '198.18.0.0/16',
+        pool: { start: '198.18.100.1', end: '198.18.100.40' },
+        gateway: address,
+        leaseTime: 3600,
+      },
+    });
+    const a = await startDaemon(lab, srv, daemonConfig('198.18.1.1'), mkdtempSync(join(dir, 'a-')));
+    const b = await startDaemon(lab, srv, daemonConfig('198.18.2.1'), mkdtempSync(join(dir, 'b-')));
+    const capA = join(dir, 'a.pcap');
+    const capB = join(dir, 'b.pcap');
+    const dumps = [await tcpdump(lab, cliA, `${tag}a0`, capA), await tcpdump(lab, cliB, `${tag}b0`, capB)];
+    // 60 clients per relay, 40 of them through both (perfdhcp walks its MACs in order, so the
+    // bases differ: each daemon meets another client first), 100 exchanges/s each for 4 s.
+    const perf = (ns: Netns, server: string, base: string) =>
+      lab.spawnIn(ns, 'perfdhcp', [
+        '-4',
+        '-R',
+        '60',
+        '-b',
+        `mac=${base}`,
+        '-r',
+        '100',
+        '-p',
+        '4',
+        '-W',
+        '200000',
+        server,
+      ]);
+    const runs = [perf(cliA, '198.18.1.1', '00:0c:0f:00:00:00'), perf(cliB, '198.18.2.1', '00:0c:0f:00:00:14')];
+    await Promise.all(runs.map(exited));
+    await new Promise((r) => setTimeout(r, 300));
+    for (const d of dumps) d.kill('SIGINT');
+    await Promise.all(dumps.map(exited));
+    for (const d of [a, b]) d.proc.kill('SIGTERM');
+    await Promise.all([a, b].map((d) => exited(d.proc)));
+
+    const fromA = acks(capA);
+    const fromB = acks(capB);
+    assert.ok(fromA.length > 0 && fromB.length > 0, `both daemons ACKed: A ${fromA.length}, B ${fromB.length}`);
+    const ipsA = new Set(fromA.map((x) => x.ip));
+    const shared = new Set(fromB.map((x) => x.ip).filter((ip) => ipsA.has(ip)));
+    t.diagnostic(
+      `clients A ${new Set(fromA.map((x) => x.mac)).size}, B ${new Set(fromB.map((x) => x.mac)).size}; addresses ACKed by both daemons: ${shared.size}`,
+    );
+    const macsA = new Set(fromA.map((x) => x.mac));
+    const both = new Set(fromB.map((x) => x.mac).filter((m) => macsA.has(m)));
+    assert.ok(both.size > 0, 'some client was ACKed through both daemons');
+    const byIp = new Map<string, string>();
+    const byMac = new Map<string, string>();
+    for (const { ip, mac } of [...fromA, ...fromB]) {
+      assert.equal(byIp.get(ip) ?? mac, mac, `${ip} ACKed to two clients: ${byIp.get(ip)} and ${mac}`);
+      assert.equal(byMac.get(mac) ?? ip, ip, `${mac} ACKed two addresses: ${byMac.get(mac)} and ${ip}`);
+      byIp.set(ip, mac);
+      byMac.set(mac, ip);
+    }
+    const rows = pg.psql("SELECT ip, mac FROM leases WHERE state = 'bound'", 'race');
+    const db = new Map(rows.map(([ip, mac]) => [ip!, mac!]));
+    for (const [ip, mac] of byIp) assert.equal(db.get(ip), mac, `ACKed ${ip} → ${mac} is the database's binding`);
+    const macs = rows.map(([, mac]) => mac);
+    assert.equal(new Set(macs).size, macs.length, 'no client holds two bound leases in the database');
+    assert.ok(byIp.size <= 40);
+    t.diagnostic(`ACKs: A ${fromA.length}, B ${fromB.length}; addresses bound: ${byIp.size} of 40`);
+  });
+});
