@@ -47,7 +47,7 @@ export function checkBootstrapRan(m: MachineDef, rec: JourneyRecord, events: Hos
     mesh.every((e) => e !== undefined),
     mesh.every((e) => e !== undefined)
       ? mesh
-          .map((e) => e!.message)
+          .map((e) => e.message)
           .join(' | ')
           .slice(0, 240)
       : `missing: ${['mesh.keys', 'mesh.config', 'mesh.peers'].filter((_, i) => !mesh[i]).join(', ')}`,
