@@ -52,7 +52,9 @@ describe('kickstand CLI against a running daemon', () => {
     const ev = d.cli(['host', 'events', 'node1']);
     assert.match(ev.stdout, /host\.created\s+registered with profile rocky9/);
     assert.match(ev.stdout, /host\.state\s+armed → registered: disarmed by operator/);
-    assert.equal(JSON.parse(d.cli(['host', 'events', 'node1', '--json']).stdout).length, 3);
+    assert.match(ev.stdout, /api\.write\s+PATCH \/hosts\/node1 by token api-token \(admin\)/);
+    // created, updated, state; each of the two writes first names its token (api.write)
+    assert.equal(JSON.parse(d.cli(['host', 'events', 'node1', '--json']).stdout).length, 5);
     assert.equal(d.cli(['host', 'rm', 'node1']).stdout, 'removed node1\n');
     assert.equal(
       d.cli(['host', 'list']).stdout,
@@ -117,7 +119,7 @@ describe('kickstand CLI against a running daemon', () => {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l).kind);
-      assert.deepEqual(kinds, ['host.updated', 'host.state']);
+      assert.deepEqual(kinds, ['api.write', 'host.updated', 'host.state']);
     } finally {
       child.kill('SIGKILL');
       d.cli(['host', 'rm', 'w1']);
