@@ -76,6 +76,12 @@ export const COMMANDS: ReadonlyArray<{
     register: (p) => (require('./commands/token') as typeof import('./commands/token')).registerToken(p),
   },
   {
+    name: 'secrets',
+    term: 'secrets',
+    description: 'secrets at rest (BMC passwords): rotate the key',
+    register: (p) => (require('./commands/secrets') as typeof import('./commands/secrets')).registerSecrets(p),
+  },
+  {
     name: 'api',
     term: 'api',
     description: "the operator API listener's TLS certificate",

@@ -2,7 +2,7 @@
  * @module config/live
  * The configuration in force, swappable on SIGHUP for the parts that are safe to change while
  * running (profiles, template vars, install timings, log level). Parts bound to sockets or
- * files (stateDir, http, network, dhcp, tftp, api, store) need a restart: a reload that changes them
+ * files (stateDir, http, network, dhcp, tftp, api, secrets, store) need a restart: a reload that changes them
  * keeps the old values and says so.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -12,6 +12,7 @@ export const RESTART_KEYS = [
   'stateDir',
   'http',
   'api',
+  'secrets',
   'network',
   'dhcp',
   'tftp',

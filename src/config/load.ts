@@ -112,6 +112,7 @@ export function resolveConfig(
     stateDir: opts.stateDir !== undefined ? resolve(opts.stateDir) : resolve(base, c.stateDir),
     imagesDir: resolve(base, c.imagesDir),
     kickstartsDir: resolve(base, c.kickstartsDir),
+    secrets: { keyFile: c.secrets.keyFile === null ? null : resolve(base, c.secrets.keyFile) },
     api: {
       ...c.api,
       tls: {

@@ -9,6 +9,7 @@ import { bootstrapSchema } from './sections/bootstrap';
 import { dhcpSchema } from './sections/dhcp';
 import { networkSchema } from './sections/network';
 import { profilesSchema, templateVarsSchema } from './sections/profiles';
+import { secretsSchema } from './sections/secrets';
 import { tftpSchema } from './sections/tftp';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 0.0.0.0:8080');
@@ -27,6 +28,7 @@ export const configSchema = z
       .strict()
       .default({ listen: '0.0.0.0:8080', publicUrl: null }),
     api: apiSchema.default(apiSchema.parse({})),
+    secrets: secretsSchema.default(secretsSchema.parse({})),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -114,6 +116,7 @@ export const EXAMPLES: Record<string, string> = {
   'api.tls': '{ cert: /etc/kickstand/api.crt, key: /etc/kickstand/api.key }',
   'api.tls.cert': '/etc/kickstand/api.crt',
   'api.tls.key': '/etc/kickstand/api.key',
+  'secrets.keyFile': '/var/lib/kickstand/secrets.key',
   'log.level': 'info',
   'network.address': '198.18.0.1',
   'network.subnet': '198.18.0.0/24',

@@ -11,6 +11,8 @@ import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import { ensureTokenFile } from '../auth/api-token';
 import { ApiTokens } from '../auth/tokens';
+import { SecretBox } from '../auth/secret-box';
+import { SealedSecrets } from '../auth/sealed-secrets';
 import { bootstrapPublicKey } from '../bootstrap/keys';
 import { LiveConfig } from '../config/live';
 import { splitHostPort } from '../config/load';
@@ -19,6 +21,7 @@ import { HostRegistry } from '../hosts/registry';
 import { publishAssetProgress, recordAssetServed } from '../hosts/timeline-bridge';
 import { createAssets } from '../http/assets/router';
 import { createApiApp, createMachineApp } from '../http/app';
+import { secretsRouter } from '../http/api/secrets';
 import { ApiService } from '../http/api-server';
 import { HttpService } from '../http/server';
 import { Lifecycle, type Service } from '../lifecycle';
@@ -74,7 +77,12 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     syncIntervalMs: config.store.syncIntervalMs ?? undefined,
     checkpointPeriodMs: config.store.checkpointPeriodMs ?? undefined,
   });
-  const store = withTimeline(rawStore, timeline);
+  // BMC passwords are sealed at rest with a key in its own file (auth/secret-box.ts).
+  const sealed = new SealedSecrets(
+    withTimeline(rawStore, timeline),
+    new SecretBox(config.secrets.keyFile ?? join(config.stateDir, 'secrets.key')),
+  );
+  const store = sealed.store;
   const tokens = new ApiTokens(
     ensureTokenFile(config.api.tokenFile ?? join(config.stateDir, 'api-token')),
     join(config.stateDir, 'tokens.json'),
@@ -121,7 +129,7 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     log,
     metrics,
     tokens,
-    apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api],
+    apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api, secretsRouter({ rotate: () => sealed.rotate() })],
   });
   const { cert, key } = config.api.tls;
   const api = new ApiService(
@@ -133,7 +141,7 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   const http = new HttpService(app, host, port, log.child({ component: 'http' }), [
     { prefix: '/images/', handle: assets.handle },
   ]);
-  const services: Service[] = [install.timeout, http, api];
+  const services: Service[] = [sealed.service(log), install.timeout, http, api];
   // DHCP starts after HTTP: it points machines at URLs that must already answer.
   if (config.dhcp.mode !== 'off') services.push(dhcpService(config, store, log, metrics));
   if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics, fast));
