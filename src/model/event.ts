@@ -39,6 +39,7 @@ export type EventKind =
   | 'mesh.joined'
   | 'mesh.left'
   | 'bmc.command'
+  | 'api.write'
   | (string & {});
 
 export type EventLevel = 'info' | 'warn' | 'error';

@@ -133,6 +133,25 @@ describe('kickstand CLI against a running daemon', () => {
     assert.match(runCli(['--version']).stdout, /^\d+\.\d+\.\d+/);
   });
 
+  it('token create --scope read, list, a refused write, revoke', () => {
+    const made = d.cli(['token', 'create', '--scope', 'read', '--name', 'grafana']);
+    assert.equal(made.code, 0, made.stderr);
+    const read = made.stdout.trim();
+    assert.match(read, /^[\w-]{40,}$/);
+    assert.match(made.stderr, /token grafana \(scope read\) created; it is not shown again/);
+    const list = d.cli(['token', 'list']);
+    assert.match(list.stdout, /^api-token\s+admin\s+\(the api-token file\)/m);
+    assert.match(list.stdout, /^grafana\s+read\s+\S+\s+api-token$/m);
+    assert.ok(!list.stdout.includes(read));
+    const asRead = (args: string[]) => runCli(['--server', d.url, '--token', read, ...args]);
+    assert.equal(asRead(['host', 'list', '--json']).code, 0);
+    const w = asRead(['host', 'add', 'r1', '--mac', '52:54:00:00:04:01', '--profile', 'rocky9']);
+    assert.equal(w.code, 1);
+    assert.match(w.stderr, /token grafana \(scope read\) may only read \[--token\] \(KS_FORBIDDEN\)/);
+    assert.equal(d.cli(['token', 'revoke', 'grafana']).code, 0);
+    assert.match(asRead(['host', 'list']).stderr, /KS_UNAUTHORIZED/);
+  });
+
   it('refuses a wrong token with exit code 1', () => {
     const r = runCli(['--server', d.url, '--token', 'wrong-token-000000000000', 'host', 'list']);
     assert.equal(r.code, 1);

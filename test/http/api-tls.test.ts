@@ -128,6 +128,28 @@ describe('API over TLS with a pinned certificate', { skip: why ?? false }, () =>
     }
   });
 
+  it('`kickstand api cert` writes a pair, prints its fingerprint, --show repeats it, and will not overwrite', async () => {
+    const certFile = join(d.dir, 'cli.crt');
+    const made = await cli([
+      'api',
+      'cert',
+      '--cert',
+      certFile,
+      '--key',
+      join(d.dir, 'cli.key'),
+      '--name',
+      '198.18.0.1',
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const fp = made.stdout.trim();
+    assert.match(fp, /^sha256:([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    assert.match(made.stderr, /KICKSTAND_CA=sha256:/);
+    assert.equal((await cli(['api', 'cert', '--cert', certFile, '--show'])).stdout.trim(), fp);
+    const again = await cli(['api', 'cert', '--cert', certFile, '--key', join(d.dir, 'cli.key'), '--name', 'x']);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /exists.*--force/s);
+  });
+
   it('the local admin needs no --ca: the config names the certificate', async () => {
     const file = join(d.dir, 'client.yaml');
     const port = d.daemon.api.address()!.port;

@@ -4,8 +4,10 @@
  * signals: SIGTERM/SIGINT stop cleanly (in-flight requests finish, store closed), SIGHUP
  * reloads what is safe to reload.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { certFingerprint } from '../../auth/tls-cert';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../../config/load';
 
 export function registerServe(program: Command): void {
@@ -35,6 +37,8 @@ export function registerServe(program: Command): void {
           stateDir: config.stateDir,
           machines: `http://${addr?.address}:${addr?.port}`,
           api: `${daemon.api.url()}/api/v1`,
+          // What clients pin (--ca / KICKSTAND_CA); the certificate was read at start.
+          apiFingerprint: config.api.tls.cert ? certFingerprint(readFileSync(config.api.tls.cert)) : undefined,
           tokenFile: config.api.tokenFile ?? join(config.stateDir, 'api-token'),
         },
         'kickstand ready',
