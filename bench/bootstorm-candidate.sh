@@ -27,6 +27,7 @@ cfg() { # $1: file, $2: dhcp mode, $3: tftp enabled, $4: http listen
   cat >"$1" <<YAML
 stateDir: $W/state
 http: { listen: "$4", publicUrl: "$PB_HTTP_BASE" }
+api: { listen: "127.0.0.1:18081" }
 log: { level: warn }
 imagesDir: $PB_ASSETS
 kickstartsDir: $REPO/kickstarts
@@ -76,7 +77,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 t0=$(date +%s%N)
-"${KS[@]}" --config "$W/register.yaml" --server http://127.0.0.1:18080 host import "$W/hosts.csv" >"$W/import.out"
+"${KS[@]}" --config "$W/register.yaml" --server http://127.0.0.1:18081 host import "$W/hosts.csv" >"$W/import.out"
 echo "registered and armed $((4 * N)) hosts with kickstand host import in $((($(date +%s%N) - t0) / 1000000)) ms" >&2
 kill -TERM "$reg"; wait "$reg" || true
 [ -n "${KS_BS_CPU_PROF:-}" ] && KS=(node --cpu-prof --cpu-prof-dir "$KS_BS_CPU_PROF" "$REPO/dist/src/cli/main.js")

@@ -116,7 +116,8 @@ if [ "$RUNNER" = dist ]; then
 else
   KS_CMD=(node --import tsx "$REPO/src/cli/main.ts")
 fi
-KS_METRICS=http://127.0.0.1:8080/metrics   # inside the server namespace
+KS_METRICS=http://127.0.0.1:8081/metrics   # the API listener (api.listen default), inside the server namespace
+KS_SDIR=""                                 # the running Kickstand's stateDir (its api-token)
 orNull() { [ -n "$1" ] && echo "$1" || echo null; }
 
 # ---- servers ----------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ start_server() { # NAME [extra node flags...] -> SPID, SDIR
   case $name in
     kea) KEA_PIDFILE_DIR=$SDIR KEA_LOCKFILE_DIR=$SDIR ip netns exec "$NS_S" "${SRV_PIN[@]}" \
            kea-dhcp4 -c "$SDIR/kea.json" >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
-    kickstand) local cmd=("${KS_CMD[@]}"); [ $# -gt 0 ] && cmd=(node "$@" "${KS_CMD[@]:1}")
+    kickstand) KS_SDIR=$SDIR; local cmd=("${KS_CMD[@]}"); [ $# -gt 0 ] && cmd=(node "$@" "${KS_CMD[@]:1}")
            (cd "$REPO" && exec ip netns exec "$NS_S" "${SRV_PIN[@]}" \
              "${cmd[@]}" --config "$SDIR/kickstand.yaml" serve) >"$SDIR/stdout.log" 2>&1 & SPID=$!;;
   esac
@@ -168,7 +169,9 @@ start_server() { # NAME [extra node flags...] -> SPID, SDIR
 }
 # Kickstand's event-loop delay since the previous read of its /metrics (prom-client resets it).
 ks_loop() {
-  ip netns exec "$NS_S" curl -sf "$KS_METRICS" | awk '
+  # /metrics needs a token; the header goes in on stdin (never argv).
+  printf 'Authorization: Bearer %s\n' "$(cat "$KS_SDIR/api-token")" |
+    ip netns exec "$NS_S" curl -sf -H @- "$KS_METRICS" | awk '
     /^kickstand_nodejs_eventloop_lag_(p50|p99|max)_seconds / { split($1, n, "_"); v[n[5]] = sprintf("%.1f", $2 * 1000) }
     END { printf "loop-delay p50=%s p99=%s max=%s ms\n", v["p50"], v["p99"], v["max"] }'
 }

@@ -104,7 +104,7 @@ kickstartsDir: $REPO/kickstarts
 log: { level: warn }
 YAML
 ks_cmd() { # PORT ROOT -> command line
-  echo "env KICKSTAND_HTTP__LISTEN=127.0.0.1:$1 KICKSTAND_IMAGES_DIR=$2 KICKSTAND_STATE_DIR=$WORK/state-$1 node bin/kickstand --config $WORK/kickstand-http.yaml serve"
+  echo "env KICKSTAND_HTTP__LISTEN=127.0.0.1:$1 KICKSTAND_API__LISTEN=127.0.0.1:0 KICKSTAND_IMAGES_DIR=$2 KICKSTAND_STATE_DIR=$WORK/state-$1 node bin/kickstand --config $WORK/kickstand-http.yaml serve"
 }
 start_node() { # NAME PORT [ENV...]
   local name=$1 port=$2; shift 2

@@ -80,6 +80,7 @@ fi
 # overrides (src/config/env.ts), so the same command works as the peer bench's --candidate.
 cat >"$WORK/kickstand-tftp.yaml" <<YAML
 http: { listen: 127.0.0.1:0 }
+api: { listen: 127.0.0.1:0 }
 network: { address: 127.0.0.1, subnet: 127.0.0.0/24, pool: { start: 127.0.0.100, end: 127.0.0.199 } }
 dhcp: { mode: 'off' }
 tftp: { listen: [127.0.0.1], maxBlksize: 65464, maxWindowsize: 64, maxSessions: 100, maxSessionsPerClient: 100 }

@@ -38,7 +38,17 @@ export const BACKUP_VERSION = 1;
 export const DB_FILE = 'kickstand.db';
 /** The API token's name inside the archive (wherever `api.tokenFile` puts it). */
 export const TOKEN_ENTRY = 'api-token';
-const KEY_FILES = ['bootstrap_ed25519', 'bootstrap_ed25519.pub'];
+/**
+ * The state directory's other files a backup holds, with their modes: the bootstrap key pair, the
+ * scoped API tokens (hashes) and the key that seals BMC passwords (a backup without it restores
+ * passwords nobody can read). Nothing else is ever restored: an entry by any other name is refused.
+ */
+const STATE_FILES: Readonly<Record<string, number>> = {
+  bootstrap_ed25519: 0o600,
+  'bootstrap_ed25519.pub': 0o644,
+  'tokens.json': 0o600,
+  'secrets.key': 0o600,
+};
 
 export interface ManifestFile {
   name: string;
@@ -105,9 +115,9 @@ export function createBackup(paths: StatePaths, now = new Date()): { archive: Bu
   const entries: TarEntry[] = [{ name: DB_FILE, mode: 0o600, data: db.bytes }];
   if (existsSync(paths.tokenFile))
     entries.push({ name: TOKEN_ENTRY, mode: 0o600, data: readFileSync(paths.tokenFile) });
-  for (const f of KEY_FILES) {
+  for (const [f, mode] of Object.entries(STATE_FILES)) {
     const p = join(paths.stateDir, f);
-    if (existsSync(p)) entries.push({ name: f, mode: f.endsWith('.pub') ? 0o644 : 0o600, data: readFileSync(p) });
+    if (existsSync(p)) entries.push({ name: f, mode, data: readFileSync(p) });
   }
   const manifest: Manifest = {
     format: BACKUP_FORMAT,
@@ -167,6 +177,13 @@ export function readBackup(file: string, archive: Buffer): { manifest: Manifest;
       `backup format version ${String(manifest.version)} (this Kickstand reads version ${BACKUP_VERSION})`,
       `restore it with the Kickstand version that wrote it (${String(manifest.kickstand)})`,
     );
+  for (const e of rest)
+    if (e.name !== DB_FILE && e.name !== TOKEN_ENTRY && !Object.hasOwn(STATE_FILES, e.name))
+      throw invalid(
+        file,
+        `${JSON.stringify(e.name)} is not a file a Kickstand backup holds`,
+        'take a new backup; this one was altered',
+      );
   const files = new Map(rest.map((e) => [e.name, e]));
   const listed = new Set(manifest.files.map((f) => f.name));
   for (const e of rest)

@@ -21,6 +21,7 @@ const FLAG_FOR: Array<[RegExp, string]> = [
   [/^netboot$/, '--netboot'],
   [/^name$/, 'NAME'],
   [/^authorization$/, '--token'],
+  [/^scope$/, '--scope'],
   [/^powerCycle$/, '--power-cycle'],
   [/^yes$/, '--yes'],
   [/^bmc\.address$/, '--address'],
@@ -87,6 +88,24 @@ export const COMMANDS: ReadonlyArray<{
     register: (p) => (require('./commands/bootstrap') as typeof import('./commands/bootstrap')).registerBootstrap(p),
   },
   {
+    name: 'token',
+    term: 'token',
+    description: 'API tokens: create (scope admin or read), list, revoke',
+    register: (p) => (require('./commands/token') as typeof import('./commands/token')).registerToken(p),
+  },
+  {
+    name: 'secrets',
+    term: 'secrets',
+    description: 'secrets at rest (BMC passwords): rotate the key',
+    register: (p) => (require('./commands/secrets') as typeof import('./commands/secrets')).registerSecrets(p),
+  },
+  {
+    name: 'api',
+    term: 'api',
+    description: "the operator API listener's TLS certificate",
+    register: (p) => (require('./commands/api-cert') as typeof import('./commands/api-cert')).registerApiCert(p),
+  },
+  {
     name: 'inventory',
     term: 'inventory [options]',
     description: 'print the hosts as an Ansible inventory, grouped by role and profile, with mesh addresses',
@@ -130,8 +149,15 @@ export function buildProgram(argv: string[] = []): Command {
     .version(VERSION)
     .option('--config <file>', 'config file (default /etc/kickstand/kickstand.yaml, or KICKSTAND_CONFIG)')
     .option('--state-dir <dir>', 'state directory (overrides stateDir; clients read api-token there)')
-    .option('--server <url>', 'daemon URL for client commands (or KICKSTAND_URL; default http://127.0.0.1:8080)')
+    .option(
+      '--server <url>',
+      "daemon API for client commands: http(s)://HOST:PORT or unix:/PATH (or KICKSTAND_URL; default: the config's api.listen, else http://127.0.0.1:8081)",
+    )
     .option('--token <token>', 'API token for client commands (or KICKSTAND_TOKEN; default: <stateDir>/api-token)')
+    .option(
+      '--ca <fingerprint|file>',
+      "pin the API's TLS certificate: sha256 fingerprint or PEM file (or KICKSTAND_CA; default: the config's api.tls.cert)",
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const name = commandName(program, argv.slice(2));

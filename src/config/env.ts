@@ -6,7 +6,7 @@
  *   KICKSTAND_STATE_DIR=/srv/ks            → stateDir
  *   KICKSTAND_HTTP__LISTEN=0.0.0.0:8081    → http.listen
  *   KICKSTAND_NETWORK__DNS='[198.18.0.1]'  → network.dns
- * KICKSTAND_URL, KICKSTAND_TOKEN and KICKSTAND_CONFIG belong to the CLI, KICKSTAND_NATIVE and
+ * KICKSTAND_URL, KICKSTAND_TOKEN, KICKSTAND_CA and KICKSTAND_CONFIG belong to the CLI, KICKSTAND_NATIVE and
  * KICKSTAND_NATIVE_REQUIRED to the native addon's loader and build (src/native): not config keys.
  */
 import { parse as parseYaml } from 'yaml';
@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 const CLIENT_ONLY = new Set([
   'KICKSTAND_URL',
   'KICKSTAND_TOKEN',
+  'KICKSTAND_CA',
   'KICKSTAND_CONFIG',
   'KICKSTAND_NATIVE',
   'KICKSTAND_NATIVE_REQUIRED',

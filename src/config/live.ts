@@ -2,17 +2,19 @@
  * @module config/live
  * The configuration in force, swappable on SIGHUP for the parts that are safe to change while
  * running (profiles, template vars, install timings, log level). Parts bound to sockets or
- * files (stateDir, http, network, dhcp, tftp, api, store) need a restart: a reload that changes them
+ * files (stateDir, http, network, dhcp, tftp, api, secrets, store) need a restart: a reload that changes them
  * keeps the old values and says so. So do profiles' DHCP options (the DHCP server encodes them at
  * start): the rest of a profile changes at once, its `dhcpOptions` at the next start.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from './schema';
+import { EMPTY_OPTION_SET } from './sections/dhcp-options';
 
 export const RESTART_KEYS = [
   'stateDir',
   'http',
   'api',
+  'secrets',
   'network',
   'dhcp',
   'tftp',
@@ -49,6 +51,11 @@ export class LiveConfig {
   }
 }
 
+/** Profiles' DHCP options; a profile without any (the default empty set) needs no restart to add or drop. */
 function profileDhcpOptions(c: Config): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(c.profiles).map(([name, p]) => [name, p.dhcpOptions]));
+  return Object.fromEntries(
+    Object.entries(c.profiles)
+      .filter(([, p]) => !isDeepStrictEqual(p.dhcpOptions, EMPTY_OPTION_SET))
+      .map(([name, p]) => [name, p.dhcpOptions]),
+  );
 }

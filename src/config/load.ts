@@ -18,7 +18,7 @@ export interface LoadOptions {
   file?: string;
   env?: NodeJS.ProcessEnv;
   /** Command-line overrides (`--state-dir`, `--listen`), applied last. */
-  overrides?: { stateDir?: string; listen?: string };
+  overrides?: { stateDir?: string; listen?: string; apiListen?: string };
 }
 
 export class ConfigError extends KickstandError {
@@ -55,6 +55,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   if (opts.overrides?.stateDir !== undefined) setPath(tree, ['stateDir'], opts.overrides.stateDir);
   if (opts.overrides?.listen !== undefined) setPath(tree, ['http', 'listen'], opts.overrides.listen);
+  if (opts.overrides?.apiListen !== undefined) setPath(tree, ['api', 'listen'], opts.overrides.apiListen);
   return validate(file, tree, sources, opts.overrides?.stateDir);
 }
 
@@ -96,7 +97,7 @@ function validate(
 
 /**
  * The one place defaults that depend on other keys are filled in: paths against the config
- * file's folder and `http.publicUrl` (default `http://<network.address>:<http.listen port>`, no
+ * file's folder (images, kickstarts, the API's TLS files) and `http.publicUrl` (default `http://<network.address>:<http.listen port>`, no
  * trailing slash). Tests that build a config from the schema use it too.
  */
 export function resolveConfig(
@@ -112,6 +113,14 @@ export function resolveConfig(
     imagesDir: resolve(base, c.imagesDir),
     kickstartsDir: resolve(base, c.kickstartsDir),
     store: { ...c.store, passwordFile: c.store.passwordFile === null ? null : resolve(base, c.store.passwordFile) },
+    secrets: { keyFile: c.secrets.keyFile === null ? null : resolve(base, c.secrets.keyFile) },
+    api: {
+      ...c.api,
+      tls: {
+        cert: c.api.tls.cert === null ? null : resolve(base, c.api.tls.cert),
+        key: c.api.tls.key === null ? null : resolve(base, c.api.tls.key),
+      },
+    },
     http: { ...c.http, publicUrl: (c.http.publicUrl ?? `http://${c.network.address}:${port}`).replace(/\/+$/, '') },
     source: opts.source ?? null,
   };

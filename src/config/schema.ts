@@ -4,11 +4,13 @@
  * inferred `Config` type is what every component receives (its own slice of it), frozen.
  */
 import { z } from 'zod';
+import { apiSchema, isLocalListen } from './sections/api';
 import { bootstrapSchema } from './sections/bootstrap';
 import { dhcpSchema } from './sections/dhcp';
 import { networkSchema } from './sections/network';
 import { profilesSchema, templateVarsSchema } from './sections/profiles';
 import { storeSchema } from './sections/store';
+import { secretsSchema } from './sections/secrets';
 import { tftpSchema } from './sections/tftp';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 0.0.0.0:8080');
@@ -19,19 +21,15 @@ export const configSchema = z
     stateDir: z.string().min(1).default('/var/lib/kickstand'),
     http: z
       .object({
+        /** The machine listener: iPXE/GRUB scripts, /images, /ks, callbacks, /healthz. Never the API. */
         listen: hostPort.default('0.0.0.0:8080'),
         /** Base URL machines use to reach this server (iPXE scripts, kickstarts). Default: http://<network.address>:<port>. */
         publicUrl: z.string().url().nullable().default(null),
       })
       .strict()
       .default({ listen: '0.0.0.0:8080', publicUrl: null }),
-    api: z
-      .object({
-        /** File holding the API bearer token; generated (0600) at first start. Default: <stateDir>/api-token */
-        tokenFile: z.string().min(1).nullable().default(null),
-      })
-      .strict()
-      .default({ tokenFile: null }),
+    api: apiSchema.default(apiSchema.parse({})),
+    secrets: secretsSchema.default(secretsSchema.parse({})),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -69,7 +67,24 @@ export const configSchema = z
     /** Global template vars (lowest precedence: global < profile < host). */
     vars: templateVarsSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // The API off the local host only over TLS: a bearer token in clear text on a network
+    // can be read by anything on it (docs/api.md, "TLS").
+    const t = c.api.tls;
+    if ((t.cert === null) !== (t.key === null))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'tls', t.cert === null ? 'cert' : 'key'],
+        message: 'api.tls needs both cert and key (PEM files)',
+      });
+    if (!isLocalListen(c.api.listen) && (t.cert === null || t.key === null))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'tls'],
+        message: `api.listen ${c.api.listen} is not loopback or a unix socket, so it needs TLS: set api.tls.cert and api.tls.key (\`kickstand api cert\` writes a self-signed pair), or listen on 127.0.0.1`,
+      });
+  });
 
 export type ConfigInput = z.input<typeof configSchema>;
 /** What the schema accepts, before config/load.ts resolves paths and defaults that depend on other keys. */
@@ -90,6 +105,11 @@ export const EXAMPLES: Record<string, string> = {
   'http.listen': '0.0.0.0:8080',
   'http.publicUrl': 'http://198.18.0.1:8080',
   'api.tokenFile': '/var/lib/kickstand/api-token',
+  'api.listen': '127.0.0.1:8081  # or unix:/run/kickstand/api.sock, or 198.18.0.1:8443 with api.tls',
+  'api.tls': '{ cert: /etc/kickstand/api.crt, key: /etc/kickstand/api.key }',
+  'api.tls.cert': '/etc/kickstand/api.crt',
+  'api.tls.key': '/etc/kickstand/api.key',
+  'secrets.keyFile': '/var/lib/kickstand/secrets.key',
   'log.level': 'info',
   'network.address': '198.18.0.1',
   'network.subnet': '198.18.0.0/24',

@@ -1,7 +1,7 @@
 /**
  * @module daemon
  * The one wiring point: builds the running daemon from a resolved config (the store, the
- * registry, the HTTP app and the network services, in start order). `kickstand serve`, the
+ * registry, the two HTTP apps — machines' and operators' — and the network services, in start order). `kickstand serve`, the
  * tests and bench/ all use it. No listening happens here; `start()` does that. One file per
  * part: store.ts, install.ts, bootstrap.ts, lifecycle-api.ts, dhcp.ts, tftp.ts, fast-paths.ts.
  */
@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import { ensureTokenFile } from '../auth/api-token';
+import { ApiTokens } from '../auth/tokens';
+import { SecretBox } from '../auth/secret-box';
+import { SealedSecrets } from '../auth/sealed-secrets';
 import { BootstrapPublicKey } from '../bootstrap/keys';
 import { LiveConfig } from '../config/live';
 import { splitHostPort } from '../config/load';
@@ -17,7 +20,9 @@ import type { Config } from '../config/schema';
 import { HostRegistry } from '../hosts/registry';
 import { publishAssetProgress, recordAssetServed } from '../hosts/timeline-bridge';
 import { createAssets } from '../http/assets/router';
-import { createApp } from '../http/app';
+import { createApiApp, createMachineApp } from '../http/app';
+import { secretsRouter } from '../http/api/secrets';
+import { ApiService } from '../http/api-server';
 import { HttpService } from '../http/server';
 import { Lifecycle, type Service } from '../lifecycle';
 import { createLogger, type Logger } from '../log';
@@ -39,9 +44,15 @@ export interface Daemon {
   readonly store: Store;
   readonly registry: HostRegistry;
   readonly metrics: Registry;
+  /** The machine listener (`http.listen`): boot scripts, kickstarts, callbacks, /images. */
   readonly http: HttpService;
-  /** The express app (not listening until start()); tests walk its routes. */
+  /** The machine listener's express app (not listening until start()). */
   readonly app: Express;
+  /** The operator listener (`api.listen`): /api/v1, /metrics. */
+  readonly api: ApiService;
+  /** The operator listener's express app; tests walk its routes. */
+  readonly apiApp: Express;
+  readonly tokens: ApiTokens;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** SIGHUP: apply the safe parts of `next`; returns keys that need a restart. */
@@ -63,10 +74,18 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   const timeline = new Timeline();
   const opened = openDaemonStore(config, log);
   const rawStore = opened.store;
-  const store = withTimeline(rawStore, timeline);
   // Other daemons' events (a shared PostgreSQL) join this daemon's live feed (docs/scale-out.md).
   rawStore.events.followOthers?.((e) => timeline.publish(e));
-  const apiToken = ensureTokenFile(config.api.tokenFile ?? join(config.stateDir, 'api-token'));
+  // BMC passwords are sealed at rest with a key in its own file (auth/secret-box.ts).
+  const sealed = new SealedSecrets(
+    withTimeline(rawStore, timeline),
+    new SecretBox(config.secrets.keyFile ?? join(config.stateDir, 'secrets.key')),
+  );
+  const store = sealed.store;
+  const tokens = new ApiTokens(
+    ensureTokenFile(config.api.tokenFile ?? join(config.stateDir, 'api-token')),
+    join(config.stateDir, 'tokens.json'),
+  );
   const metrics = createMetrics();
   const registry = new HostRegistry(store, {
     get profiles() {
@@ -102,23 +121,29 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     onServed: recordAssetServed(store, log),
     onProgress: publishAssetProgress(store, timeline, log),
   });
-  const app = createApp({
+  const app = createMachineApp({ store, log, mounts: [...install.mounts, { path: '/images', router: assets.router }] });
+  const apiApp = createApiApp({
     store,
     registry,
     timeline,
     log,
     metrics,
-    apiToken,
-    mounts: [...install.mounts, { path: '/images', router: assets.router }],
-    apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api],
+    tokens,
+    apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api, secretsRouter({ rotate: () => sealed.rotate() })],
   });
+  const { cert, key } = config.api.tls;
+  const api = new ApiService(
+    apiApp,
+    { listen: config.api.listen, tls: cert !== null && key !== null ? { cert, key } : null },
+    log.child({ component: 'api' }),
+  );
   const [host, port] = splitHostPort(config.http.listen);
   const http = new HttpService(app, host, port, log.child({ component: 'http' }), [
     { prefix: '/images/', handle: assets.handle },
   ]);
-  // The store first: PostgreSQL is connected and migrated before anything reads it; then the
-  // kickstarts of hosts already armed are prepared, before HTTP opens.
-  const services: Service[] = [opened.service, install.prepare, install.timeout, http];
+  // The store first: PostgreSQL is connected and migrated before anything reads it; then BMC
+  // secrets are sealed, and the kickstarts of hosts already armed are prepared, before HTTP opens.
+  const services: Service[] = [opened.service, sealed.service(log), install.prepare, install.timeout, http, api];
   // DHCP starts after HTTP: it points machines at URLs that must already answer.
   if (config.dhcp.mode !== 'off') services.push(dhcpService(config, store, log, metrics));
   if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics, fast, install.tftpHandler));
@@ -133,6 +158,9 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     metrics,
     http,
     app,
+    api,
+    apiApp,
+    tokens,
     start: () => lifecycle.start(),
     async stop() {
       await lifecycle.stop();

@@ -1,28 +1,65 @@
 /**
  * @module http/auth
- * Bearer-token check for every /api/v1 route (RFC 6750 §2.1). Fails closed: any error in
- * here is a 401, never a pass (Cobbler CVE-2024-47533 was an auth helper returning -1).
+ * Bearer-token check for every /api/v1 route (RFC 6750 §2.1), then the token's scope. Fails
+ * closed: any error in here is a 401, never a pass (Cobbler CVE-2024-47533 was an auth helper
+ * returning -1). The scope rule is by method, so a new write route cannot be left open to a
+ * read token by forgetting to mark it: `read` may only GET and HEAD, and never ask for
+ * secrets in clear (`showSecrets`).
  */
 import type { NextFunction, Request, Response } from 'express';
 import { ErrorCode, KickstandError } from '../errors';
-import { tokenMatches } from '../auth/api-token';
+import type { Principal } from '../auth/tokens';
 
-export function requireBearer(expected: string) {
+/** What the check needs: a token → its principal, or null. */
+export interface Authenticator {
+  authenticate(presented: string): Principal | null;
+}
+
+/** The request's principal, set by {@link requireBearer}. */
+export function principalOf(res: Response): Principal | undefined {
+  return res.locals.principal as Principal | undefined;
+}
+
+export function requireBearer(tokens: Authenticator) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    let ok = false;
+    let who: Principal | null = null;
     try {
       const h = req.get('authorization') ?? '';
       const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(h.trim());
-      ok = m !== null && tokenMatches(m[1]!, expected);
+      who = m === null ? null : tokens.authenticate(m[1]!);
     } catch {
-      ok = false;
+      who = null;
     }
-    if (ok) return next();
+    if (who !== null) {
+      res.locals.principal = who;
+      return next();
+    }
     res.set('WWW-Authenticate', 'Bearer realm="kickstand"');
     next(
       new KickstandError(ErrorCode.UNAUTHORIZED, 'missing or wrong API token', {
         field: 'authorization',
-        fix: 'send "Authorization: Bearer <token>"; the token is in <stateDir>/api-token (the CLI reads it, or set KICKSTAND_TOKEN)',
+        fix: 'send "Authorization: Bearer <token>"; the first admin token is in <stateDir>/api-token (the CLI reads it, or set KICKSTAND_TOKEN)',
+      }),
+    );
+  };
+}
+
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
+/** True when `p` may make this request. */
+export function scopeAllows(p: Principal, method: string, query: Record<string, unknown>): boolean {
+  if (p.scope === 'admin') return true;
+  return READ_METHODS.has(method) && query.showSecrets === undefined;
+}
+
+export function requireScope() {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const p = principalOf(res);
+    if (p !== undefined && scopeAllows(p, req.method, req.query)) return next();
+    next(
+      new KickstandError(ErrorCode.FORBIDDEN, `token ${p?.name ?? '?'} (scope ${p?.scope ?? '?'}) may only read`, {
+        field: 'authorization',
+        fix: 'use a token of scope admin for writes and for showSecrets (kickstand token create --scope admin --name NAME)',
       }),
     );
   };

@@ -40,6 +40,7 @@ export type EventKind =
   | 'mesh.joined'
   | 'mesh.left'
   | 'bmc.command'
+  | 'api.write'
   | (string & {});
 
 export type EventLevel = 'info' | 'warn' | 'error';

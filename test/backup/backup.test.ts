@@ -8,6 +8,7 @@
  * format version.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -119,6 +120,8 @@ describe('backup and restore under load', () => {
       'bootstrap_ed25519',
       'bootstrap_ed25519.pub',
       'kickstand.db',
+      // the key that seals BMC passwords: without it the restored passwords are unreadable
+      'secrets.key',
     ]);
     assert.equal(statSync(archive).mode & 0o777, 0o600, 'the archive holds secrets');
   });
@@ -150,6 +153,30 @@ describe('backup and restore under load', () => {
     );
     r = runCli(['--config', restoredCfg, 'restore', future]);
     assert.match(r.stderr, /backup format version 2 \(this Kickstand reads version 1\)/);
+
+    // An entry outside the state files, even listed in the manifest with its right hash, is
+    // refused: restore never writes a name it does not know (no path out of the state dir).
+    const evil = { name: '../escape', mode: 0o644, data: Buffer.from('x\n') };
+    const listed = {
+      ...m,
+      files: [
+        ...(m.files as object[]),
+        {
+          name: evil.name,
+          size: 2,
+          mode: 0o644,
+          sha256: createHash('sha256').update(evil.data).digest('hex'),
+        },
+      ],
+    };
+    const escape = join(d.dir, 'escape.tar');
+    writeFileSync(
+      escape,
+      writeTar([{ ...entries[0]!, data: Buffer.from(JSON.stringify(listed)) }, ...entries.slice(1), evil]),
+    );
+    r = runCli(['--config', restoredCfg, 'restore', escape]);
+    assert.match(r.stderr, /escape\.tar: "\.\.\/escape" is not a file a Kickstand backup holds.*KS_BACKUP_INVALID/);
+    assert.equal(existsSync(restoredState), false, 'nothing written');
 
     const cut = join(d.dir, 'cut.tar');
     writeFileSync(cut, readFileSync(archive).subarray(0, 4096));

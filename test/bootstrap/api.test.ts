@@ -18,7 +18,8 @@ import { missing, skipUnless } from '../helpers/env';
 import { cliArgv, REPO } from '../helpers/daemon';
 import { harness, type Harness } from './harness';
 import type { SshdNode } from '../helpers/sshd-node';
-import { createApp } from '../../src/http/app';
+import { ApiTokens } from '../../src/auth/tokens';
+import { createApiApp } from '../../src/http/app';
 import { bootstrapRouter } from '../../src/http/api/bootstrap';
 import { BootstrapTrigger } from '../../src/bootstrap/trigger';
 import { TOKEN_SETTING } from '../../src/bootstrap/k3s';
@@ -59,13 +60,13 @@ describe('bootstrap: API, CLI, trigger and inventory', { skip: why ?? false, tim
     await h.store.settings.set(TOKEN_SETTING, CANARY);
     nodes = [1, 2, 3].map((i) => h.lab.addNode(i));
     await h.lab.forward();
-    const app = createApp({
+    const app = createApiApp({
       store: h.store,
       registry: h.registry,
       timeline: h.timeline,
       log: h.log,
       metrics: new Registry(),
-      apiToken: API_TOKEN,
+      tokens: new ApiTokens(API_TOKEN, null),
       apiRouters: [
         bootstrapRouter({ bootstrapper: h.boot, registry: h.registry, store: h.store, sshUser: () => 'root' }),
       ],

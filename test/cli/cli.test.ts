@@ -52,7 +52,9 @@ describe('kickstand CLI against a running daemon', () => {
     const ev = d.cli(['host', 'events', 'node1']);
     assert.match(ev.stdout, /host\.created\s+registered with profile rocky9/);
     assert.match(ev.stdout, /host\.state\s+armed → registered: disarmed by operator/);
-    assert.equal(JSON.parse(d.cli(['host', 'events', 'node1', '--json']).stdout).length, 3);
+    assert.match(ev.stdout, /api\.write\s+PATCH \/hosts\/node1 by token api-token \(admin\)/);
+    // created, updated, state; each of the two writes first names its token (api.write)
+    assert.equal(JSON.parse(d.cli(['host', 'events', 'node1', '--json']).stdout).length, 5);
     assert.equal(d.cli(['host', 'rm', 'node1']).stdout, 'removed node1\n');
     assert.equal(
       d.cli(['host', 'list']).stdout,
@@ -117,7 +119,7 @@ describe('kickstand CLI against a running daemon', () => {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l).kind);
-      assert.deepEqual(kinds, ['host.updated', 'host.state']);
+      assert.deepEqual(kinds, ['api.write', 'host.updated', 'host.state']);
     } finally {
       child.kill('SIGKILL');
       d.cli(['host', 'rm', 'w1']);
@@ -129,6 +131,25 @@ describe('kickstand CLI against a running daemon', () => {
     assert.equal(h.code, 0);
     assert.match(h.stdout, /Commands:\n\s+serve/);
     assert.match(runCli(['--version']).stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  it('token create --scope read, list, a refused write, revoke', () => {
+    const made = d.cli(['token', 'create', '--scope', 'read', '--name', 'grafana']);
+    assert.equal(made.code, 0, made.stderr);
+    const read = made.stdout.trim();
+    assert.match(read, /^[\w-]{40,}$/);
+    assert.match(made.stderr, /token grafana \(scope read\) created; it is not shown again/);
+    const list = d.cli(['token', 'list']);
+    assert.match(list.stdout, /^api-token\s+admin\s+\(the api-token file\)/m);
+    assert.match(list.stdout, /^grafana\s+read\s+\S+\s+api-token$/m);
+    assert.ok(!list.stdout.includes(read));
+    const asRead = (args: string[]) => runCli(['--server', d.url, '--token', read, ...args]);
+    assert.equal(asRead(['host', 'list', '--json']).code, 0);
+    const w = asRead(['host', 'add', 'r1', '--mac', '52:54:00:00:04:01', '--profile', 'rocky9']);
+    assert.equal(w.code, 1);
+    assert.match(w.stderr, /token grafana \(scope read\) may only read \[--token\] \(KS_FORBIDDEN\)/);
+    assert.equal(d.cli(['token', 'revoke', 'grafana']).code, 0);
+    assert.match(asRead(['host', 'list']).stderr, /KS_UNAUTHORIZED/);
   });
 
   it('refuses a wrong token with exit code 1', () => {

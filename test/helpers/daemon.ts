@@ -40,6 +40,7 @@ export function testConfig(dir: string, extra: Record<string, unknown> = {}): Re
   return {
     stateDir: join(dir, 'state'),
     http: { listen: '127.0.0.1:0' },
+    api: { listen: '127.0.0.1:0' },
     imagesDir: join(dir, 'images'),
     kickstartsDir: join(REPO, 'kickstarts'),
     network: {
@@ -66,7 +67,10 @@ export function testConfig(dir: string, extra: Record<string, unknown> = {}): Re
 
 export class DaemonProcess {
   child: ChildProcess | null = null;
+  /** The API listener's port. */
   port = 0;
+  /** The machine listener's port. */
+  machinePort = 0;
   log = '';
   /** Logs of earlier runs (restarts). */
   history = '';
@@ -79,8 +83,14 @@ export class DaemonProcess {
     writeFileSync(this.configFile, stringify((config ?? testConfig)(this.dir)));
   }
 
+  /** The API listener (/api/v1, /metrics). */
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The machine listener (boot scripts, kickstarts, callbacks, /images). */
+  get machineUrl(): string {
+    return `http://127.0.0.1:${this.machinePort}`;
   }
 
   get stateDir(): string {
@@ -106,10 +116,14 @@ export class DaemonProcess {
     await new Promise<void>((ok, fail) => {
       const timer = setTimeout(() => fail(new Error(`daemon did not start in 20 s:\n${this.log}`)), 20_000);
       const check = (): void => {
-        const m = /"api":"http:\/\/[^:]+:(\d+)\/api\/v1".*"msg":"kickstand ready"/.exec(this.log);
+        const m =
+          /"machines":"http:\/\/[^"]+:(\d+)","api":"http:\/\/[^"]+:(\d+)\/api\/v1".*"msg":"kickstand ready"/.exec(
+            this.log,
+          );
         if (m) {
           clearTimeout(timer);
-          this.port = Number(m[1]);
+          this.machinePort = Number(m[1]);
+          this.port = Number(m[2]);
           ok();
         }
       };
@@ -155,8 +169,10 @@ export class DaemonProcess {
 export interface InProcessDaemon {
   dir: string;
   daemon: Daemon;
-  /** http://127.0.0.1:PORT */
+  /** The API listener: http(s)://127.0.0.1:PORT, or unix:/PATH */
   base: string;
+  /** The machine listener, http://127.0.0.1:PORT */
+  machineBase: string;
   token: string;
   close(): Promise<void>;
 }
@@ -173,7 +189,8 @@ export async function startInProcess(
   return {
     dir,
     daemon,
-    base: `http://127.0.0.1:${daemon.http.address()!.port}`,
+    base: daemon.api.url(),
+    machineBase: `http://127.0.0.1:${daemon.http.address()!.port}`,
     token: readFileSync(join(dir, 'state', 'api-token'), 'utf8').trim(),
     async close() {
       await daemon.stop();

@@ -36,26 +36,26 @@ describe('install flow across daemon restarts', () => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     await d.start();
     assert.equal(d.cli(['host', 'add', 'node9', '--mac', MAC, '--profile', 'rocky9', '--ip', '127.0.0.2']).code, 0);
-    const script = machine(`${d.url}/ipxe/${MAC.replace(/:/g, '-')}`);
+    const script = machine(`${d.machineUrl}/ipxe/${MAC.replace(/:/g, '-')}`);
     assert.equal(script.status, 200);
     const token = /\/ks\/([A-Za-z0-9_-]{43})/.exec(script.body)?.[1];
     assert.ok(token, script.body);
-    assert.equal(machine(`${d.url}/ks/${token}`).status, 200);
-    assert.ok(machine(`${d.url}/cb/${token}/installing`, { data: 'installing' }).status < 300);
+    assert.equal(machine(`${d.machineUrl}/ks/${token}`).status, 200);
+    assert.ok(machine(`${d.machineUrl}/cb/${token}/installing`, { data: 'installing' }).status < 300);
     assert.equal((await d.api('GET', '/hosts/node9')).json.state, 'installing');
 
     await d.kill('SIGKILL');
     await d.start();
     assert.equal((await d.api('GET', '/hosts/node9')).json.state, 'installing', 'the state it really reached');
-    const done = machine(`${d.url}/cb/${token}/installed`, { data: HOST_KEY + '\n' });
+    const done = machine(`${d.machineUrl}/cb/${token}/installed`, { data: HOST_KEY + '\n' });
     assert.ok(done.status < 300, done.body);
     const host = (await d.api('GET', '/hosts/node9')).json;
     assert.equal(host.state, 'installed');
     assert.equal(host.netboot, false);
     assert.deepEqual(host.sshHostKeys, [HOST_KEY]);
-    const next = machine(`${d.url}/ipxe/${MAC.replace(/:/g, '-')}`);
+    const next = machine(`${d.machineUrl}/ipxe/${MAC.replace(/:/g, '-')}`);
     assert.ok(!next.body.includes('/ks/'), 'no reinstall after the restart');
-    assert.equal(machine(`${d.url}/ks/${token}`).status, 410, 'the token died with the install');
+    assert.equal(machine(`${d.machineUrl}/ks/${token}`).status, 410, 'the token died with the install');
   });
 
   it('SIGHUP applies new profiles and keeps socket-bound keys until restart', async (t) => {
@@ -80,7 +80,7 @@ describe('install flow across daemon restarts', () => {
     while (!d.log.includes('config reload refused') && Date.now() < deadline2)
       await new Promise((r) => setTimeout(r, 100));
     assert.match(d.log, /config reload refused; keeping the running config/);
-    assert.equal((await fetch(`${d.url}/healthz`)).status, 200, 'still serving');
+    assert.equal((await fetch(`${d.machineUrl}/healthz`)).status, 200, 'still serving');
   });
 
   it('SIGTERM stops cleanly with exit code 0', async () => {

@@ -2,40 +2,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Express } from 'express';
 import type { Daemon } from '../../src/daemon';
 import { startInProcess, type InProcessDaemon } from '../helpers/daemon';
-
-interface RouteRef {
-  method: string;
-  path: string;
-}
-
-/** The parts of an Express (router 2.x) layer the walk reads. */
-interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
-  handle?: { stack?: Layer[] };
-  rawPath?: string;
-}
-
-/** Every route reachable under /api/v1, read from the app's router table (not a list we keep). */
-export function apiRoutes(app: Express): RouteRef[] {
-  const out: RouteRef[] = [];
-  const walk = (stack: Layer[], prefix: string): void => {
-    for (const layer of stack) {
-      if (layer.route) {
-        for (const m of Object.keys(layer.route.methods))
-          if (m !== '_all') out.push({ method: m.toUpperCase(), path: prefix + layer.route.path });
-      } else if (layer.handle?.stack) {
-        const p = layer.rawPath && layer.rawPath !== '/' ? layer.rawPath : '';
-        walk(layer.handle.stack, prefix + p);
-      }
-    }
-  };
-  const root = (app as unknown as { router: { stack: Layer[] } }).router.stack;
-  for (const layer of root) if (layer.handle?.stack && layer.rawPath === '/api/v1') walk(layer.handle.stack, '/api/v1');
-  return out;
-}
+import { apiRoutes } from '../helpers/routes';
 
 describe('operator API', () => {
   let dir: string;
@@ -70,7 +39,7 @@ describe('operator API', () => {
   });
 
   it('every /api/v1 route refuses a missing, malformed or wrong token (router table walk)', async () => {
-    const routes = apiRoutes(daemon.app);
+    const routes = apiRoutes(daemon.apiApp);
     assert.ok(routes.length >= 7, `found ${routes.length} routes`);
     for (const r of routes) {
       const path = r.path.replace(/:(\w+)/g, 'x1');
@@ -110,8 +79,9 @@ describe('operator API', () => {
     const ev = await call('GET', '/api/v1/hosts/node1/events');
     assert.deepEqual(
       ev.body.events.map((e: { kind: string }) => e.kind),
-      ['host.created', 'host.updated', 'host.state'],
+      ['api.write', 'host.created', 'api.write', 'host.updated', 'host.state'],
     );
+    assert.equal(ev.body.events[0].data.token, 'api-token', 'the write names its token');
     assert.equal((await call('GET', '/api/v1/hosts')).body.hosts.length, 1);
     assert.equal((await call('DELETE', '/api/v1/hosts/node1')).status, 204);
     assert.equal((await call('GET', '/api/v1/hosts/node1')).status, 404);
@@ -221,9 +191,10 @@ describe('operator API', () => {
     await call('DELETE', '/api/v1/hosts/w1');
   });
 
-  it('serves /healthz and /metrics without a token, and JSON 404s', async () => {
+  it('serves /healthz without a token, /metrics with one, and JSON 404s', async () => {
     assert.deepEqual((await call('GET', '/healthz', undefined, null)).body, { ok: true, store: 'sqlite' });
-    const m = await fetch(`${base}/metrics`);
+    assert.equal((await fetch(`${base}/metrics`)).status, 401);
+    const m = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     assert.match(await m.text(), /kickstand_process_cpu_seconds_total/);
     const nf = await call('GET', '/nope', undefined, null);
     assert.equal(nf.status, 404);

@@ -39,7 +39,7 @@ describe('host render (dry run)', () => {
   after(async () => h?.close());
 
   const api = async (path: string, auth = true) => {
-    const res = await fetch(`${h.base}/api/v1${path}`, {
+    const res = await fetch(`${h.apiBase}/api/v1${path}`, {
       headers: auth ? { authorization: `Bearer ${API_TOKEN}` } : {},
     });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a RenderReply or an error body; tests assert on it
@@ -85,14 +85,14 @@ describe('host render (dry run)', () => {
   });
 
   it('`kickstand host render` prints the text on stdout and notes on stderr', async () => {
-    const ks = await cli(['--server', h.base, '--token', API_TOKEN, 'host', 'render', 'node1']);
+    const ks = await cli(['--server', h.apiBase, '--token', API_TOKEN, 'host', 'render', 'node1']);
     assert.equal(ks.code, 0, ks.stderr);
     assert.match(ks.stdout, /^%post --interpreter=\/bin\/sh/m);
     assert.ok(!ks.stdout.includes(token));
     assert.match(ks.stderr, /secrets masked; --show-secrets to see them/);
     const ipxe = await cli([
       '--server',
-      h.base,
+      h.apiBase,
       '--token',
       API_TOKEN,
       'host',
@@ -104,7 +104,7 @@ describe('host render (dry run)', () => {
     assert.equal(ipxe.code, 0, ipxe.stderr);
     assert.ok(ipxe.stdout.startsWith('#!ipxe\n'));
     assert.ok(ipxe.stdout.includes(`/ks/${token}`));
-    const missing = await cli(['--server', h.base, '--token', API_TOKEN, 'host', 'render', 'nope']);
+    const missing = await cli(['--server', h.apiBase, '--token', API_TOKEN, 'host', 'render', 'nope']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no host named nope \[NAME\] \(KS_HOST_NOT_FOUND\)/);
   });

@@ -19,6 +19,7 @@ const run = promisify(execFile);
 describe('live asset download progress', () => {
   let daemon: Daemon;
   let base: string;
+  let machineBase: string;
   let token: string;
 
   let running: InProcessDaemon;
@@ -32,6 +33,7 @@ describe('live asset download progress', () => {
       });
     });
     ({ daemon, base, token } = running);
+    machineBase = running.machineBase;
     await daemon.registry.add({
       name: 'dl1',
       macs: ['52:54:00:00:0d:01'],
@@ -62,7 +64,16 @@ describe('live asset download progress', () => {
     // 32 MiB at 8 MiB/s: about 4 s, so several progress reports (socket buffers run ahead of the client).
     await run(
       'curl',
-      ['-sS', '--interface', '127.0.0.2', '--limit-rate', '8M', '-o', '/dev/null', `${base}/images/p/initrd.img`],
+      [
+        '-sS',
+        '--interface',
+        '127.0.0.2',
+        '--limit-rate',
+        '8M',
+        '-o',
+        '/dev/null',
+        `${machineBase}/images/p/initrd.img`,
+      ],
       { timeout: 30_000 },
     );
     await new Promise((r) => setTimeout(r, 500));

@@ -1,6 +1,6 @@
 /**
  * The real install flow for tests: SQLite store (:memory:), the real registry, the real
- * templates (repo kickstarts/), createApp listening on 127.0.0.1:0. Machines are simulated
+ * templates (repo kickstarts/), the machine app and the API app each listening on 127.0.0.1:0. Machines are simulated
  * with real curl from loopback source addresses (the whole 127/8 is local on Linux).
  */
 import { execFile } from 'node:child_process';
@@ -11,7 +11,8 @@ import { Registry } from 'prom-client';
 import { resolveConfig } from '../../src/config/load';
 import { configSchema, type Config } from '../../src/config/schema';
 import { HostRegistry } from '../../src/hosts/registry';
-import { createApp } from '../../src/http/app';
+import { ApiTokens } from '../../src/auth/tokens';
+import { createApiApp, createMachineApp } from '../../src/http/app';
 import { buildInstallFlow, type InstallFlow } from '../../src/daemon/install';
 import { silentLogger, type Logger } from '../../src/log';
 import { openSqliteStore } from '../../src/store/sqlite';
@@ -63,7 +64,10 @@ export interface Harness {
   registry: HostRegistry;
   flow: InstallFlow;
   config: Config;
+  /** The machine listener (boot scripts, kickstarts, callbacks). */
   base: string;
+  /** The API listener (/api/v1, bearer API_TOKEN). */
+  apiBase: string;
   log: Logger;
   /** Replaces the config the flow reads (a SIGHUP reload: new objects, same shape). */
   setConfig(next: Config): void;
@@ -91,21 +95,24 @@ export async function startHarness(opts: { config?: Config; log?: Logger } = {})
     metrics,
     bootstrapPublicKey: async () => BOOTSTRAP_KEY,
   });
-  const app = createApp({
+  const app = createMachineApp({ store, log, mounts: flow.mounts });
+  const apiApp = createApiApp({
     store,
     registry,
     timeline: new Timeline(),
     log,
     metrics,
-    apiToken: API_TOKEN,
-    mounts: flow.mounts,
+    tokens: new ApiTokens(API_TOKEN, null),
     apiRouters: flow.apiRouters,
   });
-  const server: Server = await new Promise((ok) => {
-    const s = app.listen(0, '127.0.0.1', () => ok(s));
-  });
-  const port = (server.address() as AddressInfo).port;
-  const base = `http://127.0.0.1:${port}`;
+  const listen = (a: typeof app): Promise<Server> =>
+    new Promise((ok) => {
+      const s = a.listen(0, '127.0.0.1', () => ok(s));
+    });
+  const server = await listen(app);
+  const apiServer = await listen(apiApp);
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const apiBase = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
   // The URLs machines are given must point at this server.
   config = { ...config, http: { ...config.http, publicUrl: base } };
   return {
@@ -116,13 +123,16 @@ export async function startHarness(opts: { config?: Config; log?: Logger } = {})
       return config;
     },
     base,
+    apiBase,
     log,
     setConfig(next) {
       config = next;
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise((ok) => server.close(ok));
+      for (const s of [server, apiServer]) {
+        s.closeAllConnections();
+        await new Promise((ok) => s.close(ok));
+      }
       await flow.timeout.stop();
       await store.close();
     },

@@ -43,6 +43,7 @@ let root = '';
 const sums = new Map<string, string>();
 let server: ChildProcess | null = null;
 let metricsUrl = '';
+let metricsHeader = '';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -120,6 +121,15 @@ async function startServer(mode: Mode, tftp: Record<string, number> = {}): Promi
   const ready = /"api":"http:\/\/127\.0\.0\.1:(\d+)\/api\/v1".*"msg":"kickstand ready"/.exec(out);
   assert.ok(ready, `server did not start: ${out}`);
   metricsUrl = `http://127.0.0.1:${ready[1]}/metrics`;
+  // /metrics is on the API listener and needs a token: a header file (never argv).
+  metricsHeader = join(run, 'metrics.hdr');
+  writeFileSync(
+    metricsHeader,
+    `Authorization: Bearer ${readFileSync(join(run, 'state', 'api-token'), 'utf8').trim()}\n`,
+    {
+      mode: 0o600,
+    },
+  );
   const phase = mode === 'native' ? '"dataPhase":"native for plain files"' : '"dataPhase":"javascript"';
   assert.ok(out.includes(phase), `server runs the ${mode} path: ${out}`);
 }
@@ -146,7 +156,7 @@ function modeSkip(mode: Mode): string | undefined {
 /** The server's TFTP counters, from its /metrics (read inside the server namespace). */
 function counters(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const line of srvNs.exec('curl', ['-sf', metricsUrl]).split('\n')) {
+  for (const line of srvNs.exec('curl', ['-sf', '-H', `@${metricsHeader}`, metricsUrl]).split('\n')) {
     const m = /^(kickstand_tftp_\w+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
     if (m) out[m[1]! + (m[2] ?? '')] = Number(m[3]);
   }

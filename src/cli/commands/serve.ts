@@ -4,20 +4,24 @@
  * signals: SIGTERM/SIGINT stop cleanly (in-flight requests finish, store closed), SIGHUP
  * reloads what is safe to reload.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { certFingerprint } from '../../auth/tls-cert';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../../config/load';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the daemon: DHCP, TFTP, HTTP boot and the operator API')
-    .option('--listen <host:port>', 'HTTP listen address (overrides http.listen)')
+    .option('--listen <host:port>', 'machine listener: boot scripts, kickstarts, /images (overrides http.listen)')
+    .option('--api-listen <addr>', 'operator API listener, HOST:PORT or unix:/PATH (overrides api.listen)')
     .action(async (_opts: { listen?: string }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<{ config?: string; stateDir?: string; listen?: string }>();
-      const overrides: { stateDir?: string; listen?: string } = {};
+      const g = cmd.optsWithGlobals<{ config?: string; stateDir?: string; listen?: string; apiListen?: string }>();
+      const overrides: { stateDir?: string; listen?: string; apiListen?: string } = {};
       if (g.stateDir !== undefined) overrides.stateDir = g.stateDir;
       if (g.listen !== undefined) overrides.listen = g.listen;
+      if (g.apiListen !== undefined) overrides.apiListen = g.apiListen;
       const file = g.config ?? process.env.KICKSTAND_CONFIG ?? DEFAULT_CONFIG_PATH;
       const config = loadConfig({ file, overrides });
       process.umask(0o077); // database, keys and tokens: owner only
@@ -31,7 +35,10 @@ export function registerServe(program: Command): void {
         {
           config: config.source,
           stateDir: config.stateDir,
-          api: `http://${addr?.address}:${addr?.port}/api/v1`,
+          machines: `http://${addr?.address}:${addr?.port}`,
+          api: `${daemon.api.url()}/api/v1`,
+          // What clients pin (--ca / KICKSTAND_CA); the certificate was read at start.
+          apiFingerprint: config.api.tls.cert ? certFingerprint(readFileSync(config.api.tls.cert)) : undefined,
           tokenFile: config.api.tokenFile ?? join(config.stateDir, 'api-token'),
           store: daemon.store.kind,
         },

@@ -34,6 +34,7 @@ export async function startDaemon(
       imagesDir: join(dir, 'images'),
       kickstartsDir: join(REPO, 'kickstarts'),
       http: { listen: '127.0.0.1:0', publicUrl: 'http://198.18.0.1:8080' },
+      api: { listen: '127.0.0.1:0' },
       tftp: { enabled: false },
       log: { level: 'info' },
       ...cfg,

@@ -19,7 +19,10 @@ import { sshIn } from './ssh';
 import { REPO_ROOT } from './assets';
 import type { LabNet } from './topology';
 
+/** The machine listener (http.listen): iPXE scripts, kickstarts, /images. */
 export const API_PORT = 8080;
+/** The operator API listener (api.listen), on the Kickstand namespace's loopback. */
+export const OPERATOR_API = 'http://127.0.0.1:8081';
 
 /** A row of Kickstand's mesh table. */
 export interface MeshRow {
@@ -51,6 +54,7 @@ export function writeLabConfig(
   const cfg = {
     stateDir,
     http: { listen: `0.0.0.0:${API_PORT}`, publicUrl: `http://${net.serverIp}:${API_PORT}` },
+    api: { listen: OPERATOR_API.slice('http://'.length) },
     log: { level: 'debug' },
     imagesDir: assets.imagesDir,
     kickstartsDir: assets.kickstartsDir,
@@ -181,15 +185,17 @@ export class LabKickstand {
     });
   }
 
-  /** The daemon's /metrics text, fetched with curl inside its namespace. */
+  /** The daemon's /metrics text, fetched with curl inside its namespace (token header on stdin, never argv). */
   metrics(): Promise<string> {
+    const token = readFileSync(join(this.cfg.stateDir, 'api-token'), 'utf8').trim();
     return new Promise((resolve, reject) => {
-      execFile(
+      const c = execFile(
         'ip',
-        ['netns', 'exec', this.net.ksNs, 'curl', '-sS', '--max-time', '10', `http://127.0.0.1:${API_PORT}/metrics`],
+        ['netns', 'exec', this.net.ksNs, 'curl', '-sS', '--max-time', '10', '-H', '@-', `${OPERATOR_API}/metrics`],
         { timeout: 15_000, encoding: 'utf8' },
         (err, stdout) => (err ? reject(new Error(`curl /metrics: ${err.message}`, { cause: err })) : resolve(stdout)),
       );
+      c.stdin?.end(`Authorization: Bearer ${token}\n`);
     });
   }
 
@@ -231,7 +237,7 @@ export class LabKickstand {
     const token = readFileSync(join(this.cfg.stateDir, 'api-token'), 'utf8').trim();
     const f = spawn(
       'ip',
-      ['netns', 'exec', this.net.ksNs, ...nodeArgv('test/e2e/lab/follow-events.ts'), `http://127.0.0.1:${API_PORT}`],
+      ['netns', 'exec', this.net.ksNs, ...nodeArgv('test/e2e/lab/follow-events.ts'), OPERATOR_API],
       {
         cwd: REPO_ROOT,
         stdio: ['pipe', 'pipe', 'pipe'],
