@@ -187,7 +187,7 @@ describe('images import NAME --iso | --tree', { skip: why }, () => {
     assert.ok(text.startsWith('# production config'), 'the file keeps its comments');
     const c = loadConfig({ file: cfg, env: {} });
     assert.deepEqual(
-      { ...c.profiles.rocky94, vars: undefined, dhcpOptions: undefined },
+      { ...c.profiles.rocky94, vars: undefined, dhcpOptions: undefined, loader: undefined },
       {
         kernel: 'rocky94/vmlinuz',
         initrd: 'rocky94/initrd.img',
@@ -196,6 +196,7 @@ describe('images import NAME --iso | --tree', { skip: why }, () => {
         kernelArgs: '',
         vars: undefined,
         dhcpOptions: undefined,
+        loader: undefined,
       },
     );
   });
