@@ -38,17 +38,7 @@ export interface Endpoint {
 
 /** Sends the request; resolves with the response (its body unread). */
 export function exchange(ep: Endpoint, x: Exchange): Promise<IncomingMessage> {
-  // agent: false — Node's global agent (keep-alive since Node 19) puts a 5 s idle timeout on its
-  // sockets, which also cut every event stream between two heartbeats (15 s): `watch` and the
-  // lab's event follower were aborted every 5 s. One connection per exchange; the only timeout
-  // is the exchange's own.
-  const opts: RequestOptions = {
-    method: x.method,
-    headers: x.headers,
-    signal: x.signal,
-    timeout: x.timeoutMs,
-    agent: false,
-  };
+  const opts: RequestOptions = { method: x.method, headers: x.headers, signal: x.signal, timeout: x.timeoutMs };
   let send = httpRequest;
   if (ep.server.startsWith('unix:')) {
     opts.socketPath = ep.server.slice(5);
@@ -67,6 +57,12 @@ export function exchange(ep: Endpoint, x: Exchange): Promise<IncomingMessage> {
       });
     }
   }
+  // No agent: Node's global agent (keep-alive since Node 19) puts a 5 s timeout on its sockets,
+  // which also cut every event stream between two heartbeats (15 s): `watch` and the lab's event
+  // follower were aborted every 5 s. One connection per exchange; the only timeout is the
+  // exchange's own. (With createConnection, the pinned TLS case, Node uses no agent anyway, and
+  // `agent: false` would make it ignore createConnection.)
+  if (opts.createConnection === undefined) opts.agent = false;
   return new Promise((resolve, reject) => {
     const req = send(opts, resolve);
     req.once('error', reject);
