@@ -86,10 +86,14 @@ export function renderProductionConfig(s: ProductionSettings): string {
 
 ${paths(s)}
 http:
-  # API and machine-facing routes (iPXE scripts, kickstarts, /images). The API needs the
-  # bearer token in stateDir/api-token; the boot routes are for the machines on the segment.
+  # What the machines on the segment fetch: iPXE scripts, kickstarts, callbacks, /images.
   listen: 0.0.0.0:8080
   publicUrl: null            # default http://${s.address}:8080
+
+api:
+  # The operator API (bearer token in stateDir/api-token), off the machines' network. Off
+  # loopback it needs TLS: api.tls.cert / api.tls.key (kickstand api cert makes a pair).
+  listen: 127.0.0.1:8081
 
 log:
   level: info                # fatal | error | warn | info | debug | trace

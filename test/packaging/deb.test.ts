@@ -245,15 +245,23 @@ describe('Debian package on a clean Debian 12 root', () => {
     const owner = inRoot(root, 'stat -c "%U %a" /var/lib/kickstand/api-token /var/lib/kickstand/kickstand.db');
     assert.deepEqual(owner.trim().split('\n'), ['kickstand 600', 'kickstand 600']);
     const token = readFileSync(join(root, 'var/lib/kickstand/api-token'), 'utf8').trim();
-    // The API answers with the token the daemon generated in the state directory.
-    ns.exec('curl', [
-      '-fsS',
+    // The API answers on its own listener (loopback) with the token the daemon generated in
+    // the state directory; the machine listener has no API. The header goes on stdin (-H @-),
+    // so a failure message never shows the token.
+    ns.exec('curl', ['-fsS', '--max-time', '10', '-H', '@-', 'http://127.0.0.1:8081/api/v1/hosts'], {
+      input: `Authorization: Bearer ${token}\n`,
+    });
+    const onMachines = ns.exec('curl', [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
       '--max-time',
       '10',
-      '-H',
-      `Authorization: Bearer ${token}`,
       `http://${ADDR}:8080/api/v1/hosts`,
     ]);
+    assert.equal(onMachines, '404', 'no operator API on the machine listener');
     const stopped = new Promise((r) => daemon!.once('exit', r));
     daemon.kill('SIGTERM');
     await stopped;

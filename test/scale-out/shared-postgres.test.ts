@@ -150,6 +150,8 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
           store: { kind: 'postgres', url, passwordFile },
           log: { level: 'debug' },
           tftp: { enabled: false },
+          // two daemons in one process: each its own operator listener
+          api: { listen: '127.0.0.1:0' },
         }),
         { log: createLogger({ level: 'debug', destination: sink, pretty: false }) },
       );
@@ -177,7 +179,8 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
       // The live feed of A (`kickstand watch`) shows what happens through B (LISTEN/NOTIFY).
       const token_ = readFileSync(join(scratch, 'a', 'api-token'), 'utf8').trim();
       let stream = '';
-      const req = httpGet(`${base(a)}/api/v1/watch?limit=0`, { headers: { authorization: `Bearer ${token_}` } });
+      const apiBase = `http://127.0.0.1:${a.api.address()!.port}`;
+      const req = httpGet(`${apiBase}/api/v1/watch?limit=0`, { headers: { authorization: `Bearer ${token_}` } });
       const seen = new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`not in A's feed within 10 s:\n${stream}`)), 10_000);
         req.on('response', (res) => {
