@@ -157,9 +157,10 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
       );
     const a = daemon('a');
     const b = daemon('b');
-    await a.start();
-    await b.start();
     try {
+      // inside the try: a daemon that fails to start must not leave the other running (a hang)
+      await a.start();
+      await b.start();
       assert.equal(a.store.kind, 'postgresql');
       await a.registry.add({ name: 'node1', macs: ['52:54:00:00:30:01'], profile: 'rocky9', ipv4: '127.0.0.1' });
       const token = (await b.store.tokens.liveFor('node1'))?.token;
