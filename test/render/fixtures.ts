@@ -15,7 +15,7 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/store';
 
 /** k3s pod and service networks for the golden hosts: 198.18.0.0/15 only, as every test address. */
-const TEST_K3S_CIDRS = { k3s_cluster_cidr: '198.19.128.0/17', k3s_service_cidr: '198.19.64.0/18' };
+export const TEST_K3S_CIDRS = { k3s_cluster_cidr: '198.19.128.0/17', k3s_service_cidr: '198.19.64.0/18' };
 export const KICKSTARTS = resolve(__dirname, '../../kickstarts');
 export const BOOTSTRAP_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl kickstand-bootstrap';

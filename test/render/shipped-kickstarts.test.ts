@@ -27,14 +27,15 @@ import { configSchema, type Config } from '../../src/config/schema';
 import type { Host } from '../../src/model/host';
 import { parseKickstart } from '../../src/render/kickstart-check';
 import { sectionBodies, sectionBody } from '../install/harness';
-import { fixtureHosts, makeRenderer, OPERATOR_KEYS, renderConfig, TOKEN } from './fixtures';
+import { fixtureHosts, makeRenderer, OPERATOR_KEYS, renderConfig, TEST_K3S_CIDRS, TOKEN } from './fixtures';
 
 const run = promisify(execFile);
 // Static hosts also name their disk and carry operator keys (one sshkey per user: pykickstart).
-const STATIC_VARS = { install_disk: 'vda', ssh_authorized_keys: OPERATOR_KEYS.join(';') };
+const STATIC_VARS = { install_disk: 'vda', ssh_authorized_keys: OPERATOR_KEYS.join(';'), ...TEST_K3S_CIDRS };
 const CASES = [
-  { name: 'pool-server', role: 'server', ipv4: null, vars: {} },
-  { name: 'pool-agent', role: 'agent', ipv4: null, vars: {} },
+  // k3s pod/service networks inside 198.18.0.0/15 (test addresses only; the shipped defaults are k3s's)
+  { name: 'pool-server', role: 'server', ipv4: null, vars: TEST_K3S_CIDRS },
+  { name: 'pool-agent', role: 'agent', ipv4: null, vars: TEST_K3S_CIDRS },
   { name: 'static-server', role: 'server', ipv4: '198.18.0.31', vars: STATIC_VARS },
   { name: 'static-agent', role: 'agent', ipv4: '198.18.0.32', vars: STATIC_VARS },
 ] as const;
@@ -226,8 +227,14 @@ describe('shipped kickstarts: cluster-ready defaults', () => {
       const want =
         host.role === 'server' ? ['6443/tcp', '2379-2380/tcp', '10250/tcp', '8472/udp'] : ['10250/tcp', '8472/udp'];
       assert.deepEqual(ports, want, name);
-      assert.ok(zone.includes('firewall-offline-cmd --zone=trusted --add-source=10.42.0.0/16'), name);
-      assert.ok(zone.includes('firewall-offline-cmd --zone=trusted --add-source=10.43.0.0/16'), name);
+      assert.ok(
+        zone.includes(`firewall-offline-cmd --zone=trusted --add-source=${TEST_K3S_CIDRS.k3s_cluster_cidr}`),
+        name,
+      );
+      assert.ok(
+        zone.includes(`firewall-offline-cmd --zone=trusted --add-source=${TEST_K3S_CIDRS.k3s_service_cidr}`),
+        name,
+      );
       assert.ok(!calls.some((c) => c.startsWith('rpm')), `${name}: no k3s-selinux RPM without k3s_selinux_rpm_url`);
       assert.match(ks, /no k3s_selinux_rpm_url, so k3s-selinux is not installed here/, name);
     }
