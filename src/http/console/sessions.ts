@@ -8,7 +8,11 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '../../auth/tokens';
-import type { Authenticator } from '../auth';
+
+/** A token → its principal, or null (http/auth.ts's Authenticator; repeated to keep imports one-way). */
+interface Authenticator {
+  authenticate(presented: string): Principal | null;
+}
 
 export const SESSION_COOKIE = 'ks_session';
 /** Idle sessions expire after this long. */
