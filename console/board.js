@@ -18,7 +18,8 @@ export function formatBytes(n) {
 
 function stageText(t) {
   if (t.stage === null || t.stage === undefined || t.stage === 'armed')
-    return t.host.state === 'armed' ? 'waiting for network boot' : 'not booting';
+    return t.host.state === 'armed' ? 'waiting for network boot' : t.host.state === 'failed' ? '' : 'not booting';
+  if (t.host.state === 'failed') return `stopped at ${t.stage}`;
   if ((t.stage === 'initrd' || t.stage === 'kernel') && typeof t.total === 'number' && t.total > 0) {
     const pct = Math.min(100, Math.floor((t.bytes / t.total) * 100));
     return `${t.stage} ${formatBytes(t.bytes)} of ${formatBytes(t.total)} (${pct}%)`;
