@@ -53,5 +53,19 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The web console: plain browser ES modules served as they are (docs/console.md).
+    files: ['console/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window', 'document', 'location', 'fetch', 'EventSource', 'performance', 'requestAnimationFrame',
+          'URL', 'console', 'setTimeout', 'clearTimeout',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
   { files: ['eslint.config.mjs'], extends: [tseslint.configs.disableTypeChecked] },
 );

@@ -41,6 +41,8 @@ mkdir -p "$APP/bin" "$APP/build/Release" "$APP/node/bin" "$ROOT/usr/bin" "$ROOT/
 # The app: compiled JavaScript only (no declaration files or source maps), the launcher, the addon.
 (cd dist && find src -name '*.js' -print0 | cpio --quiet -0 -pdm "$APP/dist")
 install -m 0755 bin/kickstand "$APP/bin/kickstand"
+# The web console's static files (served by dist/src/http/console/routes.ts from ../../../../console).
+cp -r console "$APP/console"
 install -m 0644 build/Release/kickstand_native.node "$APP/build/Release/"
 node -e '
   const p = require("./package.json");

@@ -13,6 +13,8 @@
  *   /healthz            as above
  *   /metrics            Prometheus exposition (bearer token, any scope)
  *   /api/v1/…           operator API: bearer token and scope on every route, writes audited
+ *   /console/…          the web console (docs/console.md): static files and login; its browser
+ *                       calls /api/v1 with a session cookie and a CSRF token instead of a bearer
  */
 import express, { Router, type Express, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
@@ -25,9 +27,12 @@ import { auditWrites } from './audit';
 import { requireBearer, requireScope, type Authenticator } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
 import { requestLog } from './request-log';
+import { discoveredRouter } from './api/discovered';
 import { eventsRouter } from './api/events';
 import { hostsRouter } from './api/hosts';
 import { tokensRouter } from './api/tokens';
+import { consoleRouter } from './console/routes';
+import { ConsoleSessions } from './console/sessions';
 
 /** Request body limit of POST /api/v1/hosts/import (every other API route: 1 MiB). */
 export const IMPORT_BODY_LIMIT = '16mb';
@@ -49,6 +54,8 @@ export interface ApiAppDeps {
   tokens: Authenticator | ApiTokens;
   /** Extra /api/v1 routers (behind the bearer and scope checks), e.g. render, reimage. */
   apiRouters?: Router[];
+  /** The console's login sessions; default: a fresh in-memory set over `tokens`. */
+  sessions?: ConsoleSessions;
 }
 
 function baseApp(log: Logger): Express {
@@ -80,7 +87,9 @@ export function createApiApp(deps: ApiAppDeps): Express {
   app.get('/metrics', requireBearer(deps.tokens), async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
-  app.use('/api/v1', apiRouter(deps));
+  const sessions = deps.sessions ?? new ConsoleSessions(deps.tokens);
+  app.use('/api/v1', apiRouter({ ...deps, sessions }));
+  app.use(consoleRouter({ sessions }));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log.child({ component: 'api' })));
   return app;
@@ -89,7 +98,7 @@ export function createApiApp(deps: ApiAppDeps): Express {
 /** The /api/v1 router: bearer, body, audit, scope, then every resource router. Exported for the auth walk test. */
 export function apiRouter(deps: ApiAppDeps): Router {
   const api = Router();
-  api.use(requireBearer(deps.tokens));
+  api.use(requireBearer(deps.tokens, deps.sessions));
   // A bulk import carries up to MAX_IMPORT_ROWS hosts (hosts/import.ts): ~200 bytes each.
   api.use('/hosts/import', express.json({ limit: IMPORT_BODY_LIMIT }));
   api.use(express.json({ limit: '1mb' }));
@@ -97,6 +106,7 @@ export function apiRouter(deps: ApiAppDeps): Router {
   api.use(requireScope());
   api.use(hostsRouter(deps));
   api.use(eventsRouter(deps));
+  api.use(discoveredRouter(deps));
   if ('create' in deps.tokens) api.use(tokensRouter(deps.tokens));
   for (const r of deps.apiRouters ?? []) api.use(r);
   return api;

@@ -5,10 +5,14 @@
  * returning -1). The scope rule is by method, so a new write route cannot be left open to a
  * read token by forgetting to mark it: `read` may only GET and HEAD, and never ask for
  * secrets in clear (`showSecrets`).
+ * The web console's browser has no bearer header: without one, its session cookie stands for the
+ * token it logged in with (http/console/sessions.ts), and every write must carry the session's
+ * CSRF token in `X-CSRF-Token`, else 403 (docs/console.md, "CSRF").
  */
 import type { NextFunction, Request, Response } from 'express';
 import { ErrorCode, KickstandError } from '../errors';
 import type { Principal } from '../auth/tokens';
+import { csrfMatches, readCookie, SESSION_COOKIE, type ConsoleSessions } from './console/sessions';
 
 /** What the check needs: a token → its principal, or null. */
 export interface Authenticator {
@@ -20,11 +24,26 @@ export function principalOf(res: Response): Principal | undefined {
   return res.locals.principal as Principal | undefined;
 }
 
-export function requireBearer(tokens: Authenticator) {
+export function requireBearer(tokens: Authenticator, sessions?: ConsoleSessions) {
   return (req: Request, res: Response, next: NextFunction): void => {
     let who: Principal | null = null;
     try {
       const h = req.get('authorization') ?? '';
+      if (h === '' && sessions !== undefined) {
+        const view = sessions.lookup(readCookie(req.get('cookie'), SESSION_COOKIE));
+        if (view !== null) {
+          if (!READ_METHODS.has(req.method) && !csrfMatches(view, req.get('x-csrf-token'))) {
+            return next(
+              new KickstandError(ErrorCode.FORBIDDEN, 'missing or wrong CSRF token for this console session', {
+                field: 'x-csrf-token',
+                fix: 'reload the console page; a write from the console carries the token it was given at login',
+              }),
+            );
+          }
+          res.locals.principal = { name: view.name, scope: view.scope } satisfies Principal;
+          return next();
+        }
+      }
       const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(h.trim());
       who = m === null ? null : tokens.authenticate(m[1]!);
     } catch {

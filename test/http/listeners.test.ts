@@ -53,6 +53,21 @@ describe('two listeners, scopes and the audit trail', () => {
       404,
       'boot scripts are not on the API listener',
     );
+    // The web console (docs/console.md) is on the API listener only.
+    for (const [method, path] of [
+      ['GET', '/console/'],
+      ['GET', '/console/app.js'],
+      ['GET', '/console/session'],
+      ['POST', '/console/login'],
+      ['POST', '/console/logout'],
+    ] as const)
+      assert.equal(
+        (await call(d.machineBase, method, path, null)).status,
+        404,
+        `${method} ${path} on the machine listener`,
+      );
+    assert.equal((await call(d.base, 'GET', '/console/', null)).status, 200, 'the console is on the API listener');
+    assert.equal((await call(d.base, 'GET', '/console/session', null)).status, 401);
   });
 
   it('a read token may GET, never write or ask for secrets; tokens are stored hashed; revoke works', async () => {

@@ -167,6 +167,8 @@ describe('Debian package on a clean Debian 12 root', () => {
       existsSync(join(root, 'usr/lib/kickstand/node_modules/better-sqlite3/build/Release/better_sqlite3.node')),
     );
     assert.equal(existsSync(join(root, 'usr/lib/kickstand/node_modules/typescript')), false, 'no dev dependencies');
+    assert.ok(existsSync(join(root, 'usr/lib/kickstand/console/index.html')), 'the web console (docs/console.md)');
+    assert.equal(existsSync(join(root, 'usr/lib/kickstand/node_modules/playwright-core')), false, 'no browser driver');
   });
 
   it('the installed unit passes systemd-analyze verify', (t) => {

@@ -1,6 +1,7 @@
 /**
  * @module http/api/hosts
- * /api/v1/hosts — the host registry (CRUD, bulk import) and each host's timeline.
+ * /api/v1/hosts — the host registry (CRUD, bulk import), each host's timeline and the DHCP
+ * leases its MACs hold (the newest of each MAC, any state).
  */
 import { Router } from 'express';
 import { ErrorCode, invalid } from '../../errors';
@@ -46,6 +47,12 @@ export function hostsRouter(deps: { registry: HostRegistry; store: Store }): Rou
   r.get('/hosts/:name/events', async (req, res) => {
     await registry.require(req.params.name);
     res.json({ events: await store.events.list({ ...eventQuery(req.query), host: req.params.name }) });
+  });
+
+  r.get('/hosts/:name/leases', async (req, res) => {
+    const host = await registry.require(req.params.name);
+    const leases = await Promise.all(host.macs.map((m) => store.leases.findByMac(m)));
+    res.json({ leases: leases.filter((l) => l !== undefined) });
   });
 
   return r;
