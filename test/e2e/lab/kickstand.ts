@@ -49,6 +49,7 @@ export function writeLabConfig(
   dhcpMode: 'authoritative' | 'proxy' = 'authoritative',
   bootstrap = false,
   secureBoot = false,
+  relayed?: { subnet: string; poolStart: string; poolEnd: string; giaddr: string },
 ): LabConfigPaths {
   const stateDir = join(workDir, 'state');
   const cfg = {
@@ -64,7 +65,25 @@ export function writeLabConfig(
       pool: { start: net.poolStart, end: net.poolEnd },
       leaseTime: 600,
     },
-    dhcp: { mode: dhcpMode, port: 67, bind: '0.0.0.0', unknownHosts: 'discover' },
+    dhcp: {
+      mode: dhcpMode,
+      port: 67,
+      bind: '0.0.0.0',
+      unknownHosts: 'discover',
+      // A subnet behind a relay (relay.ts), chosen by giaddr (RFC 2131 §4.3.1).
+      ...(relayed
+        ? {
+            relayed: [
+              {
+                subnet: relayed.subnet,
+                pool: { start: relayed.poolStart, end: relayed.poolEnd },
+                gateway: relayed.giaddr,
+                leaseTime: 600,
+              },
+            ],
+          }
+        : {}),
+    },
     tftp: { enabled: true, listen: [net.serverIp], port: 69 },
     install: { tokenTtl: 900, timeout: 900 },
     vars: { timezone: 'UTC', keyboard: 'us', lang: 'en_US.UTF-8' },

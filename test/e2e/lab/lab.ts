@@ -36,6 +36,8 @@ import { checkFirmware } from './firmware-checks';
 import { LabKickstand, writeLabConfig } from './kickstand';
 import { LIMITS, SCENARIOS, type MachineDef, type Scenario } from './machines';
 import { startSiteDhcp, type SiteDhcp } from './site-dhcp';
+import { startRelay, type RelaySegment } from './relay';
+import { checkRelay } from './relay-checks';
 import { debianKernel, ensurePrereqs } from './prereqs';
 import { debianRootfs } from './rootfs';
 import { LiveView, eventDetail, stepOfConsole, stepOfEvent, table } from './timeline';
@@ -66,6 +68,7 @@ interface Running {
   net?: LabNet;
   ks?: LabKickstand;
   site?: SiteDhcp;
+  relay?: RelaySegment;
   vms: LabVm[];
 }
 
@@ -79,10 +82,12 @@ export function abort(): string | undefined {
   for (const vm of running.vms) vm.kill();
   running.ks?.killNow();
   running.site?.killNow();
+  running.relay?.killNow();
   running.net?.destroy();
   running.vms = [];
   running.ks = undefined;
   running.site = undefined;
+  running.relay = undefined;
   running.net = undefined;
   const dir = running.workDir;
   running.workDir = undefined;
@@ -111,7 +116,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   const t0 = Date.now();
   const say = (s: string): void => o.out(o.color ? `\x1b[1m${s}\x1b[0m` : s);
   const sc = SCENARIOS[o.scenario ?? 'pxe'];
-  ensurePrereqs(say, o.installPrereqs, sc.name === 'journey', sc.name === 'firmware');
+  ensurePrereqs(say, o.installPrereqs, sc.name === 'journey', sc.name === 'firmware', sc.relay !== undefined);
   const kver = debianKernel();
   if (!kver) throw new Error('no Debian kernel image with modules in /boot (apt-get install linux-image-amd64)');
   const workDir = mkdtempSync(join(tmpdir(), 'kickstand-lab-'));
@@ -134,10 +139,12 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     for (const vm of running.vms) vm.kill();
     await running.ks?.stop();
     running.site?.killNow();
+    running.relay?.killNow();
     running.net?.destroy();
     running.vms = [];
     running.ks = undefined;
     running.site = undefined;
+    running.relay = undefined;
     running.net = undefined;
     running.workDir = undefined;
     if (ok && !o.keep) rmSync(workDir, { recursive: true, force: true });
@@ -163,6 +170,19 @@ async function startKickstand(
       `  site DHCP dnsmasq on ${running.site.ip} (namespace ${running.site.ns}) leases ${net.poolStart}-${net.poolEnd}; Kickstand answers PXE clients only (proxyDHCP, ports 67 and 4011)`,
     );
   }
+  if (sc.relay) {
+    const taps = sc.machines.flatMap((m, i) => (m.relayed ? [net.taps[i]!] : []));
+    running.relay = await startRelay(net, workDir, taps, sc.relay.third, sc.relay.transit);
+    const r = running.relay;
+    o.out(
+      `  relay     ${r.subnet} (bridge br1, ${sc.machines
+        .filter((m) => m.relayed)
+        .map((m) => m.name)
+        .join(
+          ', ',
+        )}) behind ISC dhcrelay -a (namespace ${r.ns}, giaddr ${r.giaddr}, option 82 circuit id "${r.circuitId}") → Kickstand ${net.serverIp}; relay link captured`,
+    );
+  }
   const rootfs = sc.name === 'journey' ? debianRootfs(o.out) : undefined;
   if (rootfs)
     o.out(
@@ -174,7 +194,7 @@ async function startKickstand(
     `  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda${rootfs ? ', writes disks' : ''}), install tree of ${assets.treeFiles.length} files`,
   );
   const journey = sc.name === 'journey';
-  const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode, journey, secureBoot);
+  const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode, journey, secureBoot, running.relay);
   const kickstand = new LabKickstand(net, cfg);
   running.ks = kickstand;
   await kickstand.start();
@@ -346,6 +366,16 @@ async function collectChecks(
     } else checks.push(...checkStray(r, ks.events, hosts));
     if (m.chain) checks.push(...checkOneAddress(r, ks.events, leases));
     if (m.disk) checks.push(...checkJourney(r, ks.events));
+    if (m.relayed) {
+      const seg = running.relay;
+      checks.push(
+        ...checkRelay(r, ks.events, leases, seg?.frames() ?? [], {
+          subnet: seg?.subnet ?? 'no relay segment',
+          giaddr: seg?.giaddr ?? '-',
+          circuitId: seg?.circuitId ?? '-',
+        }),
+      );
+    }
     checks.push(...checkFirmware(r, ks.events));
   }
   if (sc.name === 'journey')

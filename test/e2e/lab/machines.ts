@@ -33,6 +33,11 @@ export interface MachineDef {
   refusesUnsigned?: boolean;
   /** UEFI HTTP Boot: the loader by URL, no TFTP at all (firmware-checks.ts). */
   httpBoot?: boolean;
+  /**
+   * On the scenario's relay segment (relay.ts): its DHCP goes through ISC `dhcrelay -a` with
+   * option 82, Kickstand must choose the relayed scope and echo option 82 (relay-checks.ts).
+   */
+  relayed?: boolean;
 }
 
 /** One lab run: its machines, how Kickstand's DHCP runs, and the lab subnet's third octet. */
@@ -47,6 +52,12 @@ export interface Scenario {
   machines: MachineDef[];
   /** Bounds of this scenario where they differ from LIMITS. */
   limits?: Partial<typeof LIMITS>;
+  /**
+   * A second segment behind a DHCP relay (relay.ts) for the `relayed` machines: the third
+   * octets of its subnet (198.18.<third>.0/24, Kickstand's `dhcp.relayed` scope) and of the
+   * link between the relay and Kickstand.
+   */
+  relay?: { third: number; transit: number };
 }
 
 export const MACHINES: MachineDef[] = [
@@ -75,6 +86,16 @@ export const MACHINES: MachineDef[] = [
     mac: '52:54:00:6b:73:03',
     registered: false,
     firmware: 'OVMF UEFI PXE (virtio-net, no ROM)',
+  },
+  // Behind a relay (docs/firmware.md): a segment of its own, DHCP through ISC dhcrelay -a
+  // (option 82), Kickstand picks the relayed subnet by giaddr and echoes option 82.
+  {
+    name: 'rbios',
+    kind: 'bios',
+    mac: '52:54:00:6b:73:04',
+    registered: true,
+    firmware: 'SeaBIOS + iPXE ROM (e1000), via dhcrelay -a',
+    relayed: true,
   },
 ];
 
@@ -168,6 +189,7 @@ export const SCENARIOS: Record<Scenario['name'], Scenario> = {
     dhcpMode: 'authoritative',
     third: 77,
     machines: MACHINES,
+    relay: { third: 81, transit: 82 },
   },
   proxy: {
     name: 'proxy',

@@ -16,6 +16,8 @@ export interface Need {
   journey?: boolean;
   /** Only the firmware lab needs it. */
   firmware?: boolean;
+  /** Only a lab with a relay segment (the pxe lab) needs it. */
+  relay?: boolean;
 }
 
 export const NEEDS: Need[] = [
@@ -40,6 +42,13 @@ export const NEEDS: Need[] = [
   { pkg: 'openssh-client', anyOf: ['ssh-keygen'], why: 'SSH host key the stand-in reports in %post' },
   { pkg: 'cpio', anyOf: ['cpio'], why: 'packs the initrd' },
   { pkg: 'iproute2', anyOf: ['ip'], why: 'namespaces, bridge, taps, veth' },
+  {
+    pkg: 'isc-dhcp-relay',
+    anyOf: ['/usr/sbin/dhcrelay', 'dhcrelay'],
+    why: 'the DHCP relay (dhcrelay -a, option 82) in front of the relayed segment',
+    relay: true,
+  },
+  { pkg: 'tcpdump', anyOf: ['/usr/bin/tcpdump', 'tcpdump'], why: 'captures the relay link (option 82)', relay: true },
   {
     pkg: 'mmdebstrap',
     anyOf: ['mmdebstrap'],
@@ -104,10 +113,12 @@ export function debianKernel(): string | undefined {
   return versions.sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
 }
 
-export function missingPackages(journey = false, firmware = false): string[] {
+export function missingPackages(journey = false, firmware = false, relay = false): string[] {
   const pkgs = [
     ...new Set(
-      NEEDS.filter((n) => (journey || !n.journey) && (firmware || !n.firmware) && !present(n)).map((n) => n.pkg),
+      NEEDS.filter(
+        (n) => (journey || !n.journey) && (firmware || !n.firmware) && (relay || !n.relay) && !present(n),
+      ).map((n) => n.pkg),
     ),
   ];
   if (debianKernel() === undefined) pkgs.push('linux-image-amd64');
@@ -118,8 +129,14 @@ export function missingPackages(journey = false, firmware = false): string[] {
  * Installs missing packages from Debian when `install` is true; otherwise throws naming them.
  * `say` tells the user what is happening.
  */
-export function ensurePrereqs(say: (s: string) => void, install: boolean, journey = false, firmware = false): void {
-  const missing = missingPackages(journey, firmware);
+export function ensurePrereqs(
+  say: (s: string) => void,
+  install: boolean,
+  journey = false,
+  firmware = false,
+  relay = false,
+): void {
+  const missing = missingPackages(journey, firmware, relay);
   if (missing.length === 0) return;
   if (!install)
     throw new Error(
@@ -130,6 +147,6 @@ export function ensurePrereqs(say: (s: string) => void, install: boolean, journe
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
-  const still = missingPackages(journey, firmware);
+  const still = missingPackages(journey, firmware, relay);
   if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.join(' ')}`);
 }
