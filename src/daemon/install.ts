@@ -92,7 +92,9 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
       const n = await kickstarts.prepareAll((h) => tokens.liveFor(h));
       log.info({ hosts: n }, 'kickstarts prepared for the armed hosts');
     },
-    async stop() {},
+    async stop() {
+      templates.close(); // the folder re-scan timer
+    },
   };
   const callbacks = new InstallCallbacks({ store, registry, tokens, binding, log });
   const timeout = new InstallTimeoutService({

@@ -138,6 +138,7 @@ export async function startHarness(opts: { config?: Config; log?: Logger } = {})
         await new Promise((ok) => s.close(ok));
       }
       await flow.timeout.stop();
+      flow.templates.close();
       await store.close();
     },
   };
