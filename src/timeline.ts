@@ -49,9 +49,13 @@ export class Timeline {
   }
 }
 
-/** A Store whose `events.append` also publishes to `timeline` after the commit. */
+/**
+ * A Store whose `events.append` (and `tokens.claimFetchWithEvent`, which appends one) also
+ * publishes the event to `timeline` after the commit.
+ */
 export function withTimeline(store: Store, timeline: Timeline): Store {
   const events = store.events;
+  const tokens = store.tokens;
   return Object.assign(Object.create(store) as Store, {
     events: {
       list: events.list.bind(events),
@@ -61,5 +65,18 @@ export function withTimeline(store: Store, timeline: Timeline): Store {
         return ev;
       },
     },
+    tokens: {
+      issue: tokens.issue.bind(tokens),
+      get: tokens.get.bind(tokens),
+      liveFor: tokens.liveFor.bind(tokens),
+      markFetched: tokens.markFetched.bind(tokens),
+      claimFetch: tokens.claimFetch.bind(tokens),
+      revokeFor: tokens.revokeFor.bind(tokens),
+      claimFetchWithEvent: async (...args: Parameters<Store['tokens']['claimFetchWithEvent']>) => {
+        const out = await tokens.claimFetchWithEvent(...args);
+        timeline.publish(out.event);
+        return out;
+      },
+    } satisfies Store['tokens'],
   });
 }

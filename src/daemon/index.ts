@@ -140,6 +140,7 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   const [host, port] = splitHostPort(config.http.listen);
   const http = new HttpService(app, host, port, log.child({ component: 'http' }), [
     { prefix: '/images/', handle: assets.handle },
+    ...install.fastPaths,
   ]);
   // The store first: PostgreSQL is connected and migrated before anything reads it; then BMC
   // secrets are sealed, and the kickstarts of hosts already armed are prepared, before HTTP opens.

@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema';
 import type { HostRegistry } from '../hosts/registry';
 import { bootRoutes } from '../http/boot';
+import type { FastPath } from '../http/server';
 import type { Logger } from '../log';
 import { clusterFacts } from '../render/context';
 import { KickstartRenderer } from '../render/kickstart';
@@ -47,6 +48,8 @@ export interface InstallFlow {
   callbacks: InstallCallbacks;
   timeout: InstallTimeoutService;
   mounts: Array<{ path: string; router: Router }>;
+  /** The boot scripts and kickstarts without express, for the HTTP server (http/boot/fast-path.ts). */
+  fastPaths: FastPath[];
   apiRouters: Router[];
   /** Wraps the TFTP file handler with the GRUB chain's configs (install/grub-files.ts). */
   tftpHandler: (files: TftpHandler) => TftpHandler;
@@ -89,7 +92,9 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
       const n = await kickstarts.prepareAll((h) => tokens.liveFor(h));
       log.info({ hosts: n }, 'kickstarts prepared for the armed hosts');
     },
-    async stop() {},
+    async stop() {
+      templates.close(); // the folder re-scan timer
+    },
   };
   const callbacks = new InstallCallbacks({ store, registry, tokens, binding, log });
   const timeout = new InstallTimeoutService({
@@ -121,6 +126,6 @@ export function buildInstallFlow(deps: InstallWiringDeps): InstallFlow {
     metrics,
   });
   const tftpHandler = (files: TftpHandler): TftpHandler =>
-    withGrubConfigs(files, { store, scripts, renderer, publicUrl: () => config().http.publicUrl });
+    withGrubConfigs(files, { store, scripts, renderer, publicUrl: () => config().http.publicUrl, log });
   return { templates, renderer, tokens, kickstarts, prepare, callbacks, timeout, tftpHandler, ...routes };
 }

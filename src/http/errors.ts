@@ -4,9 +4,11 @@
  * `{code, message, field?, fix?}`; body-parser failures → 400; anything else → 500 with a
  * generic body (details go to the log, not to the client).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { ErrorCode, KickstandError, isKickstandError } from '../errors';
 import type { Logger } from '../log';
+import { replyJson } from './reply';
 
 export function toKickstandError(err: unknown): KickstandError {
   if (isKickstandError(err)) return err;
@@ -30,15 +32,33 @@ export function toKickstandError(err: unknown): KickstandError {
 export function errorHandler(log: Logger) {
   // Express recognises error handlers by arity: keep all four parameters.
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const ke = toKickstandError(err);
-    if (ke.code === ErrorCode.INTERNAL) log.error({ err, method: req.method, path: req.path }, 'request failed');
-    else log.debug({ code: ke.code, method: req.method, path: req.path }, 'request refused');
+    const ke = logError(log, err, req.method, req.path);
     if (res.headersSent) {
       res.destroy();
       return;
     }
     res.status(ke.status).json(ke.toJSON());
   };
+}
+
+/**
+ * errorHandler for routes that run without express (the boot fast path, src/http/server.ts):
+ * the same log line and reply. `path` is the URL path without its query, as express's `req.path`.
+ */
+export function replyError(log: Logger, err: unknown, req: IncomingMessage, res: ServerResponse, path: string): void {
+  const ke = logError(log, err, req.method, path);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  replyJson(req, res, ke.status, ke.toJSON());
+}
+
+function logError(log: Logger, err: unknown, method: string | undefined, path: string): KickstandError {
+  const ke = toKickstandError(err);
+  if (ke.code === ErrorCode.INTERNAL) log.error({ err, method, path }, 'request failed');
+  else log.debug({ code: ke.code, method, path }, 'request refused');
+  return ke;
 }
 
 export function notFoundHandler(req: Request, _res: Response, next: NextFunction): void {

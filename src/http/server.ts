@@ -15,14 +15,16 @@ import type { Logger } from '../log';
 const LISTEN_BACKLOG = 4096;
 
 /**
- * A handler for every URL under `prefix` (which ends in `/`), called without express: boot
- * assets (/images/) are the daemon's hot path, and express's routing and request decoration
- * cost more per request than sending a 1 MiB range (bench/RESULTS.md). `rest` keeps the
- * prefix's final `/`, and the query string.
+ * A handler for URLs under `prefix`, called without express: boot assets (/images/) and the
+ * boot scripts and kickstarts (http/boot/fast-path.ts) are the daemon's hot paths, and
+ * express's routing and request decoration cost more per request than sending a 1 MiB range
+ * (bench/RESULTS.md). `rest` is the URL from the prefix's last character on (for a prefix
+ * ending in `/`, that `/`), with the query string. A handler that returns `false` has not
+ * touched the response: the request goes on to express.
  */
 export interface FastPath {
   prefix: string;
-  handle(req: IncomingMessage, res: ServerResponse, rest: string): void;
+  handle(req: IncomingMessage, res: ServerResponse, rest: string): void | boolean;
 }
 
 /** The request listener: fast paths by URL prefix, everything else to express. */
@@ -30,7 +32,11 @@ export function dispatch(app: Express, fast: readonly FastPath[]): (req: Incomin
   if (fast.length === 0) return app;
   return (req, res) => {
     const url = req.url ?? '/';
-    for (const f of fast) if (url.startsWith(f.prefix)) return f.handle(req, res, url.slice(f.prefix.length - 1));
+    for (const f of fast)
+      if (url.startsWith(f.prefix)) {
+        if (f.handle(req, res, url.slice(f.prefix.length - 1)) === false) break;
+        return;
+      }
     app(req, res);
   };
 }

@@ -8,7 +8,7 @@
  *  - `grub/grub.cfg-01-<mac>` (`-` or `:` between the octets: the chain asks with GRUB's
  *    `$net_default_mac`, upstream GRUB's own lookup with dashes): the machine's config, the
  *    same decision as its iPXE script (install/host-script.ts), rendered by boot/grub.ts and put
- *    on its timeline as a `tftp.grub` event. An install config holds the one-time token, so it
+ *    on its timeline as a `tftp.grub` event (an observation, not awaited: install/observe.ts). An install config holds the one-time token, so it
  *    goes only to the host's own address.
  * GRUB asks with a leading `/` (`/grub/grub.cfg`); tftp/files.ts strips it like tftpd-hpa's
  * `--secure`. A file of the same name under images/ is never consulted: these names are ours.
@@ -25,9 +25,11 @@ import { kickstartUrl, assetUrl } from '../render/context';
 import type { KickstartRenderer } from '../render/kickstart';
 import { ErrorCode, KickstandError } from '../errors';
 import { parseMac } from '../model/mac';
+import type { Logger } from '../log';
 import type { Store } from '../store/store';
 import type { TftpContent, TftpHandler } from '../tftp/types';
 import type { HostScripts } from './host-script';
+import { observe } from './observe';
 
 export interface GrubFilesDeps {
   store: Store;
@@ -35,6 +37,7 @@ export interface GrubFilesDeps {
   renderer: KickstartRenderer;
   /** http.publicUrl, resolved (the kickstart and install tree stay on HTTP). */
   publicUrl: () => string;
+  log: Logger;
 }
 
 const HOST_CONFIG = new RegExp(`^/?${GRUB_DIR}/grub\\.cfg-01-([0-9A-Fa-f:-]{17})$`);
@@ -86,7 +89,8 @@ async function hostConfig(deps: GrubFilesDeps, mac: string, ip: string): Promise
           });
   }
   const what = d.kind === 'install' ? 'install config' : `local-boot config (${d.reason})`;
-  await deps.store.events.append({
+  // A pure observation (install/observe.ts): the TFTP answer does not wait for its fsync.
+  observe(deps.store, deps.log, {
     host: host.name,
     mac,
     kind: 'tftp.grub',

@@ -10,10 +10,13 @@
  * variable — never a half-rendered kickstart.
  *
  * Layout: `<dir>/*.ks.hbs` are templates, `<dir>/snippets/*.hbs` are partials named by their
- * base name (`{{> callback-installed}}`). Files are re-read when they change on disk (checked
- * at most once per second), so an edit applies without a restart; a broken edit fails closed.
+ * base name (`{{> callback-installed}}`). The folder is re-scanned once a second by a timer (an
+ * async readdir and stats, never on the request path: bench/RESULTS.md, boot storm profile) and
+ * recompiled when a file changed, so an edit applies without a restart; a broken edit fails
+ * closed (every render refuses with its error until the files compile again).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { ErrorCode, KickstandError } from '../errors';
@@ -59,14 +62,21 @@ interface Compiled {
 
 interface Loaded {
   stamp: string;
-  templates: Map<string, Compiled>;
+  /** The compiled set, or why the files on disk do not compile (every render refuses: fail closed). */
+  templates: Map<string, Compiled> | KickstandError;
 }
 
 export class TemplateSet {
   private loaded: Loaded | null = null;
-  private checkedAt = 0;
   private gen = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | null = null;
 
+  /**
+   * `recheckMs`: how often the folder is re-scanned for edits, off the request path (an async
+   * readdir and stats on libuv's thread pool; a changed file recompiles in that timer, not in a
+   * render).
+   */
   constructor(
     private readonly dir: () => string,
     log: Logger,
@@ -81,9 +91,26 @@ export class TemplateSet {
     return this.gen;
   }
 
+  /**
+   * Re-scans the folder now and recompiles if a file changed (what the timer does every
+   * `recheckMs`). Resolves when the set on disk is the one in use.
+   */
+  refresh(): Promise<void> {
+    this.checking ??= this.check().finally(() => {
+      this.checking = null;
+    });
+    return this.checking;
+  }
+
+  /** Stops the re-scan timer (the daemon's stop). A later render starts it again. */
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
   /** Template file names available (`rocky9.ks.hbs`, …). */
   names(): string[] {
-    return [...this.current().templates.keys()];
+    return [...this.current().keys()];
   }
 
   /** Which variables `name` reads and which of them are optional (docs, `host render`). */
@@ -132,7 +159,7 @@ export class TemplateSet {
   }
 
   private get(name: string): Compiled {
-    const t = this.current().templates.get(name);
+    const t = this.current().get(name);
     if (!t) {
       throw new KickstandError(ErrorCode.TEMPLATE_INVALID, `no kickstart template ${name} in ${this.dir()}`, {
         field: 'profiles.*.kickstart',
@@ -142,18 +169,60 @@ export class TemplateSet {
     return t;
   }
 
-  private current(): Loaded {
-    const now = Date.now();
-    if (this.loaded && now - this.checkedAt < this.recheckMs) return this.loaded;
-    this.checkedAt = now;
-    const files = listFiles(this.dir());
-    const stamp = files.map((f) => `${f.path}:${f.mtimeMs}:${f.size}`).join('|');
-    if (this.loaded?.stamp === stamp) return this.loaded;
-    this.loaded = { stamp, templates: compileAll(this.dir(), files) };
+  /** The compiled set in use: loaded at the first use, then replaced only by the re-scan. */
+  private current(): Map<string, Compiled> {
+    if (this.loaded === null) {
+      let files: FileInfo[];
+      try {
+        files = listFiles(this.dir());
+      } catch (e) {
+        this.startTimer(); // a folder that appears later is picked up
+        throw e;
+      }
+      this.load(stampOf(files), files);
+      this.startTimer();
+    }
+    const t = this.loaded!.templates;
+    if (t instanceof KickstandError) throw t;
+    return t;
+  }
+
+  private load(stamp: string, files: FileInfo[]): void {
+    let templates: Loaded['templates'];
+    try {
+      templates = compileAll(this.dir(), files);
+    } catch (e) {
+      templates = e instanceof KickstandError ? e : wrapLoadError(e);
+    }
+    this.loaded = { stamp, templates };
     this.gen++;
-    return this.loaded;
+  }
+
+  private async check(): Promise<void> {
+    let files: FileInfo[];
+    try {
+      files = await listFilesAsync(this.dir());
+    } catch (e) {
+      const err = e instanceof KickstandError ? e : wrapLoadError(e);
+      if (this.loaded !== null) this.loaded = { stamp: `error:${err.message}`, templates: err };
+      return;
+    }
+    const stamp = stampOf(files);
+    if (this.loaded?.stamp !== stamp) this.load(stamp, files);
+  }
+
+  private startTimer(): void {
+    if (this.timer !== undefined || this.recheckMs <= 0) return;
+    this.timer = setInterval(() => void this.refresh(), this.recheckMs);
+    this.timer.unref();
   }
 }
+
+function wrapLoadError(e: unknown): KickstandError {
+  return new KickstandError(ErrorCode.TEMPLATE_INVALID, `kickstart templates: ${(e as Error).message}`, { cause: e });
+}
+
+const stampOf = (files: FileInfo[]): string => files.map((f) => `${f.path}:${f.mtimeMs}:${f.size}`).join('|');
 
 interface FileInfo {
   path: string;
@@ -162,29 +231,60 @@ interface FileInfo {
   size: number;
 }
 
+function unreadable(d: string, e: unknown): KickstandError {
+  return new KickstandError(
+    ErrorCode.TEMPLATE_INVALID,
+    `cannot read the kickstart directory ${d}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    { field: 'kickstartsDir', fix: 'set kickstartsDir to the folder holding *.ks.hbs' },
+  );
+}
+
+const missingSnippets = (kind: FileInfo['kind'], e: unknown): boolean =>
+  kind === 'snippet' && (e as NodeJS.ErrnoException).code === 'ENOENT';
+
+const FOLDERS = (dir: string): Array<[string, FileInfo['kind'], string]> => [
+  [dir, 'template', '.ks.hbs'],
+  [join(dir, 'snippets'), 'snippet', '.hbs'],
+];
+
+/** The template and snippet files, synchronously (the first load). */
 function listFiles(dir: string): FileInfo[] {
   const out: FileInfo[] = [];
-  const add = (d: string, kind: FileInfo['kind'], suffix: string) => {
+  for (const [d, kind, suffix] of FOLDERS(dir)) {
     let names: string[];
     try {
       names = readdirSync(d)
         .filter((n) => n.endsWith(suffix))
         .sort();
     } catch (e) {
-      if (kind === 'snippet' && (e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new KickstandError(
-        ErrorCode.TEMPLATE_INVALID,
-        `cannot read the kickstart directory ${d}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-        { field: 'kickstartsDir', fix: 'set kickstartsDir to the folder holding *.ks.hbs' },
-      );
+      if (missingSnippets(kind, e)) continue;
+      throw unreadable(d, e);
     }
     for (const n of names) {
       const st = statSync(join(d, n));
       if (st.isFile()) out.push({ path: join(d, n), kind, mtimeMs: st.mtimeMs, size: st.size });
     }
-  };
-  add(dir, 'template', '.ks.hbs');
-  add(join(dir, 'snippets'), 'snippet', '.hbs');
+  }
+  return out;
+}
+
+/** The same list on libuv's thread pool (the re-scan: never on the request path). */
+async function listFilesAsync(dir: string): Promise<FileInfo[]> {
+  const out: FileInfo[] = [];
+  for (const [d, kind, suffix] of FOLDERS(dir)) {
+    let names: string[];
+    try {
+      names = (await readdir(d)).filter((n) => n.endsWith(suffix)).sort();
+    } catch (e) {
+      if (missingSnippets(kind, e)) continue;
+      throw unreadable(d, e);
+    }
+    const stats = await Promise.all(names.map((n) => stat(join(d, n)).catch(() => null)));
+    names.forEach((n, i) => {
+      const st = stats[i];
+      if (st?.isFile()) out.push({ path: join(d, n), kind, mtimeMs: st.mtimeMs, size: st.size });
+    });
+  }
   return out;
 }
 

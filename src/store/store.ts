@@ -90,8 +90,30 @@ export interface TokenRepo {
    * caller, also across daemons sharing the database (the kickstart's first fetch).
    */
   claimFetch(token: string, at: number): Promise<boolean>;
+  /**
+   * {@link claimFetch} and the timeline event that reports it, in ONE transaction: one durable
+   * write (one WAL fsync in SQLite, one COMMIT in PostgreSQL) for the kickstart's fetch.
+   * `event` is called inside the transaction with the claim's outcome (first fetch or not,
+   * and the first fetch's time), so the event can say which it was; the event is appended as
+   * `events.append` would (PostgreSQL: with its notification to other daemons). Resolves
+   * once both are durable; a failure writes neither.
+   */
+  claimFetchWithEvent(token: string, at: number, event: (claim: FetchClaim) => NewEvent): Promise<ClaimedFetch>;
   /** Revokes every live token of `host`. */
   revokeFor(host: string, at: number): Promise<void>;
+}
+
+/** The outcome of a fetch claim. */
+export interface FetchClaim {
+  /** This call set fetchedAt (the first fetch of the token). */
+  first: boolean;
+  /** The token's fetchedAt as it now stands (null: no such token). */
+  fetchedAt: number | null;
+}
+
+export interface ClaimedFetch {
+  claim: FetchClaim;
+  event: HostEvent;
 }
 
 /** Small durable key/value space for daemon-wide settings and secrets (e.g. cluster token). */

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnless } from '../helpers/env';
-import { curl, installConfig, sectionBody, startHarness, type Harness } from '../install/harness';
+import { curl, eventsOf, installConfig, sectionBody, startHarness, type Harness } from '../install/harness';
 
 const run = promisify(execFile);
 const MAC = '52:54:00:00:00:01';
@@ -277,9 +277,7 @@ describe('install flow over HTTP (real curl)', () => {
   it("boot.ipxe fetched from a known host's address is on that host's timeline", async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     assert.equal((await curl(`${h.base}/boot.ipxe`, { from: '127.0.0.1' })).status, 200);
-    const ev = (await h.store.events.list({ host: 'node1' })).filter(
-      (e) => e.kind === 'http.ipxe' && e.data.script === 'chain',
-    );
+    const ev = await eventsOf(h.store, 'node1', (e) => e.kind === 'http.ipxe' && e.data.script === 'chain');
     assert.equal(ev.length, 1);
   });
 });

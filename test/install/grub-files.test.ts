@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode, KickstandError } from '../../src/errors';
 import type { TftpContent, TftpHandler } from '../../src/tftp/types';
-import { installConfig, startHarness, type Harness } from './harness';
+import { eventsOf, installConfig, startHarness, type Harness } from './harness';
 
 const text = (c: TftpContent): string => ('buffer' in c ? c.buffer.toString('utf8') : '');
 const from = (address: string) => ({ address, port: 1000, localAddress: '127.0.0.254' });
@@ -46,7 +46,7 @@ describe('GRUB configs over TFTP (the Secure Boot chain)', () => {
     const t = text(await tftp('/grub/grub.cfg-01-52:54:00:00:07:01', from('127.0.0.71')));
     assert.match(t, /^linux '\/rocky9\/vmlinuz' 'inst\.ks=http:\/\/127\.0\.0\.1:\d+\/ks\/[^']+'/m);
     assert.match(t, /^initrd '\/rocky9\/initrd\.img'$/m);
-    const ev = (await h.store.events.list({ host: 'sb1' })).filter((e) => e.kind === 'tftp.grub');
+    const ev = await eventsOf(h.store, 'sb1', (e) => e.kind === 'tftp.grub');
     assert.equal(ev.at(-1)?.data.script, 'install');
   });
 

@@ -1,10 +1,11 @@
 /**
  * The real install flow for tests: SQLite store (:memory:), the real registry, the real
- * templates (repo kickstarts/), the machine app and the API app each listening on 127.0.0.1:0. Machines are simulated
+ * templates (repo kickstarts/), the machine app (behind the boot routes' fast paths, as in the
+ * daemon) and the API app each listening on 127.0.0.1:0. Machines are simulated
  * with real curl from loopback source addresses (the whole 127/8 is local on Linux).
  */
 import { execFile } from 'node:child_process';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
@@ -13,9 +14,11 @@ import { configSchema, type Config } from '../../src/config/schema';
 import { HostRegistry } from '../../src/hosts/registry';
 import { ApiTokens } from '../../src/auth/tokens';
 import { createApiApp, createMachineApp } from '../../src/http/app';
+import { dispatch } from '../../src/http/server';
 import { buildInstallFlow, type InstallFlow } from '../../src/daemon/install';
 import { silentLogger, type Logger } from '../../src/log';
 import { openSqliteStore } from '../../src/store/sqlite';
+import type { HostEvent } from '../../src/model/event';
 import type { Store } from '../../src/store/store';
 import { Timeline } from '../../src/timeline';
 
@@ -105,11 +108,12 @@ export async function startHarness(opts: { config?: Config; log?: Logger } = {})
     tokens: new ApiTokens(API_TOKEN, null),
     apiRouters: flow.apiRouters,
   });
-  const listen = (a: typeof app): Promise<Server> =>
+  const listen = (handler: RequestListener): Promise<Server> =>
     new Promise((ok) => {
-      const s = a.listen(0, '127.0.0.1', () => ok(s));
+      const s = createServer(handler).listen(0, '127.0.0.1', () => ok(s));
     });
-  const server = await listen(app);
+  // As the daemon serves it (src/daemon/index.ts): the boot routes' fast paths, then express.
+  const server = await listen(dispatch(app, flow.fastPaths));
   const apiServer = await listen(apiApp);
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const apiBase = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
@@ -134,6 +138,7 @@ export async function startHarness(opts: { config?: Config; log?: Logger } = {})
         await new Promise((ok) => s.close(ok));
       }
       await flow.timeout.stop();
+      flow.templates.close();
       await store.close();
     },
   };
@@ -180,4 +185,24 @@ export function sectionBody(ks: string, kind: '%pre' | '%post', needle = ''): st
   const body = sectionBodies(ks, kind).find((b) => b.includes(needle));
   if (body === undefined) throw new Error(`no ${kind} section${needle ? ` containing ${needle}` : ''}`);
   return body;
+}
+
+/**
+ * The host's events that `match`, once at least one is stored. Observation events (`http.ipxe`,
+ * `tftp.grub`: src/install/observe.ts) are committed just after the answer, not before it, so a
+ * test reads them this way. Bounded: fails after `ms`.
+ */
+export async function eventsOf(
+  store: Store,
+  host: string,
+  match: (e: HostEvent) => boolean,
+  ms = 5000,
+): Promise<HostEvent[]> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ev = (await store.events.list({ host })).filter(match);
+    if (ev.length > 0) return ev;
+    if (Date.now() > until) throw new Error(`no matching event of ${host} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

@@ -82,15 +82,20 @@ describe('prepared kickstarts', () => {
     assert.match(ks.body, /Europe\/Paris/);
   });
 
-  it('a template edit on disk is in the next fetch (templates are re-checked once a second)', async (t) => {
+  it('a template edit on disk is in the next fetch (templates are re-scanned once a second)', async (t) => {
     if (skipUnless(t, { binaries: ['curl'] })) return;
     await h.registry.add({ name: 'pk4', macs: ['52:54:00:00:10:04'], profile: 'rocky9', ipv4: '127.0.0.14' });
     const token = await live(h, 'pk4');
     const file = join(dir, 'rocky9.ks.hbs');
+    const gen = h.flow.templates.generation();
     writeFileSync(file, readFileSync(file, 'utf8') + '# edited-after-arm\n');
     const later = new Date(Date.now() + 5000);
     utimesSync(file, later, later);
-    await new Promise((r) => setTimeout(r, 1100)); // past the templates' once-a-second re-check
+    // The re-scan runs by itself (a timer, off the request path): wait for it, bounded.
+    for (const end = Date.now() + 10_000; h.flow.templates.generation() === gen;) {
+      assert.ok(Date.now() < end, 'the edit was not picked up within 10 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const ks = await curl(`${h.base}/ks/${token}`, { from: '127.0.0.14' });
     assert.equal(ks.status, 200, ks.body);
     assert.match(ks.body, /# edited-after-arm\n$/);

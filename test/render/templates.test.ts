@@ -167,13 +167,55 @@ describe('template rules', () => {
     assert.match(rec.msg, /Access has been denied/);
   });
 
-  it('recompiles a template when its file changes', () => {
+  it('recompiles a template when its file changes, at the re-scan, never in a render', async () => {
     const d = mkdtempSync(join(dir, 'reload-'));
     writeFileSync(join(d, 'r.ks.hbs'), 'one {{shq x}}\n');
-    const t = new TemplateSet(() => d, silentLogger(), 0);
+    const t = new TemplateSet(() => d, silentLogger(), 0); // 0: no timer, re-scans by refresh() only
     assert.equal(t.render('r.ks.hbs', { x: 'a' }), "one 'a'\n");
+    const gen = t.generation();
     writeFileSync(join(d, 'r.ks.hbs'), 'two {{shq x}} and more\n');
+    // A render does not look at the folder (the request path): still the compiled version.
+    assert.equal(t.render('r.ks.hbs', { x: 'a' }), "one 'a'\n");
+    assert.equal(t.generation(), gen);
+    await t.refresh();
     assert.equal(t.render('r.ks.hbs', { x: 'a' }), "two 'a' and more\n");
+    assert.equal(t.generation(), gen + 1);
+    await t.refresh(); // nothing changed: same generation
+    assert.equal(t.generation(), gen + 1);
+  });
+
+  it('picks up an edited template and snippet by itself (the timer), and a broken edit fails closed', async () => {
+    const d = mkdtempSync(join(dir, 'timer-'));
+    mkdirSync(join(d, 'snippets'));
+    writeFileSync(join(d, 'r.ks.hbs'), 'one {{> s}}\n');
+    writeFileSync(join(d, 'snippets', 's.hbs'), 'first');
+    const t = new TemplateSet(() => d, silentLogger(), 20);
+    try {
+      assert.equal(t.render('r.ks.hbs', {}), 'one first\n');
+      const until = async (ok: () => boolean, what: string): Promise<void> => {
+        const end = Date.now() + 10_000;
+        while (!ok()) {
+          if (Date.now() > end) throw new Error(`not picked up within 10 s: ${what}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      const renders = (): string => {
+        try {
+          return t.render('r.ks.hbs', {});
+        } catch (e) {
+          return (e as { code?: string }).code ?? 'error';
+        }
+      };
+      writeFileSync(join(d, 'snippets', 's.hbs'), 'second one');
+      await until(() => renders() === 'one second one\n', 'snippet edit');
+      writeFileSync(join(d, 'r.ks.hbs'), 'broken {{#if}}\n');
+      await until(() => renders() === 'KS_TEMPLATE_INVALID', 'broken edit');
+      assert.equal(renders(), 'KS_TEMPLATE_INVALID'); // stays refused, not the old text
+      writeFileSync(join(d, 'r.ks.hbs'), 'fixed {{> s}}\n');
+      await until(() => renders() === 'fixed second one\n', 'fixed edit');
+    } finally {
+      t.close();
+    }
   });
 
   it('refuses a kickstart whose structure a variable changed (fail closed)', () => {

@@ -393,6 +393,61 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal((await store.tokens.get('claim-token-0123456789'))?.fetchedAt, 20 + won.indexOf(true));
         assert.equal(await store.tokens.claimFetch('unknown', 30), false);
       });
+
+      it('claims a fetch and appends its event in one write: first for exactly one caller', async () => {
+        await store.tokens.issue({ token: 'event-token-0123456789', host: 't', issuedAt: 10, expiresAt: 100 });
+        const seen: Array<{ first: boolean; fetchedAt: number | null }> = [];
+        const out = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            store.tokens.claimFetchWithEvent('event-token-0123456789', 40 + i, (c) => {
+              seen.push(c);
+              return {
+                host: 't',
+                kind: 'kickstart.fetched',
+                level: c.first ? 'info' : 'warn',
+                message: c.first ? `first ${i}` : `again ${i} (first at ${c.fetchedAt})`,
+                data: { again: !c.first },
+              };
+            }),
+          ),
+        );
+        const firsts = out.filter((o) => o.claim.first);
+        assert.equal(firsts.length, 1);
+        const at = (await store.tokens.get('event-token-0123456789'))?.fetchedAt;
+        assert.equal(at, 40 + out.indexOf(firsts[0]!));
+        // Every caller learns the first fetch's time, inside its own transaction.
+        assert.ok(out.every((o) => o.claim.fetchedAt === at));
+        assert.equal(seen.length, 6);
+        // The events are stored as returned, one per call, the first one `info`.
+        const stored = (await store.events.list({ host: 't' })).filter((e) => e.kind === 'kickstart.fetched');
+        assert.equal(stored.length, 6);
+        for (const o of out)
+          assert.deepEqual(
+            stored.find((e) => e.id === o.event.id),
+            o.event,
+          );
+        assert.equal(stored.filter((e) => e.level === 'info').length, 1);
+        assert.ok(out.filter((o) => !o.claim.first).every((o) => o.event.message.endsWith(`(first at ${at})`)));
+        // An unknown token claims nothing; the event is still the caller's to write.
+        const none = await store.tokens.claimFetchWithEvent('unknown', 50, (c) => ({
+          kind: 'kickstart.fetched',
+          message: `unknown ${c.first} ${c.fetchedAt}`,
+        }));
+        assert.deepEqual(none.claim, { first: false, fetchedAt: null });
+        assert.equal(none.event.message, 'unknown false null');
+      });
+
+      it('writes neither the claim nor the event when the event cannot be built', async () => {
+        await store.tokens.issue({ token: 'broken-token-012345678', host: 't', issuedAt: 10, expiresAt: 100 });
+        const before = (await store.events.list()).length;
+        await assert.rejects(
+          store.tokens.claimFetchWithEvent('broken-token-012345678', 60, () => {
+            throw new Error('no event');
+          }),
+        );
+        assert.equal((await store.tokens.get('broken-token-012345678'))?.fetchedAt, null);
+        assert.equal((await store.events.list()).length, before);
+      });
     });
 
     describe('settings', () => {

@@ -7,24 +7,33 @@
  * is a `kickstart.refused` event and a warn log, without the token. A render failure is a
  * 500 with no body but a pointer to the timeline: never a partial kickstart.
  * The token's `fetched` mark is one conditional write (first fetch only, also across daemons
- * on one PostgreSQL, docs/scale-out.md), then the `kickstart.fetched` event names it first or
- * again; the body is sent only once both are durable (two commits: the event must know which
- * it is).
+ * on one PostgreSQL, docs/scale-out.md) and the `kickstart.fetched` event that names it first
+ * or again is written in the same transaction (TokenRepo.claimFetchWithEvent): one durable
+ * write, and the body is sent only once it is durable.
+ *
+ * The handler takes node:http's request and response: the daemon runs it on the HTTP server's
+ * fast path (./fast-path.ts), express only for URLs in a form the fast path leaves to it.
  */
-import { Router, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isKickstandError } from '../../errors';
 import { peerAddress } from '../../hosts/locate';
+import { replyText } from '../reply';
 import type { BootDeps, BootMetrics } from './deps';
 
-function sendText(res: Response, status: number, text: string): void {
-  res.status(status).type('text/plain').set('cache-control', 'no-store').send(text);
-}
+/** GET /ks/<token>, `token` as in the path (decoded). */
+export type KickstartHandler = (req: IncomingMessage, res: ServerResponse, token: string) => Promise<void>;
 
-export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
-  const r = Router();
+export function kickstartHandler(deps: BootDeps, m: BootMetrics): KickstartHandler {
   const log = deps.log.child({ component: 'kickstart' });
 
-  const refuse = async (res: Response, host: string | null, ip: string, status: 403 | 410, reason: string) => {
+  const refuse = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    host: string | null,
+    ip: string,
+    status: 403 | 410,
+    reason: string,
+  ) => {
     await deps.store.events.append({
       host,
       kind: 'kickstart.refused',
@@ -34,21 +43,21 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
     });
     log.warn({ host, ip, status, reason }, 'kickstart refused');
     m.kickstarts.inc({ result: status === 403 ? 'refused' : 'gone' });
-    sendText(res, status, status === 403 ? 'forbidden\n' : 'gone: this install token is no longer valid\n');
+    replyText(req, res, status, status === 403 ? 'forbidden\n' : 'gone: this install token is no longer valid\n');
   };
 
-  r.get('/ks/:token', async (req, res) => {
+  return async (req, res, presented) => {
     const ip = peerAddress(req.socket.remoteAddress);
-    const check = await deps.tokens.check(String(req.params.token));
-    if (check.status === 'unknown') return refuse(res, null, ip, 403, 'unknown token');
+    const check = await deps.tokens.check(presented);
+    if (check.status === 'unknown') return refuse(req, res, null, ip, 403, 'unknown token');
     const host = await deps.store.hosts.get(check.token.host);
-    if (!host) return refuse(res, null, ip, 403, 'token of a removed host');
-    if (check.status === 'revoked') return refuse(res, host.name, ip, 410, 'token already used or revoked');
-    if (check.status === 'expired') return refuse(res, host.name, ip, 410, 'token expired');
+    if (!host) return refuse(req, res, null, ip, 403, 'token of a removed host');
+    if (check.status === 'revoked') return refuse(req, res, host.name, ip, 410, 'token already used or revoked');
+    if (check.status === 'expired') return refuse(req, res, host.name, ip, 410, 'token expired');
     if (host.state !== 'armed' && host.state !== 'installing')
-      return refuse(res, host.name, ip, 410, `host is ${host.state}`);
+      return refuse(req, res, host.name, ip, 410, `host is ${host.state}`);
     const bound = await deps.binding.check(host, ip);
-    if (!bound.ok) return refuse(res, host.name, ip, 403, bound.reason);
+    if (!bound.ok) return refuse(req, res, host.name, ip, 403, bound.reason);
     let text: string;
     try {
       text = await deps.kickstarts.get(host, check.token.token);
@@ -63,23 +72,21 @@ export function kickstartRouter(deps: BootDeps, m: BootMetrics): Router {
       });
       log.error({ host: host.name, err }, 'kickstart render failed');
       m.kickstarts.inc({ result: 'error' });
-      return sendText(res, 500, `kickstart could not be rendered; see \`kickstand host events ${host.name}\`\n`);
+      return replyText(req, res, 500, `kickstart could not be rendered; see \`kickstand host events ${host.name}\`\n`);
     }
-    // One conditional write decides the first fetch, also across daemons on one database.
-    const again = !(await deps.store.tokens.claimFetch(check.token.token, deps.tokens.nowMs()));
-    const t = again ? await deps.store.tokens.get(check.token.token) : undefined;
-    await deps.store.events.append({
+    // One conditional write decides the first fetch, also across daemons on one database; the
+    // event saying which it was is in the same transaction.
+    const bytes = Buffer.byteLength(text);
+    await deps.store.tokens.claimFetchWithEvent(check.token.token, deps.tokens.nowMs(), (c) => ({
       host: host.name,
       kind: 'kickstart.fetched',
-      level: again ? 'warn' : 'info',
-      message: again
-        ? `kickstart fetched again from ${ip} (first at ${new Date(t?.fetchedAt ?? 0).toISOString()})`
-        : `kickstart fetched from ${ip}`,
-      data: { ip, bytes: Buffer.byteLength(text), again },
-    });
+      level: c.first ? 'info' : 'warn',
+      message: c.first
+        ? `kickstart fetched from ${ip}`
+        : `kickstart fetched again from ${ip} (first at ${new Date(c.fetchedAt ?? 0).toISOString()})`,
+      data: { ip, bytes, again: !c.first },
+    }));
     m.kickstarts.inc({ result: 'served' });
-    sendText(res, 200, text);
-  });
-
-  return r;
+    replyText(req, res, 200, text);
+  };
 }

@@ -38,7 +38,7 @@ export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
     hostLookup: hosts.lookup,
     events,
     leases: new PgLeases(pool),
-    tokens: new PgTokens(pool),
+    tokens: new PgTokens(pool, events),
     settings: new PgSettings(pool),
     mesh: new PgMesh(pool),
     bmc: new PgBmc(pool),

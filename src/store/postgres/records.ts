@@ -12,8 +12,18 @@ import { leaseClientKey } from '../../model/lease';
 import { addressTaken, clientHoldsOther, mayReplace, otherBinding } from '../lease-rules';
 import { notFound } from '../not-found';
 import { toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
-import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, ServerWaitRepo, SettingRepo, TokenRepo } from '../store';
-import { q, tx } from './database';
+import type {
+  BmcRepo,
+  ClaimedFetch,
+  EventQuery,
+  EventRepo,
+  FetchClaim,
+  LeaseRepo,
+  ServerWaitRepo,
+  SettingRepo,
+  TokenRepo,
+} from '../store';
+import { mapPgError, q, tx, type Queryable } from './database';
 import { EVENTS_CHANNEL } from './host-feed';
 
 export class PgEvents implements EventRepo {
@@ -41,7 +51,12 @@ export class PgEvents implements EventRepo {
     if (e) for (const fn of this.followers) fn(e);
   }
 
-  async append(e: NewEvent): Promise<HostEvent> {
+  append(e: NewEvent): Promise<HostEvent> {
+    return this.insertOn(this.pool, e);
+  }
+
+  /** Inserts `e` on `c` (the pool, or a client inside the caller's transaction). */
+  async insertOn(c: Queryable, e: NewEvent): Promise<HostEvent> {
     const ev: Omit<HostEvent, 'id'> = {
       ts: new Date().toISOString(),
       host: e.host ?? null,
@@ -52,13 +67,19 @@ export class PgEvents implements EventRepo {
       data: e.data ?? {},
     };
     // The NOTIFY rides the same statement (delivered at its commit) for the other daemons' feeds.
-    const [r] = await q<{ id: number }>(
-      this.pool,
-      `WITH ins AS (INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id)
+    let rows: Array<{ id: number }>;
+    try {
+      rows = (
+        await c.query<{ id: number }>(
+          `WITH ins AS (INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id)
        SELECT id, pg_notify('${EVENTS_CHANNEL}', $8::text || ':' || id) FROM ins`,
-      [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data), this.origin],
-    );
-    return { id: r!.id, ...ev };
+          [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data), this.origin],
+        )
+      ).rows;
+    } catch (err) {
+      throw mapPgError(err);
+    }
+    return { id: rows[0]!.id, ...ev };
   }
 
   async list(query: EventQuery = {}): Promise<HostEvent[]> {
@@ -147,7 +168,10 @@ export class PgLeases implements LeaseRepo {
 }
 
 export class PgTokens implements TokenRepo {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly events: PgEvents,
+  ) {}
 
   issue(t: Omit<InstallToken, 'fetchedAt' | 'revokedAt'>): Promise<InstallToken> {
     return tx(this.pool, async (c) => {
@@ -194,6 +218,27 @@ export class PgTokens implements TokenRepo {
       [at, token],
     );
     return rows.length === 1;
+  }
+
+  claimFetchWithEvent(token: string, at: number, event: (claim: FetchClaim) => NewEvent): Promise<ClaimedFetch> {
+    return tx(this.pool, async (c) => {
+      // The conditional UPDATE is the claim (first caller only, across daemons); the row lock it
+      // takes holds a concurrent claim until this commits, which then sees fetched_at set.
+      const won = await c.query<{ fetched_at: number }>(
+        'UPDATE install_tokens SET fetched_at = $1 WHERE token = $2 AND fetched_at IS NULL RETURNING fetched_at',
+        [at, token],
+      );
+      const first = won.rows.length === 1;
+      const fetchedAt = first
+        ? won.rows[0]!.fetched_at
+        : ((
+            await c.query<{ fetched_at: number | null }>('SELECT fetched_at FROM install_tokens WHERE token = $1', [
+              token,
+            ])
+          ).rows[0]?.fetched_at ?? null);
+      const claim = { first, fetchedAt };
+      return { claim, event: await this.events.insertOn(c, event(claim)) };
+    });
   }
 
   async revokeFor(host: string, at: number): Promise<void> {

@@ -17,6 +17,19 @@ interface EventRow {
   data: string;
 }
 
+/** The stored form of `e`, timestamped now. */
+export function newEvent(e: NewEvent): Omit<HostEvent, 'id'> {
+  return {
+    ts: new Date().toISOString(),
+    host: e.host ?? null,
+    mac: e.mac ?? null,
+    kind: e.kind,
+    level: e.level ?? 'info',
+    message: e.message,
+    data: e.data ?? {},
+  };
+}
+
 export class SqliteEvents implements EventRepo {
   private readonly insert;
 
@@ -30,19 +43,14 @@ export class SqliteEvents implements EventRepo {
   }
 
   append(e: NewEvent): Promise<HostEvent> {
-    const ev: Omit<HostEvent, 'id'> = {
-      ts: new Date().toISOString(),
-      host: e.host ?? null,
-      mac: e.mac ?? null,
-      kind: e.kind,
-      level: e.level ?? 'info',
-      message: e.message,
-      data: e.data ?? {},
-    };
-    return this.writer.write(() => {
-      const r = this.insert.run(ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data));
-      return { id: Number(r.lastInsertRowid), ...ev };
-    });
+    const ev = newEvent(e);
+    return this.writer.write(() => this.insertNow(ev));
+  }
+
+  /** Inserts `ev` in the caller's write (inside a GroupCommitter.write). */
+  insertNow(ev: Omit<HostEvent, 'id'>): HostEvent {
+    const r = this.insert.run(ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data));
+    return { id: Number(r.lastInsertRowid), ...ev };
   }
 
   async list(q: EventQuery = {}): Promise<HostEvent[]> {

@@ -30,14 +30,15 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
       ? undefined
       : new Checkpointer(db, { periodMs: opts.checkpointPeriodMs });
   const hosts = new SqliteHosts(db, writer);
+  const events = new SqliteEvents(db, writer);
   let closed = false;
   return {
     kind: 'sqlite',
     hosts,
     hostLookup: hosts.lookup,
-    events: new SqliteEvents(db, writer),
+    events,
     leases: new SqliteLeases(db, writer),
-    tokens: new SqliteTokens(db, writer),
+    tokens: new SqliteTokens(db, writer, events),
     settings: new SqliteSettings(db, writer),
     mesh: new SqliteMesh(db, writer),
     bmc: new SqliteBmc(db, writer),

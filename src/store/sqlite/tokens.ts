@@ -5,8 +5,10 @@
  */
 import type { InstallToken } from '../../model/token';
 import { toToken, type TokenRow } from '../rows';
-import type { TokenRepo } from '../store';
+import type { NewEvent } from '../../model/event';
+import type { ClaimedFetch, FetchClaim, TokenRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
+import { newEvent, type SqliteEvents } from './events';
 
 export class SqliteTokens implements TokenRepo {
   private readonly q;
@@ -14,6 +16,7 @@ export class SqliteTokens implements TokenRepo {
   constructor(
     db: Db,
     private readonly writer: GroupCommitter,
+    private readonly events: SqliteEvents,
   ) {
     this.q = {
       get: db.prepare('SELECT * FROM install_tokens WHERE token = ?'),
@@ -54,6 +57,15 @@ export class SqliteTokens implements TokenRepo {
 
   claimFetch(token: string, at: number): Promise<boolean> {
     return this.writer.write(() => this.q.fetched.run(at, token).changes === 1);
+  }
+
+  claimFetchWithEvent(token: string, at: number, event: (claim: FetchClaim) => NewEvent): Promise<ClaimedFetch> {
+    return this.writer.write(() => {
+      const first = this.q.fetched.run(at, token).changes === 1;
+      const r = this.q.get.get(token) as TokenRow | undefined;
+      const claim = { first, fetchedAt: r?.fetched_at ?? null };
+      return { claim, event: this.events.insertNow(newEvent(event(claim))) };
+    });
   }
 
   revokeFor(host: string, at: number): Promise<void> {
