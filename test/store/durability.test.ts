@@ -33,6 +33,13 @@ describe('store durability across kill -9', () => {
         }
       };
       const writers = Array.from({ length: IN_FLIGHT }, writer);
+      // The kill lands 300-1000 ms after this cycle's first acknowledged write, not after its
+      // start: on a loaded machine the first write (it renders the host's kickstart at arm time)
+      // can take longer than the whole window. Bounded: 60 s for that first write.
+      const first = acked.size;
+      const deadline = Date.now() + 60_000;
+      while (acked.size === first && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(acked.size > first, `cycle ${cycle}: no write acknowledged within 60 s of the start`);
       await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 700)));
       const before = acked.size;
       await d.kill('SIGKILL');
