@@ -127,7 +127,7 @@ Architecture: $ARCH
 Maintainer: Kickstand <kickstand@example.invalid>
 Installed-Size: $SIZE
 Depends: libc6 (>= 2.28), libgcc-s1, libstdc++6, passwd
-Recommends: ipxe
+Recommends: ipxe, xorriso
 Suggests: ipmitool
 Section: admin
 Priority: optional
