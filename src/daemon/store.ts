@@ -68,6 +68,10 @@ export function openDaemonStore(config: Config, log: Logger): DaemonStore {
     connectionString: url,
     ...(s.passwordFile !== null ? { password: readPasswordFile(s.passwordFile) } : {}),
     max: s.poolSize,
+    // A restart or partition fails a statement within timeoutMs, not never (docs/scale-out.md).
+    connectionTimeoutMillis: s.timeoutMs,
+    query_timeout: s.timeoutMs,
+    keepAlive: true,
     application_name: 'kickstand',
   });
   const where = new URL(url).host + new URL(url).pathname;

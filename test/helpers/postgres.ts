@@ -94,6 +94,11 @@ export class PrivatePostgres {
     this.port = await freePort();
     const data = join(this.dir, 'data');
     this.run('initdb', ['-D', data, '-U', 'kickstand', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    this.launch();
+  }
+
+  private launch(): void {
+    const data = join(this.dir, 'data');
     this.run('pg_ctl', [
       '-D',
       data,
@@ -106,6 +111,19 @@ export class PrivatePostgres {
       `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`,
       'start',
     ]);
+  }
+
+  /**
+   * Stops the server the way a crash or a power cut would (`-m immediate`: no shutdown
+   * checkpoint, clients cut off); {@link startAgain} replays the WAL.
+   */
+  crash(): void {
+    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+  }
+
+  /** Starts the server again on the same port and data (after {@link crash}). */
+  startAgain(): void {
+    this.launch();
   }
 
   connection(database = 'postgres'): { host: string; port: number; user: string; database: string } {
