@@ -6,6 +6,7 @@
  * store.passwordFile (else libpq's PGPASSWORD) and never logged.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/schema';
 import { ErrorCode, KickstandError } from '../errors';
@@ -64,16 +65,19 @@ export function openDaemonStore(config: Config, log: Logger): DaemonStore {
     };
   }
   const url = s.url!;
-  const store = createPostgresStore({
-    connectionString: url,
-    ...(s.passwordFile !== null ? { password: readPasswordFile(s.passwordFile) } : {}),
-    max: s.poolSize,
-    // A restart or partition fails a statement within timeoutMs, not never (docs/scale-out.md).
-    connectionTimeoutMillis: s.timeoutMs,
-    query_timeout: s.timeoutMs,
-    keepAlive: true,
-    application_name: 'kickstand',
-  });
+  const store = createPostgresStore(
+    {
+      connectionString: url,
+      ...(s.passwordFile !== null ? { password: readPasswordFile(s.passwordFile) } : {}),
+      max: s.poolSize,
+      // A restart or partition fails a statement within timeoutMs, not never (docs/scale-out.md).
+      connectionTimeoutMillis: s.timeoutMs,
+      query_timeout: s.timeoutMs,
+      keepAlive: true,
+      application_name: 'kickstand',
+    },
+    { daemonName: s.daemonName ?? hostname() },
+  );
   const where = new URL(url).host + new URL(url).pathname;
   const service: Service = {
     name: 'store',

@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { MessageType as T, Opt } from '../../src/dhcp/constants';
 import { getU8 } from '../../src/dhcp/options';
 import { hardwareAddress } from '../../src/dhcp/packet';
+import { formatEvent } from '../../src/cli/commands/event-format';
 import { buildDaemon, type Daemon } from '../../src/daemon';
 import { createLogger } from '../../src/log';
 import { createPostgresStore, openPostgresStore } from '../../src/store/postgres';
@@ -187,7 +188,7 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
       buildDaemon(
         installConfig({
           stateDir: join(scratch, name),
-          store: { kind: 'postgres', url, passwordFile },
+          store: { kind: 'postgres', url, passwordFile, daemonName: `site-${name}` },
           log: { level: 'debug' },
           tftp: { enabled: false },
           // two daemons in one process: each its own operator listener
@@ -214,6 +215,10 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
       const fetched = (await a.store.events.list({ host: 'node1' })).filter((e) => e.kind === 'kickstart.fetched');
       assert.equal(fetched.length, 4);
       assert.equal(fetched.filter((e) => e.data.again === false).length, 1, 'one first fetch across both daemons');
+      // The timeline names the daemon that served each fetch (store.daemonName).
+      assert.deepEqual(fetched.map((e) => e.daemon).sort(), ['site-a', 'site-a', 'site-b', 'site-b']);
+      const viaB = fetched.find((e) => e.daemon === 'site-b')!;
+      assert.match(formatEvent(viaB, true), /kickstart\.fetched\s+@site-b {2}/, '`kickstand watch` shows it');
       // Both daemons now boot node1 from its disk: the token's first fetch is in the database.
       const ipxe = await curl(`${base(b)}/ipxe/52-54-00-00-30-01`, { from: '127.0.0.1' });
       assert.match(ipxe.body, /sanboot/);
@@ -227,7 +232,7 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
         req.on('response', (res) => {
           res.on('data', (d: Buffer) => {
             stream += d.toString();
-            if (stream.includes('through daemon B')) {
+            if (stream.includes('through daemon B') && stream.includes('"daemon":"site-b"')) {
               clearTimeout(timer);
               resolve();
             }

@@ -22,10 +22,11 @@ export interface PostgresStore extends Store {
   open(): Promise<void>;
 }
 
-export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
+/** `daemonName`: recorded on this daemon's events (store.daemonName, docs/scale-out.md). */
+export function createPostgresStore(config: pg.PoolConfig, opts: { daemonName?: string } = {}): PostgresStore {
   const pool = createPool(config);
   const hosts = new PgHosts(pool);
-  const events = new PgEvents(pool, randomUUID());
+  const events = new PgEvents(pool, randomUUID(), opts.daemonName ?? null);
   const feed = new HostFeed(config, {
     host: (name) => hosts.refresh(name),
     reload: () => hosts.load(),

@@ -104,4 +104,10 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'event_daemon',
+    // Which daemon recorded the event (store.daemonName; docs/scale-out.md).
+    sql: `ALTER TABLE events ADD COLUMN daemon TEXT;`,
+  },
 ];

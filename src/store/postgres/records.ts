@@ -16,13 +16,26 @@ import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, ServerWaitRepo, Setting
 import { q, tx } from './database';
 import { EVENTS_CHANNEL } from './host-feed';
 
+type EventRow = Omit<HostEvent, 'daemon'> & { daemon: string | null };
+
+const EVENT_COLUMNS = 'id, ts, host, mac, kind, level, message, data, daemon';
+
+/** The row as a HostEvent: `daemon` only when one was recorded. */
+function toEvent({ daemon, ...e }: EventRow): HostEvent {
+  return daemon === null ? e : { ...e, daemon };
+}
+
 export class PgEvents implements EventRepo {
   private readonly followers = new Set<(e: HostEvent) => void>();
 
-  /** `origin`: this store's id in the event notifications (store/postgres/host-feed.ts). */
+  /**
+   * `origin`: this store's id in the event notifications (store/postgres/host-feed.ts);
+   * `daemon`: the name recorded on this daemon's events (store.daemonName), if any.
+   */
   constructor(
     private readonly pool: pg.Pool,
     readonly origin: string,
+    private readonly daemon: string | null = null,
   ) {}
 
   followOthers(fn: (e: HostEvent) => void): () => void {
@@ -33,12 +46,8 @@ export class PgEvents implements EventRepo {
   /** An event another daemon appended (its notification): read it and hand it to the followers. */
   async arrived(origin: string, id: number): Promise<void> {
     if (origin === this.origin || this.followers.size === 0) return;
-    const [e] = await q<HostEvent>(
-      this.pool,
-      'SELECT id, ts, host, mac, kind, level, message, data FROM events WHERE id = $1',
-      [id],
-    );
-    if (e) for (const fn of this.followers) fn(e);
+    const [r] = await q<EventRow>(this.pool, `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`, [id]);
+    if (r) for (const fn of this.followers) fn(toEvent(r));
   }
 
   async append(e: NewEvent): Promise<HostEvent> {
@@ -50,13 +59,14 @@ export class PgEvents implements EventRepo {
       level: e.level ?? 'info',
       message: e.message,
       data: e.data ?? {},
+      ...(this.daemon !== null ? { daemon: this.daemon } : {}),
     };
     // The NOTIFY rides the same statement (delivered at its commit) for the other daemons' feeds.
     const [r] = await q<{ id: number }>(
       this.pool,
-      `WITH ins AS (INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id)
+      `WITH ins AS (INSERT INTO events (ts, host, mac, kind, level, message, data, daemon) VALUES ($1,$2,$3,$4,$5,$6,$7,$9) RETURNING id)
        SELECT id, pg_notify('${EVENTS_CHANNEL}', $8::text || ':' || id) FROM ins`,
-      [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data), this.origin],
+      [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data), this.origin, this.daemon],
     );
     return { id: r!.id, ...ev };
   }
@@ -67,13 +77,13 @@ export class PgEvents implements EventRepo {
     if (query.host !== undefined) where.push(`host = $${args.push(query.host)}`);
     if (query.after !== undefined) where.push(`id > $${args.push(query.after)}`);
     const limit = Math.min(Math.max(query.limit ?? 1000, 1), 10000);
-    const rows = await q<HostEvent>(
+    const rows = await q<EventRow>(
       this.pool,
-      `SELECT id, ts, host, mac, kind, level, message, data FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT ${limit}`,
+      `SELECT ${EVENT_COLUMNS} FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT ${limit}`,
       args,
     );
     if (query.after === undefined) rows.reverse();
-    return rows;
+    return rows.map(toEvent);
   }
 }
 
