@@ -22,6 +22,8 @@ export interface DaemonStore {
   service: Service;
   /** Where the store is, for logs: a path, or the URL (which holds no password). */
   where: string;
+  /** This daemon's name among those sharing the store (store.daemonName, else the hostname). */
+  daemonName: string;
 }
 
 export function readPasswordFile(file: string): string {
@@ -61,10 +63,12 @@ export function openDaemonStore(config: Config, log: Logger): DaemonStore {
     return {
       store,
       where: path,
+      daemonName: 'local',
       service: { name: 'store', start: async () => undefined, stop: async () => undefined },
     };
   }
   const url = s.url!;
+  const daemonName = s.daemonName ?? hostname();
   const store = createPostgresStore(
     {
       connectionString: url,
@@ -76,7 +80,7 @@ export function openDaemonStore(config: Config, log: Logger): DaemonStore {
       keepAlive: true,
       application_name: 'kickstand',
     },
-    { daemonName: s.daemonName ?? hostname() },
+    { daemonName },
   );
   const where = new URL(url).host + new URL(url).pathname;
   const service: Service = {
@@ -87,5 +91,5 @@ export function openDaemonStore(config: Config, log: Logger): DaemonStore {
     },
     stop: async () => undefined,
   };
-  return { store, where, service };
+  return { store, where, service, daemonName };
 }

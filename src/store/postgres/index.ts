@@ -15,7 +15,7 @@ import { HostFeed } from './host-feed';
 import { PgHosts } from './hosts';
 import { PgMesh } from './mesh';
 import { PG_MIGRATIONS } from './migrations';
-import { PgBmc, PgEvents, PgLeases, PgServerWaits, PgSettings, PgTokens } from './records';
+import { PgBmc, PgClaims, PgEvents, PgLeases, PgServerWaits, PgSettings, PgTokens } from './records';
 
 export interface PostgresStore extends Store {
   /** Migrates the schema (once across daemons) and loads the host lookup. */
@@ -44,6 +44,7 @@ export function createPostgresStore(config: pg.PoolConfig, opts: { daemonName?: 
     mesh: new PgMesh(pool),
     bmc: new PgBmc(pool),
     serverWaits: new PgServerWaits(pool),
+    claims: new PgClaims(pool),
     async open() {
       await migrate(pool, PG_MIGRATIONS);
       await feed.start(); // listening before the load: no write falls between them

@@ -12,7 +12,16 @@ import { leaseClientKey } from '../../model/lease';
 import { addressTaken, clientHoldsOther, mayReplace, otherBinding } from '../lease-rules';
 import { notFound } from '../not-found';
 import { toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
-import type { BmcRepo, EventQuery, EventRepo, LeaseRepo, ServerWaitRepo, SettingRepo, TokenRepo } from '../store';
+import type {
+  BmcRepo,
+  ClaimRepo,
+  EventQuery,
+  EventRepo,
+  LeaseRepo,
+  ServerWaitRepo,
+  SettingRepo,
+  TokenRepo,
+} from '../store';
 import { q, tx } from './database';
 import { EVENTS_CHANNEL } from './host-feed';
 
@@ -251,6 +260,26 @@ export class PgBmc implements BmcRepo {
 
   async delete(host: string): Promise<void> {
     await q(this.pool, 'DELETE FROM host_bmc WHERE host = $1', [host]);
+  }
+}
+
+export class PgClaims implements ClaimRepo {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async take(key: string, holder: string, expiresAt: number): Promise<boolean> {
+    // A racing insert waits on the winner's row, then re-checks the WHERE against it: one winner.
+    const rows = await q(
+      this.pool,
+      `INSERT INTO work_claims (key, holder, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE work_claims.holder = excluded.holder OR work_claims.expires_at <= $4 RETURNING key`,
+      [key, holder, expiresAt, Date.now()],
+    );
+    return rows.length === 1;
+  }
+
+  async release(key: string, holder: string): Promise<void> {
+    await q(this.pool, 'DELETE FROM work_claims WHERE key = $1 AND holder = $2', [key, holder]);
   }
 }
 
