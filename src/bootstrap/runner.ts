@@ -19,6 +19,7 @@ import { NodeConnector } from './connect';
 import { ensureBootstrapKey } from './keys';
 import { meshPush } from './mesh-push';
 import { PlanRunner, STARTABLE, type BootstrapResult } from './plan-runner';
+import { withClaim } from './claim';
 import { BootstrapQueue } from './queue';
 import { ServerWait } from './server-wait';
 import type { SocketFactory } from './ssh';
@@ -38,6 +39,11 @@ export interface BootstrapperDeps {
   bundleSource: () => BundleSource;
   /** Tests: reach nodes through a forwarder (see test/helpers/sshd-node.ts). */
   socketFactory?: SocketFactory;
+  /**
+   * This daemon's name in the store's work claims (claim.ts): unique among the daemons sharing
+   * the store, stable across its restarts. Default `local` (one daemon).
+   */
+  claimHolder?: string;
 }
 
 export class Bootstrapper {
@@ -104,7 +110,27 @@ export class Bootstrapper {
 
   /** Queues a plan run for `name` (or joins the one already queued/running). */
   bootstrap(name: string, cause: string): Promise<BootstrapResult> {
-    return this.queue.run(name, () => this.runner.run(name, cause));
+    return this.queue.run(name, () =>
+      withClaim(this.deps.store.claims, `bootstrap:${name}`, this.deps.claimHolder ?? 'local', {
+        run: () => this.runner.run(name, cause),
+        elsewhere: async () => {
+          this.log.info({ host: name }, 'bootstrap runs on another daemon (claimed in the store); not started here');
+          const host = await this.deps.registry.get(name);
+          return {
+            host: name,
+            state: host?.state ?? 'failed',
+            ok: false,
+            steps: [],
+            changed: 0,
+            error: {
+              code: ErrorCode.CONFLICT,
+              message: `the bootstrap of ${name} runs on another daemon`,
+              fix: 'follow it with `kickstand watch`; it is claimed again if that daemon stops',
+            },
+          };
+        },
+      }),
+    );
   }
 
   /** Waits for every queued and running plan (shutdown, tests). */

@@ -81,6 +81,12 @@ export const COMMANDS: ReadonlyArray<{
     register: (p) => (require('./commands/backup') as typeof import('./commands/backup')).registerBackup(p),
   },
   {
+    name: 'db',
+    term: 'db',
+    description: 'copy a SQLite store into PostgreSQL (several daemons), verified by counts and checksums',
+    register: (p) => (require('./commands/db') as typeof import('./commands/db')).registerDb(p),
+  },
+  {
     name: 'bootstrap',
     term: 'bootstrap [options]',
     description:

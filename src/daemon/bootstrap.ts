@@ -20,6 +20,8 @@ export interface BootstrapWiringDeps {
   live: LiveConfig;
   metrics: Registry;
   stateDir: string;
+  /** This daemon's name in the store's work claims. */
+  claimHolder: string;
 }
 
 export function bootstrapWiring(d: BootstrapWiringDeps) {
@@ -34,6 +36,8 @@ export function bootstrapWiring(d: BootstrapWiringDeps) {
     log: d.log,
     metrics: d.metrics,
     bundleSource,
+    // Unique per daemon sharing a PostgreSQL, stable across restarts (bootstrap/claim.ts).
+    claimHolder: d.claimHolder,
   });
   const trigger = new BootstrapTrigger({
     bootstrapper,

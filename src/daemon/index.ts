@@ -105,7 +105,16 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     metrics,
     bootstrapPublicKey: async () => bootstrapKey.get(),
   });
-  const bootstrap = bootstrapWiring({ store, registry, live, timeline, log, metrics, stateDir: config.stateDir });
+  const bootstrap = bootstrapWiring({
+    store,
+    registry,
+    live,
+    timeline,
+    log,
+    metrics,
+    stateDir: config.stateDir,
+    claimHolder: opened.daemonName,
+  });
   const lifecycleApi = lifecycleWiring({
     store,
     registry,

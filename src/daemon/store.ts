@@ -6,6 +6,7 @@
  * store.passwordFile (else libpq's PGPASSWORD) and never logged.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/schema';
 import { ErrorCode, KickstandError } from '../errors';
@@ -21,6 +22,8 @@ export interface DaemonStore {
   service: Service;
   /** Where the store is, for logs: a path, or the URL (which holds no password). */
   where: string;
+  /** This daemon's name among those sharing the store (store.daemonName, else the hostname). */
+  daemonName: string;
 }
 
 export function readPasswordFile(file: string): string {
@@ -60,16 +63,25 @@ export function openDaemonStore(config: Config, log: Logger): DaemonStore {
     return {
       store,
       where: path,
+      daemonName: 'local',
       service: { name: 'store', start: async () => undefined, stop: async () => undefined },
     };
   }
   const url = s.url!;
-  const store = createPostgresStore({
-    connectionString: url,
-    ...(s.passwordFile !== null ? { password: readPasswordFile(s.passwordFile) } : {}),
-    max: s.poolSize,
-    application_name: 'kickstand',
-  });
+  const daemonName = s.daemonName ?? hostname();
+  const store = createPostgresStore(
+    {
+      connectionString: url,
+      ...(s.passwordFile !== null ? { password: readPasswordFile(s.passwordFile) } : {}),
+      max: s.poolSize,
+      // A restart or partition fails a statement within timeoutMs, not never (docs/scale-out.md).
+      connectionTimeoutMillis: s.timeoutMs,
+      query_timeout: s.timeoutMs,
+      keepAlive: true,
+      application_name: 'kickstand',
+    },
+    { daemonName },
+  );
   const where = new URL(url).host + new URL(url).pathname;
   const service: Service = {
     name: 'store',
@@ -79,5 +91,5 @@ export function openDaemonStore(config: Config, log: Logger): DaemonStore {
     },
     stop: async () => undefined,
   };
-  return { store, where, service };
+  return { store, where, service, daemonName };
 }

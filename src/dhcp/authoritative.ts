@@ -166,6 +166,15 @@ function mayHave(ctx: HandlerContext, f: Facts, scope: Scope, n: number): boolea
   );
 }
 
+/**
+ * Before answering "no record": another daemon on the same database may have bound the client
+ * (HA, docs/scale-out.md: a client of a dead peer rebinds or reboots through this one). One
+ * read of the address's and the client's rows; with a single daemon it finds nothing.
+ */
+function learn(ctx: HandlerContext, f: Facts, ip: string): Promise<void> {
+  return ctx.book.refresh({ ip, mac: f.mac, clientId: f.clientId });
+}
+
 /** RFC 2131 §4.3.2: the REQUEST's meaning depends on server-id, ciaddr and option 50. */
 export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<Outcome> {
   const sid = getIpInt(p.options, Opt.SERVER_ID);
@@ -185,8 +194,9 @@ export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, sc
     // INIT-REBOOT: wrong network → NAK; no record → MUST stay silent (D14).
     if (wanted === undefined) return silent('request-without-address');
     if (!inScope(scope, wanted)) return nak(ctx, p, f, `${intToIp(wanted)} is on the wrong network`);
-    const own = ctx.book.bindingOf(f.key);
     const reserved = reservation(f, scope);
+    if (reserved === undefined && ctx.book.bindingOf(f.key) === undefined) await learn(ctx, f, intToIp(wanted));
+    const own = ctx.book.bindingOf(f.key);
     if (reserved === wanted || (own === wanted && ctx.book.isAvailableFor(wanted, f.key)))
       return ack(ctx, p, f, scope, wanted);
     if (reserved !== undefined || own !== undefined || !ctx.book.isAvailableFor(wanted, f.key))
@@ -195,8 +205,9 @@ export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, sc
   }
   // RENEWING (unicast) / REBINDING (broadcast): extend the binding at ciaddr.
   const ci = ipToInt(p.ciaddr);
-  const at = ctx.book.leaseAt(ci);
   const reserved = reservation(f, scope);
+  if (reserved === undefined && ctx.book.leaseAt(ci) === undefined) await learn(ctx, f, p.ciaddr);
+  const at = ctx.book.leaseAt(ci);
   if (
     reserved === ci ||
     (at && at.state !== 'declined' && ctx.book.keyOf(ci) === f.key && ctx.book.isAvailableFor(ci, f.key))

@@ -183,8 +183,12 @@ export class LeaseBook {
     }
   }
 
-  /** Re-reads the rows of `l`'s address and of its client from the store into the index. */
-  private async refresh(l: Lease): Promise<void> {
+  /**
+   * Re-reads the rows of `l`'s address and of its client from the store into the index: after
+   * a refused commit, and before answering "no record" to a client another daemon sharing the
+   * database may have bound (docs/scale-out.md).
+   */
+  async refresh(l: Pick<Lease, 'ip' | 'mac' | 'clientId'>): Promise<void> {
     const key = clientKey(l.mac, l.clientId);
     const [atIp, own] = await Promise.all([
       this.repo.get(l.ip),

@@ -21,6 +21,7 @@ import type { HandlerConfig, HandlerContext } from './context';
 import { processDatagram, type Processed } from './handler';
 import { LeaseBook } from './leases';
 import { makeDhcpMetrics } from './metrics';
+import { isStoreUnavailable, StoreOutage } from './store-outage';
 import { compileLevels } from './option-sets';
 import { ipToBytes } from './options';
 import type { RouteContext } from './reply-route';
@@ -90,13 +91,17 @@ function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
 export function createHandlerContext(
   deps: Pick<DhcpServerDeps, 'config' | 'store'> & { log: Logger; now: () => number },
   track: (p: Promise<unknown>) => void = () => undefined,
+  outage?: StoreOutage,
 ): HandlerContext {
   const log = deps.log;
   const emit = (e: NewEvent): void => {
     track(
       deps.store.events.append(e).then(
         () => undefined,
-        (err: unknown) => log.error({ err, kind: e.kind }, 'dhcp event append failed'),
+        (err: unknown) =>
+          outage !== undefined && isStoreUnavailable(err)
+            ? outage.failed(err, 'event')
+            : log.error({ err, kind: e.kind }, 'dhcp event append failed'),
       ),
     );
   };
@@ -123,7 +128,8 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
     const done = (): void => void pending.delete(pr);
     pr.then(done, done);
   };
-  const ctx = createHandlerContext({ ...deps, log, now }, track);
+  const outage = new StoreOutage(deps.metrics, log, now);
+  const ctx = createHandlerContext({ ...deps, log, now }, track, outage);
   // Datagrams being handled: a count, not a set of promises (one less promise per packet).
   let inflight = 0;
   let drained: (() => void) | undefined;
@@ -157,6 +163,8 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
     processDatagram(ctx, msg, route).then(
       (r) => {
         try {
+          // An ACK to a REQUEST follows a committed lease: the store is back.
+          if (outage.active && r.kind === 'send' && r.request === 'REQUEST' && r.reply === 'ACK') outage.recovered();
           answer(sock, r, rinfo);
         } finally {
           settled();
@@ -164,6 +172,12 @@ export function createDhcpServer(deps: DhcpServerDeps): { start(): Promise<void>
       },
       (err: unknown) => {
         settled();
+        if (isStoreUnavailable(err)) {
+          // docs/scale-out.md: the lease could not be committed, so no ACK; the client retransmits.
+          m.ignored.inc('store-unavailable');
+          outage.failed(err);
+          return;
+        }
         m.errors.inc();
         log.error({ err, from: rinfo.address }, 'dhcp request failed; no reply sent');
       },

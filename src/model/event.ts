@@ -58,9 +58,14 @@ export interface HostEvent {
   message: string;
   /** Structured details; never a secret. */
   data: Record<string, unknown>;
+  /**
+   * The daemon that recorded it, when several share one PostgreSQL (`store.daemonName`,
+   * docs/scale-out.md); absent with a store only one daemon uses.
+   */
+  daemon?: string;
 }
 
-export type NewEvent = Omit<HostEvent, 'id' | 'ts' | 'level' | 'data' | 'mac' | 'host'> & {
+export type NewEvent = Omit<HostEvent, 'id' | 'ts' | 'level' | 'data' | 'mac' | 'host' | 'daemon'> & {
   host?: string | null;
   mac?: string | null;
   level?: EventLevel;

@@ -162,6 +162,21 @@ export interface ServerWaitRepo {
   take(): Promise<string[]>;
 }
 
+/**
+ * Work that must run on exactly one of the daemons sharing the store (a host's bootstrap):
+ * claims that expire, so that a daemon that died mid-work does not hold its claim forever.
+ */
+export interface ClaimRepo {
+  /**
+   * Takes `key` for `holder` until `expiresAt` (epoch ms) when nobody holds it, its claim has
+   * expired, or `holder` holds it already (a renewal). True when taken. One conditional write:
+   * of daemons racing for one key, exactly one wins.
+   */
+  take(key: string, holder: string, expiresAt: number): Promise<boolean>;
+  /** Gives `key` up if `holder` holds it. */
+  release(key: string, holder: string): Promise<void>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly hosts: HostRepo;
@@ -172,6 +187,7 @@ export interface Store {
   readonly mesh: MeshRepo;
   readonly bmc: BmcRepo;
   readonly serverWaits: ServerWaitRepo;
+  readonly claims: ClaimRepo;
   /**
    * Synchronous in-memory host lookups (by MAC, by reserved address) for the DHCP hot path:
    * loaded at open, current with every host write acknowledged by THIS store; the PostgreSQL

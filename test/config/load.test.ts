@@ -57,6 +57,8 @@ describe('config', () => {
       url: null,
       passwordFile: null,
       poolSize: 8,
+      daemonName: null,
+      timeoutMs: 5000,
       syncIntervalMs: null,
       checkpointPeriodMs: null,
     });
@@ -70,6 +72,8 @@ describe('config', () => {
       url: null,
       passwordFile: null,
       poolSize: 8,
+      daemonName: null,
+      timeoutMs: 5000,
       syncIntervalMs: 0,
       checkpointPeriodMs: 250,
     });

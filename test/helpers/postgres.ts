@@ -5,7 +5,7 @@
  * package creates.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,10 +46,14 @@ export class PrivatePostgres {
   private dir = '';
   private readonly asRoot = process.getuid?.() === 0;
 
-  /** `netns`: run the server inside that network namespace (one the test created). */
+  /**
+   * `netns`: run the server inside that network namespace (one the test created). `also`: an
+   * address inside the namespace to listen on besides 127.0.0.1, trusted from its /24 (daemons
+   * in other namespaces of the test).
+   */
   constructor(
     private readonly bin: string,
-    private readonly opts: { netns?: string } = {},
+    private readonly opts: { netns?: string; also?: string } = {},
   ) {}
 
   private run(cmd: string, args: string[]): string {
@@ -94,6 +98,15 @@ export class PrivatePostgres {
     this.port = await freePort();
     const data = join(this.dir, 'data');
     this.run('initdb', ['-D', data, '-U', 'kickstand', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    if (this.opts.also !== undefined) {
+      const net = this.opts.also.split('.').slice(0, 3).join('.');
+      appendFileSync(join(data, 'pg_hba.conf'), `host all all ${net}.0/24 trust\n`);
+    }
+    this.launch();
+  }
+
+  private launch(): void {
+    const data = join(this.dir, 'data');
     this.run('pg_ctl', [
       '-D',
       data,
@@ -103,9 +116,22 @@ export class PrivatePostgres {
       '-t',
       '30',
       '-o',
-      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`,
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=${['127.0.0.1', ...(this.opts.also !== undefined ? [this.opts.also] : [])].join(',')}`,
       'start',
     ]);
+  }
+
+  /**
+   * Stops the server the way a crash or a power cut would (`-m immediate`: no shutdown
+   * checkpoint, clients cut off); {@link startAgain} replays the WAL.
+   */
+  crash(): void {
+    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+  }
+
+  /** Starts the server again on the same port and data (after {@link crash}). */
+  startAgain(): void {
+    this.launch();
   }
 
   connection(database = 'postgres'): { host: string; port: number; user: string; database: string } {

@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { MessageType as T, Opt } from '../../src/dhcp/constants';
 import { getU8 } from '../../src/dhcp/options';
 import { hardwareAddress } from '../../src/dhcp/packet';
+import { formatEvent } from '../../src/cli/commands/event-format';
 import { buildDaemon, type Daemon } from '../../src/daemon';
 import { createLogger } from '../../src/log';
 import { createPostgresStore, openPostgresStore } from '../../src/store/postgres';
@@ -100,6 +101,46 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
     }
   });
 
+  it("DHCP (HA): a client bound through A rebinds and reboots through B, which had not seen A's binding", async () => {
+    const [a, b] = await twoServers('dhcp_rebind');
+    try {
+      const mac = '52:54:00:00:11:01';
+      assert.deepEqual(await dora(a, A_ID, mac), { type: T.ACK, ip: '198.18.0.100' });
+      // A is gone. REBINDING (RFC 2131 §4.4.5): broadcast, ciaddr set, no server id. B's book
+      // has no record; it reads the database and extends the client's own binding.
+      const rebind = await ask(b, mac, request({ type: T.REQUEST, mac, ciaddr: '198.18.0.100' }));
+      assert.equal(rebind && getU8(rebind.packet.options, Opt.MESSAGE_TYPE), T.ACK);
+      assert.equal(rebind!.packet.yiaddr, '198.18.0.100');
+      // INIT-REBOOT through B for another client of A's: the same.
+      const mac2 = '52:54:00:00:11:02';
+      assert.deepEqual(await dora(a, A_ID, mac2), { type: T.ACK, ip: '198.18.0.101' });
+      const reboot = await ask(
+        b,
+        mac2,
+        request({ type: T.REQUEST, mac: mac2, options: [[Opt.REQUESTED_IP, ip4('198.18.0.101')]] }),
+      );
+      assert.equal(reboot && getU8(reboot.packet.options, Opt.MESSAGE_TYPE), T.ACK);
+      // Someone else's address through INIT-REBOOT: NAK, never an ACK.
+      const other = '52:54:00:00:11:03';
+      const theft = await ask(
+        b,
+        other,
+        request({ type: T.REQUEST, mac: other, options: [[Opt.REQUESTED_IP, ip4('198.18.0.100')]] }),
+      );
+      assert.equal(theft && getU8(theft.packet.options, Opt.MESSAGE_TYPE), T.NAK);
+      const leases = await a.store.leases.list();
+      assert.deepEqual(
+        leases.map((l) => [l.ip, l.mac, l.state]),
+        [
+          ['198.18.0.100', mac, 'bound'],
+          ['198.18.0.101', mac2, 'bound'],
+        ],
+      );
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it('DHCP: 40 clients racing through both daemons for a 10-address pool never share an address', async () => {
     const [a, b] = await twoServers('dhcp_race');
     try {
@@ -147,7 +188,7 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
       buildDaemon(
         installConfig({
           stateDir: join(scratch, name),
-          store: { kind: 'postgres', url, passwordFile },
+          store: { kind: 'postgres', url, passwordFile, daemonName: `site-${name}` },
           log: { level: 'debug' },
           tftp: { enabled: false },
           // two daemons in one process: each its own operator listener
@@ -174,6 +215,10 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
       const fetched = (await a.store.events.list({ host: 'node1' })).filter((e) => e.kind === 'kickstart.fetched');
       assert.equal(fetched.length, 4);
       assert.equal(fetched.filter((e) => e.data.again === false).length, 1, 'one first fetch across both daemons');
+      // The timeline names the daemon that served each fetch (store.daemonName).
+      assert.deepEqual(fetched.map((e) => e.daemon).sort(), ['site-a', 'site-a', 'site-b', 'site-b']);
+      const viaB = fetched.find((e) => e.daemon === 'site-b')!;
+      assert.match(formatEvent(viaB, true), /kickstart\.fetched\s+@site-b {2}/, '`kickstand watch` shows it');
       // Both daemons now boot node1 from its disk: the token's first fetch is in the database.
       const ipxe = await curl(`${base(b)}/ipxe/52-54-00-00-30-01`, { from: '127.0.0.1' });
       assert.match(ipxe.body, /sanboot/);
@@ -187,7 +232,7 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
         req.on('response', (res) => {
           res.on('data', (d: Buffer) => {
             stream += d.toString();
-            if (stream.includes('through daemon B')) {
+            if (stream.includes('through daemon B') && stream.includes('"daemon":"site-b"')) {
               clearTimeout(timer);
               resolve();
             }

@@ -561,6 +561,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
     });
 
+    describe('work claims', () => {
+      it('one holder at a time; renewable by its holder; free again when released or expired', async () => {
+        const later = Date.now() + 60_000;
+        assert.equal(await store.claims.take('bootstrap:n1', 'a', later), true);
+        assert.equal(await store.claims.take('bootstrap:n1', 'b', later), false, 'held by a');
+        assert.equal(await store.claims.take('bootstrap:n1', 'a', later + 1), true, 'a renews (or restarted)');
+        assert.equal(await store.claims.take('bootstrap:n2', 'b', later), true, 'another key');
+        await store.claims.release('bootstrap:n1', 'b'); // not b's: no effect
+        assert.equal(await store.claims.take('bootstrap:n1', 'b', later), false);
+        await store.claims.release('bootstrap:n1', 'a');
+        assert.equal(await store.claims.take('bootstrap:n1', 'b', Date.now() - 1), true, 'released: b takes it');
+        assert.equal(await store.claims.take('bootstrap:n1', 'a', later), true, "b's claim expired: a takes it");
+      });
+
+      it('exactly one of concurrent takes of one key wins', async () => {
+        const later = Date.now() + 60_000;
+        const won = await Promise.all(['a', 'b', 'c', 'd'].map((h) => store.claims.take('bootstrap:race', h, later)));
+        assert.equal(won.filter(Boolean).length, 1);
+      });
+    });
+
     it('answers ping and closes idempotently', async () => {
       await store.ping();
       await store.close();

@@ -10,7 +10,9 @@ const MARK: Record<HostEvent['level'], string> = { info: ' ', warn: '!', error: 
 export function formatEvent(e: HostEvent, withHost: boolean): string {
   const t = e.ts.slice(11, 23);
   const who = withHost ? `${(e.host ?? e.mac ?? '-').padEnd(17)}  ` : '';
-  return `${t} ${MARK[e.level]} ${who}${e.kind.padEnd(20)} ${e.message}`;
+  // Several daemons on one PostgreSQL: which one saw it (docs/scale-out.md).
+  const where = e.daemon !== undefined ? `@${e.daemon}  ` : '';
+  return `${t} ${MARK[e.level]} ${who}${e.kind.padEnd(20)} ${where}${e.message}`;
 }
 
 /** `12:00:01.123 ↓ node1  http.progress  lab/initrd.img  45% (4.7 of 10.2 MiB)` */

@@ -36,6 +36,18 @@ export const storeSchema = z
     passwordFile: z.string().min(1).nullable().default(null),
     /** Largest number of connections this daemon opens (kind: postgres). */
     poolSize: z.number().int().min(2).max(100).default(8),
+    /** This daemon's name on the events it records (kind: postgres; default: the machine's hostname). */
+    daemonName: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" or "-", at most 63')
+      .nullable()
+      .default(null),
+    /**
+     * Longest wait for a PostgreSQL connection or a statement, ms (kind: postgres). A restart or
+     * a partition is noticed within it: the write fails, the connection is dropped and a new one
+     * opened for the next; DHCP sends no ACK for a lease it could not commit.
+     */
+    timeoutMs: z.number().int().min(100).max(600_000).default(5000),
     /** Least time between WAL fsyncs of the SQLite store, ms (store/sqlite/group-commit.ts; default 1); 0 = one per event-loop turn. */
     syncIntervalMs: z.number().int().min(0).max(1000).nullable().default(null),
     /** Period of the worker-thread WAL checkpoints, ms (store/sqlite/checkpointer.ts); 0 = SQLite's own, inside COMMIT. */

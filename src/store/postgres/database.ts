@@ -20,29 +20,60 @@ const types = {
 };
 
 export function createPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool({ max: 8, connectionTimeoutMillis: 10_000, ...config, types });
+  const pool = new pg.Pool({ max: 8, connectionTimeoutMillis: 10_000, keepAlive: true, ...config, types });
   // An idle client that loses its connection must not crash the daemon (pg docs: Pool 'error').
   pool.on('error', () => undefined);
   return pool;
 }
 
+/**
+ * True when `e` means the connection, not the statement, failed: refused, reset, timed out
+ * (store.timeoutMs), or the server shutting down or still starting (SQLSTATE class 08,
+ * 57P01-57P03). Such a connection is discarded, never handed out again, and the outcome of a
+ * COMMIT in flight is unknown: the caller must treat the write as not done (no DHCPACK).
+ */
+export function isConnectionError(e: unknown): boolean {
+  if (e instanceof KickstandError) return false;
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (/^[0-9A-Z]{5}$/.test(code)) return code.startsWith('08') || code.startsWith('57P');
+    if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE…
+  }
+  // node-postgres' own connection errors carry no code.
+  return /connection terminated|query read timeout|timeout exceeded|not queryable|client was closed/i.test(
+    String(message),
+  );
+}
+
+function unavailable(e: unknown, what: string): KickstandError {
+  return new KickstandError(ErrorCode.UNAVAILABLE, `${what}: ${(e as Error).message}`, {
+    cause: e,
+    fix: 'check store.url and that the server is up and reachable; the daemon reconnects by itself',
+  });
+}
+
 export async function tx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect().catch((e: unknown) => {
-    throw new KickstandError(ErrorCode.STORE_FAILED, `cannot reach PostgreSQL: ${(e as Error).message}`, {
-      cause: e,
-      fix: 'check store.url and that the server is up',
-    });
+    throw unavailable(e, 'cannot reach PostgreSQL');
   });
+  let broken: Error | undefined;
+  // A checked-out client whose connection dies emits 'error' (node-postgres); unheard, that
+  // would crash the daemon. The query in flight fails with it too.
+  const onError = (e: Error): void => void (broken = e);
+  c.on('error', onError);
   try {
     await c.query('BEGIN');
     const out = await fn(c);
     await c.query('COMMIT');
     return out;
   } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
+    if (isConnectionError(e)) broken = e as Error;
+    else await c.query('ROLLBACK').catch((r: unknown) => (broken = r as Error));
     throw mapPgError(e);
   } finally {
-    c.release();
+    c.removeListener('error', onError);
+    // A broken connection is destroyed, not returned to the pool (pg-pool: release(err)).
+    c.release(broken);
   }
 }
 
@@ -81,6 +112,7 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[]): 
 
 export function mapPgError(e: unknown): unknown {
   if (e instanceof KickstandError) return e;
+  if (isConnectionError(e)) return unavailable(e, 'PostgreSQL unavailable');
   const pe = e as { code?: string; constraint?: string; message?: string };
   if (pe && pe.code === '23505') {
     if (pe.constraint === 'hosts_pkey')

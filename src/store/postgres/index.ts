@@ -15,17 +15,18 @@ import { HostFeed } from './host-feed';
 import { PgHosts } from './hosts';
 import { PgMesh } from './mesh';
 import { PG_MIGRATIONS } from './migrations';
-import { PgBmc, PgEvents, PgLeases, PgServerWaits, PgSettings, PgTokens } from './records';
+import { PgBmc, PgClaims, PgEvents, PgLeases, PgServerWaits, PgSettings, PgTokens } from './records';
 
 export interface PostgresStore extends Store {
   /** Migrates the schema (once across daemons) and loads the host lookup. */
   open(): Promise<void>;
 }
 
-export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
+/** `daemonName`: recorded on this daemon's events (store.daemonName, docs/scale-out.md). */
+export function createPostgresStore(config: pg.PoolConfig, opts: { daemonName?: string } = {}): PostgresStore {
   const pool = createPool(config);
   const hosts = new PgHosts(pool);
-  const events = new PgEvents(pool, randomUUID());
+  const events = new PgEvents(pool, randomUUID(), opts.daemonName ?? null);
   const feed = new HostFeed(config, {
     host: (name) => hosts.refresh(name),
     reload: () => hosts.load(),
@@ -43,6 +44,7 @@ export function createPostgresStore(config: pg.PoolConfig): PostgresStore {
     mesh: new PgMesh(pool),
     bmc: new PgBmc(pool),
     serverWaits: new PgServerWaits(pool),
+    claims: new PgClaims(pool),
     async open() {
       await migrate(pool, PG_MIGRATIONS);
       await feed.start(); // listening before the load: no write falls between them

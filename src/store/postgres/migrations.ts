@@ -104,4 +104,22 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'event_daemon',
+    // Which daemon recorded the event (store.daemonName; docs/scale-out.md).
+    sql: `ALTER TABLE events ADD COLUMN daemon TEXT;`,
+  },
+  {
+    version: 7,
+    name: 'work_claims',
+    // Work claimed by one daemon (store.ts ClaimRepo; docs/scale-out.md).
+    sql: `
+      CREATE TABLE work_claims (
+        key        TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];

@@ -15,6 +15,7 @@ import { toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
 import type {
   BmcRepo,
   ClaimedFetch,
+  ClaimRepo,
   EventQuery,
   EventRepo,
   FetchClaim,
@@ -26,13 +27,26 @@ import type {
 import { mapPgError, q, tx, type Queryable } from './database';
 import { EVENTS_CHANNEL } from './host-feed';
 
+type EventRow = Omit<HostEvent, 'daemon'> & { daemon: string | null };
+
+const EVENT_COLUMNS = 'id, ts, host, mac, kind, level, message, data, daemon';
+
+/** The row as a HostEvent: `daemon` only when one was recorded. */
+function toEvent({ daemon, ...e }: EventRow): HostEvent {
+  return daemon === null ? e : { ...e, daemon };
+}
+
 export class PgEvents implements EventRepo {
   private readonly followers = new Set<(e: HostEvent) => void>();
 
-  /** `origin`: this store's id in the event notifications (store/postgres/host-feed.ts). */
+  /**
+   * `origin`: this store's id in the event notifications (store/postgres/host-feed.ts);
+   * `daemon`: the name recorded on this daemon's events (store.daemonName), if any.
+   */
   constructor(
     private readonly pool: pg.Pool,
     readonly origin: string,
+    private readonly daemon: string | null = null,
   ) {}
 
   followOthers(fn: (e: HostEvent) => void): () => void {
@@ -43,12 +57,8 @@ export class PgEvents implements EventRepo {
   /** An event another daemon appended (its notification): read it and hand it to the followers. */
   async arrived(origin: string, id: number): Promise<void> {
     if (origin === this.origin || this.followers.size === 0) return;
-    const [e] = await q<HostEvent>(
-      this.pool,
-      'SELECT id, ts, host, mac, kind, level, message, data FROM events WHERE id = $1',
-      [id],
-    );
-    if (e) for (const fn of this.followers) fn(e);
+    const [r] = await q<EventRow>(this.pool, `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`, [id]);
+    if (r) for (const fn of this.followers) fn(toEvent(r));
   }
 
   append(e: NewEvent): Promise<HostEvent> {
@@ -65,15 +75,16 @@ export class PgEvents implements EventRepo {
       level: e.level ?? 'info',
       message: e.message,
       data: e.data ?? {},
+      ...(this.daemon !== null ? { daemon: this.daemon } : {}),
     };
     // The NOTIFY rides the same statement (delivered at its commit) for the other daemons' feeds.
     let rows: Array<{ id: number }>;
     try {
       rows = (
         await c.query<{ id: number }>(
-          `WITH ins AS (INSERT INTO events (ts, host, mac, kind, level, message, data) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id)
+          `WITH ins AS (INSERT INTO events (ts, host, mac, kind, level, message, data, daemon) VALUES ($1,$2,$3,$4,$5,$6,$7,$9) RETURNING id)
        SELECT id, pg_notify('${EVENTS_CHANNEL}', $8::text || ':' || id) FROM ins`,
-          [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data), this.origin],
+          [ev.ts, ev.host, ev.mac, ev.kind, ev.level, ev.message, JSON.stringify(ev.data), this.origin, this.daemon],
         )
       ).rows;
     } catch (err) {
@@ -88,13 +99,13 @@ export class PgEvents implements EventRepo {
     if (query.host !== undefined) where.push(`host = $${args.push(query.host)}`);
     if (query.after !== undefined) where.push(`id > $${args.push(query.after)}`);
     const limit = Math.min(Math.max(query.limit ?? 1000, 1), 10000);
-    const rows = await q<HostEvent>(
+    const rows = await q<EventRow>(
       this.pool,
-      `SELECT id, ts, host, mac, kind, level, message, data FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT ${limit}`,
+      `SELECT ${EVENT_COLUMNS} FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT ${limit}`,
       args,
     );
     if (query.after === undefined) rows.reverse();
-    return rows;
+    return rows.map(toEvent);
   }
 }
 
@@ -286,6 +297,26 @@ export class PgBmc implements BmcRepo {
 
   async delete(host: string): Promise<void> {
     await q(this.pool, 'DELETE FROM host_bmc WHERE host = $1', [host]);
+  }
+}
+
+export class PgClaims implements ClaimRepo {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async take(key: string, holder: string, expiresAt: number): Promise<boolean> {
+    // A racing insert waits on the winner's row, then re-checks the WHERE against it: one winner.
+    const rows = await q(
+      this.pool,
+      `INSERT INTO work_claims (key, holder, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE work_claims.holder = excluded.holder OR work_claims.expires_at <= $4 RETURNING key`,
+      [key, holder, expiresAt, Date.now()],
+    );
+    return rows.length === 1;
+  }
+
+  async release(key: string, holder: string): Promise<void> {
+    await q(this.pool, 'DELETE FROM work_claims WHERE key = $1 AND holder = $2', [key, holder]);
   }
 }
 

@@ -19,6 +19,7 @@ import { SqliteHosts } from './hosts';
 import { SqliteLeases } from './leases';
 import { SqliteMesh } from './mesh';
 import { SqliteServerWaits } from './server-waits';
+import { SqliteClaims } from './claims';
 import { SqliteSettings } from './settings';
 import { SqliteTokens } from './tokens';
 
@@ -43,6 +44,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     mesh: new SqliteMesh(db, writer),
     bmc: new SqliteBmc(db, writer),
     serverWaits: new SqliteServerWaits(db, writer),
+    claims: new SqliteClaims(db, writer),
     async ping() {
       db.prepare('SELECT 1').get();
     },

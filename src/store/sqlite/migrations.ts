@@ -114,4 +114,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    name: 'event_daemon',
+    // The PostgreSQL store records which daemon wrote an event; one daemon uses this store, so
+    // the column stays empty here (same schema versions in both stores).
+    sql: `ALTER TABLE events ADD COLUMN daemon TEXT;`,
+  },
+  {
+    version: 7,
+    name: 'work_claims',
+    // Work claimed by one daemon (store.ts ClaimRepo; docs/scale-out.md).
+    sql: `
+      CREATE TABLE work_claims (
+        key        TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
