@@ -104,6 +104,20 @@ export function writeLabConfig(
             },
           }
         : {}),
+      // The arm64 chain (firmware lab `arm`): shim → GRUB → Debian's arm64 kernel and the arm64
+      // stand-in. The console is the virt board's PL011; not quiet, so its banner is on it.
+      ...(assets.arm64
+        ? {
+            labarm: {
+              kernel: assets.arm64.kernel,
+              initrd: assets.arm64.initrd,
+              installTree: assets.tree,
+              kickstart: 'lab.ks.hbs',
+              kernelArgs: 'console=ttyAMA0 panic=1',
+              loader: 'grub',
+            },
+          }
+        : {}),
     },
   };
   const file = join(workDir, 'kickstand-lab.yaml');
