@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { SECURE_BOOT_LOADERS_ARM64 } from '../../../src/images/sync';
 import type { Rootfs } from './rootfs';
 
 /** The repository root (the lab also runs from dist/, where the shell and template files are not copied). */
@@ -189,8 +190,9 @@ function prepareArm64(imagesDir: string, cacheDir: string): Arm64Assets {
     .split('\n')
     .pop()!;
   const kernelVersion = root.slice(root.lastIndexOf('/root-') + '/root-'.length);
-  copyFirst(join(imagesDir, 'shimaa64.efi'), [join(root, 'usr/lib/shim/shimaa64.efi.signed')]);
-  copyFirst(join(imagesDir, 'grubaa64.efi'), [join(root, 'usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed')]);
+  // the files `kickstand images sync --arm64 ROOT` copies
+  for (const [name, from] of Object.entries(SECURE_BOOT_LOADERS_ARM64))
+    copyFirst(join(imagesDir, name), [join(root, from)]);
   mkdirSync(join(imagesDir, 'lab', 'arm64'), { recursive: true });
   copyFileSync(join(root, 'boot', `vmlinuz-${kernelVersion}`), join(imagesDir, 'lab', 'arm64', 'vmlinuz'));
   const initrd = join(imagesDir, 'lab', 'arm64', 'initrd.img');
