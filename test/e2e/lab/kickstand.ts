@@ -92,6 +92,8 @@ export function writeLabConfig(
       },
       // The Secure Boot chain (firmware lab): shim → signed GRUB → this kernel. Not quiet: the
       // kernel's "secureboot: Secure boot enabled" is an info line, the lab's proof it was on.
+      // no_timer_check: on a loaded host the emulated (TCG) x86 guest can miss the IO-APIC timer
+      // check and panic (docs/lab.md "Firmware behaviour the lab depends on").
       ...(secureBoot
         ? {
             labsb: {
@@ -99,7 +101,7 @@ export function writeLabConfig(
               initrd: assets.initrd,
               installTree: assets.tree,
               kickstart: 'lab.ks.hbs',
-              kernelArgs: 'console=ttyS0,115200n8 panic=1',
+              kernelArgs: 'console=ttyS0,115200n8 panic=1 no_timer_check',
               loader: 'grub',
             },
           }
