@@ -10,7 +10,9 @@
  * TFTP and HTTP both serve images/ as their root, so loaders go to images/<name>.
  * The Secure Boot chain (`--secure-boot`, docs/firmware.md) comes from `shim-signed` and
  * `grub-efi-amd64-signed`: shim as `shimx64.efi`, the signed network GRUB as `grubx64.efi`, the
- * name shim loads from its own directory.
+ * name shim loads from its own directory. The arm64 chain (`--arm64 ROOT`) is the same from
+ * Debian's arm64 `shim-signed` and `grub-efi-arm64-signed` (`shimaa64.efi`, `grubaa64.efi`),
+ * installed on an arm64 host (ROOT `/`) or unpacked with `dpkg-deb -x` under ROOT elsewhere.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -28,6 +30,12 @@ export const SECURE_BOOT_LOADERS: Readonly<Record<string, string>> = {
   'grubx64.efi': '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed',
 };
 
+/** The arm64 chain: name in images/ → the file in Debian's arm64 packages, under their root. */
+export const SECURE_BOOT_LOADERS_ARM64: Readonly<Record<string, string>> = {
+  'shimaa64.efi': '/usr/lib/shim/shimaa64.efi.signed',
+  'grubaa64.efi': '/usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed',
+};
+
 export interface SyncOptions {
   /** Where the package put the loaders. Default /usr/lib/ipxe (Debian's `ipxe`). */
   sourceDir?: string;
@@ -35,6 +43,8 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Also the Secure Boot chain: images/ name → source file (default {@link SECURE_BOOT_LOADERS}). */
   secureBoot?: boolean | Readonly<Record<string, string>>;
+  /** Also the arm64 chain ({@link SECURE_BOOT_LOADERS_ARM64}) from the packages under this root. */
+  arm64Root?: string;
 }
 
 export interface SyncResult {
@@ -68,6 +78,12 @@ export async function syncLoaders(imagesDir: string, opts: SyncOptions = {}): Pr
   const pairs: Array<[string, string]> = [
     ...IPXE_LOADERS.map((n): [string, string] => [n, path.join(sourceDir, n)]),
     ...Object.entries(secure),
+    ...(opts.arm64Root === undefined
+      ? []
+      : Object.entries(SECURE_BOOT_LOADERS_ARM64).map(([n, p]): [string, string] => [
+          n,
+          path.join(opts.arm64Root!, p),
+        ])),
   ];
   for (const [name, source] of pairs) {
     const target = path.join(imagesDir, name);

@@ -1,7 +1,8 @@
 /**
  * The firmware lab's checks (test/e2e/lab/firmware-checks.ts) on recorded consoles and
  * timelines: each must fail when its path is broken — Secure Boot off, a file of the signed
- * chain not fetched from Kickstand, or the unsigned loader not refused.
+ * chain not fetched from Kickstand, the unsigned loader not refused, or the arm64 machine
+ * running anything but the arm64 chain, kernel and stand-in.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -13,6 +14,7 @@ import { FIRMWARE_MACHINES } from './lab/machines';
 const sb = FIRMWARE_MACHINES.find((m) => m.name === 'sb')!;
 const sbipxe = FIRMWARE_MACHINES.find((m) => m.name === 'sbipxe')!;
 const http = FIRMWARE_MACHINES.find((m) => m.name === 'http')!;
+const arm = FIRMWARE_MACHINES.find((m) => m.name === 'arm')!;
 const CHAIN = [
   'shimx64.efi',
   'grubx64.efi',
@@ -73,6 +75,29 @@ describe('firmware lab checks', () => {
       false,
     );
     assert.equal(result(record(sbipxe, [nbp]), [], 'unsigned refused').ok, false);
+  });
+  it('arm64: shimaa64 from AAVMF, the arm64 kernel banner and the stand-in on aarch64; else it fails', () => {
+    const chain = [
+      'shimaa64.efi',
+      'grubaa64.efi',
+      '/grub/grub.cfg',
+      '/grub/grub.cfg-01-52:54:00:6b:76:04',
+      '/lab/arm64/vmlinuz',
+      '/lab/arm64/initrd.img',
+    ];
+    const nbp = '  NBP filename is shimaa64.efi';
+    const banner =
+      '[    0.000000] Linux version 6.1.0-57-arm64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP Debian';
+    const standin = 'standin: started, kernel 6.1.0-57-arm64 aarch64';
+    assert.equal(result(record(arm, [nbp, banner, standin]), tftp(chain, arm.mac), 'arm64').ok, true);
+    assert.equal(result(record(arm, [nbp, banner, standin]), tftp(chain, arm.mac), 'signed chain').ok, true);
+    // an amd64 kernel or stand-in, or the x64 loader, is not the arm64 path
+    const amd = [nbp, banner.replace('-arm64', '-amd64'), standin.replace('-arm64 aarch64', '-amd64 x86_64')];
+    assert.equal(result(record(arm, amd), tftp(chain, arm.mac), 'arm64').ok, false);
+    assert.equal(result(record(arm, [nbp, banner]), tftp(chain, arm.mac), 'arm64').ok, false);
+    const x64 = ['  NBP filename is shimx64.efi', banner, standin];
+    assert.equal(result(record(arm, x64), tftp(chain, arm.mac), 'arm64').ok, false);
+    assert.equal(result(record(arm, [nbp, banner, standin]), tftp(CHAIN, arm.mac), 'signed chain').ok, false);
   });
   it('HTTP boot: http-boot answer, ipxe.efi over HTTP, no TFTP, no PXE; each broken path fails', () => {
     const ev = (over: Partial<HostEvent>[]): HostEvent[] =>

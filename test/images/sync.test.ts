@@ -9,7 +9,14 @@ import path from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { resolveConfig } from '../../src/config/load';
 import { configSchema } from '../../src/config/schema';
-import { checkProfiles, DEBIAN_IPXE_DIR, IPXE_LOADERS, localAssetPath, syncLoaders } from '../../src/images/sync';
+import {
+  checkProfiles,
+  DEBIAN_IPXE_DIR,
+  IPXE_LOADERS,
+  localAssetPath,
+  SECURE_BOOT_LOADERS_ARM64,
+  syncLoaders,
+} from '../../src/images/sync';
 import { IN_CI } from '../helpers/env';
 
 const dirs: string[] = [];
@@ -79,6 +86,31 @@ describe('syncLoaders', () => {
       [...IPXE_LOADERS.map((n) => [n, 'copied']), ['shimx64.efi', 'copied'], ['grubx64.efi', 'copied']],
     );
     assert.equal(readFileSync(path.join(images, 'grubx64.efi'), 'utf8'), 'grub');
+  });
+
+  it('--arm64 ROOT also copies the arm64 shim and GRUB from the packages unpacked under ROOT', async () => {
+    const src = temp();
+    for (const n of IPXE_LOADERS) writeFileSync(path.join(src, n), n);
+    const root = temp();
+    for (const [n, p] of Object.entries(SECURE_BOOT_LOADERS_ARM64)) {
+      mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
+      writeFileSync(path.join(root, p), n);
+    }
+    const images = path.join(temp(), 'images');
+    const res = await syncLoaders(images, { sourceDir: src, arm64Root: root });
+    assert.deepEqual(
+      res.slice(IPXE_LOADERS.length).map((r) => [r.name, r.action]),
+      [
+        ['shimaa64.efi', 'copied'],
+        ['grubaa64.efi', 'copied'],
+      ],
+    );
+    assert.equal(readFileSync(path.join(images, 'grubaa64.efi'), 'utf8'), 'grubaa64.efi');
+    const none = await syncLoaders(images, { sourceDir: src, arm64Root: temp() });
+    assert.deepEqual(
+      none.slice(IPXE_LOADERS.length).map((r) => r.action),
+      ['missing', 'missing'],
+    );
   });
 
   it('reports loaders missing from the source directory', async () => {

@@ -31,31 +31,41 @@ export function registerImages(program: Command): void {
     .description(`copy the iPXE loaders (undionly.kpxe, ipxe.efi, snponly.efi) from ${DEBIAN_IPXE_DIR} into imagesDir`)
     .option('--source <dir>', 'where the loaders are', DEBIAN_IPXE_DIR)
     .option('--secure-boot', 'also shim (shimx64.efi) and the signed network GRUB (grubx64.efi) for loader: grub')
+    .option(
+      '--arm64 <root>',
+      "also the arm64 shim and GRUB (shimaa64.efi, grubaa64.efi) from Debian's arm64 shim-signed and grub-efi-arm64-signed, installed (/) or unpacked (dpkg-deb -x) under <root>",
+    )
     .option('--dry-run', 'say what would change, write nothing')
     .option('--json', 'print JSON')
-    .action(async (f: { source: string; secureBoot?: boolean; dryRun?: boolean; json?: boolean }, cmd: Command) => {
-      const config = configOf(cmd);
-      const results = await syncLoaders(config.imagesDir, {
-        sourceDir: f.source,
-        dryRun: f.dryRun === true,
-        secureBoot: f.secureBoot === true,
-      });
-      process.stdout.write(
-        f.json
-          ? json(results)
-          : table(results, [
-              { header: 'loader', value: (r) => r.name },
-              { header: f.dryRun ? 'would' : 'action', value: (r) => r.action },
-              { header: 'target', value: (r) => r.target },
-            ]),
-      );
-      if (results.some((r) => r.action === 'missing')) {
-        process.stderr.write(
-          `some loaders are missing: install Debian's ipxe package (apt-get install ipxe)${f.secureBoot ? ', and for --secure-boot shim-signed and grub-efi-amd64-signed' : ''}\n`,
+    .action(
+      async (
+        f: { source: string; secureBoot?: boolean; arm64?: string; dryRun?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const config = configOf(cmd);
+        const results = await syncLoaders(config.imagesDir, {
+          sourceDir: f.source,
+          dryRun: f.dryRun === true,
+          secureBoot: f.secureBoot === true,
+          ...(f.arm64 === undefined ? {} : { arm64Root: f.arm64 }),
+        });
+        process.stdout.write(
+          f.json
+            ? json(results)
+            : table(results, [
+                { header: 'loader', value: (r) => r.name },
+                { header: f.dryRun ? 'would' : 'action', value: (r) => r.action },
+                { header: 'target', value: (r) => r.target },
+              ]),
         );
-        process.exitCode = 1;
-      }
-    });
+        if (results.some((r) => r.action === 'missing')) {
+          process.stderr.write(
+            `some loaders are missing: install Debian's ipxe package (apt-get install ipxe)${f.secureBoot ? ', and for --secure-boot shim-signed and grub-efi-amd64-signed' : ''}${f.arm64 === undefined ? '' : `, and for --arm64 shim-signed:arm64 and grub-efi-arm64-signed:arm64 under ${f.arm64}`}\n`,
+          );
+          process.exitCode = 1;
+        }
+      },
+    );
 
   images
     .command('check')

@@ -5,6 +5,7 @@
  *   lab/vmlinuz                            the Debian kernel (linux-image-amd64)
  *   lab/initrd.img                         the installer STAND-IN built here (not anaconda)
  *   lab/tree/…, lab/tree/MANIFEST.sha256   a small install tree with sha256 sums
+ *   shimaa64.efi, grubaa64.efi, lab/arm64/… the firmware lab's arm64 chain, kernel and stand-in
  * and the kickstart template (kickstarts/lab.ks.hbs). The journey lab's tree is the Debian
  * root filesystem image instead (lab/tree/images/rootfs.tar.zst, rootfs.ts), and its stand-in
  * initrd also carries the disk drivers and the host's partitioning and filesystem tools.
@@ -13,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { SECURE_BOOT_LOADERS_ARM64 } from '../../../src/images/sync';
 import type { Rootfs } from './rootfs';
 
 /** The repository root (the lab also runs from dist/, where the shell and template files are not copied). */
@@ -32,6 +34,21 @@ export interface LabAssets {
   initrd: string;
   tree: string;
   treeFiles: Array<{ path: string; size: number; sha256: string }>;
+  initrdBytes: number;
+  /** The firmware lab's arm64 chain (prepareArm64), when a machine boots it. */
+  arm64?: Arm64Assets;
+}
+
+/**
+ * The arm64 machine's files (docs/firmware.md "ARM64"), from Debian's arm64 packages unpacked
+ * by fetch-arm64-packages.sh (cached): Microsoft-signed shimaa64, Debian's signed network GRUB
+ * as grubaa64.efi, the arm64 kernel, and the installer STAND-IN built from arm64 busybox, curl
+ * and ssh-keygen (not anaconda). Paths relative to imagesDir.
+ */
+export interface Arm64Assets {
+  kernelVersion: string;
+  kernel: string;
+  initrd: string;
   initrdBytes: number;
 }
 
@@ -115,7 +132,13 @@ function rootfsTree(treeDir: string, rootfs: Rootfs): LabAssets['treeFiles'] {
  * Builds everything under `workDir` (images/, kickstarts/). Takes a few seconds (initrd).
  * With `rootfs` (the journey lab) the install tree is that image and the stand-in writes disks.
  */
-export function prepareAssets(workDir: string, kernelVersion: string, rootfs?: Rootfs, secureBoot = false): LabAssets {
+export function prepareAssets(
+  workDir: string,
+  kernelVersion: string,
+  rootfs?: Rootfs,
+  secureBoot = false,
+  arm64Cache?: string,
+): LabAssets {
   const imagesDir = join(workDir, 'images');
   const kickstartsDir = join(workDir, 'kickstarts');
   mkdirSync(join(imagesDir, 'lab', 'tree'), { recursive: true });
@@ -124,21 +147,9 @@ export function prepareAssets(workDir: string, kernelVersion: string, rootfs?: R
     copyFirst(join(imagesDir, name), from);
   copyFileSync(`/boot/vmlinuz-${kernelVersion}`, join(imagesDir, 'lab', 'vmlinuz'));
   const initrd = join(imagesDir, 'lab', 'initrd.img');
-  execFileSync(
-    'bash',
-    [
-      join(LAB_DIR, 'build-installer-standin.sh'),
-      initrd,
-      kernelVersion,
-      ...NIC_MODULES,
-      ...(rootfs ? DISK_MODULES : []),
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 120_000,
-      env: { ...process.env, STANDIN_TOOLS: rootfs ? DISK_TOOLS.join(' ') : '' },
-    },
-  );
+  buildStandin(initrd, kernelVersion, [...NIC_MODULES, ...(rootfs ? DISK_MODULES : [])], {
+    STANDIN_TOOLS: rootfs ? DISK_TOOLS.join(' ') : '',
+  });
   const treeFiles = rootfs
     ? rootfsTree(join(imagesDir, 'lab', 'tree'), rootfs)
     : buildTree(join(imagesDir, 'lab', 'tree'));
@@ -151,6 +162,45 @@ export function prepareAssets(workDir: string, kernelVersion: string, rootfs?: R
     initrd: 'lab/initrd.img',
     tree: 'lab/tree',
     treeFiles,
+    initrdBytes: statSync(initrd).size,
+    ...(arm64Cache ? { arm64: prepareArm64(imagesDir, arm64Cache) } : {}),
+  };
+}
+
+/** build-installer-standin.sh OUT KVER MODULE… with extra environment. */
+function buildStandin(out: string, kver: string, modules: string[], env: NodeJS.ProcessEnv): void {
+  execFileSync('bash', [join(LAB_DIR, 'build-installer-standin.sh'), out, kver, ...modules], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+    env: { ...process.env, ...env },
+  });
+}
+
+/**
+ * Fetches (first run: about 60 MiB from Debian's mirror, kept in `cacheDir`) and lays out the
+ * arm64 chain.
+ */
+function prepareArm64(imagesDir: string, cacheDir: string): Arm64Assets {
+  const root = execFileSync('bash', [join(LAB_DIR, 'fetch-arm64-packages.sh'), cacheDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 600_000,
+  })
+    .toString()
+    .trim()
+    .split('\n')
+    .pop()!;
+  const kernelVersion = root.slice(root.lastIndexOf('/root-') + '/root-'.length);
+  // the files `kickstand images sync --arm64 ROOT` copies
+  for (const [name, from] of Object.entries(SECURE_BOOT_LOADERS_ARM64))
+    copyFirst(join(imagesDir, name), [join(root, from)]);
+  mkdirSync(join(imagesDir, 'lab', 'arm64'), { recursive: true });
+  copyFileSync(join(root, 'boot', `vmlinuz-${kernelVersion}`), join(imagesDir, 'lab', 'arm64', 'vmlinuz'));
+  const initrd = join(imagesDir, 'lab', 'arm64', 'initrd.img');
+  buildStandin(initrd, kernelVersion, ['virtio_net', 'virtio_pci'], { STANDIN_SYSROOT: root });
+  return {
+    kernelVersion,
+    kernel: 'lab/arm64/vmlinuz',
+    initrd: 'lab/arm64/initrd.img',
     initrdBytes: statSync(initrd).size,
   };
 }

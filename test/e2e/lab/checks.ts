@@ -98,16 +98,16 @@ export function checkInstalled(
   const ack = kindIn(first, dhcpKind);
   add('DHCP', ack.length > 0, ack.length ? ack.map((e) => e.message).join(' | ') : `no ${dhcpKind} for this MAC`);
   // The Secure Boot chain's GRUB gets its config, kernel and initrd over TFTP (docs/firmware.md).
-  const scriptKind = m.secureBoot ? 'tftp.grub' : 'http.ipxe';
+  const scriptKind = m.grub ? 'tftp.grub' : 'http.ipxe';
   const script = kindIn(first, scriptKind);
   add(
-    m.secureBoot ? 'GRUB config' : 'iPXE script',
+    m.grub ? 'GRUB config' : 'iPXE script',
     script.length > 0,
     script.length ? script.map((e) => e.message).join(' | ') : `no ${scriptKind} event`,
   );
   // Kernel and initrd: Kickstand's http.asset events (tftp.done for GRUB), else iPXE's own
   // "URL... ok" console line for a URL of Kickstand's (no other server exists on the lab network).
-  const assets = kindIn(first, m.secureBoot ? 'tftp.done' : 'http.asset').map(assetPath);
+  const assets = kindIn(first, m.grub ? 'tftp.done' : 'http.asset').map(assetPath);
   const boot1 = bootLines(r.console, 1);
   for (const [step, re] of [
     ['kernel', /vmlinuz/],
@@ -119,7 +119,7 @@ export function checkInstalled(
       step,
       ev !== undefined || seen !== undefined,
       ev
-        ? `${m.secureBoot ? 'tftp.done' : 'http.asset'} ${ev}`
+        ? `${m.grub ? 'tftp.done' : 'http.asset'} ${ev}`
         : seen
           ? `iPXE console: ${seen} (no http.asset event on the timeline)`
           : `no ${step} download (http.asset events: ${assets.join(', ') || 'none'})`,
@@ -169,7 +169,7 @@ export function checkInstalled(
   // Second boot: DHCP answered, local disk, nothing of the installer fetched again.
   // A firmware PXE (no iPXE ROM) offered no boot file declines the offer: no ACK, only the OFFER.
   // A firmware network boot (no iPXE ROM) declines an offer without a boot file.
-  const firmwarePxe = m.chain === true || m.kind === 'uefi-sb' || m.kind === 'uefi-http';
+  const firmwarePxe = m.chain === true || m.kind === 'uefi-sb' || m.kind === 'uefi-http' || m.kind === 'arm64';
   const answered = second.filter((e) => e.kind === dhcpKind || (firmwarePxe && e.kind === 'dhcp.offer'));
   add(
     '2nd boot DHCP',

@@ -7,6 +7,9 @@
  *    Kickstand's GRUB configs (chain and per-host), kernel and initrd;
  *  - a machine offered the unsigned ipxe.efi on the same firmware: OVMF downloaded it and
  *    refused to run it (`Access Denied`), and no iPXE ever started;
+ *  - the arm64 machine: AAVMF took the loader Kickstand chose for arch 11 (shimaa64.efi), the
+ *    arm64 chain came over TFTP, Debian's arm64 kernel printed its banner and the stand-in
+ *    ran on aarch64 (`uname -m`);
  *  - a UEFI HTTP Boot machine: Kickstand decided `http-boot` for its firmware's DHCP, the
  *    firmware fetched ipxe.efi over HTTP, and nothing went over TFTP.
  */
@@ -18,15 +21,26 @@ export const SECURE_BOOT_ON = /secureboot: Secure boot enabled/;
 /** OVMF's words when its image verification refuses a loader (EFI_ACCESS_DENIED / EFI_SECURITY_VIOLATION). */
 export const REFUSED = /BdsDxe: failed to load Boot\d+ .*: (Access Denied|Security Violation)/;
 
-/** The files the signed chain fetches over TFTP, in order (docs/firmware.md "Secure Boot"). */
-const CHAIN_FILES: Array<[string, RegExp]> = [
-  ['shim', /^shimx64\.efi$/],
-  ['signed GRUB', /^grubx64\.efi$/],
-  ['GRUB chain config', /^\/?grub\/grub\.cfg$/],
-  ['GRUB host config', /^\/?grub\/grub\.cfg-01-/],
-  ['kernel', /lab\/vmlinuz$/],
-  ['initrd', /lab\/initrd\.img$/],
-];
+/**
+ * The files the signed chain fetches over TFTP, in order (docs/firmware.md "Secure Boot"; on
+ * arm64 the loaders' names end in aa64 and the profile's kernel and initrd are lab/arm64/…).
+ */
+function chainFiles(arm64: boolean): Array<[string, RegExp]> {
+  const arch = arm64 ? 'aa64' : 'x64';
+  const dir = arm64 ? 'lab\\/arm64' : 'lab';
+  return [
+    ['shim', new RegExp(`^shim${arch}\\.efi$`)],
+    ['signed GRUB', new RegExp(`^grub${arch}\\.efi$`)],
+    ['GRUB chain config', /^\/?grub\/grub\.cfg$/],
+    ['GRUB host config', /^\/?grub\/grub\.cfg-01-/],
+    ['kernel', new RegExp(`(^|/)${dir}\\/vmlinuz$`)],
+    ['initrd', new RegExp(`(^|/)${dir}\\/initrd\\.img$`)],
+  ];
+}
+
+/** The arm64 kernel's banner (init/version.c) and the stand-in's `uname -r` / `uname -m` line. */
+export const ARM64_KERNEL = /Linux version \S+-arm64 /;
+export const ARM64_STANDIN = /^standin: started, kernel \S+-arm64 aarch64$/;
 
 export function checkFirmware(r: MachineRecord, all: HostEvent[]): Check[] {
   const m = r.def;
@@ -36,11 +50,29 @@ export function checkFirmware(r: MachineRecord, all: HostEvent[]): Check[] {
   if (m.secureBoot) {
     const on = boot1.find((l) => SECURE_BOOT_ON.test(l));
     add('Secure Boot on', on !== undefined, on ?? 'the kernel did not say "secureboot: Secure boot enabled"');
+  }
+  if (m.kind === 'arm64') {
+    const nbp = boot1.find((l) => /NBP filename is shimaa64\.efi/.test(l));
+    const banner = boot1.find((l) => ARM64_KERNEL.test(l));
+    const standin = boot1.find((l) => ARM64_STANDIN.test(l));
+    add(
+      'arm64',
+      nbp !== undefined && banner !== undefined && standin !== undefined,
+      [
+        nbp ? `AAVMF: ${nbp.trim()}` : 'AAVMF did not take shimaa64.efi',
+        banner ? banner.replace(/^.*Linux version/, 'Linux version').slice(0, 60) : 'no arm64 kernel banner',
+        standin ?? 'the stand-in did not run on aarch64',
+      ].join('; '),
+    );
+  }
+  if (m.grub) {
     const boot2 = r.bootStartIds[1] ?? Number.MAX_SAFE_INTEGER;
     const got = all
       .filter((e) => e.mac === m.mac && e.kind === 'tftp.done' && e.id < boot2)
       .map((e) => dataText(e.data.path));
-    const missing = CHAIN_FILES.filter(([, re]) => !got.some((p) => re.test(p))).map(([what]) => what);
+    const missing = chainFiles(m.kind === 'arm64')
+      .filter(([, re]) => !got.some((p) => re.test(p)))
+      .map(([what]) => what);
     add(
       'signed chain',
       missing.length === 0,

@@ -111,6 +111,8 @@ export function writeLabConfig(
       },
       // The Secure Boot chain (firmware lab): shim → signed GRUB → this kernel. Not quiet: the
       // kernel's "secureboot: Secure boot enabled" is an info line, the lab's proof it was on.
+      // no_timer_check: on a loaded host the emulated (TCG) x86 guest can miss the IO-APIC timer
+      // check and panic (docs/lab.md "Firmware behaviour the lab depends on").
       ...(secureBoot
         ? {
             labsb: {
@@ -118,7 +120,21 @@ export function writeLabConfig(
               initrd: assets.initrd,
               installTree: assets.tree,
               kickstart: 'lab.ks.hbs',
-              kernelArgs: 'console=ttyS0,115200n8 panic=1',
+              kernelArgs: 'console=ttyS0,115200n8 panic=1 no_timer_check',
+              loader: 'grub',
+            },
+          }
+        : {}),
+      // The arm64 chain (firmware lab `arm`): shim → GRUB → Debian's arm64 kernel and the arm64
+      // stand-in. The console is the virt board's PL011; not quiet, so its banner is on it.
+      ...(assets.arm64
+        ? {
+            labarm: {
+              kernel: assets.arm64.kernel,
+              initrd: assets.arm64.initrd,
+              installTree: assets.tree,
+              kickstart: 'lab.ks.hbs',
+              kernelArgs: 'console=ttyAMA0 panic=1',
               loader: 'grub',
             },
           }

@@ -39,7 +39,7 @@ import { startSiteDhcp, type SiteDhcp } from './site-dhcp';
 import { startRelay, type RelaySegment } from './relay';
 import { checkRelay } from './relay-checks';
 import { debianKernel, ensurePrereqs } from './prereqs';
-import { debianRootfs } from './rootfs';
+import { debianRootfs, rootfsCacheDir } from './rootfs';
 import { LiveView, eventDetail, stepOfConsole, stepOfEvent, table } from './timeline';
 import { createLabNet, type LabNet } from './topology';
 import { LabVm } from './vm';
@@ -189,10 +189,16 @@ async function startKickstand(
       `  rootfs    Debian 12 (mmdebstrap) ${rootfs.path}: ${(rootfs.bytes / 1048576).toFixed(1)} MiB, ${rootfs.buildSeconds ? `built in ${rootfs.buildSeconds.toFixed(0)} s` : 'from the cache'}`,
     );
   const secureBoot = sc.machines.some((m) => m.kind === 'uefi-sb');
-  const assets = prepareAssets(workDir, kver, rootfs, secureBoot);
+  // the arm64 packages are cached beside the rootfs (KICKSTAND_LAB_CACHE)
+  const arm64 = sc.machines.some((m) => m.kind === 'arm64') ? join(rootfsCacheDir(), 'arm64') : undefined;
+  const assets = prepareAssets(workDir, kver, rootfs, secureBoot, arm64);
   o.out(
     `  assets    iPXE loaders (Debian ipxe), kernel ${kver}, installer stand-in initrd ${(assets.initrdBytes / 1048576).toFixed(1)} MiB (not anaconda${rootfs ? ', writes disks' : ''}), install tree of ${assets.treeFiles.length} files`,
   );
+  if (assets.arm64)
+    o.out(
+      `  arm64     Debian's arm64 shim, signed network GRUB and kernel ${assets.arm64.kernelVersion} (apt-get download, cached), installer stand-in initrd ${(assets.arm64.initrdBytes / 1048576).toFixed(1)} MiB of arm64 busybox + curl (not anaconda)`,
+    );
   const journey = sc.name === 'journey';
   const cfg = writeLabConfig(workDir, net, assets, sc.dhcpMode, journey, secureBoot, running.relay);
   const kickstand = new LabKickstand(net, cfg);
@@ -386,7 +392,7 @@ async function collectChecks(
       metrics,
       native() !== null,
       process.env.CI === 'true',
-      sc.machines.some((m) => m.kind === 'uefi-pxe' || m.kind === 'uefi-sb'),
+      sc.machines.some((m) => m.kind === 'uefi-pxe' || m.kind === 'uefi-sb' || m.kind === 'arm64'),
     ),
   );
   checks.push(checkDhcpWarmUp(readFileSync(ks.cfg.logFile, 'utf8')));

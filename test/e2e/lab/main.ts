@@ -9,8 +9,9 @@
  *   --proxy     the proxy lab instead: dnsmasq leases, Kickstand answers as proxyDHCP
  *   --journey   the journey lab instead: machines with disks, a real Debian 12 installed and
  *               booted from disk, its sshd checked against the key %post reported
- *   --firmware  the firmware lab instead: Secure Boot (shim → signed GRUB → signed kernel) and
- *               an unsigned loader refused (docs/firmware.md)
+ *   --firmware  the firmware lab instead: Secure Boot (shim → signed GRUB → signed kernel), an
+ *               unsigned loader refused, UEFI HTTP Boot, and an arm64 machine (AAVMF → arm64
+ *               shim and GRUB → Debian's arm64 kernel; docs/firmware.md)
  * KICKSTAND_LAB_ACCEL=kvm uses KVM instead of TCG software emulation (the default).
  */
 import { abort, runLab } from './lab';

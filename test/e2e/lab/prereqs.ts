@@ -78,6 +78,20 @@ export const NEEDS: Need[] = [
     firmware: true,
   },
   {
+    pkg: 'qemu-system-arm',
+    anyOf: ['qemu-system-aarch64'],
+    why: 'runs the arm64 machine (TCG)',
+    firmware: true,
+  },
+  {
+    pkg: 'qemu-efi-aarch64',
+    anyOf: ['/usr/share/AAVMF/AAVMF_CODE.fd'],
+    why: 'AAVMF, the arm64 UEFI firmware',
+    firmware: true,
+  },
+  { pkg: 'binutils', anyOf: ['readelf'], why: "lists the arm64 stand-in's libraries", firmware: true },
+  { pkg: 'kmod', anyOf: ['depmod'], why: "modules.dep of Debian's arm64 kernel", firmware: true },
+  {
     pkg: 'grub-efi-amd64-signed',
     anyOf: ['/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed'],
     why: "Debian's signed network GRUB, which shim loads",

@@ -127,7 +127,7 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
   if ((m = line.match(/^BdsDxe: failed to load Boot\d+ "UEFI (PXEv4|HTTPv4)/)))
     return {
       step: 'local boot',
-      detail: `OVMF ${m[1] === 'HTTPv4' ? 'HTTP Boot' : 'PXE'}: Kickstand's offers carry no boot file → the firmware moves on to its next boot option`,
+      detail: `UEFI ${m[1] === 'HTTPv4' ? 'HTTP Boot' : 'PXE'}: Kickstand's offers carry no boot file → the firmware moves on to its next boot option`,
     };
   if (/No bootable device|BdsDxe: No bootable option/.test(line))
     return { step: 'no disk', detail: `firmware found no bootable local disk: "${line.trim().slice(0, 60)}"` };
@@ -138,11 +138,11 @@ export function stepOfConsole(line: string): { step: string; detail: string; bad
   if ((m = line.match(/^(SeaBIOS \(version [^)]*\))/))) return { step: 'firmware', detail: m[1]! };
   if ((m = line.match(/^(iPXE \d[^ ]*) -- Open Source/))) return { step: 'iPXE', detail: `${m[1]} running` };
   if (/>>Start PXE over IPv4/.test(line))
-    return { step: 'firmware', detail: 'OVMF UEFI PXE (no iPXE ROM) starts DHCP' };
+    return { step: 'firmware', detail: 'UEFI PXE (OVMF or AAVMF, no iPXE ROM) starts DHCP' };
   if ((m = line.match(/NBP filename is (\S+)/)))
-    return { step: 'loader', detail: `OVMF PXE: boot file ${m[1]} named by Kickstand's DHCP, fetching it over TFTP` };
+    return { step: 'loader', detail: `UEFI PXE: boot file ${m[1]} named by Kickstand's DHCP, fetching it over TFTP` };
   if (/NBP file downloaded successfully/.test(line))
-    return { step: 'loader', detail: 'OVMF PXE: loader downloaded over TFTP, starting it' };
+    return { step: 'loader', detail: 'UEFI PXE: loader downloaded over TFTP, starting it' };
   if (/Kernel panic/.test(line)) return { step: 'FAILED', detail: line.trim().slice(0, 90), bad: true };
   return undefined;
 }

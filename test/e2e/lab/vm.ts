@@ -11,6 +11,9 @@
  *   uefi-http: OVMF's own UEFI HTTP Boot (virtio-net, no ROM), its PXE boot options switched
  *     off through fw_cfg as a machine's setup would (OvmfPkg: IPv4PXESupport, IPv6PXESupport),
  *     so the firmware's first network boot is HTTPv4: DHCP with vendor class HTTPClient, arch 16
+ *   arm64: qemu-system-aarch64 -machine virt (cortex-a57), AAVMF (Debian qemu-efi-aarch64, the
+ *     arm64 build of OVMF, Secure Boot off) and its own UEFI PXE on virtio-net without a ROM:
+ *     DHCP arch 11; the console is the board's PL011 UART (ttyAMA0)
  * A VM with a disk (the journey lab) gets it as virtio-blk; the boot order is then given per
  * device (NIC bootindex 1, disk 2) so the firmware tries the network first and the disk next.
  * Every VM's serial console is read line by line (kept in memory and in a file); the firmware
@@ -24,7 +27,7 @@ import { EventEmitter } from 'node:events';
 import { copyFileSync, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 
-export type VmKind = 'bios' | 'uefi' | 'uefi-pxe' | 'uefi-sb' | 'uefi-http';
+export type VmKind = 'bios' | 'uefi' | 'uefi-pxe' | 'uefi-sb' | 'uefi-http' | 'arm64';
 
 export interface VmSpec {
   name: string;
@@ -50,6 +53,9 @@ const OVMF_SECURE_PAIRS: Array<[string, string]> = [
   ['/usr/share/OVMF/OVMF_CODE_4M.ms.fd', '/usr/share/OVMF/OVMF_VARS_4M.ms.fd'],
   ['/usr/share/OVMF/OVMF_CODE.ms.fd', '/usr/share/OVMF/OVMF_VARS.ms.fd'],
 ];
+
+/** AAVMF (qemu-efi-aarch64): both images are padded to the virt board's 64 MiB flash banks. */
+const AAVMF = { code: '/usr/share/AAVMF/AAVMF_CODE.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.fd' };
 
 export function ovmfFiles(secureBoot = false): { code: string; vars: string } | undefined {
   const p = (secureBoot ? OVMF_SECURE_PAIRS : OVMF_PAIRS).find(([c, v]) => existsSync(c) && existsSync(v));
@@ -87,14 +93,16 @@ export class LabVm extends EventEmitter {
   qemuArgs(): string[] {
     const { kind, mac, tap, disk } = this.spec;
     const nic =
-      (kind === 'uefi-pxe' || kind === 'uefi-sb' || kind === 'uefi-http'
+      (kind === 'uefi-pxe' || kind === 'uefi-sb' || kind === 'uefi-http' || kind === 'arm64'
         ? `virtio-net-pci,netdev=n0,mac=${mac},romfile=`
         : `e1000,netdev=n0,mac=${mac}`) + (disk ? ',bootindex=1' : '');
+    const board = kind === 'bios' ? 'pc' : kind === 'arm64' ? 'virt' : 'q35';
     const args = [
       '-name',
       this.spec.name,
       '-machine',
-      `${kind === 'bios' ? 'pc' : 'q35'},accel=${this.accel}${kind === 'uefi-sb' ? ',smm=on' : ''}`,
+      `${board},accel=${this.accel}${kind === 'uefi-sb' ? ',smm=on' : ''}`,
+      ...(kind === 'arm64' ? ['-cpu', 'cortex-a57'] : []),
       '-m',
       '512',
       '-smp',
@@ -115,8 +123,8 @@ export class LabVm extends EventEmitter {
         'virtio-blk-pci,drive=d0,bootindex=2',
       );
     if (kind !== 'bios') {
-      const fw = ovmfFiles(kind === 'uefi-sb');
-      if (!fw) throw new Error('OVMF firmware not found (apt-get install ovmf)');
+      const fw = kind === 'arm64' ? (existsSync(AAVMF.code) ? AAVMF : undefined) : ovmfFiles(kind === 'uefi-sb');
+      if (!fw) throw new Error('UEFI firmware not found (apt-get install ovmf qemu-efi-aarch64)');
       if (kind === 'uefi-sb') args.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
       // OVMF keeps its boot options in the vars store: one copy per VM, kept across its boots.
       if (!existsSync(this.varsFile)) copyFileSync(fw.vars, this.varsFile);
@@ -157,7 +165,8 @@ export class LabVm extends EventEmitter {
     this.boots += 1;
     this.log = createWriteStream(join(this.workDir, `${this.spec.name}-boot${this.boots}.serial.log`));
     this.lines.push(`----- ${this.spec.name}: power on (boot ${this.boots}) -----`);
-    const proc = spawn('ip', ['netns', 'exec', this.ns, 'qemu-system-x86_64', ...this.qemuArgs()], {
+    const qemu = this.spec.kind === 'arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64';
+    const proc = spawn('ip', ['netns', 'exec', this.ns, qemu, ...this.qemuArgs()], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
