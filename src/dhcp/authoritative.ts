@@ -14,6 +14,7 @@ import { getIpInt } from './options';
 import type { DhcpPacket } from './packet';
 import { addBoot, addLeaseOptions, baseReply, echoRelayInfo, maxReplyLength, nakReply } from './reply';
 import type { Scope } from './scope';
+import { relayOrigin } from './suboptions';
 
 const ZERO = '0.0.0.0';
 
@@ -101,15 +102,16 @@ async function ack(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, n
   const committed = ctx.book.commit(lease);
   // Queued in the same event-loop turn as the lease, so the event rides the same group commit
   // (one fsync) instead of forcing another one; it reads "granted" even if that commit failed.
-  if (f.host)
+  if (f.host) {
+    const relay = relayOrigin(p.giaddr, p.options.get(Opt.RELAY_AGENT_INFO));
     ctx.emit({
       kind: 'dhcp.ack',
       host: f.host.name,
       mac: f.mac,
-      message: `leased ${ip}`,
-      data: { ip, boot: f.decision.kind, leaseTime: scope.cfg.leaseTime },
+      message: relay === undefined ? `leased ${ip}` : `leased ${ip} via relay ${relay.giaddr}`,
+      data: { ip, boot: f.decision.kind, leaseTime: scope.cfg.leaseTime, ...(relay !== undefined ? { relay } : {}) },
     });
-  else noteDiscovered(ctx, f, ip);
+  } else noteDiscovered(ctx, f, ip);
   try {
     await committed; // durable before the ACK leaves (G4)
   } catch (err) {

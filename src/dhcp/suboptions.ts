@@ -53,3 +53,33 @@ export function linkSelection(opt82: Buffer | undefined): string | undefined {
   const v = subs?.get(RelaySub.LINK_SELECTION);
   return v !== undefined && v.length === 4 ? ipFromBytes(v) : undefined;
 }
+
+/** Where a relayed request came from, for the timeline: `giaddr` and option 82's ids. */
+export interface RelayOrigin {
+  giaddr: string;
+  circuitId?: string;
+  remoteId?: string;
+}
+
+/** A sub-option id as text when it is printable ASCII (an interface name), else hex. */
+function idText(v: Buffer | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return v.every((b) => b >= 0x20 && b < 0x7f) ? v.toString('latin1') : v.toString('hex');
+}
+
+/**
+ * The relay a request came through (RFC 2131 §4.1: giaddr set) and the circuit and remote id
+ * of its option 82 (RFC 3046 §2.0, sub-options 1 and 2), or undefined for a request that was
+ * not relayed. Malformed option 82 leaves only `giaddr`.
+ */
+export function relayOrigin(giaddr: string, opt82: Buffer | undefined): RelayOrigin | undefined {
+  if (giaddr === '0.0.0.0') return undefined;
+  const subs = opt82 === undefined ? undefined : decodeSubOptions(opt82, false);
+  const circuitId = idText(subs?.get(RelaySub.CIRCUIT_ID));
+  const remoteId = idText(subs?.get(RelaySub.REMOTE_ID));
+  return {
+    giaddr,
+    ...(circuitId !== undefined ? { circuitId } : {}),
+    ...(remoteId !== undefined ? { remoteId } : {}),
+  };
+}

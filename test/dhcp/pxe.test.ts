@@ -8,7 +8,7 @@ import { debugString, decodePacket, encodePacket, type DhcpPacket } from '../../
 import { bootClientOf, userClasses } from '../../src/dhcp/pxe';
 import { maxReplyLength } from '../../src/dhcp/reply';
 import { replyDestination, type RouteContext } from '../../src/dhcp/reply-route';
-import { decodeSubOptions, linkSelection } from '../../src/dhcp/suboptions';
+import { decodeSubOptions, linkSelection, relayOrigin } from '../../src/dhcp/suboptions';
 import { GOLDEN } from '../fixtures/dhcp/golden';
 import { request } from './helpers/harness';
 
@@ -97,6 +97,14 @@ describe('dhcp/suboptions', () => {
     assert.equal(linkSelection(Buffer.from([5, 9, 1])), undefined);
     assert.equal(decodeSubOptions(Buffer.from([1, 5, 0]), false), undefined);
     assert.deepEqual([...decodeSubOptions(Buffer.from([0, 6, 1, 8, 255, 9]), true)!], [[6, Buffer.from([8])]]);
+  });
+
+  it('relay origin for the timeline: giaddr, circuit id as text or hex, remote id; none unrelayed', () => {
+    const opt82 = Buffer.from([1, 3, 0x72, 0x6c, 0x30, 2, 2, 0x00, 0xff]);
+    assert.deepEqual(relayOrigin('198.18.81.1', opt82), { giaddr: '198.18.81.1', circuitId: 'rl0', remoteId: '00ff' });
+    assert.deepEqual(relayOrigin('198.18.81.1', undefined), { giaddr: '198.18.81.1' });
+    assert.deepEqual(relayOrigin('198.18.81.1', Buffer.from([1, 9, 1])), { giaddr: '198.18.81.1' });
+    assert.equal(relayOrigin('0.0.0.0', opt82), undefined);
   });
 });
 

@@ -22,7 +22,7 @@ const O82 = Buffer.from([1, 3, ...Buffer.from('rl0')]).toString('hex');
 const OTHER82 = Buffer.from([1, 3, ...Buffer.from('rl9')]).toString('hex');
 
 const rec: MachineRecord = { def: rbios, bootStartIds: [1, 100], console: [] };
-const ack = (id: number, ip: string): HostEvent => ({
+const ack = (id: number, ip: string, relay: unknown = { giaddr: SEG.giaddr, circuitId: 'rl0' }): HostEvent => ({
   id,
   ts: '2026-12-07T12:00:00.000Z',
   host: 'rbios',
@@ -30,7 +30,7 @@ const ack = (id: number, ip: string): HostEvent => ({
   kind: 'dhcp.ack',
   level: 'info',
   message: `leased ${ip}`,
-  data: { ip, boot: 'script' },
+  data: { ip, boot: 'script', relay },
 });
 const lease = (ip: string): LeaseRow => ({ ip, mac: rbios.mac, clientId: null, state: 'bound' });
 const frame = (op: number, xid: number, o82: string | undefined, giaddr = SEG.giaddr): RelayFrame => ({
@@ -46,7 +46,7 @@ const GOOD = [frame(1, 1, O82), frame(2, 1, O82), frame(1, 2, O82), frame(2, 2, 
 
 const result = (events: HostEvent[], leases: LeaseRow[], frames: RelayFrame[]): Record<string, boolean> =>
   Object.fromEntries(checkRelay(rec, events, leases, frames, SEG).map((c) => [c.step, c.ok]));
-const ALL_OK = { 'relayed scope': true, 'option 82 in': true, 'option 82 echoed': true };
+const ALL_OK = { 'relayed scope': true, 'relay in the timeline': true, 'option 82 in': true, 'option 82 echoed': true };
 
 describe('lab check: a machine behind dhcrelay -a (relayed scope, option 82 in and echoed)', () => {
   it('passes when Kickstand leased from the relayed subnet and echoed option 82 in every reply', () => {
@@ -57,6 +57,13 @@ describe('lab check: a machine behind dhcrelay -a (relayed scope, option 82 in a
     assert.equal(result([ack(2, '198.18.81.100')], [lease('198.18.77.100')], GOOD)['relayed scope'], false);
     assert.equal(result([], [], GOOD)['relayed scope'], false, 'no lease at all');
   });
+  it("fails when Kickstand's dhcp.ack does not name the relay and circuit id it came through", () => {
+    const row = [lease('198.18.81.100')];
+    assert.equal(result([ack(2, '198.18.81.100', null)], row, GOOD)['relay in the timeline'], false);
+    const other = { giaddr: SEG.giaddr, circuitId: 'rl9' };
+    assert.equal(result([ack(2, '198.18.81.100', other)], row, GOOD)['relay in the timeline'], false);
+    assert.equal(result([], row, GOOD)['relay in the timeline'], false, 'no ack at all');
+  });
   it('fails when the relay added no option 82 (dhcrelay without -a) or another circuit id, or nothing was relayed', () => {
     const plain = GOOD.map((f) => frame(f.op, f.xid, undefined));
     assert.equal(result([ack(2, '198.18.81.100')], [lease('198.18.81.100')], plain)['option 82 in'], false);
@@ -66,6 +73,7 @@ describe('lab check: a machine behind dhcrelay -a (relayed scope, option 82 in a
     assert.equal(result([ack(2, '198.18.81.100')], [lease('198.18.81.100')], direct)['option 82 in'], false);
     assert.deepEqual(result([ack(2, '198.18.81.100')], [lease('198.18.81.100')], []), {
       'relayed scope': true,
+      'relay in the timeline': true,
       'option 82 in': false,
       'option 82 echoed': false,
     });

@@ -4,6 +4,8 @@
  * checkInstalled:
  *  - relayed scope: Kickstand chose the relayed subnet by giaddr (RFC 2131 §4.3.1): every
  *    address it acked the machine, and its lease table row, are in that subnet;
+ *  - relay in the timeline: each of Kickstand's own `dhcp.ack` events for the machine names the
+ *    relay (giaddr) and option 82's circuit id it came through (src/dhcp/suboptions.ts relayOrigin);
  *  - option 82 in: every request of the machine that reached Kickstand's side of the relay link
  *    came through dhcrelay (giaddr) with option 82 and the relay's circuit id (RFC 3046 §2.0);
  *  - option 82 echoed: Kickstand answered (OFFER and ACK at least), each reply to the relay
@@ -56,6 +58,19 @@ export function checkRelay(
       rows.length > 0 &&
       rows.every((l) => inSubnet(l.ip, seg.subnet)),
     `acked ${acked.join(', ') || 'nothing'}; lease table for ${m.mac}: ${rows.map((l) => l.ip).join(', ') || 'no row'}; want all in ${seg.subnet}`,
+  );
+  const unnamed = acks.filter((e) => {
+    const relay = e.data.relay as { giaddr?: unknown; circuitId?: unknown } | undefined;
+    return relay?.giaddr !== seg.giaddr || relay.circuitId !== seg.circuitId;
+  });
+  add(
+    'relay in the timeline',
+    acks.length > 0 && unnamed.length === 0,
+    acks.length === 0
+      ? `no dhcp.ack for ${m.mac}`
+      : unnamed.length
+        ? `${unnamed.length}/${acks.length} dhcp.ack events without relay ${seg.giaddr} circuit id "${seg.circuitId}" (first: ${JSON.stringify(unnamed[0]!.data.relay ?? null)})`
+        : `${acks.length} dhcp.ack events name relay ${seg.giaddr}, circuit id "${seg.circuitId}"`,
   );
   const requests = frames.filter((f) => f.op === 1 && f.mac === m.mac);
   const bad = requests.filter((f) => f.giaddr !== seg.giaddr || circuitIdOf(f.o82) !== seg.circuitId);
