@@ -13,6 +13,7 @@ import type { Express } from 'express';
 import { ErrorCode, KickstandError } from '../errors';
 import type { Service } from '../lifecycle';
 import type { Logger } from '../log';
+import { closeGracefully, LISTENER_TIMEOUTS } from './listener';
 
 export interface ApiListenOptions {
   /** `HOST:PORT` or `unix:/path`. */
@@ -20,8 +21,6 @@ export interface ApiListenOptions {
   tls: { cert: string; key: string } | null;
   graceMs?: number;
 }
-
-const TIMEOUTS = { headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 };
 
 export class ApiService implements Service {
   readonly name = 'api';
@@ -40,10 +39,10 @@ export class ApiService implements Service {
   start(): Promise<void> {
     const server = this.opts.tls
       ? createHttps(
-          { ...TIMEOUTS, cert: readPem(this.opts.tls.cert, 'cert'), key: readPem(this.opts.tls.key, 'key') },
+          { ...LISTENER_TIMEOUTS, cert: readPem(this.opts.tls.cert, 'cert'), key: readPem(this.opts.tls.key, 'key') },
           this.app,
         )
-      : createHttp(TIMEOUTS, this.app);
+      : createHttp(LISTENER_TIMEOUTS, this.app);
     this.server = server;
     const socket = this.opts.listen.startsWith('unix:') ? this.opts.listen.slice(5) : null;
     if (socket !== null) removeStaleSocket(socket);
@@ -82,15 +81,7 @@ export class ApiService implements Service {
     const server = this.server;
     if (!server) return Promise.resolve();
     this.server = null;
-    return new Promise((resolve) => {
-      const force = setTimeout(() => server.closeAllConnections(), this.opts.graceMs ?? 10_000);
-      force.unref();
-      server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      server.closeIdleConnections();
-    });
+    return closeGracefully(server, this.opts.graceMs ?? 10_000);
   }
 }
 

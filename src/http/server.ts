@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Service } from '../lifecycle';
 import type { Logger } from '../log';
+import { closeGracefully, LISTENER_TIMEOUTS } from './listener';
 
 /** TCP accept backlog of the HTTP listener (capped by the kernel's net.core.somaxconn). */
 const LISTEN_BACKLOG = 4096;
@@ -55,10 +56,7 @@ export class HttpService implements Service {
   ) {}
 
   start(): Promise<void> {
-    const server = createServer(
-      { headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 5_000 },
-      dispatch(this.app, this.fastPaths),
-    );
+    const server = createServer(LISTENER_TIMEOUTS, dispatch(this.app, this.fastPaths));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -84,14 +82,6 @@ export class HttpService implements Service {
     const server = this.server;
     if (!server) return Promise.resolve();
     this.server = null;
-    return new Promise((resolve) => {
-      const force = setTimeout(() => server.closeAllConnections(), this.graceMs);
-      force.unref();
-      server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      server.closeIdleConnections();
-    });
+    return closeGracefully(server, this.graceMs);
   }
 }
