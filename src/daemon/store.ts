@@ -5,16 +5,15 @@
  * and loaded by the `store` service, the first to start; the password is read from
  * store.passwordFile (else libpq's PGPASSWORD) and never logged.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/schema';
-import { ErrorCode, KickstandError } from '../errors';
 import type { Service } from '../lifecycle';
 import type { Logger } from '../log';
 import { createPostgresStore } from '../store/postgres';
 import { openSqliteStore } from '../store/sqlite';
 import type { Store } from '../store/store';
+import { readPasswordFile } from '../store/password-file';
 
 export interface DaemonStore {
   store: Store;
@@ -24,31 +23,6 @@ export interface DaemonStore {
   where: string;
   /** This daemon's name among those sharing the store (store.daemonName, else the hostname). */
   daemonName: string;
-}
-
-export function readPasswordFile(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new KickstandError(
-      ErrorCode.CONFIG_INVALID,
-      `cannot read store.passwordFile ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      {
-        field: 'store.passwordFile',
-        fix: `create ${file} (mode 0600) holding the database password, or set store.passwordFile to the right file`,
-        cause: e,
-      },
-    );
-  }
-  const password = text.split(/\r?\n/)[0] ?? '';
-  if (password === '') {
-    throw new KickstandError(ErrorCode.CONFIG_INVALID, `store.passwordFile ${file} is empty`, {
-      field: 'store.passwordFile',
-      fix: `write the database password on the first line of ${file}`,
-    });
-  }
-  return password;
 }
 
 export function openDaemonStore(config: Config, log: Logger): DaemonStore {

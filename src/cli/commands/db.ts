@@ -5,9 +5,9 @@
  * SHA-256 per table. No daemon needed; stop the one using the SQLite file first.
  */
 import type { Command } from 'commander';
-import { readPasswordFile } from '../../daemon/store';
 import { ErrorCode, KickstandError } from '../../errors';
 import { copySqliteToPostgres } from '../../store/copy';
+import { readPasswordFile } from '../../store/password-file';
 import { json } from '../output';
 
 export function registerDb(program: Command): void {
