@@ -20,12 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { Opt } from '../../src/dhcp/constants';
-import { getU8 } from '../../src/dhcp/options';
-import { decodePacket, hardwareAddress } from '../../src/dhcp/packet';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { startDaemon, type Daemon } from '../dhcp/helpers/daemon';
-import { readPcap } from '../dhcp/helpers/pcap';
+import { capturedAcks, type CapturedAck } from '../dhcp/helpers/pcap';
 import { cliArgv, REPO, runCli } from '../helpers/daemon';
 import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
@@ -63,21 +60,8 @@ function exited(p: ChildProcess): Promise<void> {
   return new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
 }
 
-interface Ack {
-  ts: number;
-  ip: string;
-  mac: string;
-}
-
-/** The DHCPACKs in a capture (message type 5, RFC 2132 §9.6). */
-function acksIn(pcap: string): Ack[] {
-  return readPcap(pcap).flatMap((d) => {
-    const r = decodePacket(d.payload);
-    return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === 5
-      ? [{ ts: d.ts * 1000, ip: r.packet.yiaddr, mac: hardwareAddress(r.packet) }]
-      : [];
-  });
-}
+/** The capture's DHCPACKs, their times in ms (the backup's start is in ms). */
+const acksIn = (pcap: string): CapturedAck[] => capturedAcks(pcap).map((a) => ({ ...a, ts: a.ts * 1000 }));
 
 describe('backup and restore under DHCP and HTTP load', { skip: why }, () => {
   const lab = new Lab();
@@ -157,7 +141,7 @@ describe('backup and restore under DHCP and HTTP load', { skip: why }, () => {
     return p;
   }
 
-  let acks: Ack[] = [];
+  let acks: CapturedAck[] = [];
   let backupStarted = 0;
   let backupEnded = 0;
   let daemon: Daemon | undefined;

@@ -10,14 +10,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Opt } from '../../src/dhcp/constants';
-import { getU8 } from '../../src/dhcp/options';
-import { decodePacket, hardwareAddress } from '../../src/dhcp/packet';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 import { startDaemon } from './helpers/daemon';
-import { readPcap } from './helpers/pcap';
+import { capturedAcks } from './helpers/pcap';
 
 const why = missing({ root: true, binaries: ['perfdhcp', 'tcpdump', 'ip'] });
 const hex = (s: string) => Buffer.from(s).toString('hex');
@@ -148,12 +145,7 @@ describe('perfdhcp against the daemon', { skip: why }, () => {
       await new Promise((r) => setTimeout(r, 300));
       tcpdump.kill('SIGINT');
       await exited(tcpdump);
-      const acks = readPcap(cap).flatMap((d) => {
-        const r = decodePacket(d.payload);
-        return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === 5
-          ? [{ ip: r.packet.yiaddr, mac: hardwareAddress(r.packet) }]
-          : [];
-      });
+      const acks = capturedAcks(cap);
       assert.ok(acks.length > 50, `cycle ${cycle}: ACKs captured before the kill: ${acks.length}`);
       total += acks.length;
       // Restart on the same file: it must come up, and every ACKed lease must be there.

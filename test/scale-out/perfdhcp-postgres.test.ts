@@ -13,11 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Opt } from '../../src/dhcp/constants';
-import { getU8 } from '../../src/dhcp/options';
-import { decodePacket, hardwareAddress } from '../../src/dhcp/packet';
 import { startDaemon } from '../dhcp/helpers/daemon';
-import { readPcap } from '../dhcp/helpers/pcap';
+import { capturedAcks } from '../dhcp/helpers/pcap';
 import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 import { pgBinDir, postgresSkipReason, PrivatePostgres } from '../helpers/postgres';
@@ -35,16 +32,6 @@ async function tcpdump(lab: Lab, ns: Netns, ifc: string, file: string): Promise<
     p.stderr?.on('data', (d: Buffer) => d.toString().includes('listening on') && (clearTimeout(t), resolve()));
   });
   return p;
-}
-
-/** DHCPACKs in a capture: address and client MAC. */
-function acks(file: string): { ip: string; mac: string }[] {
-  return readPcap(file).flatMap((d) => {
-    const r = decodePacket(d.payload);
-    return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === 5
-      ? [{ ip: r.packet.yiaddr, mac: hardwareAddress(r.packet) }]
-      : [];
-  });
 }
 
 describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool', { skip: why }, () => {
@@ -114,8 +101,8 @@ describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool
     for (const d of [a, b]) d.proc.kill('SIGTERM');
     await Promise.all([a, b].map((d) => exited(d.proc)));
 
-    const fromA = acks(capA);
-    const fromB = acks(capB);
+    const fromA = capturedAcks(capA);
+    const fromB = capturedAcks(capB);
     assert.ok(fromA.length > 0 && fromB.length > 0, `both daemons ACKed: A ${fromA.length}, B ${fromB.length}`);
     const ipsA = new Set(fromA.map((x) => x.ip));
     const shared = new Set(fromB.map((x) => x.ip).filter((ip) => ipsA.has(ip)));

@@ -16,11 +16,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { Opt } from '../../src/dhcp/constants';
-import { getU8 } from '../../src/dhcp/options';
-import { decodePacket, hardwareAddress } from '../../src/dhcp/packet';
 import { startDaemon, type Daemon } from '../dhcp/helpers/daemon';
-import { readPcap } from '../dhcp/helpers/pcap';
+import { capturedAcks, type CapturedAck } from '../dhcp/helpers/pcap';
 import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 import { pgBinDir, postgresSkipReason, PrivatePostgres } from '../helpers/postgres';
@@ -41,16 +38,6 @@ async function tcpdump(lab: Lab, ns: Netns, ifc: string, file: string): Promise<
     p.stderr?.on('data', (d: Buffer) => d.toString().includes('listening on') && (clearTimeout(t), resolve()));
   });
   return p;
-}
-
-/** DHCPACKs in a capture: address, client MAC and capture time (s). */
-function acks(file: string): { ip: string; mac: string; ts: number }[] {
-  return readPcap(file).flatMap((d) => {
-    const r = decodePacket(d.payload);
-    return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === 5
-      ? [{ ip: r.packet.yiaddr, mac: hardwareAddress(r.packet), ts: d.ts }]
-      : [];
-  });
 }
 
 describe('one daemon on PostgreSQL: a database crash and a cut-off under load', { skip: why }, () => {
@@ -110,10 +97,7 @@ describe('one daemon on PostgreSQL: a database crash and a cut-off under load', 
    * 12 s of perfdhcp (100 clients, 40 exchanges/s) with `fault` done 3 s in; returns the
    * ACKs on the wire and when the fault ended (epoch s).
    */
-  async function underLoad(
-    name: string,
-    fault: () => Promise<void>,
-  ): Promise<{ all: ReturnType<typeof acks>; healed: number }> {
+  async function underLoad(name: string, fault: () => Promise<void>): Promise<{ all: CapturedAck[]; healed: number }> {
     const cap = join(dir, `${name}.pcap`);
     const dump = await tcpdump(lab, cli, `${tag}c0`, cap);
     const perf = lab.spawnIn(cli, 'perfdhcp', ['-4', '-R', '100', '-r', '40', '-p', '12', '-W', '500000', SERVER]);
@@ -129,10 +113,10 @@ describe('one daemon on PostgreSQL: a database crash and a cut-off under load', 
       dump.kill('SIGINT');
       await exited(dump);
     }
-    return { all: acks(cap), healed };
+    return { all: capturedAcks(cap), healed };
   }
 
-  function checkBindings(t: TestContext, all: ReturnType<typeof acks>): void {
+  function checkBindings(t: TestContext, all: CapturedAck[]): void {
     const byIp = new Map<string, string>();
     const byMac = new Map<string, string>();
     for (const { ip, mac } of all) {

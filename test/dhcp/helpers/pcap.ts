@@ -3,6 +3,9 @@
  * cooked link types, IPv4/UDP only). Test-only.
  */
 import { readFileSync } from 'node:fs';
+import { MessageType, Opt } from '../../../src/dhcp/constants';
+import { getU8 } from '../../../src/dhcp/options';
+import { decodePacket, hardwareAddress } from '../../../src/dhcp/packet';
 
 export interface UdpDatagram {
   ts: number;
@@ -57,4 +60,21 @@ export function parsePcap(buf: Buffer): UdpDatagram[] {
     });
   }
   return out;
+}
+
+/** A DHCPACK seen on the wire: the address, the client's MAC and the capture time (s). */
+export interface CapturedAck {
+  ip: string;
+  mac: string;
+  ts: number;
+}
+
+/** The DHCPACKs in a capture (message type 5, RFC 2132 §9.6), in capture order. */
+export function capturedAcks(path: string): CapturedAck[] {
+  return readPcap(path).flatMap((d) => {
+    const r = decodePacket(d.payload);
+    return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === MessageType.ACK
+      ? [{ ip: r.packet.yiaddr, mac: hardwareAddress(r.packet), ts: d.ts }]
+      : [];
+  });
 }
