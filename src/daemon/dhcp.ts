@@ -13,14 +13,21 @@ import type { Logger } from '../log';
 import { openSqliteStore } from '../store/sqlite';
 import type { Store } from '../store/store';
 
-export function dhcpService(config: Config, store: Store, log: Logger, metrics: Registry): Service {
+/** `poolSeed`: set when several daemons share the store (PostgreSQL): this daemon's name. */
+export function dhcpService(config: Config, store: Store, log: Logger, metrics: Registry, poolSeed?: string): Service {
   const dhcpConfig = {
     dhcp: config.dhcp,
     network: config.network,
     http: { publicUrl: config.http.publicUrl },
     profiles: config.profiles,
   };
-  const dhcp = createDhcpServer({ config: dhcpConfig, store, log, metrics });
+  const dhcp = createDhcpServer({
+    config: dhcpConfig,
+    store,
+    log,
+    metrics,
+    ...(poolSeed !== undefined ? { poolSeed } : {}),
+  });
   const start = async (): Promise<void> => {
     if (config.dhcp.warmUp) {
       // Same store classes as the daemon's, none of its rows (dhcp/warmup.ts). An

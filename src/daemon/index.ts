@@ -155,7 +155,10 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
   // secrets are sealed, and the kickstarts of hosts already armed are prepared, before HTTP opens.
   const services: Service[] = [opened.service, sealed.service(log), install.prepare, install.timeout, http, api];
   // DHCP starts after HTTP: it points machines at URLs that must already answer.
-  if (config.dhcp.mode !== 'off') services.push(dhcpService(config, store, log, metrics));
+  if (config.dhcp.mode !== 'off')
+    services.push(
+      dhcpService(config, store, log, metrics, config.store.kind === 'postgres' ? opened.daemonName : undefined),
+    );
   if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics, fast, install.tftpHandler));
   services.push(bootstrap.trigger);
   const lifecycle = new Lifecycle(services, log);

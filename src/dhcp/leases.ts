@@ -41,9 +41,17 @@ export class LeaseBook {
   private readonly offerIndex = new Map<string, number>();
   private readonly cursors = new Map<Scope, number>();
 
+  /**
+   * `poolSeed`: where this daemon starts scanning each pool. Several daemons on one PostgreSQL
+   * (docs/scale-out.md, HA pair) that all start at `poolStart` offer the same addresses in the
+   * same order, and one of each pair of REQUESTs loses the commit and is NAKed; each starting at
+   * its own point (a hash of its name) keeps them apart until the pool is nearly full. Omitted
+   * (one daemon): the scan starts at `poolStart`.
+   */
   constructor(
     private readonly repo: LeaseRepo,
     private readonly now: () => number,
+    private readonly poolSeed?: string,
   ) {}
 
   /** Loads every stored lease (start-up). */
@@ -118,7 +126,7 @@ export class LeaseBook {
    */
   nextFree(scope: Scope, key: string, reservations: Pick<HostLookup, 'byIp'>): number | undefined {
     const size = scope.poolEnd - scope.poolStart + 1;
-    let c = this.cursors.get(scope) ?? scope.poolStart;
+    let c = this.cursors.get(scope) ?? this.firstCursor(scope, size);
     const t = this.now();
     for (let i = 0; i < size; i += 1) {
       const n = c;
@@ -129,6 +137,15 @@ export class LeaseBook {
       return n;
     }
     return undefined;
+  }
+
+  /** The first address this daemon scans in `scope`: `poolStart`, or its own point (`poolSeed`). */
+  private firstCursor(scope: Scope, size: number): number {
+    if (this.poolSeed === undefined) return scope.poolStart;
+    // FNV-1a (32-bit) of the seed and the pool: stable across restarts, spread over the pool.
+    let h = 0x811c9dc5;
+    for (const ch of `${this.poolSeed}/${scope.poolStart}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+    return scope.poolStart + (h % size);
   }
 
   /** Holds `n` for `key` until `ttlMs` from now (not persisted). */

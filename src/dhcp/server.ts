@@ -52,6 +52,8 @@ export interface DhcpServerDeps {
   metrics: Registry;
   socketFactory?: SocketFactory;
   now?: () => number;
+  /** Several daemons share the store: this daemon's name, where it starts each pool scan (dhcp/leases.ts). */
+  poolSeed?: string;
 }
 
 const defaultFactory: SocketFactory = () =>
@@ -89,7 +91,7 @@ function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
  * rate-limit state.
  */
 export function createHandlerContext(
-  deps: Pick<DhcpServerDeps, 'config' | 'store'> & { log: Logger; now: () => number },
+  deps: Pick<DhcpServerDeps, 'config' | 'store' | 'poolSeed'> & { log: Logger; now: () => number },
   track: (p: Promise<unknown>) => void = () => undefined,
   outage?: StoreOutage,
 ): HandlerContext {
@@ -108,7 +110,7 @@ export function createHandlerContext(
   return {
     config: createHandlerConfig(deps.config),
     state: { discovered: new DiscoveredMacs(), warned: new Map(), declines: new Map() },
-    book: new LeaseBook(deps.store.leases, deps.now),
+    book: new LeaseBook(deps.store.leases, deps.now, deps.poolSeed),
     hosts: deps.store.hostLookup,
     emit,
     now: deps.now,
