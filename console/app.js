@@ -4,6 +4,7 @@ import { loadSession, login, logout, session } from './api.js';
 import { h, show } from './dom.js';
 import { startFeed, stopFeed } from './feed.js';
 import { loadFleet } from './fleet.js';
+import { loadRollouts } from './rollouts.js';
 import { boardView } from './board.js';
 import { hostView } from './host.js';
 import { discoveredView } from './discovered.js';
@@ -61,7 +62,7 @@ async function enter() {
   document.body.dataset.scope = session.scope;
   const live = document.getElementById('live');
   startFeed((s) => (live.textContent = s));
-  await loadFleet();
+  await Promise.all([loadFleet(), loadRollouts()]);
   await route();
   performance.mark('ks-first-view');
 }

@@ -1,12 +1,15 @@
-// The fleet board: counts by state and one tile per host with its boot stage; failed hosts
-// first, in red, with their reason. Tiles are built once and then patched in place.
+// The fleet board: counts by state, the rolling rebuilds, and one tile per host with its boot
+// stage; failed hosts first, in red, with their reason. Tiles are built once and then patched
+// in place.
 import { h, show, clear } from './dom.js';
 import { fleet, setFleetListener } from './fleet.js';
 import { STAGES, STATES, stageIndex } from './stages.js';
+import { rolloutPanel } from './rollout-panel.js';
 
 const tiles = new Map();
 let countEls = new Map();
 let grid = null;
+let panel = null;
 
 export function formatBytes(n) {
   if (typeof n !== 'number') return '';
@@ -77,6 +80,7 @@ function update(names) {
     }
   }
   renderCounts();
+  panel?.hostsChanged(names);
   performance.measure('ks-board-update', { start: t0, end: performance.now(), detail: names.length });
 }
 
@@ -94,12 +98,14 @@ export function boardView() {
     }),
   );
   grid = h('div', { class: 'grid', id: 'tiles' });
+  panel = rolloutPanel();
   const frag = document.createDocumentFragment();
   for (const name of [...fleet.keys()].sort()) frag.append(makeTile(name, fleet.get(name)));
   grid.append(frag);
   show(
     h('h1', null, 'Fleet'),
     counts,
+    panel.el,
     h('ol', { class: 'stages', 'aria-label': 'Boot stages' }, STAGES.map((s) => h('li', null, s))),
     fleet.size === 0 ? h('p', null, 'No hosts yet. Register one from ', h('a', { href: '#/discovered' }, 'Discovered'), '.') : null,
     grid,
@@ -109,6 +115,8 @@ export function boardView() {
   performance.measure('ks-board-render', { start: t0, end: performance.now(), detail: fleet.size });
   return () => {
     setFleetListener(null);
+    panel?.close();
+    panel = null;
     clear(grid);
     grid = null;
     tiles.clear();

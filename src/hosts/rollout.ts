@@ -7,6 +7,10 @@
  *
  * Rollouts are held in memory: a daemon restart abandons a running rollout (the hosts keep
  * their states, and the timeline says how far it got); start it again to go on.
+ *
+ * Each `rollout.*` event's data is a self-contained summary (RolloutEventData) so a watcher (the
+ * console's board, docs/console.md) can show the progress from the feed alone; `step` counts the
+ * events so far, letting it tell a newer summary from an older snapshot.
  */
 import { randomUUID } from 'node:crypto';
 import type { Host, HostState } from '../model/host';
@@ -33,6 +37,49 @@ export interface RolloutStatus {
   done: string[];
   failedHost: string | null;
   reason: string | null;
+  /** Number of `rollout.*` events recorded so far (grows with every change of the above). */
+  step: number;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+/** The data of every `rollout.*` event. */
+export interface RolloutEventData {
+  rollout: string;
+  role: string;
+  state: RolloutStatus['state'];
+  /** 0-based index of the current (or last) batch. */
+  batch: number;
+  batches: number;
+  /** The hosts of the current batch. */
+  hosts: string[];
+  /** Hosts reimaged and ready so far. */
+  done: number;
+  total: number;
+  failedHost: string | null;
+  reason: string | null;
+  step: number;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+/** The event summary of a status. */
+export function rolloutSummary(s: RolloutStatus): RolloutEventData {
+  return {
+    rollout: s.id,
+    role: s.role,
+    state: s.state,
+    batch: s.batch,
+    batches: s.batches.length,
+    hosts: [...(s.batches[s.batch] ?? [])],
+    done: s.done.length,
+    total: s.batches.reduce((n, b) => n + b.length, 0),
+    failedHost: s.failedHost,
+    reason: s.reason,
+    step: s.step,
+    startedAt: s.startedAt,
+    finishedAt: s.finishedAt,
+  };
 }
 
 export interface RolloutDeps {
@@ -54,6 +101,11 @@ export class Rollouts {
     return this.all.get(id);
   }
 
+  /** Every rollout since the daemon started, newest first. */
+  list(): RolloutStatus[] {
+    return [...this.all.values()].reverse();
+  }
+
   /** Plans the batches and starts the rollout in the background; returns its status. */
   async start(req: RolloutRequest): Promise<RolloutStatus> {
     const hosts = (await this.deps.registry.list()).filter((h) => h.role === req.role).map((h) => h.name);
@@ -68,6 +120,9 @@ export class Rollouts {
       done: [],
       failedHost: null,
       reason: null,
+      step: 0,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
     };
     this.all.set(status.id, status);
     void this.run(status, req);
@@ -93,11 +148,14 @@ export class Rollouts {
         }
         s.done.push(...batch);
       }
+      s.batch = Math.max(0, s.batches.length - 1); // the last one, not one past it
       s.state = 'done';
+      s.finishedAt = new Date().toISOString();
       await this.event(s, 'rollout.done', `rolling rebuild of role ${s.role} finished: ${s.done.length} host(s) ready`);
     } catch (err) {
       s.state = 'failed';
       s.reason = (err as Error).message;
+      s.finishedAt = new Date().toISOString();
       await this.event(s, 'rollout.failed', `rolling rebuild of role ${s.role} stopped: ${s.reason}`, 'error');
     }
   }
@@ -116,10 +174,18 @@ export class Rollouts {
       };
       const check = async (): Promise<void> => {
         const states = new Map<string, HostState | undefined>();
-        for (const n of batch) states.set(n, (await this.deps.store.hosts.get(n))?.state);
+        const why = new Map<string, string | null>();
+        for (const n of batch) {
+          const h = await this.deps.store.hosts.get(n);
+          states.set(n, h?.state);
+          why.set(n, h?.stateReason ?? null);
+        }
         for (const [n, st] of states) {
           if (st === undefined) return finish({ host: n, reason: `host ${n} was removed during the rollout` });
-          if (st === 'failed') return finish({ host: n, reason: `host ${n} failed` });
+          if (st === 'failed') {
+            const cause = why.get(n);
+            return finish({ host: n, reason: `host ${n} failed${cause ? `: ${cause}` : ''}` });
+          }
         }
         if ([...states.values()].every((st) => st === 'ready')) finish(undefined);
       };
@@ -132,6 +198,9 @@ export class Rollouts {
           finish({ host: null, reason: `batch ${batch.join(', ')} not ready after ${Math.round(timeoutMs / 1000)} s` }),
         timeoutMs,
       );
+      // A running rollout alone does not keep the process up (the listeners do).
+      poll.unref();
+      timer.unref();
       void check();
     });
   }
@@ -142,7 +211,9 @@ export class Rollouts {
     message: string,
     level: 'info' | 'error' = 'info',
   ): Promise<void> {
+    s.step++; // before the await: a snapshot read meanwhile already counts this event
     this.deps.log.info({ rollout: s.id, kind }, message);
-    await this.deps.store.events.append({ host: null, kind, level, message, data: { rollout: s.id, role: s.role } });
+    const data: Record<string, unknown> = { ...rolloutSummary(s) };
+    await this.deps.store.events.append({ host: null, kind, level, message, data });
   }
 }

@@ -3,6 +3,7 @@
  * /api/v1 routes for rebuilds and BMCs:
  *   POST   /hosts/:name/reimage   {powerCycle?}                 → the re-armed Host
  *   POST   /rollouts              {role, maxUnavailable?, powerCycle?, timeoutSeconds?} → 202 RolloutStatus
+ *   GET    /rollouts                                            → {rollouts: RolloutStatus[]}, newest first
  *   GET    /rollouts/:id                                        → RolloutStatus
  *   GET    /hosts/:name/bmc                                     → BMC settings without the password
  *   PUT    /hosts/:name/bmc       BmcConfig                     → same, after validation
@@ -68,6 +69,10 @@ export function lifecycleRouter(deps: LifecycleApiDeps): Router {
       timeoutMs: positiveInt(b.timeoutSeconds, 'timeoutSeconds', 3 * 3600) * 1000,
     });
     res.status(202).location(`/api/v1/rollouts/${status.id}`).json(status);
+  });
+
+  r.get('/rollouts', (_req, res) => {
+    res.json({ rollouts: deps.rollouts.list() });
   });
 
   r.get('/rollouts/:id', (req, res) => {
