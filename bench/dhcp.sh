@@ -74,7 +74,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RATES=500,1000,2000,3000,4000,6000,8000,11000; PERIOD=5; CLIENTS=60000; DEADLINE=300
 RETRIES=1; RUNNER=dist; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""; SYNC_INTERVAL=""; CKPT_PERIOD=""; PERF=0; WARMUP=1
-STORE=file; KEA_THREADS=0; RATES_SET=0; DEADLINE_SET=0
+STORE=file; KEA_THREADS=0; RATES_SET=0; DEADLINE_SET=0; HA=0
 while [ $# -gt 0 ]; do
   case $1 in
     --rates) RATES=$2; RATES_SET=1; shift 2;;   --period) PERIOD=$2; shift 2;;
@@ -86,6 +86,7 @@ while [ $# -gt 0 ]; do
     --checkpoint-period) CKPT_PERIOD=$2; shift 2;;   --perf) PERF=1; shift;;
     --ks-cold) WARMUP=0; shift;;
     --store) STORE=$2; shift 2;;        --kea-threads) KEA_THREADS=$2; shift 2;;
+    --ha) HA=1; shift;;
     -h|--help) awk 'NR > 1 && /^set -euo/ { exit } NR > 1' "$0"; exit 0;;
     *) echo "dhcp.sh: unknown option $1 (see -h)" >&2; exit 2;;
   esac
@@ -111,12 +112,15 @@ if [ "$STORE" = postgres ]; then
   id -u postgres >/dev/null 2>&1 || die "no postgres user (Debian's postgresql package creates it)"
   [ "$PEERS" = 1 ] && die "--peers is for --store file only"
 fi
+[ "$HA" = 0 ] || [ "$STORE" = postgres ] || die "--ha needs --store postgres (the pair shares one database)"
 
 # ---- state + cleanup (runs on exit, error, Ctrl-C) -----------------------------------------
 TAG=$$; NS_S=ksd-s-$TAG; NS_C=ksd-c-$TAG; IF_S=ksds$TAG; IF_C=ksdc$TAG
+NS_C2=ksd-b-$TAG; IF_S2=ksdt$TAG; IF_C2=ksdu$TAG   # --ha: daemon B's link and relay B
+SRV_IP2=198.19.250.1; REL_IP2=198.19.250.2         # outside the pool, inside the relayed subnet
 SRV_IP=198.19.0.1; REL_IP=198.19.0.2; SUBNET=198.19.0.0/16; POOL_START=198.19.1.1; POOL_END=198.19.240.254
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/ks-dhcp-bench.XXXXXX"); chmod 755 "$WORK"
-SPID=""; PDPID=""; PERFPID=""
+SPID=""; PDPID=""; PERFPID=""; SPID2=""; PDPID2=""
 stop_pid() { # PID: TERM, wait up to 5 s, then KILL (only processes this script started)
   local p=$1 i
   [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
@@ -132,8 +136,9 @@ pg_stop() { # the cluster this script started: fast shutdown, then its postmaste
 }
 cleanup() {
   trap - EXIT INT TERM
-  stop_pid "$PERFPID"; stop_pid "$PDPID"; stop_pid "$SPID"; pg_stop
+  stop_pid "$PERFPID"; stop_pid "$PDPID"; stop_pid "$PDPID2"; stop_pid "$SPID"; stop_pid "$SPID2"; pg_stop
   ip netns del "$NS_S" 2>/dev/null || true; ip netns del "$NS_C" 2>/dev/null || true
+  [ "$HA" = 0 ] || ip netns del "$NS_C2" 2>/dev/null || true
   if [ "$KEEP" = 1 ]; then log "work dir kept: $WORK"; else rm -rf -- "$WORK"; fi
 }
 trap cleanup EXIT; trap 'log interrupted; exit 130' INT TERM
@@ -149,6 +154,12 @@ ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_C" netns "$NS_C"
 ip -n "$NS_S" addr add "$SRV_IP/16" dev "$IF_S"; ip -n "$NS_C" addr add "$REL_IP/16" dev "$IF_C"
 ip -n "$NS_S" link set "$IF_S" up; ip -n "$NS_C" link set "$IF_C" up
 ip -n "$NS_S" link set lo up; ip -n "$NS_C" link set lo up
+if [ "$HA" = 1 ]; then   # relay B on its own link: 198.19.250.0/24 (a longer prefix than the /16, so replies take this link)
+  ip netns add "$NS_C2"
+  ip link add "$IF_S2" netns "$NS_S" type veth peer name "$IF_C2" netns "$NS_C2"
+  ip -n "$NS_S" addr add "$SRV_IP2/24" dev "$IF_S2"; ip -n "$NS_C2" addr add "$REL_IP2/24" dev "$IF_C2"
+  ip -n "$NS_S" link set "$IF_S2" up; ip -n "$NS_C2" link set "$IF_C2" up; ip -n "$NS_C2" link set lo up
+fi
 
 # ---- --store postgres: one private PostgreSQL cluster in the server namespace ----------------------
 # As Debian ships it (fsync on, synchronous_commit on, shared_buffers 128 MB), trust auth, listening
@@ -250,10 +261,14 @@ start_server() { # NAME [extra node flags...] -> SPID, SDIR
   die "$name did not bind UDP 67 within 15 s"
 }
 # Kickstand's event-loop delay since the previous read of its /metrics (prom-client resets it).
-ks_loop() {
+# ks_metrics [STATEDIR URL]: one daemon's /metrics text (default: the single-server trial's).
+ks_metrics() {
   # /metrics needs a token; the header goes in on stdin (never argv).
-  printf 'Authorization: Bearer %s\n' "$(cat "$KS_SDIR/api-token")" |
-    ip netns exec "$NS_S" curl -sf -H @- "$KS_METRICS" | awk '
+  printf 'Authorization: Bearer %s\n' "$(cat "${1:-$KS_SDIR}/api-token")" |
+    ip netns exec "$NS_S" curl -sf -H @- "${2:-$KS_METRICS}"
+}
+ks_loop() {
+  ks_metrics "$@" | awk '
     /^kickstand_nodejs_eventloop_lag_(p50|p99|max)_seconds / { split($1, n, "_"); v[n[5]] = sprintf("%.1f", $2 * 1000) }
     END { printf "loop-delay p50=%s p99=%s max=%s ms\n", v["p50"], v["p99"], v["max"] }'
 }
@@ -280,6 +295,15 @@ pg_cpu_s() {
 # UDP datagrams a namespace's kernel dropped because a socket's receive buffer was full
 # (RFC 4113 udpInErrors' RcvbufErrors): tells the server falling behind from the client doing so.
 rcvbuf_errs() { ip netns exec "$1" awk '/^Udp:/ { if (h) { for (i = 1; i <= NF; i++) if (k[i] == "RcvbufErrors") print $i; exit } split($0, k); h = 1 }' /proc/net/snmp; }
+# perfdhcp's summary as shell assignments R_DO_SENT, R_DO_RCV, R_DO_DROP, R_DO_AVG, R_DO_MAX, R_RA_*.
+pd_vars() { awk '
+    /Statistics for: DISCOVER-OFFER/ {s="DO"} /Statistics for: REQUEST-ACK/ {s="RA"}
+    s!="" && /^sent packets:/ {v[s"_SENT"]=$3}   s!="" && /^received packets:/ {v[s"_RCV"]=$3}
+    s!="" && /^drops:/ {v[s"_DROP"]=$2}
+    s!="" && /^avg delay:/ && $3 ~ /^[0-9.]+$/ {v[s"_AVG"]=$3}
+    s!="" && /^max delay:/ && $3 ~ /^[0-9.]+$/ {v[s"_MAX"]=$3}
+    END { n=split("DO_SENT DO_RCV DO_DROP DO_AVG DO_MAX RA_SENT RA_RCV RA_DROP RA_AVG RA_MAX",K," ");
+          for(i=1;i<=n;i++) printf "R_%s=%s\n", K[i], (K[i] in v)?v[K[i]]:"" }' "$1"; }
 trial() {
   local name=$1 rate=$2 c0 c1 g0 g1 w0 w1 out s0 s1 k0 k1
   start_server "$name"
@@ -292,21 +316,13 @@ trial() {
   s1=$(rcvbuf_errs "$NS_S"); k1=$(rcvbuf_errs "$NS_C"); R_RCVBUF="$(( s1 - s0 ))/$(( k1 - k0 ))"
   R_LOOP=""; [ "$name" = kickstand ] && R_LOOP=$(ks_loop || true)
   stop_pid "$SPID"; SPID=""
-  out=$(cat "$WORK/pd-$SEQ-$name-$rate.txt")
   [ "$KEEP" = 1 ] || rm -f "$SDIR"/*.db* "$SDIR"/leases4.csv* "$SDIR"/kea.log
   R_LEASES=""
   if [ "$STORE" = postgres ]; then   # what the database holds after the trial, then drop it
     R_LEASES=$(pg_db_leases "$name" "$DBNAME" 2>/dev/null || echo "?")
     [ "$KEEP" = 1 ] || pg_sql "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" || log "  (DROP DATABASE $DBNAME failed)"
   fi
-  eval "$(printf '%s\n' "$out" | awk '
-    /Statistics for: DISCOVER-OFFER/ {s="DO"} /Statistics for: REQUEST-ACK/ {s="RA"}
-    s!="" && /^sent packets:/ {v[s"_SENT"]=$3}   s!="" && /^received packets:/ {v[s"_RCV"]=$3}
-    s!="" && /^drops:/ {v[s"_DROP"]=$2}
-    s!="" && /^avg delay:/ && $3 ~ /^[0-9.]+$/ {v[s"_AVG"]=$3}
-    s!="" && /^max delay:/ && $3 ~ /^[0-9.]+$/ {v[s"_MAX"]=$3}
-    END { n=split("DO_SENT DO_RCV DO_DROP DO_AVG DO_MAX RA_SENT RA_RCV RA_DROP RA_AVG RA_MAX",K," ");
-          for(i=1;i<=n;i++) printf "R_%s=%s\n", K[i], (K[i] in v)?v[K[i]]:"" }')"
+  eval "$(pd_vars "$WORK/pd-$SEQ-$name-$rate.txt")"
   R_DROPS=$(( ${R_DO_DROP:-0} + ${R_RA_DROP:-0} ))
   R_OK=1; [ -n "$R_DO_SENT" ] && [ "${R_DO_SENT:-0}" -gt 0 ] || R_OK=0
   # A run is zero-drop only if perfdhcp ran, reported no drops, and every DISCOVER got its ACK.
@@ -339,6 +355,97 @@ for r in "${RLIST[@]}"; do
   done
   [ -n "${FAIL[kea]}" ] && [ -n "${FAIL[kickstand]}" ] && break
 done
+
+# ---- --ha: the HA pair (docs/scale-out.md, topology B) on one PostgreSQL -------------------------
+# Two `kickstand serve` in the server namespace, A bound to 198.19.0.1 and B to 198.19.250.1, one
+# database; relay A (198.19.0.2, this run's client namespace) sends to A only, relay B
+# (198.19.250.2, its own namespace) to B only, each at half the combined rate, with disjoint client
+# MACs (perfdhcp -b mac=00:0c:0a:… / 00:0c:0b:…). Both daemons allocate from the same pool, so
+# they meet on addresses: the loser of a commit answers DHCPNAK (counted from each daemon's
+# /metrics; perfdhcp counts it as a drop). Both daemons and PostgreSQL share the server CPU(s).
+declare -A HA_BEST_=([rate]=0 [dora]=- [avg]=- [cpu]=-) HA_ANS=([rate]=0 [dora]=- [naks]=-); HA_FAIL=""; HA_ANS_FAIL=""
+ha_yaml() { # DIR ADDR HTTP_PORT API_PORT DAEMON_NAME
+  cat >"$1/kickstand.yaml" <<YAML
+stateDir: $1
+imagesDir: $1/images
+kickstartsDir: $REPO/kickstarts
+http: { listen: "127.0.0.1:$3", publicUrl: "http://$2:8080" }
+api: { listen: "127.0.0.1:$4" }
+dhcp: { mode: authoritative, unknownHosts: discover, port: 67, bind: $2, loaders: { uefi: ipxe.efi, bios: undionly.kpxe }, warmUp: $( [ "$WARMUP" = 1 ] && echo true || echo false ) }
+network: { address: $2, subnet: $SUBNET, pool: { start: $POOL_START, end: $POOL_END }, gateway: $2, leaseTime: 3600 }
+tftp: { enabled: false }
+store: { kind: postgres, url: "$PG_URL_BASE/$DBNAME", daemonName: $5 }
+log: { level: warn }
+YAML
+}
+ha_naks() { ks_metrics "$1" "http://127.0.0.1:$2/metrics" | awk 'tolower($0) ~ /^kickstand_dhcp_replies_total\{type="(dhcp)?nak"\}/ {s += $2} END {print s + 0}'; }
+ha_bound() { ip netns exec "$NS_S" ss -Hlun 'sport = :67' | awk -v a="$SRV_IP:67" -v b="$SRV_IP2:67" '$4 == a || $4 == b' | wc -l; }
+PD_B=("${PD[@]}"); PD_B[3]=$REL_IP2
+printf 'time\tcombined rate\tDISCOVER sent A/B\tACK rcvd A/B\tdrops A/B\tNAKs sent A/B\tcombined DORA/s\tavg ms DO/RA A; B\tmax ms DO/RA A; B\tdaemon CPU %% A/B\tPG CPU %%\tleases in DB\tclients with 2 bindings\n' >"$WORK/ha.tsv"
+ha_trial() { # COMBINED_RATE -> H_PASS, H_* ; appends a row to ha.tsv
+  local rate=$1 ra rb da db c0a c0b c1a c1b g0 g1 w0 w1 i na nb rows
+  ra=$(( (rate + 1) / 2 )); rb=$(( rate / 2 ))
+  SEQ=$((SEQ + 1)); SDIR=$WORK/ha.$SEQ; da=$SDIR/a; db=$SDIR/b
+  mkdir -p "$da" "$db"; chmod 755 "$SDIR" "$da" "$db"
+  DBNAME=ha_$SEQ; pg_sql "CREATE DATABASE $DBNAME" || die "CREATE DATABASE $DBNAME failed"
+  ha_yaml "$da" "$SRV_IP" 8080 8081 ks-a; ha_yaml "$db" "$SRV_IP2" 8090 8091 ks-b
+  (cd "$REPO" && exec ip netns exec "$NS_S" "${SRV_PIN[@]}" "${KS_CMD[@]}" --config "$da/kickstand.yaml" serve) >"$da/stdout.log" 2>&1 & SPID=$!
+  (cd "$REPO" && exec ip netns exec "$NS_S" "${SRV_PIN[@]}" "${KS_CMD[@]}" --config "$db/kickstand.yaml" serve) >"$db/stdout.log" 2>&1 & SPID2=$!
+  for i in $(seq 300); do   # up to 30 s: two daemons warm up on the server CPU
+    kill -0 "$SPID" 2>/dev/null && kill -0 "$SPID2" 2>/dev/null || { tail -5 "$da/stdout.log" "$db/stdout.log" >&2; die "an HA daemon exited at start"; }
+    [ "$(ha_bound)" = 2 ] && break; sleep 0.1
+  done
+  [ "$(ha_bound)" = 2 ] || die "the HA daemons did not both bind UDP 67 within 30 s"
+  sleep 0.3; ks_metrics "$da" http://127.0.0.1:8081/metrics >/dev/null; ks_metrics "$db" http://127.0.0.1:8091/metrics >/dev/null
+  c0a=$(cpu_s "$SPID"); c0b=$(cpu_s "$SPID2"); g0=$(pg_cpu_s); w0=$(date +%s.%N)
+  ip netns exec "$NS_C" "${CLI_PIN[@]}" timeout -k 2 $(( PERIOD + 15 )) "${PD[@]}" -b mac=00:0c:0a:00:00:00 -r "$ra" -p "$PERIOD" \
+    -W 1000000 "$SRV_IP" >"$WORK/pd-$SEQ-ha-a-$rate.txt" 2>&1 & PDPID=$!
+  ip netns exec "$NS_C2" "${CLI_PIN[@]}" timeout -k 2 $(( PERIOD + 15 )) "${PD_B[@]}" -b mac=00:0c:0b:00:00:00 -r "$rb" -p "$PERIOD" \
+    -W 1000000 "$SRV_IP2" >"$WORK/pd-$SEQ-ha-b-$rate.txt" 2>&1 & PDPID2=$!
+  wait "$PDPID" || true; PDPID=""; wait "$PDPID2" || true; PDPID2=""
+  w1=$(date +%s.%N); c1a=$(cpu_s "$SPID"); c1b=$(cpu_s "$SPID2"); g1=$(pg_cpu_s)
+  na=$(ha_naks "$da" 8081 || echo "?"); nb=$(ha_naks "$db" 8091 || echo "?")
+  stop_pid "$SPID"; SPID=""; stop_pid "$SPID2"; SPID2=""
+  rows=$(ip netns exec "$NS_S" psql -h 127.0.0.1 -p 5432 -U kickstand -d "$DBNAME" -AtXq -F ' ' \
+    -c "SELECT count(*), count(*) - count(DISTINCT mac) FROM leases WHERE state = 'bound'" 2>/dev/null || echo "? ?")
+  [ "$KEEP" = 1 ] || pg_sql "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" || log "  (DROP DATABASE $DBNAME failed)"
+  eval "$(pd_vars "$WORK/pd-$SEQ-ha-a-$rate.txt" | sed 's/^R_/A_/')"; eval "$(pd_vars "$WORK/pd-$SEQ-ha-b-$rate.txt" | sed 's/^R_/B_/')"
+  local pa=0 pb=0
+  [ "${A_DO_SENT:-0}" -gt 0 ] && [ $(( ${A_DO_DROP:-0} + ${A_RA_DROP:-0} )) = 0 ] && [ "${A_RA_RCV:-0}" = "$A_DO_SENT" ] && pa=1
+  [ "${B_DO_SENT:-0}" -gt 0 ] && [ $(( ${B_DO_DROP:-0} + ${B_RA_DROP:-0} )) = 0 ] && [ "${B_RA_RCV:-0}" = "$B_DO_SENT" ] && pb=1
+  H_PASS=$(( pa * pb ))
+  # Answered: every DISCOVER got its OFFER and every REQUEST its ACK or NAK (NAKs are the pair's
+  # lost commit races, not lost packets): what the pair sustains apart from those races.
+  local qa=0 qb=0
+  [ "${A_DO_SENT:-0}" -gt 0 ] && [ "${A_DO_DROP:-0}" = 0 ] && [ "$na" = "${A_RA_DROP:-0}" ] && [ $(( ${A_RA_RCV:-0} + na )) = "$A_DO_SENT" ] && qa=1
+  [ "${B_DO_SENT:-0}" -gt 0 ] && [ "${B_DO_DROP:-0}" = 0 ] && [ "$nb" = "${B_RA_DROP:-0}" ] && [ $(( ${B_RA_RCV:-0} + nb )) = "$B_DO_SENT" ] && qb=1
+  H_ANSWERED=$(( qa * qb ))
+  H_DORA=$(awk -v a="${A_RA_RCV:-0}" -v b="${B_RA_RCV:-0}" -v p="$PERIOD" 'BEGIN{printf "%.0f", (a+b)/p}')
+  H_AVG="${A_DO_AVG:-?}/${A_RA_AVG:-?}; ${B_DO_AVG:-?}/${B_RA_AVG:-?}"
+  H_CPU="$(awk -v a="$c0a" -v b="$c1a" -v s="$w0" -v e="$w1" 'BEGIN{printf "%.0f", 100*(b-a)/(e-s)}')/$(awk -v a="$c0b" -v b="$c1b" -v s="$w0" -v e="$w1" 'BEGIN{printf "%.0f", 100*(b-a)/(e-s)}')"
+  H_PGCPU=$(awk -v a="$g0" -v b="$g1" -v s="$w0" -v e="$w1" 'BEGIN{printf "%.0f", 100*(b-a)/(e-s)}')
+  H_DROPS="$(( ${A_DO_DROP:-0} + ${A_RA_DROP:-0} ))/$(( ${B_DO_DROP:-0} + ${B_RA_DROP:-0} ))"; H_NAKS="$na/$nb"
+  printf '%s\t%s\t%s/%s\t%s/%s\t%s\t%s\t%s\t%s\t%s/%s; %s/%s\t%s\t%s\t%s\t%s\n' "$(date -u +%T)" "$rate" "${A_DO_SENT:-0}" "${B_DO_SENT:-0}" \
+    "${A_RA_RCV:-0}" "${B_RA_RCV:-0}" "$H_DROPS" "$H_NAKS" "$H_DORA" "$H_AVG" "${A_DO_MAX:-?}" "${A_RA_MAX:-?}" "${B_DO_MAX:-?}" "${B_RA_MAX:-?}" \
+    "$H_CPU" "$H_PGCPU" "${rows% *}" "${rows#* }" >>"$WORK/ha.tsv"
+  log "  HA pair r=$rate ($ra + $rb): ACK ${A_RA_RCV:-0}/${A_DO_SENT:-0} + ${B_RA_RCV:-0}/${B_DO_SENT:-0}, drops $H_DROPS, NAKs $H_NAKS, avg ms $H_AVG, cpu $H_CPU%, PG cpu $H_PGCPU%, leases in DB ${rows% *}, clients with 2 bindings ${rows#* }"
+}
+if [ "$HA" = 1 ]; then
+  for r in "${RLIST[@]}"; do
+    if [ "$(left)" -lt $(( PERIOD + 25 )) ]; then HA_FAIL="(deadline reached before rate $r)"; break; fi
+    # The search goes on while every request is answered (ACK or NAK); zero-drop (no NAK either)
+    # is recorded on the way. A rate is retried while it is not answered.
+    ha_trial "$r"; a=0
+    while { [ "$H_ANSWERED" = 0 ] || { [ "$H_PASS" = 0 ] && [ -z "$HA_FAIL" ]; }; } && [ "$a" -lt "$RETRIES" ] && [ "$(left)" -ge $(( PERIOD + 25 )) ]; do
+      a=$((a + 1)); log "  HA pair r=$r: drops, retry $a/$RETRIES"; ha_trial "$r"; done
+    if [ -z "$HA_FAIL" ]; then
+      if [ "$H_PASS" = 1 ]; then HA_BEST_=([rate]=$r [dora]=$H_DORA [avg]="$H_AVG" [cpu]="$H_CPU% (PG $H_PGCPU%)")
+      else HA_FAIL="first drops at $r/s: drops A/B $H_DROPS, NAKs A/B $H_NAKS"; fi
+    fi
+    if [ "$H_ANSWERED" = 1 ]; then HA_ANS=([rate]=$r [dora]=$H_DORA [naks]="$H_NAKS")
+    else HA_ANS_FAIL="first unanswered requests at $r/s: drops A/B $H_DROPS, NAKs A/B $H_NAKS"; break; fi
+  done
+fi
 
 # ---- optional: CPU profile of Kickstand at one rate -------------------------------------------
 PROF_MD=""
@@ -421,6 +528,27 @@ ratio() { awk -v k="$1" -v e="$2" 'BEGIN{ if (e > 0) printf "%.2f×", k/e; else 
   echo "All trials:"
   echo
   md_table "$WORK/trials.tsv"
+  if [ "$HA" = 1 ]; then
+    echo
+    echo "### HA pair: two \`kickstand serve\` on one PostgreSQL (--ha)"
+    echo
+    echo "Daemon A (198.19.0.1) and daemon B (198.19.250.1) in the server namespace, one database (fresh per trial), both pinned like the single server (${SRV_PIN[*]:-none}, with PostgreSQL);"
+    echo "relay A → A only, relay B (its own namespace, 198.19.250.2) → B only, each at half the combined rate (-r), disjoint client MACs, one pool. Both daemons allocate from that pool,"
+    echo "so they meet on addresses: the commit that loses answers DHCPNAK (perfdhcp counts it as a drop; NAKs sent are from each daemon's /metrics). Zero-drop = both relays drop 0 and every DISCOVER ACKed."
+    echo
+    echo "| HA pair | highest zero-drop combined rate | achieved DORA/s | avg ms DO/RA A; B | daemon CPU A/B | first failure |"
+    echo "|---|---|---|---|---|---|"
+    echo "| kickstand × 2 | ${HA_BEST_[rate]} | ${HA_BEST_[dora]} | ${HA_BEST_[avg]} | ${HA_BEST_[cpu]} | ${HA_FAIL:-none (all rates passed)} |"
+    echo
+    echo "**HA pair / one Kickstand on PostgreSQL: $(ratio "${HA_BEST_[rate]}" "${BEST[kickstand]}"); HA pair / Kea on PostgreSQL: $(ratio "${HA_BEST_[rate]}" "${BEST[kea]}")** (highest zero-drop rates)."
+    echo
+    echo "Every request answered (each DISCOVER OFFERed, each REQUEST ACKed or NAKed, no packet lost; the NAKs are the pair's commit races):"
+    echo "highest combined rate **${HA_ANS[rate]}** (ACKs ${HA_ANS[dora]}/s, NAKs A/B ${HA_ANS[naks]}); ${HA_ANS_FAIL:-every rate tried was answered}."
+    echo
+    echo "HA trials (clients with 2 bindings = bound rows sharing a MAC in the database afterwards; must be 0):"
+    echo
+    md_table "$WORK/ha.tsv"
+  fi
   [ -z "$PROF_MD" ] || { echo; echo "Kickstand CPU profile (node --cpu-prof, top self time):"; echo; echo "$PROF_MD"; }
 } >"$WORK/report.md"
 cat "$WORK/report.md"; [ -z "$OUT" ] || cp "$WORK/report.md" "$OUT"
