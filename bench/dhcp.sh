@@ -42,11 +42,18 @@
 # usage: sudo bench/dhcp.sh [--rates 500,1000,...] [--period S] [--clients N] [--deadline S]
 #          [--retries N] [--ks-runner dist|tsx] [--no-pin] [--profile RATE] [--peers] [--keep]
 #          [--sync-interval MS] [--checkpoint-period MS] [--perf] [--ks-cold] [--out FILE]
-#          [--store file|postgres] [--kea-threads N]
+#          [--store file|postgres] [--kea-threads N] [--ha]
 #   --store S       file (default): Kickstand's SQLite file vs Kea's memfile; postgres: both on one
 #                   private PostgreSQL cluster (needs Debian postgresql, kea-admin, psql, runuser);
 #                   its defaults: --rates 100,200,400,600,800,1000,1500,2000,3000,4000,6000 --deadline 600
 #   --kea-threads N Kea multi-threading with N threads (default 0: off, Kea 2.2's default)
+#   --ha            with --store postgres: after the A/B search, the HA pair's combined rate over the
+#                   same --rates: two `kickstand serve` on one database (A on 198.19.0.1, B on
+#                   198.19.250.1), relay A -> A and relay B (198.19.250.2, own namespace) -> B at
+#                   half the rate each, disjoint client MACs, one pool. Reports the highest
+#                   zero-drop combined rate, the highest at which every request was answered (ACK
+#                   or NAK: a NAK is a lost commit race between the daemons), NAKs per daemon, and
+#                   clients with two bound rows afterwards (must be 0). Gets what --deadline leaves.
 #   --retries N (default 1): a rate with drops is re-run up to N times (shared machine: one
 #                   scheduler stall drops packets); it fails only if every attempt drops.
 #   --sync-interval MS  Kickstand's least time between WAL fsyncs (store.syncIntervalMs; store
@@ -69,7 +76,7 @@
 # (RcvbufErrors) in the server's and the client's namespace (last table column).
 # Needs root, ip, perfdhcp (Debian kea-admin), kea-dhcp4 (kea-dhcp4-server), curl, node 20;
 # --store postgres also Debian postgresql (initdb, pg_ctl, psql) and runuser.
-# Full PostgreSQL figure (quiet machine): sudo bench/dhcp.sh --store postgres --out /tmp/dhcp-pg.md
+# Full PostgreSQL figure (quiet machine, 5-10 min): sudo bench/dhcp.sh --store postgres --ha --out /tmp/dhcp-pg.md
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RATES=500,1000,2000,3000,4000,6000,8000,11000; PERIOD=5; CLIENTS=60000; DEADLINE=300
