@@ -26,6 +26,7 @@ import { capturedAcks, type CapturedAck } from '../dhcp/helpers/pcap';
 import { cliArgv, REPO, runCli } from '../helpers/daemon';
 import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
+import { exited, startTcpdump } from '../helpers/capture';
 
 const why = missing({ root: true, binaries: ['perfdhcp', 'tcpdump', 'curl', 'ip'] });
 const SERVER = '198.18.67.1';
@@ -54,10 +55,6 @@ function runCliAsync(args: string[]): Promise<{ code: number | null; stdout: str
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('exit', (code) => ok({ code, stdout, stderr }));
   });
-}
-
-function exited(p: ChildProcess): Promise<void> {
-  return new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
 }
 
 /** The capture's DHCPACKs, their times in ms (the backup's start is in ms). */
@@ -132,14 +129,7 @@ describe('backup and restore under DHCP and HTTP load', { skip: why }, () => {
   }
 
   /** tcpdump of the server's replies to the relay (perfdhcp); resolves once it listens. */
-  async function capture(file: string): Promise<ChildProcess> {
-    const p = lab.spawnIn(cli, 'tcpdump', ['-i', ifc, '-U', '-n', '-s', '0', '-w', file, 'udp src port 67']);
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
-      p.stderr?.on('data', (d: Buffer) => d.toString().includes('listening on') && (clearTimeout(t), resolve()));
-    });
-    return p;
-  }
+  const capture = (file: string): Promise<ChildProcess> => startTcpdump(lab, cli, ifc, file);
 
   let acks: CapturedAck[] = [];
   let backupStarted = 0;

@@ -5,7 +5,6 @@
  * No timing assertions: the rate is an input, drops and lost leases are the outputs.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 import { startDaemon } from './helpers/daemon';
 import { capturedAcks } from './helpers/pcap';
+import { exited } from '../helpers/capture';
 
 const why = missing({ root: true, binaries: ['perfdhcp', 'tcpdump', 'ip'] });
 const hex = (s: string) => Buffer.from(s).toString('hex');
@@ -29,10 +29,6 @@ const CONFIG = {
     leaseTime: 3600,
   },
 };
-
-function exited(p: ChildProcess): Promise<void> {
-  return new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
-}
 
 /** perfdhcp's two "drops:" lines (DISCOVER-OFFER, REQUEST-ACK) and "received packets:". */
 function stats(out: string): { drops: number[]; received: number[] } {

@@ -11,7 +11,6 @@
  * takeover time is printed, not asserted (docs/scale-out.md records it).
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { startDaemon, type Daemon } from '../dhcp/helpers/daemon';
 import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 import { pgBinDir, postgresSkipReason, PrivatePostgres } from '../helpers/postgres';
+import { exited } from '../helpers/capture';
 
 const why = missing({ root: true, binaries: ['busybox', 'ip'] }) ?? postgresSkipReason();
 const A = '198.19.172.1';
@@ -29,10 +29,6 @@ const LEASE = 60;
 const CLIENTS = ['52:54:00:17:20:01', '52:54:00:17:20:02', '52:54:00:17:20:03'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function exited(p: ChildProcess): Promise<void> {
-  return new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
-}
 
 interface ScriptEvent {
   event: string;

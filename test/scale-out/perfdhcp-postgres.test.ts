@@ -8,7 +8,6 @@
  * namespaces A and B each hold a perfdhcp relay (198.18.1.2, 198.18.2.2). No timing assertion.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,21 +17,9 @@ import { capturedAcks } from '../dhcp/helpers/pcap';
 import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 import { pgBinDir, postgresSkipReason, PrivatePostgres } from '../helpers/postgres';
+import { exited, startTcpdump } from '../helpers/capture';
 
 const why = missing({ root: true, binaries: ['perfdhcp', 'tcpdump', 'ip'] }) ?? postgresSkipReason();
-
-function exited(p: ChildProcess): Promise<void> {
-  return new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
-}
-
-async function tcpdump(lab: Lab, ns: Netns, ifc: string, file: string): Promise<ChildProcess> {
-  const p = lab.spawnIn(ns, 'tcpdump', ['-i', ifc, '-U', '-n', '-s', '0', '-w', file, 'udp src port 67']);
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
-    p.stderr?.on('data', (d: Buffer) => d.toString().includes('listening on') && (clearTimeout(t), resolve()));
-  });
-  return p;
-}
 
 describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool', { skip: why }, () => {
   const lab = new Lab();
@@ -75,7 +62,7 @@ describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool
     const b = await startDaemon(lab, srv, daemonConfig('198.18.2.1'), mkdtempSync(join(dir, 'b-')));
     const capA = join(dir, 'a.pcap');
     const capB = join(dir, 'b.pcap');
-    const dumps = [await tcpdump(lab, cliA, `${tag}a0`, capA), await tcpdump(lab, cliB, `${tag}b0`, capB)];
+    const dumps = [await startTcpdump(lab, cliA, `${tag}a0`, capA), await startTcpdump(lab, cliB, `${tag}b0`, capB)];
     // 60 clients per relay, 40 of them through both (perfdhcp walks its MACs in order, so the
     // bases differ: each daemon meets another client first), 100 exchanges/s each for 4 s.
     const perf = (ns: Netns, server: string, base: string) =>

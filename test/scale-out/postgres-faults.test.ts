@@ -11,7 +11,6 @@
  * assertion.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,24 +20,12 @@ import { capturedAcks, type CapturedAck } from '../dhcp/helpers/pcap';
 import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 import { pgBinDir, postgresSkipReason, PrivatePostgres } from '../helpers/postgres';
+import { exited, startTcpdump } from '../helpers/capture';
 
 const why = missing({ root: true, binaries: ['perfdhcp', 'tcpdump', 'ip', 'nft', 'curl'] }) ?? postgresSkipReason();
 const SERVER = '198.19.170.1';
 
-function exited(p: ChildProcess): Promise<void> {
-  return new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function tcpdump(lab: Lab, ns: Netns, ifc: string, file: string): Promise<ChildProcess> {
-  const p = lab.spawnIn(ns, 'tcpdump', ['-i', ifc, '-U', '-n', '-s', '0', '-w', file, 'udp src port 67']);
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
-    p.stderr?.on('data', (d: Buffer) => d.toString().includes('listening on') && (clearTimeout(t), resolve()));
-  });
-  return p;
-}
 
 describe('one daemon on PostgreSQL: a database crash and a cut-off under load', { skip: why }, () => {
   const lab = new Lab();
@@ -99,7 +86,7 @@ describe('one daemon on PostgreSQL: a database crash and a cut-off under load', 
    */
   async function underLoad(name: string, fault: () => Promise<void>): Promise<{ all: CapturedAck[]; healed: number }> {
     const cap = join(dir, `${name}.pcap`);
-    const dump = await tcpdump(lab, cli, `${tag}c0`, cap);
+    const dump = await startTcpdump(lab, cli, `${tag}c0`, cap);
     const perf = lab.spawnIn(cli, 'perfdhcp', ['-4', '-R', '100', '-r', '40', '-p', '12', '-W', '500000', SERVER]);
     let healed = 0;
     try {
