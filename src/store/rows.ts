@@ -1,9 +1,11 @@
 /**
  * @module store/rows
- * Row shapes of the `leases`, `install_tokens` and `mesh_members` tables and their mapping to the model: the
+ * Row shapes of the `leases`, `install_tokens` and `mesh_members` tables and their mapping to the model
+ * (and the stored form of a new event): the
  * same columns and encodings in the SQLite and the PostgreSQL store (store/sqlite/migrations.ts,
  * store/postgres/migrations.ts), so both map rows here rather than one borrowing the other's.
  */
+import type { HostEvent, NewEvent } from '../model/event';
 import type { Lease, LeaseState } from '../model/lease';
 import type { MeshMember } from '../model/mesh-member';
 import type { InstallToken } from '../model/token';
@@ -65,5 +67,18 @@ export function toMember(r: MeshRow): MeshMember {
     listenPort: r.listen_port,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+  };
+}
+
+/** The stored form of `e`, timestamped now. */
+export function newEvent(e: NewEvent): Omit<HostEvent, 'id'> {
+  return {
+    ts: new Date().toISOString(),
+    host: e.host ?? null,
+    mac: e.mac ?? null,
+    kind: e.kind,
+    level: e.level ?? 'info',
+    message: e.message,
+    data: e.data ?? {},
   };
 }

@@ -11,7 +11,7 @@ import type { InstallToken } from '../../model/token';
 import { leaseClientKey } from '../../model/lease';
 import { addressTaken, clientHoldsOther, mayReplace, otherBinding } from '../lease-rules';
 import { notFound } from '../not-found';
-import { toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
+import { newEvent, toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
 import type {
   BmcRepo,
   ClaimedFetch,
@@ -67,16 +67,7 @@ export class PgEvents implements EventRepo {
 
   /** Inserts `e` on `c` (the pool, or a client inside the caller's transaction). */
   async insertOn(c: Queryable, e: NewEvent): Promise<HostEvent> {
-    const ev: Omit<HostEvent, 'id'> = {
-      ts: new Date().toISOString(),
-      host: e.host ?? null,
-      mac: e.mac ?? null,
-      kind: e.kind,
-      level: e.level ?? 'info',
-      message: e.message,
-      data: e.data ?? {},
-      ...(this.daemon !== null ? { daemon: this.daemon } : {}),
-    };
+    const ev: Omit<HostEvent, 'id'> = { ...newEvent(e), ...(this.daemon !== null ? { daemon: this.daemon } : {}) };
     // The NOTIFY rides the same statement (delivered at its commit) for the other daemons' feeds.
     let rows: Array<{ id: number }>;
     try {

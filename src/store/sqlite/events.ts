@@ -4,6 +4,7 @@
  */
 import type { HostEvent, NewEvent } from '../../model/event';
 import type { EventQuery, EventRepo } from '../store';
+import { newEvent } from '../rows';
 import type { Db, GroupCommitter } from './database';
 
 interface EventRow {
@@ -15,19 +16,6 @@ interface EventRow {
   level: string;
   message: string;
   data: string;
-}
-
-/** The stored form of `e`, timestamped now. */
-export function newEvent(e: NewEvent): Omit<HostEvent, 'id'> {
-  return {
-    ts: new Date().toISOString(),
-    host: e.host ?? null,
-    mac: e.mac ?? null,
-    kind: e.kind,
-    level: e.level ?? 'info',
-    message: e.message,
-    data: e.data ?? {},
-  };
 }
 
 export class SqliteEvents implements EventRepo {

@@ -8,7 +8,8 @@ import { toToken, type TokenRow } from '../rows';
 import type { NewEvent } from '../../model/event';
 import type { ClaimedFetch, FetchClaim, TokenRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
-import { newEvent, type SqliteEvents } from './events';
+import { newEvent } from '../rows';
+import type { SqliteEvents } from './events';
 
 export class SqliteTokens implements TokenRepo {
   private readonly q;

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { Opt } from '../../../src/dhcp/constants';
 import { decodePacket, hexPairs } from '../../../src/dhcp/packet';
 import { parsePcap } from '../../dhcp/helpers/pcap';
+import { started } from './started';
 import { deleteNamespace, type LabNet } from './topology';
 
 /** One DHCP message on the relay link, as the relay checks read it. */
@@ -72,27 +73,6 @@ export function relayFrames(pcap: Buffer): RelayFrame[] {
         ...(o82 ? { o82: o82.toString('hex') } : {}),
       },
     ];
-  });
-}
-
-/** Resolves when `p` printed `want` on stdout or stderr; rejects on exit or after 10 s. */
-function started(p: ChildProcess, what: string, want: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error(`${what} did not start in 10 s: ${buf}`)), 10_000);
-    const onData = (d: Buffer): void => {
-      buf += d.toString();
-      if (want.test(buf)) {
-        clearTimeout(t);
-        resolve();
-      }
-    };
-    p.stderr?.on('data', onData);
-    p.stdout?.on('data', onData);
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`${what} exited (${code}): ${buf}`));
-    });
   });
 }
 

@@ -9,6 +9,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { started } from './started';
 import { deleteNamespace, type LabNet } from './topology';
 
 export interface SiteDhcp {
@@ -84,23 +85,7 @@ export async function startSiteDhcp(net: LabNet, workDir: string): Promise<SiteD
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     proc = p;
-    await new Promise<void>((resolve, reject) => {
-      let buf = '';
-      const t = setTimeout(() => reject(new Error(`dnsmasq did not start in 10 s: ${buf}`)), 10_000);
-      const onData = (d: Buffer): void => {
-        buf += d.toString();
-        if (buf.includes('DHCP, IP range')) {
-          clearTimeout(t);
-          resolve();
-        }
-      };
-      p.stderr?.on('data', onData);
-      p.stdout?.on('data', onData);
-      p.on('exit', (code) => {
-        clearTimeout(t);
-        reject(new Error(`dnsmasq exited (${code}): ${buf}`));
-      });
-    });
+    await started(p, 'dnsmasq', /DHCP, IP range/);
     return site;
   } catch (e) {
     site.killNow();
