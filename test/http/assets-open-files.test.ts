@@ -20,7 +20,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createOpenFileCache, type OpenFile } from '../../src/http/assets/open-files';
+import { createOpenFileCache, SMALL_BODY_BYTES, type OpenFile } from '../../src/http/assets/open-files';
 
 let dir = '';
 let root = '';
@@ -119,6 +119,32 @@ describe('open-file cache', () => {
     c.release(await get(c, 'f4')); // sweeps f3
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(fds(), base + 1);
+    c.clear();
+  });
+
+  it('keeps the bytes of a small file with its entry, of the inode its validators describe', async () => {
+    let t = 0;
+    const c = createOpenFileCache({ validMs: 1000, now: () => t });
+    writeFileSync(path.join(root, 'big'), Buffer.alloc(SMALL_BODY_BYTES + 1, 7));
+    const big = await get(c, 'big');
+    assert.equal(big.body, null, 'a file above SMALL_BODY_BYTES is pumped from its descriptor');
+    c.release(big);
+    writeFileSync(path.join(root, 'small'), 'small v1');
+    const a = await get(c, 'small');
+    assert.equal(a.body?.toString(), 'small v1');
+    c.release(a);
+    writeFileSync(path.join(root, 'small.new'), 'small v2, longer');
+    renameSync(path.join(root, 'small.new'), path.join(root, 'small'));
+    t = 500;
+    const stillOld = await get(c, 'small');
+    assert.equal(stillOld.body?.toString(), 'small v1'); // old bytes with the old ETag
+    assert.equal(stillOld.etag, a.etag);
+    c.release(stillOld);
+    t = 1500;
+    const fresh = await get(c, 'small');
+    assert.equal(fresh.body?.toString(), 'small v2, longer');
+    assert.equal(fresh.size, fresh.body?.length);
+    c.release(fresh);
     c.clear();
   });
 });

@@ -11,6 +11,10 @@
  *   from the old descriptor — the old bytes with the old validators, never a mix.
  * - The descriptor is fstat'ed after open and must be the inode the jail approved.
  * - Descriptors are reference-counted: eviction closes only when no response is using one.
+ * - Files of at most SMALL_BODY_BYTES are read once when the entry is opened and answered from
+ *   that copy (`body`): a 4 KiB GET then costs no thread-pool read (docs/http-assets.md
+ *   "Small files"). The copy is of the inode the validators describe, so like the descriptor
+ *   it is old bytes with old validators until the re-check, never a mix.
  */
 import fs, { type BigIntStats } from 'node:fs';
 import { resolveInJail, type Refusal } from './jail';
@@ -32,7 +36,12 @@ export interface AssetFile {
 /** An AssetFile with an open descriptor borrowed from the cache. */
 export interface OpenFile extends AssetFile {
   readonly fd: number;
+  /** The whole file, for files of at most SMALL_BODY_BYTES; null for larger ones. */
+  readonly body: Buffer | null;
 }
+
+/** Largest file kept in memory with its entry (at most maxEntries × this, 16 MiB by default). */
+export const SMALL_BODY_BYTES = 64 * 1024;
 
 /** Validators for a freshly resolved file (the send path, which opens by path). */
 export function assetFile(found: { path: string; rel: string; stat: BigIntStats }): AssetFile {
@@ -73,6 +82,18 @@ function openFd(file: string): Promise<number | null> {
 
 function fstatBig(fd: number): Promise<BigIntStats | null> {
   return new Promise((resolve) => fs.fstat(fd, { bigint: true }, (err, st) => resolve(err === null ? st : null)));
+}
+
+/** The whole file from `fd`, or null when it is not exactly `size` bytes now (being rewritten). */
+function readWhole(fd: number, size: number): Promise<Buffer | null> {
+  const buf = Buffer.allocUnsafe(size);
+  return new Promise((resolve) => {
+    const step = (at: number): void => {
+      if (at === size) return resolve(buf);
+      fs.read(fd, buf, at, size - at, at, (err, n) => (err !== null || n === 0 ? resolve(null) : step(at + n)));
+    };
+    step(0);
+  });
 }
 
 function same(a: BigIntStats, b: BigIntStats): boolean {
@@ -117,9 +138,12 @@ export function createOpenFileCache(
       fs.close(fd, () => undefined); // swapped between stat and open
       return { ok: false, status: 404, reason: 'not-found' };
     }
+    const size = Number(st.size);
+    const body = size > 0 && size <= SMALL_BODY_BYTES ? await readWhole(fd, size) : null;
     const e: Entry = {
       ...assetFile({ path: found.path, rel: found.rel, stat: st }),
       fd,
+      body,
       refs: 0,
       checkedAt: now(),
       usedAt: now(),

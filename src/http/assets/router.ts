@@ -25,7 +25,7 @@ import { directResponse, setEntityHeaders } from './direct';
 import { checkUrlPath, resolveInJail, type Refusal } from './jail';
 import { assetMetrics, type AssetMetrics } from './metrics';
 import { contentTypeFor } from './mime';
-import type { Segment } from './multipart';
+import { isSlice, type Segment } from './multipart';
 import { assetFile, createOpenFileCache, type AssetFile, type OpenFileCache } from './open-files';
 import { hasPreconditions, planRequest } from './plan';
 import { createBufferPool, pumpSegments, type BufferPool, type PumpProgress } from './pump';
@@ -191,6 +191,14 @@ async function serve(ctx: Ctx, req: IncomingMessage, res: ServerResponse, urlPat
   setEntityHeaders(res, f, contentType);
   const segments = directResponse(res, method, f, plan, contentType);
   if (segments === null) return ctx.files.release(f);
+  const only = segments.length === 1 ? segments[0] : undefined;
+  if (f.body !== null && only !== undefined && isSlice(only)) {
+    // A small file: its copy from the cache in one write (open-files.ts SMALL_BODY_BYTES).
+    const chunk = f.body.subarray(only.start, only.end + 1);
+    ctx.files.release(f);
+    progress.bytes = chunk.length;
+    return void res.end(chunk);
+  }
   watchProgress(ctx, req, res, reported, progress);
   pump(ctx, res, { fd: f.fd }, f, segments, progress, () => ctx.files.release(f));
 }
