@@ -107,7 +107,7 @@ describe('bench/storm/script: the next fetch of the scripts Kickstand serves', (
   });
 
   it('a body that is not an iPXE script is invalid; settings expand like iPXE', () => {
-    assert.equal(planScript('<html>', `${BASE}/x`, vars).kind, 'invalid');
+    assert.equal(planScript('<html>\nkernel /vmlinuz\nboot\n', `${BASE}/x`, vars).kind, 'invalid');
     assert.equal(expandSettings('${netX/mac:hexraw}/${net0/ip}/${nope}', vars), '026273010005/198.19.40.17/');
   });
 });
