@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# bench/bootstorm-candidate.sh - `kickstand serve` as the boot-storm candidate. Run BY the peer
-# boot-storm script (bench/bootstorm.sh passes it as --candidate) inside its server namespace,
-# with its PB_* environment and a fresh work dir as cwd (see bootstorm.sh).
+# bench/bootstorm-candidate.sh - `kickstand serve` as the boot-storm candidate, in both modes of
+# bench/bootstorm.sh: run BY the peer boot-storm script (bootstorm.sh passes it as --candidate),
+# or by bootstorm.sh itself in standalone mode, inside the server namespace, with the PB_*
+# environment (the peer script's --candidate contract; standalone mode sets the same variables)
+# and a fresh work dir as cwd (see bootstorm.sh).
 #
 # 1. Writes a production-shaped config from PB_*: authoritative DHCP for the relayed client
 #    subnet (giaddr PB_RELAY_IP, trusted), TFTP and HTTP on PB_SERVER_IP, imagesDir = PB_ASSETS,
