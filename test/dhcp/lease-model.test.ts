@@ -3,7 +3,9 @@
  * init-reboot, renewing), DECLINE, RELEASE and INFORM from 50 clients over a 12-address pool,
  * with the clock moving, through the real handler and SQLite store. After every ACK: the lease
  * is in the store, bound to that client; no other client holds the address; it is not
- * quarantined. INFORM never allocates.
+ * quarantined. INFORM never allocates. Run twice: offers in memory only, and reserved in the
+ * store (dhcp.reserveOffers, docs/scale-out.md "Offers"): then every OFFER is backed by the
+ * client's own live row (`offered`, or its binding), and no ACK takes another client's offer.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,7 +22,8 @@ import { ip4, request } from './helpers/harness';
 const STEPS = Number(process.env.KS_LEASE_MODEL_STEPS ?? 4000);
 
 describe('lease state model', () => {
-  it(`${STEPS} random operations from 50 clients keep the lease invariants`, async () => {
+  for (const reserveOffers of [false, true])
+  it(`${STEPS} random operations from 50 clients keep the lease invariants (offers ${reserveOffers ? 'reserved in the store' : 'in memory'})`, async () => {
     const store = openSqliteStore(':memory:');
     const network = networkSchema.parse({
       address: '198.18.0.1',
@@ -28,7 +31,12 @@ describe('lease state model', () => {
       pool: { start: '198.18.0.100', end: '198.18.0.111' },
       leaseTime: 600,
     });
-    const dhcp = dhcpSchema.parse({ unknownHosts: 'discover', declineProbation: 900, declineLimitPerHour: 3 });
+    const dhcp = dhcpSchema.parse({
+      unknownHosts: 'discover',
+      declineProbation: 900,
+      declineLimitPerHour: 3,
+      reserveOffers,
+    });
     let clock = Date.UTC(2026, 0, 1);
     const ctx = createHandlerContext({
       config: { dhcp, network, http: { publicUrl: 'http://198.18.0.1:8080' } },
@@ -80,7 +88,16 @@ describe('lease state model', () => {
         const d = decodePacket(out.bytes);
         assert.ok(d.ok);
         const r = d.packet;
-        if (out.reply === 'OFFER') offered.set(mac, r.yiaddr);
+        if (out.reply === 'OFFER') {
+          offered.set(mac, r.yiaddr);
+          if (reserveOffers) {
+            const l = await store.leases.get(r.yiaddr);
+            assert.ok(
+              l && l.mac === mac && l.expiresAt > clock && (l.state === 'offered' || l.state === 'bound'),
+              `step ${step}: OFFER of ${r.yiaddr} to ${mac} not backed by its row: ${JSON.stringify(l)}`,
+            );
+          }
+        }
         if (out.reply === 'ACK' && spec.type !== T.INFORM) {
           acks += 1;
           const l = await store.leases.get(r.yiaddr);
@@ -90,8 +107,8 @@ describe('lease state model', () => {
           const prev = snapshot.get(r.yiaddr);
           if (prev && prev.expiresAt > clock) {
             assert.notEqual(prev.state, 'declined', `step ${step}: ACKed quarantined ${r.yiaddr}`);
-            if (prev.state === 'bound')
-              assert.equal(prev.mac, mac, `step ${step}: ${r.yiaddr} double-allocated (bound to ${prev.mac})`);
+            if (prev.state === 'bound' || prev.state === 'offered')
+              assert.equal(prev.mac, mac, `step ${step}: ${r.yiaddr} double-allocated (${prev.state} to ${prev.mac})`);
           }
           held.set(mac, r.yiaddr);
         }
