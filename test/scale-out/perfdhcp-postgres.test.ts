@@ -144,7 +144,20 @@ describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool
     // 60 clients per relay, none through both (every NAK is then a collision of two daemons'
     // offers), 100 exchanges/s each for 4 s; 150 addresses, so the pool never runs out.
     const perf = (ns: Netns, server: string, base: string) =>
-      lab.spawnIn(ns, 'perfdhcp', ['-4', '-R', '60', '-b', `mac=${base}`, '-r', '100', '-p', '4', '-W', '200000', server]);
+      lab.spawnIn(ns, 'perfdhcp', [
+        '-4',
+        '-R',
+        '60',
+        '-b',
+        `mac=${base}`,
+        '-r',
+        '100',
+        '-p',
+        '4',
+        '-W',
+        '200000',
+        server,
+      ]);
     const runs = [perf(cliA, '198.18.1.1', '00:0c:0f:00:00:00'), perf(cliB, '198.18.2.1', '00:0c:0f:00:01:00')];
     await Promise.all(runs.map(exited));
     await new Promise((r) => setTimeout(r, 300));
@@ -164,7 +177,11 @@ describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool
       assert.equal(byIp.get(ip) ?? mac, mac, `${ip} ACKed to two clients: ${byIp.get(ip)} and ${mac}`);
       byIp.set(ip, mac);
     }
-    assert.equal(naks.length, 0, `no REQUEST NAKed for a collision (NAKed clients: ${[...new Set(naks.map((x) => x.mac))].slice(0, 5).join(', ')})`);
+    assert.equal(
+      naks.length,
+      0,
+      `no REQUEST NAKed for a collision (NAKed clients: ${[...new Set(naks.map((x) => x.mac))].slice(0, 5).join(', ')})`,
+    );
     const rows = pg.psql("SELECT ip, mac FROM leases WHERE state = 'bound'", 'twins');
     const db = new Map(rows.map(([ip, mac]) => [ip!, mac!]));
     for (const [ip, mac] of byIp) assert.equal(db.get(ip), mac, `ACKed ${ip} → ${mac} is the database's binding`);

@@ -350,7 +350,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.leases.put(lease('198.18.0.101', '52:54:00:00:00:01', { ...offered, updatedAt: 1_100 }));
         // The client binds its offer (also by option 61 `01`+MAC, the same key).
         await store.leases.put(
-          lease('198.18.0.100', '52:54:00:00:00:01', { clientId: '01525400000001', updatedAt: 1_200, expiresAt: 5_000 }),
+          lease('198.18.0.100', '52:54:00:00:00:01', {
+            clientId: '01525400000001',
+            updatedAt: 1_200,
+            expiresAt: 5_000,
+          }),
         );
         assert.equal((await store.leases.get('198.18.0.100'))?.state, 'bound');
         // The client's binding is what it holds, even beside its newer offer (.101, above).
@@ -365,7 +369,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         );
         assert.equal((await store.leases.get('198.18.0.100'))?.expiresAt, 5_000, 'the binding is whole');
         // Expired (1 500), the offer of .101 frees it: another client is offered and bound there.
-        await store.leases.put(lease('198.18.0.101', '52:54:00:00:00:02', { ...offered, expiresAt: 1_700, updatedAt: 1_500 }));
+        await store.leases.put(
+          lease('198.18.0.101', '52:54:00:00:00:02', { ...offered, expiresAt: 1_700, updatedAt: 1_500 }),
+        );
         await store.leases.put(lease('198.18.0.101', '52:54:00:00:00:02', { updatedAt: 1_600, expiresAt: 9_000 }));
         assert.equal((await store.leases.get('198.18.0.101'))?.state, 'bound');
         // A quarantined address refuses offers too.
