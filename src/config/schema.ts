@@ -78,6 +78,14 @@ export const configSchema = z
         path: ['api', 'tls', t.cert === null ? 'cert' : 'key'],
         message: 'api.tls needs both cert and key (PEM files)',
       });
+    // Offers reserved in the store only matter where daemons share it (docs/scale-out.md "Offers").
+    if (c.dhcp.reserveOffers === true && c.store.kind !== 'postgres')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dhcp', 'reserveOffers'],
+        message:
+          'only for store.kind: postgres (several daemons on one database); with sqlite one daemon holds its offers in memory: remove dhcp.reserveOffers',
+      });
     if (!isLocalListen(c.api.listen) && (t.cert === null || t.key === null))
       ctx.addIssue({
         code: 'custom',
@@ -120,6 +128,7 @@ export const EXAMPLES: Record<string, string> = {
   'network.leaseTime': '3600',
   'dhcp.mode': 'authoritative  # or proxy, off',
   'dhcp.unknownHosts': 'ignore  # or discover',
+  'dhcp.reserveOffers': 'true  # with store.kind: postgres; remove the key for the default',
   'tftp.listen': '[198.18.0.1]',
   'profiles.*.kernel': 'rocky9/vmlinuz',
   'profiles.*.initrd': 'rocky9/initrd.img',

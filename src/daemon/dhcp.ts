@@ -16,7 +16,9 @@ import type { Store } from '../store/store';
 /** `poolSeed`: set when several daemons share the store (PostgreSQL): this daemon's name. */
 export function dhcpService(config: Config, store: Store, log: Logger, metrics: Registry, poolSeed?: string): Service {
   const dhcpConfig = {
-    dhcp: config.dhcp,
+    // Resolved here so that the warm-up (a scratch SQLite store) runs the offer path the real
+    // server will: offers reserved in the store with PostgreSQL (docs/scale-out.md "Offers").
+    dhcp: { ...config.dhcp, reserveOffers: config.dhcp.reserveOffers ?? config.store.kind === 'postgres' },
     network: config.network,
     http: { publicUrl: config.http.publicUrl },
     profiles: config.profiles,

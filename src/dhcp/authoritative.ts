@@ -60,13 +60,52 @@ function leaseReply(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, 
   return r;
 }
 
-export function onDiscover(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Outcome {
-  const n = pickAddress(ctx, p, f, scope);
-  if (n === undefined) {
-    warnOnce(ctx, `pool:${scope.cfg.subnet}`, { mac: f.mac, subnet: scope.cfg.subnet }, 'dhcp pool exhausted');
-    return silent('pool-exhausted');
+/** Addresses tried for one DISCOVER whose offers other daemons' rows refuse (docs/scale-out.md "Offers"). */
+const RESERVE_ATTEMPTS = 4;
+
+export async function onDiscover(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope): Promise<Outcome> {
+  const ttl = ctx.config.dhcp.offerTtl * 1000;
+  for (let attempt = 1; ; attempt += 1) {
+    const n = pickAddress(ctx, p, f, scope);
+    if (n === undefined) {
+      warnOnce(ctx, `pool:${scope.cfg.subnet}`, { mac: f.mac, subnet: scope.cfg.subnet }, 'dhcp pool exhausted');
+      return silent('pool-exhausted');
+    }
+    // A registered host's static reservation is its own through the hosts table; other
+    // offers are reserved in the shared store before the OFFER leaves (dhcp.reserveOffers).
+    if (!ctx.config.reserveOffers || reservation(f, scope) === n || !ctx.book.needsReservation(n, f.key, ttl)) {
+      ctx.book.holdOffer(n, f.key, ttl);
+      return offer(ctx, p, f, scope, n);
+    }
+    const now = ctx.now();
+    try {
+      await ctx.book.reserveOffer({
+        ip: intToIp(n),
+        mac: f.mac,
+        clientId: f.clientId,
+        hostname: f.host?.name ?? clientHostname(p),
+        state: 'offered',
+        expiresAt: now + ttl,
+        updatedAt: now,
+      });
+      return offer(ctx, p, f, scope, n);
+    } catch (err) {
+      if (!isLeaseTaken(err)) throw err; // store unreachable: no offer we could not honour
+      // Another daemon's offer or binding holds n; the book now knows it: pick again.
+      if (attempt >= RESERVE_ATTEMPTS) {
+        warnOnce(
+          ctx,
+          `reserve:${scope.cfg.subnet}`,
+          { mac: f.mac, subnet: scope.cfg.subnet, attempts: attempt },
+          'dhcp offer not reserved: other daemons hold every address tried; no offer',
+        );
+        return silent('offer-not-reserved');
+      }
+    }
   }
-  ctx.book.holdOffer(n, f.key, ctx.config.dhcp.offerTtl * 1000);
+}
+
+function offer(ctx: HandlerContext, p: DhcpPacket, f: Facts, scope: Scope, n: number): Outcome {
   const ip = intToIp(n);
   if (f.host)
     ctx.emit({
@@ -197,9 +236,17 @@ export async function onRequest(ctx: HandlerContext, p: DhcpPacket, f: Facts, sc
     if (wanted === undefined) return silent('request-without-address');
     if (!inScope(scope, wanted)) return nak(ctx, p, f, `${intToIp(wanted)} is on the wrong network`);
     const reserved = reservation(f, scope);
-    if (reserved === undefined && ctx.book.bindingOf(f.key) === undefined) await learn(ctx, f, intToIp(wanted));
+    // Nothing here for `wanted`: another daemon sharing the store may have bound it, or offered
+    // it, to this client (docs/scale-out.md "Offers": a client switching servers).
+    if (reserved === undefined && ctx.book.bindingOf(f.key) !== wanted && ctx.book.pendingOffer(f.key) !== wanted)
+      await learn(ctx, f, intToIp(wanted));
     const own = ctx.book.bindingOf(f.key);
-    if (reserved === wanted || (own === wanted && ctx.book.isAvailableFor(wanted, f.key)))
+    // An address offered to this client (by this daemon, or reserved by another) is its record too.
+    if (
+      reserved === wanted ||
+      (own === wanted && ctx.book.isAvailableFor(wanted, f.key)) ||
+      (reserved === undefined && ctx.book.pendingOffer(f.key) === wanted)
+    )
       return ack(ctx, p, f, scope, wanted);
     if (reserved !== undefined || own !== undefined || !ctx.book.isAvailableFor(wanted, f.key))
       return nak(ctx, p, f, `${intToIp(wanted)} is not yours`);

@@ -30,6 +30,11 @@ export interface HandlerConfig {
   readonly scopes: readonly Scope[];
   readonly trustedRelays: ReadonlySet<string>;
   readonly dhcp: DhcpConfig;
+  /**
+   * Reserve each new offer as an `offered` row before the DHCPOFFER leaves (dhcp.reserveOffers;
+   * unset: on when the store is PostgreSQL, shared by several daemons; docs/scale-out.md "Offers").
+   */
+  readonly reserveOffers: boolean;
   readonly policy: BootPolicyConfig;
   /** Profile- and host-level DHCP options (`profiles.*.dhcpOptions`, `dhcp.hostOptions`), encoded. */
   readonly optionLevels: OptionLevels;

@@ -2,7 +2,10 @@
  * @module dhcp/leases
  * Address allocation over the lease store: reservations first, then the client's existing
  * binding, its outstanding offer, the address it asked for, then the next free pool address.
- * Offers live in memory only, bounded by the pool and a TTL (D08: no rows for mere offers).
+ * Offers are held in memory, bounded by the pool and a TTL (D08). When several daemons share
+ * the store (dhcp.reserveOffers, docs/scale-out.md "Offers"), each new offer is also reserved
+ * as an `offered` row before the DHCPOFFER leaves ({@link LeaseBook.reserveOffer}), and the
+ * `offered` rows other daemons wrote are held here as offers (never as bindings).
  * Bindings are written through {@link LeaseBook.commit}, which resolves only after the store
  * committed, so the caller sends the DHCPACK after the lease is durable (RFC 2131 §4.3.1
  * "the server MUST … record the binding", reliability G4). Addresses are unsigned 32-bit
@@ -17,6 +20,8 @@ import type { Scope } from './scope';
 interface Offer {
   key: string;
   expiresAt: number;
+  /** When the `offered` row in the store for it expires (0: not reserved, memory only). */
+  reservedUntil: number;
 }
 
 /** The client's identity (RFC 2131 §4.2; model/lease.ts): one binding per key. */
@@ -54,11 +59,18 @@ export class LeaseBook {
     private readonly poolSeed?: string,
   ) {}
 
-  /** Loads every stored lease (start-up). */
+  /** Loads every stored lease (start-up); live `offered` rows are held as offers. */
   async load(): Promise<number> {
     const all = await this.repo.list();
-    for (const l of all) this.index(ipToInt(l.ip), l);
-    return all.length;
+    let n = 0;
+    for (const l of all) {
+      if (l.state === 'offered') this.learnOffer(ipToInt(l.ip), l);
+      else {
+        this.index(ipToInt(l.ip), l);
+        n += 1;
+      }
+    }
+    return n;
   }
 
   get size(): number {
@@ -148,12 +160,69 @@ export class LeaseBook {
     return scope.poolStart + (h % size);
   }
 
-  /** Holds `n` for `key` until `ttlMs` from now (not persisted). */
+  /**
+   * Holds `n` for `key` until `ttlMs` from now (in memory only). An offer of `n` to `key`
+   * already reserved in the store is kept as it is: its row's expiry bounds it.
+   */
   holdOffer(n: number, key: string, ttlMs: number): void {
-    const prev = this.offerIndex.get(key);
-    if (prev !== undefined && prev !== n && this.offers.get(prev)?.key === key) this.offers.delete(prev);
-    this.offers.set(n, { key, expiresAt: this.now() + ttlMs });
-    this.offerIndex.set(key, n);
+    const t = this.now();
+    const o = this.offers.get(n);
+    if (o && o.key === key && o.reservedUntil > t) this.setOffer(n, o);
+    else this.setOffer(n, { key, expiresAt: t + ttlMs, reservedUntil: 0 });
+  }
+
+  private setOffer(n: number, o: Offer): void {
+    const prev = this.offerIndex.get(o.key);
+    if (prev !== undefined && prev !== n && this.offers.get(prev)?.key === o.key) this.offers.delete(prev);
+    this.offers.set(n, o);
+    this.offerIndex.set(o.key, n);
+  }
+
+  /** An `offered` row read from the store (another daemon's offer, or ours before a restart). */
+  private learnOffer(n: number, l: Lease): void {
+    if (l.expiresAt <= this.now()) return; // expired: the address is free (lease-rules.ts)
+    const key = clientKey(l.mac, l.clientId);
+    const o = this.offers.get(n);
+    if (o && o.key !== key && this.offerIndex.get(o.key) === n) this.offerIndex.delete(o.key);
+    this.setOffer(n, { key, expiresAt: l.expiresAt, reservedUntil: l.expiresAt });
+  }
+
+  /**
+   * True when offering `n` to `key` needs an `offered` row written first (docs/scale-out.md
+   * "Offers"): not when the client holds a live binding of `n` (its own row; an offer must not
+   * shorten it, lease-rules.ts), nor when its offer of `n` is already reserved for at least
+   * half of `ttlMs` more (a retransmitted DISCOVER writes nothing).
+   */
+  needsReservation(n: number, key: string, ttlMs: number): boolean {
+    const t = this.now();
+    const o = this.offers.get(n);
+    if (o && o.key === key && o.reservedUntil - t >= ttlMs / 2) return false;
+    const l = this.byIp.get(n);
+    return !(l && l.expiresAt > t && l.state === 'bound' && this.keyAt.get(n) === key);
+  }
+
+  /**
+   * Reserves `l` (state `offered`, expiring at `l.expiresAt`) in the store and holds it as the
+   * client's offer; resolves after the store committed the row. Held in memory first, so that
+   * a concurrent exchange on this daemon does not pick the same address meanwhile. Refused
+   * (KS_LEASE_TAKEN: another daemon's offer or binding holds the address, lease-rules.ts): the
+   * hold is dropped, the book learns what the store holds at the address, and the error
+   * propagates so that the caller picks another address.
+   */
+  async reserveOffer(l: Lease): Promise<void> {
+    const n = ipToInt(l.ip);
+    const key = clientKey(l.mac, l.clientId);
+    const o: Offer = { key, expiresAt: l.expiresAt, reservedUntil: 0 };
+    this.setOffer(n, o);
+    try {
+      await this.repo.put(l);
+      o.reservedUntil = l.expiresAt;
+    } catch (err) {
+      if (this.offers.get(n) === o) this.offers.delete(n);
+      if (this.offerIndex.get(key) === n) this.offerIndex.delete(key);
+      if (isLeaseTaken(err)) await this.refresh(l).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Live offer for the client made by {@link holdOffer}, if any. */
@@ -168,11 +237,16 @@ export class LeaseBook {
     return n;
   }
 
-  /** Forget the client's offer (SELECTING REQUEST for another server, RFC 2131 §4.3.2). */
+  /**
+   * Forget the client's offer (SELECTING REQUEST for another server, RFC 2131 §4.3.2). An offer
+   * reserved in the store keeps holding its address here until its row expires, as the row
+   * does in the store (nobody else may take it meanwhile; docs/scale-out.md "Offers").
+   */
   dropOffer(key: string): void {
     const n = this.offerIndex.get(key);
     if (n === undefined) return;
-    if (this.offers.get(n)?.key === key) this.offers.delete(n);
+    const o = this.offers.get(n);
+    if (o?.key === key && o.reservedUntil <= this.now()) this.offers.delete(n);
     this.offerIndex.delete(key);
   }
 
@@ -212,12 +286,18 @@ export class LeaseBook {
       key.startsWith('hw:') ? this.repo.findByMac(l.mac) : this.repo.findByClientId(l.clientId!),
     ]);
     const n = ipToInt(l.ip);
-    if (atIp) this.index(n, atIp);
+    if (atIp?.state === 'offered') {
+      this.unindex(n);
+      this.learnOffer(n, atIp);
+    } else if (atIp) this.index(n, atIp);
     else this.unindex(n);
-    if (own && own.ip !== l.ip) this.index(ipToInt(own.ip), own);
+    if (own && own.ip !== l.ip) {
+      if (own.state === 'offered') this.learnOffer(ipToInt(own.ip), own);
+      else this.index(ipToInt(own.ip), own);
+    }
   }
 
-  /** Drops expired offers (called periodically; bounds memory, D08). */
+  /** Drops expired offers (called periodically; bounds memory, D08). Their rows, if any, stay: expired, they free the address (lease-rules.ts). */
   sweepOffers(): void {
     const t = this.now();
     for (const [n, o] of this.offers) if (o.expiresAt <= t) this.offers.delete(n);

@@ -61,8 +61,11 @@ const defaultFactory: SocketFactory = () =>
   // seconds of stale requests when overloaded (clients retransmit after ~1 s anyway).
   createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
 
-/** The fixed part of a server's handler context: scopes, policy and option 54, from the config. */
-function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
+/**
+ * The fixed part of a server's handler context: scopes, policy and option 54, from the config.
+ * `storeKind`: the store's kind, which decides dhcp.reserveOffers when the config leaves it unset.
+ */
+function createHandlerConfig(config: DhcpServerDeps['config'], storeKind: string): HandlerConfig {
   const { dhcp, network, http, profiles = {} } = config;
   return {
     mode: dhcp.mode === 'proxy' ? 'proxy' : 'authoritative',
@@ -72,6 +75,7 @@ function createHandlerConfig(config: DhcpServerDeps['config']): HandlerConfig {
     scopes: [buildScope(network, true, dhcp.options), ...dhcp.relayed.map((s) => buildScope(s, false, dhcp.options))],
     trustedRelays: new Set(dhcp.trustedRelays),
     dhcp,
+    reserveOffers: dhcp.reserveOffers ?? storeKind === 'postgresql',
     policy: {
       loaders: dhcp.loaders,
       nextServer: network.address,
@@ -108,7 +112,7 @@ export function createHandlerContext(
     );
   };
   return {
-    config: createHandlerConfig(deps.config),
+    config: createHandlerConfig(deps.config, deps.store.kind),
     state: { discovered: new DiscoveredMacs(), warned: new Map(), declines: new Map() },
     book: new LeaseBook(deps.store.leases, deps.now, deps.poolSeed),
     hosts: deps.store.hostLookup,

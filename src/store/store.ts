@@ -65,8 +65,13 @@ export interface EventRepo {
 
 export interface LeaseRepo {
   get(ip: string): Promise<Lease | undefined>;
-  /** Most recently updated lease held by `mac` (any state). */
+  /**
+   * Most recently updated lease held by `mac`: a binding (any state but `offered`) before an
+   * offer, so that an offer the client did not take (another daemon's, docs/scale-out.md
+   * "Offers") never hides its address.
+   */
   findByMac(mac: string): Promise<Lease | undefined>;
+  /** As {@link findByMac}, by option 61. */
   findByClientId(clientId: string): Promise<Lease | undefined>;
   /**
    * Inserts or replaces the lease for `lease.ip`. Implementations may group concurrent puts

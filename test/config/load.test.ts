@@ -106,6 +106,19 @@ describe('config', () => {
     refused('store: { kind: postgres, url: "postgres://ks@db/ks?password=hunter2" }', /^store\.url: holds a password/);
     refused('store: { url: "postgres://ks@db/ks" }', /^store\.url: only for store\.kind: postgres/);
     refused('store: { kind: oracle }', /^store\.kind: .*e\.g\. store\.kind: sqlite/);
+    // Offers reserved in the store (docs/scale-out.md "Offers"): default on with postgres only.
+    assert.equal(c.dhcp.reserveOffers, null, 'unset: decided by the store kind');
+    refused(
+      'dhcp: { reserveOffers: true }',
+      /^dhcp\.reserveOffers: only for store\.kind: postgres.*remove dhcp\.reserveOffers.*e\.g\. dhcp\.reserveOffers: true/,
+    );
+    refused('dhcp: { reserveOffers: sometimes }', /^dhcp\.reserveOffers: /);
+    const off = write('pg-no-reserve.yaml', `${MINIMAL}store: { kind: postgres }\ndhcp: { reserveOffers: false }\n`);
+    assert.equal(
+      loadConfig({ file: off, env: { KICKSTAND_STORE__URL: 'postgres://kickstand@127.0.0.1:5432/ks' } }).dhcp
+        .reserveOffers,
+      false,
+    );
     try {
       loadConfig({
         file: write('bad-pw.yaml', `${MINIMAL}store: { kind: postgres, url: "postgres://ks:hunter2@db/ks" }\n`),

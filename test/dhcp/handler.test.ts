@@ -213,7 +213,7 @@ describe('REQUEST states (RFC 2131 §4.3.2)', () => {
     assert.deepEqual(nak!.to, { address: '255.255.255.255', port: 68 });
   });
 
-  it('INIT-REBOOT: own address ACKed, wrong network NAKed, no record silent', async () => {
+  it('INIT-REBOOT: own address ACKed, wrong network NAKed, no record silent, own offer ACKed', async () => {
     h = await startHarness({ dhcp: { unknownHosts: 'discover' } });
     const { ack } = await dora(h, '52:54:00:00:00:01');
     const [again] = await h.ask(
@@ -228,6 +228,15 @@ describe('REQUEST states (RFC 2131 §4.3.2)', () => {
       await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:07', options: [[50, ip4('198.18.0.105')]] })),
       [],
     );
+    // The address offered to this very client is its record too (docs/dhcp.md "Leases"); to
+    // another client it is not available: NAK.
+    const [offer] = await h.ask(request({ type: T.DISCOVER, mac: '52:54:00:00:00:08' }));
+    const offered = offer!.packet.yiaddr;
+    const [other] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:09', options: [[50, ip4(offered)]] }));
+    assert.equal(type(other!), T.NAK);
+    const [mine] = await h.ask(request({ type: T.REQUEST, mac: '52:54:00:00:00:08', options: [[50, ip4(offered)]] }));
+    assert.equal(type(mine!), T.ACK);
+    assert.equal(mine!.packet.yiaddr, offered);
   });
 
   it('RENEWING: unicast ACK to ciaddr; renewing someone else’s address is NAKed', async () => {

@@ -4,6 +4,11 @@
  * overlapping client MACs (docs/scale-out.md). Every ACK on the wire is captured; afterwards:
  * no address was ACKed to two clients, no client was ACKed two addresses (the same MAC through
  * both daemons gets one address), and every ACK is a bound row in the database.
+ * A second race forces collisions: both daemons have one name (store.daemonName, so one pool
+ * scan order, dhcp/leases.ts poolSeed) and disjoint clients, so that without reserved offers
+ * both offer the same addresses to different clients and one REQUEST of each pair is NAKed;
+ * with offers reserved in the database (dhcp.reserveOffers, docs/scale-out.md "Offers") no
+ * NAK is sent at all. KS_TEST_OFFERS=memory runs it with reserveOffers: false, to see it fail.
  * Topology: namespace S holds PostgreSQL (127.0.0.1) and both daemons (198.18.1.1, 198.18.2.1);
  * namespaces A and B each hold a perfdhcp relay (198.18.1.2, 198.18.2.2). No timing assertion.
  */
@@ -13,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDaemon } from '../dhcp/helpers/daemon';
-import { capturedAcks } from '../dhcp/helpers/pcap';
+import { MessageType } from '../../src/dhcp/constants';
+import { capturedAcks, capturedReplies } from '../dhcp/helpers/pcap';
 import { missing } from '../helpers/env';
 import { Lab, uniqueTag, type Netns } from '../helpers/netns';
 import { pgBinDir, postgresSkipReason, PrivatePostgres } from '../helpers/postgres';
@@ -114,5 +120,70 @@ describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool
     assert.equal(new Set(macs).size, macs.length, 'no client holds two bound leases in the database');
     assert.ok(byIp.size <= 40);
     t.diagnostic(`ACKs: A ${fromA.length}, B ${fromB.length}; addresses bound: ${byIp.size} of 40`);
+  });
+  it('same pool scan order, disjoint clients: offers reserved, zero NAKs, zero duplicate bindings', async (t) => {
+    pg.psql('CREATE DATABASE twins');
+    const memory = process.env.KS_TEST_OFFERS === 'memory';
+    const daemonConfig = (address: string) => ({
+      // One name for both: one poolSeed, so both scan the pool in the same order and collide.
+      store: { kind: 'postgres', url: `postgres://kickstand@127.0.0.1:${pg.port}/twins`, daemonName: 'twin' },
+      dhcp: { unknownHosts: 'discover', bind: address, warmUp: false, ...(memory ? { reserveOffers: false } : {}) },
+      network: {
+        address,
+        subnet: '198.18.0.0/16',
+        pool: { start: '198.18.100.1', end: '198.18.100.150' },
+        gateway: address,
+        leaseTime: 3600,
+      },
+    });
+    const a = await startDaemon(lab, srv, daemonConfig('198.18.1.1'), mkdtempSync(join(dir, 'ta-')));
+    const b = await startDaemon(lab, srv, daemonConfig('198.18.2.1'), mkdtempSync(join(dir, 'tb-')));
+    const capA = join(dir, 'ta.pcap');
+    const capB = join(dir, 'tb.pcap');
+    const dumps = [await startTcpdump(lab, cliA, `${tag}a0`, capA), await startTcpdump(lab, cliB, `${tag}b0`, capB)];
+    // 60 clients per relay, none through both (every NAK is then a collision of two daemons'
+    // offers), 100 exchanges/s each for 4 s; 150 addresses, so the pool never runs out.
+    const perf = (ns: Netns, server: string, base: string) =>
+      lab.spawnIn(ns, 'perfdhcp', [
+        '-4',
+        '-R',
+        '60',
+        '-b',
+        `mac=${base}`,
+        '-r',
+        '100',
+        '-p',
+        '4',
+        '-W',
+        '200000',
+        server,
+      ]);
+    const runs = [perf(cliA, '198.18.1.1', '00:0c:0f:00:00:00'), perf(cliB, '198.18.2.1', '00:0c:0f:00:01:00')];
+    await Promise.all(runs.map(exited));
+    await new Promise((r) => setTimeout(r, 300));
+    for (const d of dumps) d.kill('SIGINT');
+    await Promise.all(dumps.map(exited));
+    for (const d of [a, b]) d.proc.kill('SIGTERM');
+    await Promise.all([a, b].map((d) => exited(d.proc)));
+
+    const acks = [...capturedAcks(capA), ...capturedAcks(capB)];
+    const naks = [...capturedReplies(capA, MessageType.NAK), ...capturedReplies(capB, MessageType.NAK)];
+    t.diagnostic(
+      `offers ${memory ? 'in memory only' : 'reserved'}: ACKs ${acks.length}, NAKs ${naks.length}, clients ACKed ${new Set(acks.map((x) => x.mac)).size}`,
+    );
+    assert.ok(acks.length >= 60, `both daemons ACKed (${acks.length})`);
+    const byIp = new Map<string, string>();
+    for (const { ip, mac } of acks) {
+      assert.equal(byIp.get(ip) ?? mac, mac, `${ip} ACKed to two clients: ${byIp.get(ip)} and ${mac}`);
+      byIp.set(ip, mac);
+    }
+    assert.equal(
+      naks.length,
+      0,
+      `no REQUEST NAKed for a collision (NAKed clients: ${[...new Set(naks.map((x) => x.mac))].slice(0, 5).join(', ')})`,
+    );
+    const rows = pg.psql("SELECT ip, mac FROM leases WHERE state = 'bound'", 'twins');
+    const db = new Map(rows.map(([ip, mac]) => [ip!, mac!]));
+    for (const [ip, mac] of byIp) assert.equal(db.get(ip), mac, `ACKed ${ip} → ${mac} is the database's binding`);
   });
 });

@@ -3,6 +3,10 @@
  * - two DHCP servers (the real server and handler, in-memory sockets, each with its own store
  *   and lease book) over one database: a client is never given an address the other daemon
  *   bound, the same MAC through both gets one address, racing clients never share an address;
+ *   offers are reserved in the database (dhcp.reserveOffers, docs/scale-out.md "Offers"): the
+ *   daemons never offer one address to two clients, and a client switching daemons between
+ *   OFFER and REQUEST is answered as RFC 2131 §4.3.2 says. KS_TEST_OFFERS=memory runs them
+ *   with offers in memory only (reserveOffers: false), to see those assertions fail;
  * - two daemons from buildDaemon() on one database: every subsystem starts on PostgreSQL, and
  *   a kickstart's first fetch is claimed once across them; A's live event feed shows B's events.
  * The wire-level race (perfdhcp, namespaces, root) is test/scale-out/perfdhcp-postgres.test.ts.
@@ -30,7 +34,11 @@ import { curl, installConfig } from '../install/harness';
 const why = postgresSkipReason();
 const A_ID = '198.18.0.1';
 const B_ID = '198.18.0.2';
-const DHCP = { unknownHosts: 'discover' as const, warmUp: false };
+const DHCP = {
+  unknownHosts: 'discover' as const,
+  warmUp: false,
+  ...(process.env.KS_TEST_OFFERS === 'memory' ? { reserveOffers: false } : {}),
+};
 
 /** Delivers `mac`'s request and waits (bounded) for the server's reply to that client, if any. */
 async function ask(h: Harness, mac: string, req: Buffer): Promise<Sent | undefined> {
@@ -82,10 +90,11 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
     try {
       assert.deepEqual(await dora(a, A_ID, '52:54:00:00:10:01'), { type: T.ACK, ip: '198.18.0.100' });
       assert.deepEqual(await dora(a, A_ID, '52:54:00:00:10:02'), { type: T.ACK, ip: '198.18.0.101' });
-      // B has not seen A's bindings: it offers .100 (bound to :01 in the database). The
-      // commit is refused, B learns what the database holds and NAKs instead of ACKing.
-      assert.deepEqual(await dora(b, B_ID, '52:54:00:00:10:02'), { type: T.NAK, ip: '198.18.0.100' });
-      // The client starts over and is given its own binding.
+      // B has not seen A's bindings: it picks .100 (bound to :01 in the database). Reserving
+      // the offer is refused, B learns what the database holds at .100 and of the client, and
+      // offers the client its own binding, .101 (offers in memory only: B offered .100, and
+      // the REQUEST's commit was refused and NAKed).
+      assert.deepEqual(await dora(b, B_ID, '52:54:00:00:10:02'), { type: T.ACK, ip: '198.18.0.101' });
       assert.deepEqual(await dora(b, B_ID, '52:54:00:00:10:02'), { type: T.ACK, ip: '198.18.0.101' });
       assert.deepEqual(await dora(a, A_ID, '52:54:00:00:10:02'), { type: T.ACK, ip: '198.18.0.101' });
       const leases = await a.store.leases.list();
@@ -136,6 +145,80 @@ describe('several daemons on one PostgreSQL', { skip: why }, () => {
           ['198.18.0.101', mac2, 'bound'],
         ],
       );
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('DHCP offers reserved: never one address offered to two clients; a client switching daemons (RFC 2131 §4.3.2)', async () => {
+    const [a, b] = await twoServers('dhcp_offers');
+    const offer = async (h: Harness, mac: string): Promise<string | undefined> =>
+      (await ask(h, mac, request({ type: T.DISCOVER, mac })))?.packet.yiaddr;
+    const typeOf = (s: Sent | undefined) => s && getU8(s.packet.options, Opt.MESSAGE_TYPE);
+    const selecting = (mac: string, sid: string, ip: string) =>
+      request({
+        type: T.REQUEST,
+        mac,
+        options: [
+          [Opt.SERVER_ID, ip4(sid)],
+          [Opt.REQUESTED_IP, ip4(ip)],
+        ],
+      });
+    const initReboot = (mac: string, ip: string) =>
+      request({ type: T.REQUEST, mac, options: [[Opt.REQUESTED_IP, ip4(ip)]] });
+    const row = async (ip: string) => {
+      const l = await a.store.leases.get(ip);
+      return l && [l.mac, l.state];
+    };
+    try {
+      const [c1, c2, c3, c4] = ['52:54:00:00:12:01', '52:54:00:00:12:02', '52:54:00:00:12:03', '52:54:00:00:12:04'];
+      // Both daemons scan the pool from its start. A offers .100 to c1 and reserves it; B
+      // picks .100 for c2 too, the database refuses B's reservation, and B offers .101.
+      assert.equal(await offer(a, c1), '198.18.0.100');
+      assert.equal(await offer(b, c2), '198.18.0.101', 'B never offers the address A offered');
+      assert.deepEqual(await row('198.18.0.100'), [c1, 'offered']);
+      assert.deepEqual(await row('198.18.0.101'), [c2, 'offered']);
+      // A retransmitted DISCOVER gets the same offer and writes nothing (updatedAt unchanged).
+      const before = (await a.store.leases.get('198.18.0.100'))!.updatedAt;
+      a.clock.t += 5_000;
+      b.clock.t += 5_000;
+      assert.equal(await offer(a, c1), '198.18.0.100');
+      assert.equal((await a.store.leases.get('198.18.0.100'))!.updatedAt, before, 'no second write');
+      // c1's REQUEST names A (server id) and reaches B too (one segment): B stays silent, as
+      // for any server not chosen (RFC 2131 §4.3.2), and leaves A's reservation alone.
+      assert.equal(await ask(b, c1, selecting(c1, A_ID, '198.18.0.100')), undefined, 'B ignores a REQUEST for A');
+      assert.deepEqual(await row('198.18.0.100'), [c1, 'offered']);
+      const ack1 = await ask(a, c1, selecting(c1, A_ID, '198.18.0.100'));
+      assert.equal(typeOf(ack1), T.ACK, 'A honours its offer');
+      assert.deepEqual(await row('198.18.0.100'), [c1, 'bound']);
+      // c2 takes B's offer: honoured too (no collision NAK).
+      assert.equal(typeOf(await ask(b, c2, selecting(c2, B_ID, '198.18.0.101'))), T.ACK);
+      // c3 is offered .102 by A (A picks .101 first, B's offer to c2 refuses it). c3 then
+      // switches servers: an INIT-REBOOT (no server id) through B for A's offer. B has no
+      // record in memory, reads the database, finds the address reserved for c3, and binds it.
+      assert.equal(await offer(a, c3), '198.18.0.102');
+      const viaB = await ask(b, c3, initReboot(c3, '198.18.0.102'));
+      assert.equal(typeOf(viaB), T.ACK, "B honours A's offer to the same client");
+      assert.equal(viaB!.packet.yiaddr, '198.18.0.102');
+      assert.deepEqual(await row('198.18.0.102'), [c3, 'bound']);
+      // Another client asking for c3's offer gets a NAK, never an ACK.
+      assert.equal(await offer(b, c4), '198.18.0.103');
+      assert.equal(typeOf(await ask(a, c4, initReboot(c4, '198.18.0.103'))), T.ACK, "c4's own offer through A");
+      const c5 = '52:54:00:00:12:05';
+      assert.equal(await offer(a, c5), '198.18.0.104');
+      assert.equal(typeOf(await ask(b, '52:54:00:00:12:06', initReboot('52:54:00:00:12:06', '198.18.0.104'))), T.NAK);
+      // c5 never asks for its offer; once it expires (dhcp.offerTtl) the address is free again.
+      a.clock.t += 61_000;
+      b.clock.t += 61_000;
+      assert.equal(await offer(b, '52:54:00:00:12:07'), '198.18.0.104', 'an expired offer frees its address');
+      const leases = (await a.store.leases.list()).map((l) => [l.ip, l.mac, l.state]);
+      assert.deepEqual(leases, [
+        ['198.18.0.100', c1, 'bound'],
+        ['198.18.0.101', c2, 'bound'],
+        ['198.18.0.102', c3, 'bound'],
+        ['198.18.0.103', c4, 'bound'],
+        ['198.18.0.104', '52:54:00:00:12:07', 'offered'],
+      ]);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

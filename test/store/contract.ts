@@ -327,6 +327,74 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { updatedAt: 5_000, expiresAt: 9_000 }));
       });
 
+      it('an offered row holds the address for its client until it expires (docs/scale-out.md "Offers")', async () => {
+        const taken = (e: unknown) => (e as { code?: string }).code === 'KS_LEASE_TAKEN';
+        const offered = { state: 'offered' as const, expiresAt: 1_500 };
+        await store.leases.put(lease('198.18.0.100', '52:54:00:00:00:01', offered));
+        // Another client's offer and binding are refused while it lasts; nothing is written.
+        await assert.rejects(
+          store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { ...offered, updatedAt: 1_100 })),
+          taken,
+          "another daemon's offer",
+        );
+        await assert.rejects(
+          store.leases.put(lease('198.18.0.100', '52:54:00:00:00:02', { updatedAt: 1_100 })),
+          taken,
+          "another daemon's binding",
+        );
+        assert.deepEqual(
+          [(await store.leases.get('198.18.0.100'))?.mac, (await store.leases.get('198.18.0.100'))?.state],
+          ['52:54:00:00:00:01', 'offered'],
+        );
+        // An offer is not a binding: two daemons may offer one client two addresses.
+        await store.leases.put(lease('198.18.0.101', '52:54:00:00:00:01', { ...offered, updatedAt: 1_100 }));
+        // The client binds its offer (also by option 61 `01`+MAC, the same key).
+        await store.leases.put(
+          lease('198.18.0.100', '52:54:00:00:00:01', {
+            clientId: '01525400000001',
+            updatedAt: 1_200,
+            expiresAt: 5_000,
+          }),
+        );
+        assert.equal((await store.leases.get('198.18.0.100'))?.state, 'bound');
+        // The client's binding is what it holds, even beside its newer offer (.101, above).
+        await store.leases.put(lease('198.18.0.103', '52:54:00:00:00:01', { ...offered, updatedAt: 1_250 }));
+        assert.equal((await store.leases.findByMac('52:54:00:00:00:01'))?.ip, '198.18.0.100');
+        assert.equal((await store.leases.findByClientId('01525400000001'))?.ip, '198.18.0.100');
+        // An offer never replaces a live binding, not even the same client's (it would cut it short).
+        await assert.rejects(
+          store.leases.put(lease('198.18.0.100', '52:54:00:00:00:01', { ...offered, updatedAt: 1_300 })),
+          taken,
+          'an offer over its own live binding',
+        );
+        assert.equal((await store.leases.get('198.18.0.100'))?.expiresAt, 5_000, 'the binding is whole');
+        // Expired (1 500), the offer of .101 frees it: another client is offered and bound there.
+        await store.leases.put(
+          lease('198.18.0.101', '52:54:00:00:00:02', { ...offered, expiresAt: 1_700, updatedAt: 1_500 }),
+        );
+        await store.leases.put(lease('198.18.0.101', '52:54:00:00:00:02', { updatedAt: 1_600, expiresAt: 9_000 }));
+        assert.equal((await store.leases.get('198.18.0.101'))?.state, 'bound');
+        // A quarantined address refuses offers too.
+        await store.leases.put(lease('198.18.0.102', '', { state: 'declined', expiresAt: 5_000, updatedAt: 1_000 }));
+        await assert.rejects(
+          store.leases.put(lease('198.18.0.102', '52:54:00:00:00:03', { ...offered, updatedAt: 1_100 })),
+          taken,
+        );
+      });
+
+      it('reserves an address for one client when offers race for it', async () => {
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) =>
+            store.leases.put(lease('198.18.0.140', `52:54:00:00:03:0${i}`, { state: 'offered' })),
+          ),
+        );
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one offer wins');
+        const winner = results.findIndex((r) => r.status === 'fulfilled');
+        assert.equal((await store.leases.get('198.18.0.140'))?.mac, `52:54:00:00:03:0${winner}`);
+        // and a binding of another client over it is refused
+        await assert.rejects(store.leases.put(lease('198.18.0.140', `52:54:00:00:03:0${(winner + 1) % 8}`)));
+      });
+
       it('binds an address to one client when clients race for it', async () => {
         const results = await Promise.allSettled(
           Array.from({ length: 8 }, (_, i) => store.leases.put(lease('198.18.0.120', `52:54:00:00:01:0${i}`))),

@@ -64,8 +64,14 @@ export const dhcpSchema = z
     grubLoaders: grubLoadersSchema.default(GRUB_LOADER_DEFAULTS),
     /** URL path under http.publicUrl where UEFI HTTP-boot clients fetch the loaders. */
     httpBootPath: z.string().startsWith('/').default('/images'),
-    /** Seconds an offered address is held for the client's REQUEST (kept in memory only, D08). */
+    /** Seconds an offered address is held for the client's REQUEST (D08; its `offered` row's life with reserveOffers). */
     offerTtl: z.number().int().min(5).max(600).default(60),
+    /**
+     * Reserve each new offer as an `offered` row in the store before the DHCPOFFER leaves, so
+     * that daemons sharing one PostgreSQL never offer one address to two clients (one write per
+     * new offer; docs/scale-out.md "Offers"). Unset: on with store.kind postgres, off with sqlite.
+     */
+    reserveOffers: z.boolean().nullable().default(null),
     /** Seconds a declined address stays quarantined (RFC 2131 §4.3.3; Kea's decline-probation-period). */
     declineProbation: z.number().int().min(60).default(86400),
     /** Most DECLINEs honoured per client per hour; more are ignored and logged (G8). */

@@ -128,6 +128,22 @@ export function mapPgError(e: unknown): unknown {
   });
 }
 
+/**
+ * A value as an SQL literal, for the few statements sent in the simple protocol (several
+ * statements in one round trip, no parameters): pg's escapeLiteral (quotes, backslashes);
+ * null as NULL.
+ */
+export function literal(v: string | null): string {
+  return v === null ? 'NULL' : pg.escapeLiteral(v);
+}
+
+/** A safe integer as an SQL literal (epoch ms); anything else is refused, never interpolated. */
+export function integer(n: number): string {
+  if (!Number.isSafeInteger(n))
+    throw new KickstandError(ErrorCode.STORE_FAILED, `not an integer: ${String(n)}`, { field: 'expiresAt' });
+  return String(n);
+}
+
 /** Runs one statement outside an explicit transaction, mapping errors. */
 export async function q<R extends pg.QueryResultRow>(pool: pg.Pool, sql: string, args: unknown[] = []): Promise<R[]> {
   try {

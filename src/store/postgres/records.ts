@@ -9,7 +9,7 @@ import type { HostEvent, NewEvent } from '../../model/event';
 import type { Lease } from '../../model/lease';
 import type { InstallToken } from '../../model/token';
 import { leaseClientKey } from '../../model/lease';
-import { addressTaken, clientHoldsOther, mayReplace, otherBinding } from '../lease-rules';
+import { addressTaken, clientHoldsOther, clientKeySql, mayReplaceSql, otherBinding } from '../lease-rules';
 import { notFound } from '../not-found';
 import { newEvent, toLease, toToken, type LeaseRow, type TokenRow } from '../rows';
 import type {
@@ -24,8 +24,23 @@ import type {
   SettingRepo,
   TokenRepo,
 } from '../store';
-import { mapPgError, q, tx, type Queryable } from './database';
+import { integer, literal, mapPgError, q, tx, type Queryable } from './database';
 import { EVENTS_CHANNEL } from './host-feed';
+
+const LEASE_COLUMNS = 'ip, mac, client_id, hostname, state, expires_at, updated_at';
+
+const UPSERT = `ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id,
+  hostname = excluded.hostname, state = excluded.state, expires_at = excluded.expires_at,
+  updated_at = excluded.updated_at`;
+
+/**
+ * SQL for "row `o` is the client's live binding at another address" (lease-rules.ts
+ * otherBinding); the arguments are SQL literals. `mac`/`client_id` first, for the indexes.
+ */
+function otherBindingSql(ip: string, mac: string, clientId: string, updatedAt: string, key: string): string {
+  return `(o.mac = ${mac} OR o.client_id = ${clientId}) AND o.ip <> ${ip} AND o.state = 'bound'
+    AND o.expires_at > ${updatedAt} AND ${clientKeySql('o')} = ${key}`;
+}
 
 type EventRow = Omit<HostEvent, 'daemon'> & { daemon: string | null };
 
@@ -104,9 +119,12 @@ export class PgLeases implements LeaseRepo {
   constructor(private readonly pool: pg.Pool) {}
 
   private async first(where: string, arg: unknown): Promise<Lease | undefined> {
-    const [r] = await q<LeaseRow>(this.pool, `SELECT * FROM leases WHERE ${where} ORDER BY updated_at DESC LIMIT 1`, [
-      arg,
-    ]);
+    // The client's binding before its offers (store.ts LeaseRepo.findByMac).
+    const [r] = await q<LeaseRow>(
+      this.pool,
+      `SELECT * FROM leases WHERE ${where} ORDER BY state = 'offered', updated_at DESC LIMIT 1`,
+      [arg],
+    );
     return r && toLease(r);
   }
 
@@ -123,41 +141,61 @@ export class PgLeases implements LeaseRepo {
   }
 
   /**
-   * The rules of store/lease-rules.ts, safe across daemons: the client's rows are examined
-   * under an advisory lock on its key (two daemons binding one client serialise here) and the
-   * row at the address under FOR UPDATE; a concurrent first insert of the same address fails
-   * on the primary key. Either refusal is KS_LEASE_TAKEN and nothing is written.
+   * The rules of store/lease-rules.ts, safe across daemons, in one round trip (docs/scale-out.md
+   * "The lease commit"): the write is one `INSERT … ON CONFLICT (ip) DO UPDATE … WHERE <the
+   * rules> RETURNING`, so PostgreSQL locks the row at the address (or inserts it; of two first
+   * inserts one waits and then meets the other's row) and checks the rules against its latest
+   * version. No row back means refused: KS_LEASE_TAKEN, nothing written.
+   *
+   * A `bound` write must also see the client's other live bindings, which live in other rows:
+   * two daemons binding one client at two addresses serialise on an advisory lock on its key,
+   * and the INSERT runs as a second statement after the lock so that its snapshot (READ
+   * COMMITTED: one per statement) holds every binding committed before the lock was granted.
+   * Lock and INSERT go as one simple-protocol query (one implicit transaction, values as
+   * escaped literals), so this too is one round trip.
    */
-  put(l: Lease): Promise<void> {
+  async put(l: Lease): Promise<void> {
     const key = leaseClientKey(l.mac, l.clientId);
-    return tx(this.pool, async (c) => {
-      if (l.state !== 'declined') await c.query('SELECT pg_advisory_xact_lock(7312002, hashtext($1))', [key]);
+    let won: boolean;
+    try {
+      if (l.state === 'bound') {
+        const v = [l.ip, l.mac, l.clientId, l.hostname, l.state].map(literal);
+        const [exp, upd] = [integer(l.expiresAt), integer(l.updatedAt)];
+        const k = literal(key);
+        const res = (await this.pool.query(
+          `SELECT pg_advisory_xact_lock(7312002, hashtext(${k}));
+           INSERT INTO leases (${LEASE_COLUMNS}) SELECT ${v.join(', ')}, ${exp}, ${upd}
+           WHERE NOT EXISTS (SELECT 1 FROM leases o WHERE ${otherBindingSql(v[0]!, v[1]!, v[2]!, upd, k)})
+           ${UPSERT} WHERE ${mayReplaceSql(k)} RETURNING ip`,
+        )) as unknown as pg.QueryResult[];
+        won = res[1]!.rows.length === 1;
+      } else {
+        const rows = (
+          await this.pool.query(
+            `INSERT INTO leases (${LEASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ${UPSERT} WHERE ${mayReplaceSql('$8::text')} RETURNING ip`,
+            [l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt, key],
+          )
+        ).rows;
+        won = rows.length === 1;
+      }
+    } catch (e) {
+      throw mapPgError(e);
+    }
+    if (won) return;
+    if (l.state === 'bound') {
+      // Which rule refused it, for the message (the refusal itself was decided above).
       const rows = (
-        await c.query<LeaseRow>(
-          l.state === 'bound'
-            ? 'SELECT * FROM leases WHERE ip = $1 OR mac = $2 OR client_id = $3 FOR UPDATE'
-            : 'SELECT * FROM leases WHERE ip = $1 FOR UPDATE',
-          l.state === 'bound' ? [l.ip, l.mac, l.clientId] : [l.ip],
-        )
-      ).rows.map(toLease);
-      const held = rows.find((r) => r.ip === l.ip);
-      if (!mayReplace(held, l)) throw addressTaken(l);
+        await q<LeaseRow>(
+          this.pool,
+          "SELECT * FROM leases WHERE (mac = $1 OR client_id = $2) AND ip <> $3 AND state = 'bound' AND expires_at > $4",
+          [l.mac, l.clientId, l.ip, l.updatedAt],
+        ).catch(() => [])
+      ).map(toLease);
       const other = otherBinding(rows, l);
       if (other) throw clientHoldsOther(l, other);
-      const args = [l.ip, l.mac, l.clientId, l.hostname, l.state, l.expiresAt, l.updatedAt];
-      try {
-        await c.query(
-          held
-            ? 'UPDATE leases SET mac = $2, client_id = $3, hostname = $4, state = $5, expires_at = $6, updated_at = $7 WHERE ip = $1'
-            : 'INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)',
-          args,
-        );
-      } catch (e) {
-        // Another daemon inserted this address first (it was free when we looked).
-        if ((e as { code?: string }).code === '23505') throw addressTaken(l);
-        throw e;
-      }
-    });
+    }
+    throw addressTaken(l);
   }
 
   async delete(ip: string): Promise<void> {

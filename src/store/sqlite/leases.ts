@@ -19,8 +19,11 @@ export class SqliteLeases implements LeaseRepo {
   ) {
     this.q = {
       get: db.prepare('SELECT * FROM leases WHERE ip = ?'),
-      byMac: db.prepare('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC LIMIT 1'),
-      byClientId: db.prepare('SELECT * FROM leases WHERE client_id = ? ORDER BY updated_at DESC LIMIT 1'),
+      // The client's binding before its offers (store.ts LeaseRepo.findByMac).
+      byMac: db.prepare("SELECT * FROM leases WHERE mac = ? ORDER BY state = 'offered', updated_at DESC LIMIT 1"),
+      byClientId: db.prepare(
+        "SELECT * FROM leases WHERE client_id = ? ORDER BY state = 'offered', updated_at DESC LIMIT 1",
+      ),
       clientRows: db.prepare('SELECT * FROM leases WHERE ip = ? OR mac = ? OR client_id = ?'),
       put: db.prepare(`INSERT INTO leases (ip, mac, client_id, hostname, state, expires_at, updated_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -71,9 +71,14 @@ export interface CapturedAck {
 
 /** The DHCPACKs in a capture (message type 5, RFC 2132 §9.6), in capture order. */
 export function capturedAcks(path: string): CapturedAck[] {
+  return capturedReplies(path, MessageType.ACK);
+}
+
+/** The DHCP messages of `type` (option 53, RFC 2132 §9.6) in a capture, in capture order. */
+export function capturedReplies(path: string, type: number): CapturedAck[] {
   return readPcap(path).flatMap((d) => {
     const r = decodePacket(d.payload);
-    return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === MessageType.ACK
+    return r.ok && getU8(r.packet.options, Opt.MESSAGE_TYPE) === type
       ? [{ ip: r.packet.yiaddr, mac: hardwareAddress(r.packet), ts: d.ts }]
       : [];
   });
