@@ -42,10 +42,13 @@
 # usage: sudo bench/dhcp.sh [--rates 500,1000,...] [--period S] [--clients N] [--deadline S]
 #          [--retries N] [--ks-runner dist|tsx] [--no-pin] [--profile RATE] [--peers] [--keep]
 #          [--sync-interval MS] [--checkpoint-period MS] [--perf] [--ks-cold] [--out FILE]
-#          [--store file|postgres] [--kea-threads N] [--ha]
+#          [--store file|postgres] [--kea-threads N] [--ha] [--reserve-offers true|false]
 #   --store S       file (default): Kickstand's SQLite file vs Kea's memfile; postgres: both on one
 #                   private PostgreSQL cluster (needs Debian postgresql, kea-admin, psql, runuser);
 #                   its defaults: --rates 100,200,400,600,800,1000,1500,2000,3000,4000,6000 --deadline 600
+#   --reserve-offers true|false  with --store postgres: Kickstand's dhcp.reserveOffers (default:
+#                   unset, which is on for PostgreSQL: one more database write per new client;
+#                   false compares like with like against Kea, which writes only the binding)
 #   --kea-threads N Kea multi-threading with N threads (default 0: off, Kea 2.2's default)
 #   --ha            with --store postgres: after the A/B search, the HA pair's combined rate over the
 #                   same --rates: two `kickstand serve` on one database (A on 198.19.0.1, B on
@@ -80,7 +83,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RATES=500,1000,2000,3000,4000,6000,8000,11000; PERIOD=5; CLIENTS=60000; DEADLINE=300
-RETRIES=1; RUNNER=dist; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""; SYNC_INTERVAL=""; CKPT_PERIOD=""; PERF=0; WARMUP=1
+RESERVE=""; RETRIES=1; RUNNER=dist; PIN=1; PROFILE=""; PEERS=0; KEEP=0; OUT=""; SYNC_INTERVAL=""; CKPT_PERIOD=""; PERF=0; WARMUP=1
 STORE=file; KEA_THREADS=0; RATES_SET=0; DEADLINE_SET=0; HA=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -89,6 +92,7 @@ while [ $# -gt 0 ]; do
     --ks-runner) RUNNER=$2; shift 2;;   --no-pin) PIN=0; shift;;
     --profile) PROFILE=$2; shift 2;;    --peers) PEERS=1; shift;;
     --keep) KEEP=1; shift;;             --out) OUT=$2; shift 2;;
+    --reserve-offers) RESERVE=$2; shift 2;;
     --retries) RETRIES=$2; shift 2;;    --sync-interval) SYNC_INTERVAL=$2; shift 2;;
     --checkpoint-period) CKPT_PERIOD=$2; shift 2;;   --perf) PERF=1; shift;;
     --ks-cold) WARMUP=0; shift;;
@@ -231,7 +235,7 @@ stateDir: $1
 imagesDir: $1/images
 kickstartsDir: $REPO/kickstarts
 http: { listen: "127.0.0.1:8080", publicUrl: "http://$SRV_IP:8080" }
-dhcp: { mode: authoritative, unknownHosts: discover, port: 67, loaders: { uefi: ipxe.efi, bios: undionly.kpxe }, warmUp: $( [ "$WARMUP" = 1 ] && echo true || echo false ) }
+dhcp: { mode: authoritative, unknownHosts: discover, port: 67, loaders: { uefi: ipxe.efi, bios: undionly.kpxe }, warmUp: $( [ "$WARMUP" = 1 ] && echo true || echo false )$( [ -n "$RESERVE" ] && echo ", reserveOffers: $RESERVE" ) }
 network: { address: $SRV_IP, subnet: $SUBNET, pool: { start: $POOL_START, end: $POOL_END }, gateway: $SRV_IP, leaseTime: 3600 }
 tftp: { enabled: false }
 store: $(ks_store)
@@ -378,7 +382,7 @@ imagesDir: $1/images
 kickstartsDir: $REPO/kickstarts
 http: { listen: "127.0.0.1:$3", publicUrl: "http://$2:8080" }
 api: { listen: "127.0.0.1:$4" }
-dhcp: { mode: authoritative, unknownHosts: discover, port: 67, bind: $2, loaders: { uefi: ipxe.efi, bios: undionly.kpxe }, warmUp: $( [ "$WARMUP" = 1 ] && echo true || echo false ) }
+dhcp: { mode: authoritative, unknownHosts: discover, port: 67, bind: $2, loaders: { uefi: ipxe.efi, bios: undionly.kpxe }, warmUp: $( [ "$WARMUP" = 1 ] && echo true || echo false )$( [ -n "$RESERVE" ] && echo ", reserveOffers: $RESERVE" ) }
 network: { address: $2, subnet: $SUBNET, pool: { start: $POOL_START, end: $POOL_END }, gateway: $2, leaseTime: 3600 }
 tftp: { enabled: false }
 store: { kind: postgres, url: "$PG_URL_BASE/$DBNAME", daemonName: $5 }
@@ -507,7 +511,7 @@ ratio() { awk -v k="$1" -v e="$2" 'BEGIN{ if (e > 0) printf "%.2f×", k/e; else 
   echo "server pinned: ${SRV_PIN[*]:-none}. Kickstand: \`kickstand serve\` (DHCP-only config) via $( [ "$RUNNER" = dist ] && echo 'bin/kickstand (dist/), plain node' || echo 'node --import tsx'),"
   echo "Kickstand JIT warm-up before binding: $( [ "$WARMUP" = 1 ] && echo 'on (as serve)' || echo 'off (--ks-cold)')."
   if [ "$STORE" = postgres ]; then
-    echo "**Lease store: PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}'), both servers** (one private cluster in the server namespace, 127.0.0.1:5432, data on $(df -T "$WORK" | awk 'NR==2{print $2}'), as Debian ships it: fsync on, synchronous_commit on; pinned with the server: ${SRV_PIN[*]:-none}; a fresh database per trial)."
+    echo "**Lease store: PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}'), both servers** (one private cluster in the server namespace, 127.0.0.1:5432, data on $(df -T "$WORK" | awk 'NR==2{print $2}'), as Debian ships it: fsync on, synchronous_commit on; pinned with the server: ${SRV_PIN[*]:-none}; a fresh database per trial). Kickstand's dhcp.reserveOffers: ${RESERVE:-unset (on for PostgreSQL)}."
     echo "Per lease: **Kickstand** commits each binding in its own transaction (SELECT … FOR UPDATE, INSERT/UPDATE, COMMIT; the WAL flushed) before the DHCPACK is sent, up to store.poolSize (8) transactions in flight;"
     echo "**Kea** (libkea-pgsql, lease-database type postgresql, schema by \`kea-admin db-init pgsql\`) commits each lease in its own transaction (autocommit INSERT/UPDATE) before its DHCPACK, $( [ "$KEA_THREADS" -gt 0 ] && echo "multi-threaded ($KEA_THREADS threads, one connection each)" || echo 'single-threaded (the 2.2 default: one connection, one statement at a time)'); INFO log to a file."
   else
