@@ -52,25 +52,23 @@ describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('zero duplicate bindings; one address per client; every ACK committed', async (t) => {
-    const daemonConfig = (address: string) => ({
-      store: { kind: 'postgres', url: `postgres://kickstand@127.0.0.1:${pg.port}/race` },
-      dhcp: { unknownHosts: 'discover', bind: address, warmUp: false },
-      network: {
-        address,
-        subnet: '198.18.0.0/16',
-        pool: { start: '198.18.100.1', end: '198.18.100.40' },
-        gateway: address,
-        leaseTime: 3600,
-      },
-    });
-    const a = await startDaemon(lab, srv, daemonConfig('198.18.1.1'), mkdtempSync(join(dir, 'a-')));
-    const b = await startDaemon(lab, srv, daemonConfig('198.18.2.1'), mkdtempSync(join(dir, 'b-')));
-    const capA = join(dir, 'a.pcap');
-    const capB = join(dir, 'b.pcap');
-    const dumps = [await startTcpdump(lab, cliA, `${tag}a0`, capA), await startTcpdump(lab, cliB, `${tag}b0`, capB)];
-    // 60 clients per relay, 40 of them through both (perfdhcp walks its MACs in order, so the
-    // bases differ: each daemon meets another client first), 100 exchanges/s each for 4 s.
+  /**
+   * Starts daemons A and B with `config(address)`, captures each relay's link, runs one
+   * perfdhcp per relay (60 clients from MAC `bases[i]`, 100 exchanges/s for 4 s), stops all and
+   * returns the two capture files.
+   */
+  async function race(
+    name: string,
+    config: (address: string) => Parameters<typeof startDaemon>[2],
+    bases: [string, string],
+  ): Promise<[string, string]> {
+    const a = await startDaemon(lab, srv, config('198.18.1.1'), mkdtempSync(join(dir, `${name}a-`)));
+    const b = await startDaemon(lab, srv, config('198.18.2.1'), mkdtempSync(join(dir, `${name}b-`)));
+    const caps: [string, string] = [join(dir, `${name}a.pcap`), join(dir, `${name}b.pcap`)];
+    const dumps = [
+      await startTcpdump(lab, cliA, `${tag}a0`, caps[0]),
+      await startTcpdump(lab, cliB, `${tag}b0`, caps[1]),
+    ];
     const perf = (ns: Netns, server: string, base: string) =>
       lab.spawnIn(ns, 'perfdhcp', [
         '-4',
@@ -86,14 +84,31 @@ describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool
         '200000',
         server,
       ]);
-    const runs = [perf(cliA, '198.18.1.1', '00:0c:0f:00:00:00'), perf(cliB, '198.18.2.1', '00:0c:0f:00:00:14')];
+    const runs = [perf(cliA, '198.18.1.1', bases[0]), perf(cliB, '198.18.2.1', bases[1])];
     await Promise.all(runs.map(exited));
     await new Promise((r) => setTimeout(r, 300));
     for (const d of dumps) d.kill('SIGINT');
     await Promise.all(dumps.map(exited));
     for (const d of [a, b]) d.proc.kill('SIGTERM');
     await Promise.all([a, b].map((d) => exited(d.proc)));
+    return caps;
+  }
 
+  it('zero duplicate bindings; one address per client; every ACK committed', async (t) => {
+    const daemonConfig = (address: string) => ({
+      store: { kind: 'postgres', url: `postgres://kickstand@127.0.0.1:${pg.port}/race` },
+      dhcp: { unknownHosts: 'discover', bind: address, warmUp: false },
+      network: {
+        address,
+        subnet: '198.18.0.0/16',
+        pool: { start: '198.18.100.1', end: '198.18.100.40' },
+        gateway: address,
+        leaseTime: 3600,
+      },
+    });
+    // 60 clients per relay, 40 of them through both (perfdhcp walks its MACs in order, so the
+    // bases differ: each daemon meets another client first).
+    const [capA, capB] = await race('', daemonConfig, ['00:0c:0f:00:00:00', '00:0c:0f:00:00:14']);
     const fromA = capturedAcks(capA);
     const fromB = capturedAcks(capB);
     assert.ok(fromA.length > 0 && fromB.length > 0, `both daemons ACKed: A ${fromA.length}, B ${fromB.length}`);
@@ -136,36 +151,9 @@ describe('two daemons on one PostgreSQL, two perfdhcp relays racing for one pool
         leaseTime: 3600,
       },
     });
-    const a = await startDaemon(lab, srv, daemonConfig('198.18.1.1'), mkdtempSync(join(dir, 'ta-')));
-    const b = await startDaemon(lab, srv, daemonConfig('198.18.2.1'), mkdtempSync(join(dir, 'tb-')));
-    const capA = join(dir, 'ta.pcap');
-    const capB = join(dir, 'tb.pcap');
-    const dumps = [await startTcpdump(lab, cliA, `${tag}a0`, capA), await startTcpdump(lab, cliB, `${tag}b0`, capB)];
     // 60 clients per relay, none through both (every NAK is then a collision of two daemons'
-    // offers), 100 exchanges/s each for 4 s; 150 addresses, so the pool never runs out.
-    const perf = (ns: Netns, server: string, base: string) =>
-      lab.spawnIn(ns, 'perfdhcp', [
-        '-4',
-        '-R',
-        '60',
-        '-b',
-        `mac=${base}`,
-        '-r',
-        '100',
-        '-p',
-        '4',
-        '-W',
-        '200000',
-        server,
-      ]);
-    const runs = [perf(cliA, '198.18.1.1', '00:0c:0f:00:00:00'), perf(cliB, '198.18.2.1', '00:0c:0f:00:01:00')];
-    await Promise.all(runs.map(exited));
-    await new Promise((r) => setTimeout(r, 300));
-    for (const d of dumps) d.kill('SIGINT');
-    await Promise.all(dumps.map(exited));
-    for (const d of [a, b]) d.proc.kill('SIGTERM');
-    await Promise.all([a, b].map((d) => exited(d.proc)));
-
+    // offers); 150 addresses, so the pool never runs out.
+    const [capA, capB] = await race('t', daemonConfig, ['00:0c:0f:00:00:00', '00:0c:0f:00:01:00']);
     const acks = [...capturedAcks(capA), ...capturedAcks(capB)];
     const naks = [...capturedReplies(capA, MessageType.NAK), ...capturedReplies(capB, MessageType.NAK)];
     t.diagnostic(
