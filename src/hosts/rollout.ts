@@ -8,10 +8,10 @@
  * Rollouts live in the store (`rollouts`, store.ts RolloutRepo), not in one daemon's memory:
  * every daemon on the store lists them, and a rollout outlives the daemon that drives it.
  * Exactly one daemon drives a running rollout: it holds the work claim `rollout:<id>`
- * (store.ts ClaimRepo, as a host's bootstrap does: docs/scale-out.md) and renews it every third
- * of the claim's TTL, and it writes every progress change to the store — fenced on its own
- * name, so a daemon that lost the rollout stops at its next write — before the `rollout.*`
- * event that reports it. At start-up and every scan period a daemon takes the claim of each
+ * (store.ts ClaimRepo, as a host's bootstrap does: docs/scale-out.md), renews it every third
+ * of the claim's TTL and right before each reimage, and writes every progress change to the
+ * store — fenced on its own name, so a daemon that lost the rollout stops at its next write —
+ * before the `rollout.*` event that reports it. At start-up and every scan period a daemon takes the claim of each
  * running rollout nobody holds (its driver stopped, died, or was cut off from the database for
  * a whole TTL) and resumes it from the stored batch, SQLite's single daemon after its own
  * restart included. The resume rule for the hosts of the current batch (docs/api.md "Rolling
@@ -304,6 +304,7 @@ export class Rollouts {
             // A batch whose driver was gone past its timeout is not carried on.
             if (resuming && Date.now() >= Date.parse(s.batchStartedAt) + s.request.timeoutMs)
               throw new Error(timedOut(s, batch));
+            await this.holdClaim(s);
             try {
               await this.deps.reimage(name, { powerCycle: s.request.powerCycle, cause });
             } catch (err) {
@@ -407,6 +408,20 @@ export class Rollouts {
         if (!settled) arm();
       });
     });
+  }
+
+  /**
+   * Renews the claim right before a reimage: taken, nobody else can take it for a whole TTL, so
+   * a driver that lost the rollout never reimages another host.
+   */
+  private async holdClaim(s: Rollout): Promise<void> {
+    let held: boolean;
+    try {
+      held = await this.deps.store.claims.take(claimKey(s.id), this.deps.daemon, Date.now() + this.ttl);
+    } catch (err) {
+      throw new Interrupted(`the store failed: ${(err as Error).message}`);
+    }
+    if (!held) throw new Interrupted('another daemon took its claim');
   }
 
   /** Writes the progress, fenced on this daemon being the driver. */
