@@ -140,7 +140,12 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     log,
     metrics,
     tokens,
-    apiRouters: [...install.apiRouters, lifecycleApi.router, bootstrap.api, secretsRouter({ rotate: () => sealed.rotate() })],
+    apiRouters: [
+      ...install.apiRouters,
+      lifecycleApi.router,
+      bootstrap.api,
+      secretsRouter({ rotate: () => sealed.rotate() }),
+    ],
   });
   const { cert, key } = config.api.tls;
   const api = new ApiService(

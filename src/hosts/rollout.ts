@@ -119,7 +119,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 class Interrupted extends Error {}
 
-type BatchOutcome = { kind: 'ready' } | { kind: 'failed'; host: string | null; reason: string } | { kind: 'interrupted'; why: string };
+type BatchOutcome =
+  { kind: 'ready' } | { kind: 'failed'; host: string | null; reason: string } | { kind: 'interrupted'; why: string };
 
 interface Driver {
   abort: AbortController;
@@ -270,7 +271,10 @@ export class Rollouts {
         await this.run(r, resumed, abort.signal);
       } catch (err) {
         if (err instanceof Interrupted)
-          this.deps.log.warn({ rollout: r.id, why: err.message }, 'stopped driving a rolling rebuild; it stays running for the next driver');
+          this.deps.log.warn(
+            { rollout: r.id, why: err.message },
+            'stopped driving a rolling rebuild; it stays running for the next driver',
+          );
         else this.deps.log.error({ rollout: r.id, err }, 'rolling rebuild driver failed');
       } finally {
         clearInterval(renew);
@@ -286,7 +290,11 @@ export class Rollouts {
     const cause = `rolling rebuild ${s.id.slice(0, 8)}`;
     const of = `${s.batches.length} batch(es) of at most ${s.request.maxUnavailable}`;
     if (resumed)
-      await this.event(s, 'rollout.resumed', `rolling rebuild of role ${s.role} resumed by ${s.daemon} at batch ${s.batch + 1}/${s.batches.length}`);
+      await this.event(
+        s,
+        'rollout.resumed',
+        `rolling rebuild of role ${s.role} resumed by ${s.daemon} at batch ${s.batch + 1}/${s.batches.length}`,
+      );
     else await this.event(s, 'rollout.started', `rolling rebuild of role ${s.role}: ${of}`);
     let resuming = resumed;
     try {
@@ -380,7 +388,8 @@ export class Rollouts {
           return;
         }
         for (const [n, h] of states) {
-          if (h === undefined) return finish({ kind: 'failed', host: n, reason: `host ${n} was removed during the rollout` });
+          if (h === undefined)
+            return finish({ kind: 'failed', host: n, reason: `host ${n} was removed during the rollout` });
           if (h.state === 'failed') {
             const why = h.stateReason;
             return finish({ kind: 'failed', host: n, reason: `host ${n} failed${why ? `: ${why}` : ''}` });
@@ -397,7 +406,10 @@ export class Rollouts {
       // The timeout counts from the batch's start (also after a resume); a last look decides.
       const arm = (): void => {
         const left = deadline - Date.now();
-        timer = setTimeout(() => (Date.now() < deadline ? arm() : void check(true)), Math.min(Math.max(0, left), MAX_TIMER_MS));
+        timer = setTimeout(
+          () => (Date.now() < deadline ? arm() : void check(true)),
+          Math.min(Math.max(0, left), MAX_TIMER_MS),
+        );
         // A running rollout alone does not keep the process up (the listeners do).
         timer.unref();
       };

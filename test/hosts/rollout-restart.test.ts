@@ -87,10 +87,17 @@ describe('rolling rebuild across a daemon restart (SQLite)', () => {
         );
         assert.equal(armed.length, 1, `${n} reimaged once`);
       }
-      const kinds = (await d.store.events.list({ limit: 10_000 }))
-        .filter((e) => e.kind.startsWith('rollout.'))
-        .map((e) => e.kind);
-      assert.deepEqual(kinds, ['rollout.started', 'rollout.batch', 'rollout.resumed', 'rollout.batch', 'rollout.done']);
+      // The row is written before the event that reports it: wait (bounded) for the event.
+      const kinds = async () =>
+        (await d.store.events.list({ limit: 10_000 })).filter((e) => e.kind.startsWith('rollout.')).map((e) => e.kind);
+      for (let i = 0; i < 200 && (await kinds()).at(-1) !== 'rollout.done'; i += 1) await sleep(25);
+      assert.deepEqual(await kinds(), [
+        'rollout.started',
+        'rollout.batch',
+        'rollout.resumed',
+        'rollout.batch',
+        'rollout.done',
+      ]);
       const gone = await api('GET', '/rollouts/no-such-rollout');
       assert.equal(gone.status, 404);
       assert.doesNotMatch(JSON.stringify(gone.body), /until the daemon restarts/);

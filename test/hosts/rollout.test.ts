@@ -72,7 +72,10 @@ function fixture() {
     (await store.events.list({ host: name })).filter(
       (e) => e.kind === 'host.state' && e.data.to === 'armed' && cause.test(String(e.data.cause)),
     ).length;
-  return { raw, store, registry, reimaged, rollouts, toReady, waitFor, armedBy };
+  /** The `rollout.*` events so far. */
+  const progress = async () =>
+    (await store.events.list({ limit: 10_000 })).filter((e) => e.kind.startsWith('rollout.'));
+  return { raw, store, registry, reimaged, rollouts, toReady, waitFor, armedBy, progress };
 }
 
 describe('rolling rebuilds in the store', () => {
@@ -151,9 +154,10 @@ describe('rolling rebuilds in the store', () => {
       assert.deepEqual(done!.done, ['h1', 'h2', 'h3', 'h4', 'h5']);
       assert.deepEqual(f.reimaged, ['h4', 'h5']);
       for (const n of names) assert.equal(await f.armedBy(n, /^rolling rebuild 0badc0de$/), 1, `${n} armed once`);
-      const kinds = (await f.store.events.list({ limit: 10_000 }))
-        .filter((e) => e.kind.startsWith('rollout.'))
-        .map((e) => [e.kind, e.data.step]);
+      // The row is written before the event that reports it: wait for the event.
+      const kinds = (await f.waitFor('the done event', f.progress, (ev) => ev.at(-1)?.kind === 'rollout.done')).map(
+        (e) => [e.kind, e.data.step],
+      );
       assert.deepEqual(kinds, [
         ['rollout.resumed', 3],
         ['rollout.batch', 4],
@@ -252,7 +256,7 @@ describe('rolling rebuilds in the store', () => {
       );
       assert.equal(done!.daemon, 'b');
       assert.deepEqual(f.reimaged, ['g1', 'g2'], 'one reimage per host, a and b together');
-      const events = (await f.store.events.list({ limit: 10_000 })).filter((e) => e.kind.startsWith('rollout.'));
+      const events = await f.waitFor('the done event', f.progress, (ev) => ev.at(-1)?.kind === 'rollout.done');
       assert.deepEqual(
         events.map((e) => e.kind),
         ['rollout.started', 'rollout.batch', 'rollout.resumed', 'rollout.batch', 'rollout.done'],

@@ -65,7 +65,7 @@ describe('a rolling rebuild on two daemons sharing PostgreSQL', { skip: why }, (
         return v;
       };
       for (const [i, name] of ['q1', 'q2'].entries()) {
-        await b.registry.add({ name, macs: [`52:54:00:00:64:0${i + 1}`], profile: 'rocky9', role: 'rack' });
+        await viaB.registry.add({ name, macs: [`52:54:00:00:64:0${i + 1}`], profile: 'rocky9', role: 'rack' });
         await toReady(name);
       }
 
@@ -107,7 +107,7 @@ describe('a rolling rebuild on two daemons sharing PostgreSQL', { skip: why }, (
       assert.equal(done.state, 'done', JSON.stringify(done));
       assert.deepEqual(done.done, ['q1', 'q2']);
       for (const n of ['q1', 'q2']) {
-        const armed = (await b.store.events.list({ host: n })).filter(
+        const armed = (await viaB.store.events.list({ host: n })).filter(
           (e) => e.kind === 'host.state' && /^rolling rebuild/.test(String(e.data.cause)),
         );
         assert.deepEqual(
@@ -116,9 +116,14 @@ describe('a rolling rebuild on two daemons sharing PostgreSQL', { skip: why }, (
           `${n} reimaged once`,
         );
       }
-      const progress = (await b.store.events.list({ limit: 10_000 }))
-        .filter((e) => e.kind.startsWith('rollout.'))
-        .map((e) => [e.kind, e.daemon]);
+      // The row is written before the event that reports it: wait for the event.
+      const progress = (
+        await waitFor(
+          'the done event',
+          async () => (await viaB.store.events.list({ limit: 10_000 })).filter((e) => e.kind.startsWith('rollout.')),
+          (ev) => ev.at(-1)?.kind === 'rollout.done',
+        )
+      ).map((e) => [e.kind, e.daemon]);
       assert.deepEqual(progress, [
         ['rollout.started', 'site-a'],
         ['rollout.batch', 'site-a'],

@@ -705,7 +705,14 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('writes progress only for the daemon driving it; adopting a running one moves the fence', async () => {
         const r = rollout('r3', '2026-12-07T12:00:00.000Z');
         await store.rollouts.create(r);
-        const next = { ...r, batch: 1, done: ['n1', 'n2'], reimaged: ['n3'], step: 2, updatedAt: '2026-12-07T12:05:00.000Z' };
+        const next = {
+          ...r,
+          batch: 1,
+          done: ['n1', 'n2'],
+          reimaged: ['n3'],
+          step: 2,
+          updatedAt: '2026-12-07T12:05:00.000Z',
+        };
         assert.equal(await store.rollouts.save(next), true);
         assert.deepEqual(await store.rollouts.get('r3'), next);
         const adopted = await store.rollouts.adopt('r3', 'b', '2026-12-07T12:10:00.000Z');
@@ -714,7 +721,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         assert.equal(await store.rollouts.save({ ...next, step: 3, state: 'done' }), false);
         assert.equal((await store.rollouts.get('r3'))?.state, 'running');
         const finished = {
-          ...adopted!,
+          ...adopted,
           state: 'done' as const,
           step: 3,
           finishedAt: '2026-12-07T12:20:00.000Z',

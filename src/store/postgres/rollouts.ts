@@ -10,7 +10,11 @@ import {
   PROGRESS_COLUMNS,
   progressSet,
   progressValues,
-  ROLLOUT_COLUMNS, rolloutValues, toRollout, type RolloutRow } from '../rollout-rows';
+  ROLLOUT_COLUMNS,
+  rolloutValues,
+  toRollout,
+  type RolloutRow,
+} from '../rollout-rows';
 import type { RolloutRepo } from '../store';
 import { q } from './database';
 

@@ -5,7 +5,14 @@
  */
 import { ErrorCode, KickstandError } from '../../errors';
 import type { Rollout } from '../../model/rollout';
-import { progressSet, progressValues, ROLLOUT_COLUMNS, rolloutValues, toRollout, type RolloutRow } from '../rollout-rows';
+import {
+  progressSet,
+  progressValues,
+  ROLLOUT_COLUMNS,
+  rolloutValues,
+  toRollout,
+  type RolloutRow,
+} from '../rollout-rows';
 import type { RolloutRepo } from '../store';
 import type { Db, GroupCommitter } from './database';
 
@@ -25,7 +32,9 @@ export class SqliteRollouts implements RolloutRepo {
       list: db.prepare('SELECT * FROM rollouts ORDER BY started_at DESC, id DESC'),
       running: db.prepare("SELECT * FROM rollouts WHERE state = 'running' ORDER BY started_at DESC, id DESC"),
       save: db.prepare(`UPDATE rollouts SET ${progressSet(() => '?')} WHERE id = ? AND daemon = ?`),
-      adopt: db.prepare("UPDATE rollouts SET daemon = ?, updated_at = ? WHERE id = ? AND state = 'running' RETURNING *"),
+      adopt: db.prepare(
+        "UPDATE rollouts SET daemon = ?, updated_at = ? WHERE id = ? AND state = 'running' RETURNING *",
+      ),
       prune: db.prepare(
         `DELETE FROM rollouts WHERE state <> 'running' AND id NOT IN
            (SELECT id FROM rollouts WHERE state <> 'running' ORDER BY finished_at DESC, id DESC LIMIT ?)`,
