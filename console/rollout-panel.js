@@ -83,7 +83,7 @@ export function rolloutPanel() {
   const render = () => {
     const shown = shownRollouts();
     clear(list);
-    if (shown.length === 0) list.append(h('p', { class: 'note' }, 'None since the daemon started.'));
+    if (shown.length === 0) list.append(h('p', { class: 'note' }, 'None recorded.'));
     for (const r of shown) list.append(card(r));
     shownHosts = new Set(shown.filter((r) => r.state === 'running').flatMap((r) => r.hosts));
   };

@@ -121,6 +121,8 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     timeline,
     log,
     leaveMesh: (h) => bootstrap.bootstrapper.mesh.remove(h.name),
+    daemonName: opened.daemonName,
+    rolloutClaimTtlMs: config.store.rolloutClaimTtlMs,
   });
   const assets = createAssets({
     root: config.imagesDir,
@@ -138,7 +140,12 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     log,
     metrics,
     tokens,
-    apiRouters: [...install.apiRouters, lifecycleApi, bootstrap.api, secretsRouter({ rotate: () => sealed.rotate() })],
+    apiRouters: [
+      ...install.apiRouters,
+      lifecycleApi.router,
+      bootstrap.api,
+      secretsRouter({ rotate: () => sealed.rotate() }),
+    ],
   });
   const { cert, key } = config.api.tls;
   const api = new ApiService(
@@ -161,6 +168,9 @@ export function buildDaemon(config: Config, overrides: DaemonOverrides = {}): Da
     );
   if (config.tftp.enabled) services.push(tftpService(config, store, log, metrics, fast, install.tftpHandler));
   services.push(bootstrap.trigger);
+  // Last: rolling rebuilds that nobody drives (this daemon before a restart, or a dead peer)
+  // resume once everything they wait on runs (hosts/rollout.ts).
+  services.push(lifecycleApi.rollouts);
   const lifecycle = new Lifecycle(services, log);
 
   return {

@@ -1,6 +1,7 @@
 /**
  * @module daemon/lifecycle-api
- * Reimage, rolling rebuilds and BMC power: the lifecycle API.
+ * Reimage, rolling rebuilds and BMC power: the lifecycle API, and the service that resumes
+ * rolling rebuilds nobody drives (hosts/rollout.ts).
  */
 import { createBmcClient, type BmcConfig } from '../bmc';
 import type { HostRegistry } from '../hosts/registry';
@@ -18,6 +19,10 @@ export interface LifecycleWiringDeps {
   timeline: Timeline;
   log: Logger;
   leaveMesh: (h: Host) => Promise<void>;
+  /** This daemon's name in the work claims (store.daemonName; `local` on SQLite). */
+  daemonName: string;
+  /** Life of a rollout driver's claim without renewal (store.rolloutClaimTtlMs). */
+  rolloutClaimTtlMs: number;
 }
 
 export function lifecycleWiring(d: LifecycleWiringDeps) {
@@ -40,6 +45,11 @@ export function lifecycleWiring(d: LifecycleWiringDeps) {
     timeline: d.timeline,
     log: d.log.child({ component: 'rollout' }),
     reimage: reimageHost,
+    daemon: d.daemonName,
+    claimTtlMs: d.rolloutClaimTtlMs,
   });
-  return lifecycleRouter({ registry: d.registry, store: d.store, rollouts, reimage: reimageHost, bmcClient });
+  return {
+    router: lifecycleRouter({ registry: d.registry, store: d.store, rollouts, reimage: reimageHost, bmcClient }),
+    rollouts: rollouts.service,
+  };
 }

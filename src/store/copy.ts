@@ -34,6 +34,7 @@ const TABLES: readonly Table[] = [
   { name: 'host_bmc', key: 'host', json: ['config'] },
   { name: 'k3s_server_waits', key: 'host' },
   { name: 'work_claims', key: 'key' },
+  { name: 'rollouts', key: 'id', json: ['batches', 'done', 'reimaged'], bool: ['power_cycle'] },
 ];
 
 export interface TableCopy {

@@ -17,6 +17,7 @@ import type { Lease } from '../model/lease';
 import type { InstallToken } from '../model/token';
 import type { BmcConfig } from '../model/bmc-settings';
 import type { MeshMember, MeshPeerInfo } from '../model/mesh-member';
+import type { Rollout } from '../model/rollout';
 import type { HostLookup } from './host-index';
 
 export type { HostLookup } from './host-index';
@@ -182,6 +183,33 @@ export interface ClaimRepo {
   release(key: string, holder: string): Promise<void>;
 }
 
+/**
+ * Rolling rebuilds (hosts/rollout.ts): every daemon on the store lists them; one daemon drives
+ * each running one, holding the work claim `rollout:<id>` (docs/scale-out.md). A progress write
+ * lands only while the row still names the writer as its driver, so a daemon that lost the
+ * rollout to another stops at its next write.
+ */
+export interface RolloutRepo {
+  /** Inserts a new rollout (KS_CONFLICT when the id exists). */
+  create(r: Rollout): Promise<void>;
+  get(id: string): Promise<Rollout | undefined>;
+  /** Newest first (by startedAt); `running: true`: only the running ones. */
+  list(q?: { running?: boolean }): Promise<Rollout[]>;
+  /**
+   * Writes `r`'s progress (state, batch, done, reimaged, failedHost, reason, step,
+   * batchStartedAt, finishedAt, updatedAt; the plan never changes) when the stored row
+   * names `r.daemon` as its driver; false, and nothing written, otherwise (or no such row).
+   */
+  save(r: Rollout): Promise<boolean>;
+  /**
+   * Makes `daemon` the driver of the running rollout `id` (the caller holds its claim) and
+   * returns the row as it now stands; undefined when there is no such running rollout.
+   */
+  adopt(id: string, daemon: string, at: string): Promise<Rollout | undefined>;
+  /** Deletes finished rollouts beyond the newest `keep` (by finishedAt); returns how many went. */
+  prune(keep: number): Promise<number>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly hosts: HostRepo;
@@ -193,6 +221,7 @@ export interface Store {
   readonly bmc: BmcRepo;
   readonly serverWaits: ServerWaitRepo;
   readonly claims: ClaimRepo;
+  readonly rollouts: RolloutRepo;
   /**
    * Synchronous in-memory host lookups (by MAC, by reserved address) for the DHCP hot path:
    * loaded at open, current with every host write acknowledged by THIS store; the PostgreSQL

@@ -71,7 +71,7 @@ describe('console: a rolling rebuild on the fleet board', () => {
       if (r.url().includes('/api/v1/')) apiRequests.push(`${r.method()} ${new URL(r.url()).pathname}`);
     });
     await logIn(page, d.base, d.token);
-    await page.locator('#rollout-list', { hasText: 'None since the daemon started.' }).waitFor();
+    await page.locator('#rollout-list', { hasText: 'None recorded.' }).waitFor();
     assert.ok(apiRequests.includes('GET /api/v1/rollouts'), 'the rollouts are read once at login');
     const quiet = apiRequests.length;
 

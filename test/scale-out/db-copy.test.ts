@@ -58,6 +58,25 @@ describe('kickstand db copy: SQLite into PostgreSQL', { skip: why }, () => {
     await src.bmc.set('n2', { type: 'ipmi', address: '198.18.0.10:623', username: 'admin', password: 'pw' });
     await src.serverWaits.add('n2');
     await src.claims.take('bootstrap:n1', 'site-a', Date.now() + 60_000);
+    const rollout = {
+      id: '5a1e0000-0000-4000-8000-000000000001',
+      role: 'agent',
+      request: { maxUnavailable: 1, powerCycle: true, timeoutMs: 600_000 },
+      state: 'running' as const,
+      batches: [['n1'], ['n2']],
+      batch: 0,
+      done: [],
+      reimaged: ['n1'],
+      failedHost: null,
+      reason: null,
+      step: 2,
+      startedAt: '2026-12-07T10:00:00.000Z',
+      batchStartedAt: '2026-12-07T10:00:01.000Z',
+      finishedAt: null,
+      updatedAt: '2026-12-07T10:00:02.000Z',
+      daemon: 'local',
+    };
+    await src.rollouts.create(rollout);
     await src.close();
 
     const url = await server.createDatabase('copied');
@@ -76,6 +95,7 @@ describe('kickstand db copy: SQLite into PostgreSQL', { skip: why }, () => {
       host_bmc: 1,
       k3s_server_waits: 1,
       work_claims: 1,
+      rollouts: 1,
     });
     for (const t of tables) assert.match(t.sha256, /^[0-9a-f]{64}$/);
 
@@ -99,6 +119,7 @@ describe('kickstand db copy: SQLite into PostgreSQL', { skip: why }, () => {
       assert.ok(next.id > 5);
       assert.equal((await pg.tokens.get('tok-1'))?.host, 'n1');
       assert.equal(await pg.claims.take('bootstrap:n1', 'site-b', Date.now() + 1000), false, 'claims copied');
+      assert.deepEqual(await pg.rollouts.get(rollout.id), rollout, 'a running rollout goes on from the copy');
     } finally {
       await pg.close();
     }

@@ -6,6 +6,7 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/store';
 import type { Lease } from '../../src/model/lease';
+import type { Rollout } from '../../src/model/rollout';
 
 export function storeContract(name: string, open: () => Promise<Store>): void {
   describe(`store contract: ${name}`, () => {
@@ -647,6 +648,110 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const later = Date.now() + 60_000;
         const won = await Promise.all(['a', 'b', 'c', 'd'].map((h) => store.claims.take('bootstrap:race', h, later)));
         assert.equal(won.filter(Boolean).length, 1);
+      });
+    });
+
+    describe('rollouts', () => {
+      const rollout = (id: string, startedAt: string, extra: Partial<Rollout> = {}): Rollout => ({
+        id,
+        role: 'agent',
+        request: { maxUnavailable: 2, powerCycle: true, timeoutMs: 3_600_000 },
+        state: 'running',
+        batches: [['n1', 'n2'], ['n3']],
+        batch: 0,
+        done: [],
+        reimaged: [],
+        failedHost: null,
+        reason: null,
+        step: 0,
+        startedAt,
+        batchStartedAt: startedAt,
+        finishedAt: null,
+        updatedAt: startedAt,
+        daemon: 'a',
+        ...extra,
+      });
+
+      it('keeps every field, lists newest first, and refuses a second row with one id', async () => {
+        const r1 = rollout('r1', '2026-12-07T10:00:00.000Z');
+        const r2 = rollout('r2', '2026-12-07T11:00:00.000Z', {
+          request: { maxUnavailable: 1, powerCycle: false, timeoutMs: 60_000 },
+          state: 'failed',
+          batch: 1,
+          done: ['n1', 'n2'],
+          reimaged: ['n3'],
+          failedHost: 'n3',
+          reason: 'host n3 failed: disk not found',
+          step: 4,
+          finishedAt: '2026-12-07T11:30:00.000Z',
+          daemon: 'site-b',
+        });
+        await store.rollouts.create(r1);
+        await store.rollouts.create(r2);
+        assert.deepEqual(await store.rollouts.get('r1'), r1);
+        assert.deepEqual(await store.rollouts.get('r2'), r2);
+        assert.equal(await store.rollouts.get('nope'), undefined);
+        assert.deepEqual(
+          (await store.rollouts.list()).map((r) => r.id),
+          ['r2', 'r1'],
+        );
+        assert.deepEqual(
+          (await store.rollouts.list({ running: true })).map((r) => r.id),
+          ['r1'],
+        );
+        await assert.rejects(store.rollouts.create(r1), { code: 'KS_CONFLICT' });
+      });
+
+      it('writes progress only for the daemon driving it; adopting a running one moves the fence', async () => {
+        const r = rollout('r3', '2026-12-07T12:00:00.000Z');
+        await store.rollouts.create(r);
+        const next = {
+          ...r,
+          batch: 1,
+          done: ['n1', 'n2'],
+          reimaged: ['n3'],
+          step: 2,
+          updatedAt: '2026-12-07T12:05:00.000Z',
+        };
+        assert.equal(await store.rollouts.save(next), true);
+        assert.deepEqual(await store.rollouts.get('r3'), next);
+        const adopted = await store.rollouts.adopt('r3', 'b', '2026-12-07T12:10:00.000Z');
+        assert.deepEqual(adopted, { ...next, daemon: 'b', updatedAt: '2026-12-07T12:10:00.000Z' });
+        // The former driver (a) lost it: its write changes nothing.
+        assert.equal(await store.rollouts.save({ ...next, step: 3, state: 'done' }), false);
+        assert.equal((await store.rollouts.get('r3'))?.state, 'running');
+        const finished = {
+          ...adopted,
+          state: 'done' as const,
+          step: 3,
+          finishedAt: '2026-12-07T12:20:00.000Z',
+        };
+        assert.equal(await store.rollouts.save(finished), true);
+        assert.deepEqual(await store.rollouts.get('r3'), finished);
+        assert.equal(await store.rollouts.adopt('r3', 'a', '2026-12-07T12:30:00.000Z'), undefined, 'finished');
+        assert.equal(await store.rollouts.adopt('ghost', 'a', '2026-12-07T12:30:00.000Z'), undefined);
+        assert.equal(await store.rollouts.save(rollout('ghost', '2026-12-07T12:00:00.000Z')), false);
+      });
+
+      it('prunes finished rollouts beyond the newest N, never a running one', async () => {
+        for (let i = 0; i < 5; i += 1) {
+          const at = `2026-12-07T0${i}:00:00.000Z`;
+          await store.rollouts.create(
+            rollout(`f${i}`, at, { state: i % 2 ? 'failed' : 'done', finishedAt: `2026-12-07T0${i}:30:00.000Z` }),
+          );
+        }
+        await store.rollouts.create(rollout('run', '2026-12-07T00:00:00.000Z'));
+        assert.equal(await store.rollouts.prune(2), 3);
+        assert.deepEqual(
+          (await store.rollouts.list()).map((r) => r.id),
+          ['f4', 'f3', 'run'],
+        );
+        assert.equal(await store.rollouts.prune(2), 0);
+        assert.equal(await store.rollouts.prune(0), 2);
+        assert.deepEqual(
+          (await store.rollouts.list()).map((r) => r.id),
+          ['run'],
+        );
       });
     });
 

@@ -48,6 +48,12 @@ export const storeSchema = z
      * opened for the next; DHCP sends no ACK for a lease it could not commit.
      */
     timeoutMs: z.number().int().min(100).max(600_000).default(5000),
+    /**
+     * How long the claim of the daemon driving a rolling rebuild lasts without renewal, ms
+     * (renewed every third of it): a rollout whose daemon died is resumed by another, or by the
+     * same one restarted at once, within about this long (hosts/rollout.ts, docs/scale-out.md).
+     */
+    rolloutClaimTtlMs: z.number().int().min(1000).max(3_600_000).default(300_000),
     /** Least time between WAL fsyncs of the SQLite store, ms (store/sqlite/group-commit.ts; default 1); 0 = one per event-loop turn. */
     syncIntervalMs: z.number().int().min(0).max(1000).nullable().default(null),
     /** Period of the worker-thread WAL checkpoints, ms (store/sqlite/checkpointer.ts); 0 = SQLite's own, inside COMMIT. */

@@ -5,6 +5,7 @@
  *   POST   /rollouts              {role, maxUnavailable?, powerCycle?, timeoutSeconds?} → 202 RolloutStatus
  *   GET    /rollouts                                            → {rollouts: RolloutStatus[]}, newest first
  *   GET    /rollouts/:id                                        → RolloutStatus
+ *   (rollouts are read from the store: any daemon on it lists every rollout; docs/api.md "Rolling rebuilds")
  *   GET    /hosts/:name/bmc                                     → BMC settings without the password
  *   PUT    /hosts/:name/bmc       BmcConfig                     → same, after validation
  *   DELETE /hosts/:name/bmc
@@ -16,7 +17,7 @@ import { POWER_ACTIONS, type BmcClient, type PowerAction } from '../../bmc/types
 import type { BmcConfig } from '../../model/bmc-settings';
 import { publicBmcConfig, validateBmcConfig } from '../../bmc/config';
 import type { HostRegistry } from '../../hosts/registry';
-import type { Rollouts } from '../../hosts/rollout';
+import { KEEP_FINISHED, type Rollouts } from '../../hosts/rollout';
 import type { Host } from '../../model/host';
 import type { Store } from '../../store/store';
 
@@ -71,16 +72,17 @@ export function lifecycleRouter(deps: LifecycleApiDeps): Router {
     res.status(202).location(`/api/v1/rollouts/${status.id}`).json(status);
   });
 
-  r.get('/rollouts', (_req, res) => {
-    res.json({ rollouts: deps.rollouts.list() });
+  r.get('/rollouts', async (_req, res) => {
+    res.json({ rollouts: await deps.rollouts.list() });
   });
 
-  r.get('/rollouts/:id', (req, res) => {
-    const s = deps.rollouts.get(req.params.id);
+  r.get('/rollouts/:id', async (req, res) => {
+    const s = await deps.rollouts.get(req.params.id);
     if (!s)
       throw new KickstandError(
         ErrorCode.NOT_FOUND,
-        `no rollout ${req.params.id} (rollouts are kept until the daemon restarts)`,
+        `no rollout ${req.params.id} (running rollouts and the newest ${KEEP_FINISHED} finished ones are kept)`,
+        { fix: 'list them with GET /api/v1/rollouts' },
       );
     res.json(s);
   });

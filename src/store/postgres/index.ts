@@ -15,6 +15,7 @@ import { HostFeed } from './host-feed';
 import { PgHosts } from './hosts';
 import { PgMesh } from './mesh';
 import { PG_MIGRATIONS } from './migrations';
+import { PgRollouts } from './rollouts';
 import { PgBmc, PgClaims, PgEvents, PgLeases, PgServerWaits, PgSettings, PgTokens } from './records';
 
 export interface PostgresStore extends Store {
@@ -45,6 +46,7 @@ export function createPostgresStore(config: pg.PoolConfig, opts: { daemonName?: 
     bmc: new PgBmc(pool),
     serverWaits: new PgServerWaits(pool),
     claims: new PgClaims(pool),
+    rollouts: new PgRollouts(pool),
     async open() {
       await migrate(pool, PG_MIGRATIONS);
       await feed.start(); // listening before the load: no write falls between them

@@ -122,4 +122,33 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'rollouts',
+    // Rolling rebuilds, kept across restarts and shared by daemons (store.ts RolloutRepo;
+    // docs/scale-out.md).
+    sql: `
+      CREATE TABLE rollouts (
+        id               TEXT PRIMARY KEY,
+        role             TEXT NOT NULL,
+        max_unavailable  INTEGER NOT NULL,
+        power_cycle      BOOLEAN NOT NULL,
+        timeout_ms       BIGINT NOT NULL,
+        state            TEXT NOT NULL,
+        batches          JSONB NOT NULL,
+        batch            INTEGER NOT NULL,
+        done             JSONB NOT NULL,
+        reimaged         JSONB NOT NULL,
+        failed_host      TEXT,
+        reason           TEXT,
+        step             INTEGER NOT NULL,
+        started_at       TEXT NOT NULL,
+        batch_started_at TEXT NOT NULL,
+        finished_at      TEXT,
+        updated_at       TEXT NOT NULL,
+        daemon           TEXT NOT NULL
+      );
+      CREATE INDEX rollouts_state ON rollouts(state, finished_at);
+    `,
+  },
 ];

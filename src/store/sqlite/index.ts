@@ -20,6 +20,7 @@ import { SqliteLeases } from './leases';
 import { SqliteMesh } from './mesh';
 import { SqliteServerWaits } from './server-waits';
 import { SqliteClaims } from './claims';
+import { SqliteRollouts } from './rollouts';
 import { SqliteSettings } from './settings';
 import { SqliteTokens } from './tokens';
 
@@ -45,6 +46,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     bmc: new SqliteBmc(db, writer),
     serverWaits: new SqliteServerWaits(db, writer),
     claims: new SqliteClaims(db, writer),
+    rollouts: new SqliteRollouts(db, writer),
     async ping() {
       db.prepare('SELECT 1').get();
     },

@@ -133,4 +133,33 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: 'rollouts',
+    // Rolling rebuilds, kept across restarts and shared by daemons (store.ts RolloutRepo;
+    // docs/scale-out.md). JSON columns: batches string[][], done and reimaged string[].
+    sql: `
+      CREATE TABLE rollouts (
+        id               TEXT PRIMARY KEY,
+        role             TEXT NOT NULL,
+        max_unavailable  INTEGER NOT NULL,
+        power_cycle      INTEGER NOT NULL,
+        timeout_ms       INTEGER NOT NULL,
+        state            TEXT NOT NULL,
+        batches          TEXT NOT NULL,
+        batch            INTEGER NOT NULL,
+        done             TEXT NOT NULL,
+        reimaged         TEXT NOT NULL,
+        failed_host      TEXT,
+        reason           TEXT,
+        step             INTEGER NOT NULL,
+        started_at       TEXT NOT NULL,
+        batch_started_at TEXT NOT NULL,
+        finished_at      TEXT,
+        updated_at       TEXT NOT NULL,
+        daemon           TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX rollouts_state ON rollouts(state, finished_at);
+    `,
+  },
 ];
