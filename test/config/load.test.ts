@@ -59,6 +59,7 @@ describe('config', () => {
       poolSize: 8,
       daemonName: null,
       timeoutMs: 5000,
+      rolloutClaimTtlMs: 300000,
       syncIntervalMs: null,
       checkpointPeriodMs: null,
     });
@@ -74,6 +75,7 @@ describe('config', () => {
       poolSize: 8,
       daemonName: null,
       timeoutMs: 5000,
+      rolloutClaimTtlMs: 300000,
       syncIntervalMs: 0,
       checkpointPeriodMs: 250,
     });
