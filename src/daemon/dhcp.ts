@@ -6,7 +6,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema';
-import { createDhcpServer } from '../dhcp/server';
+import { createDhcpServer, reservesOffers } from '../dhcp/server';
 import { warmUpDhcp } from '../dhcp/warmup';
 import type { Service } from '../lifecycle';
 import type { Logger } from '../log';
@@ -18,7 +18,10 @@ export function dhcpService(config: Config, store: Store, log: Logger, metrics: 
   const dhcpConfig = {
     // Resolved here so that the warm-up (a scratch SQLite store) runs the offer path the real
     // server will: offers reserved in the store with PostgreSQL (docs/scale-out.md "Offers").
-    dhcp: { ...config.dhcp, reserveOffers: config.dhcp.reserveOffers ?? config.store.kind === 'postgres' },
+    dhcp: {
+      ...config.dhcp,
+      reserveOffers: reservesOffers(config.dhcp.reserveOffers, config.store.kind === 'postgres'),
+    },
     network: config.network,
     http: { publicUrl: config.http.publicUrl },
     profiles: config.profiles,

@@ -63,13 +63,7 @@ export class LeaseBook {
   async load(): Promise<number> {
     const all = await this.repo.list();
     let n = 0;
-    for (const l of all) {
-      if (l.state === 'offered') this.learnOffer(ipToInt(l.ip), l);
-      else {
-        this.index(ipToInt(l.ip), l);
-        n += 1;
-      }
-    }
+    for (const l of all) if (this.learnRow(ipToInt(l.ip), l)) n += 1;
     return n;
   }
 
@@ -176,6 +170,20 @@ export class LeaseBook {
     if (prev !== undefined && prev !== n && this.offers.get(prev)?.key === o.key) this.offers.delete(prev);
     this.offers.set(n, o);
     this.offerIndex.set(o.key, n);
+  }
+
+  /**
+   * A row read from the store at address `n`: an `offered` row is held as an offer (never as a
+   * binding), any other row is indexed. True when it was indexed as a binding.
+   */
+  private learnRow(n: number, l: Lease): boolean {
+    if (l.state !== 'offered') {
+      this.index(n, l);
+      return true;
+    }
+    this.unindex(n);
+    this.learnOffer(n, l);
+    return false;
   }
 
   /** An `offered` row read from the store (another daemon's offer, or ours before a restart). */
@@ -286,15 +294,9 @@ export class LeaseBook {
       key.startsWith('hw:') ? this.repo.findByMac(l.mac) : this.repo.findByClientId(l.clientId!),
     ]);
     const n = ipToInt(l.ip);
-    if (atIp?.state === 'offered') {
-      this.unindex(n);
-      this.learnOffer(n, atIp);
-    } else if (atIp) this.index(n, atIp);
+    if (atIp) this.learnRow(n, atIp);
     else this.unindex(n);
-    if (own && own.ip !== l.ip) {
-      if (own.state === 'offered') this.learnOffer(ipToInt(own.ip), own);
-      else this.index(ipToInt(own.ip), own);
-    }
+    if (own && own.ip !== l.ip) this.learnRow(ipToInt(own.ip), own);
   }
 
   /** Drops expired offers (called periodically; bounds memory, D08). Their rows, if any, stay: expired, they free the address (lease-rules.ts). */

@@ -62,6 +62,14 @@ const defaultFactory: SocketFactory = () =>
   createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 1 << 20, sendBufferSize: 1 << 20 });
 
 /**
+ * dhcp.reserveOffers as it applies: the configured value, else on when the store is shared by
+ * several daemons (PostgreSQL; docs/scale-out.md "Offers").
+ */
+export function reservesOffers(configured: boolean | null | undefined, sharedStore: boolean): boolean {
+  return configured ?? sharedStore;
+}
+
+/**
  * The fixed part of a server's handler context: scopes, policy and option 54, from the config.
  * `storeKind`: the store's kind, which decides dhcp.reserveOffers when the config leaves it unset.
  */
@@ -75,7 +83,7 @@ function createHandlerConfig(config: DhcpServerDeps['config'], storeKind: string
     scopes: [buildScope(network, true, dhcp.options), ...dhcp.relayed.map((s) => buildScope(s, false, dhcp.options))],
     trustedRelays: new Set(dhcp.trustedRelays),
     dhcp,
-    reserveOffers: dhcp.reserveOffers ?? storeKind === 'postgresql',
+    reserveOffers: reservesOffers(dhcp.reserveOffers, storeKind === 'postgresql'),
     policy: {
       loaders: dhcp.loaders,
       nextServer: network.address,
